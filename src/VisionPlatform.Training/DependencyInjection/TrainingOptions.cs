@@ -1,0 +1,22 @@
+using VisionPlatform.Training.Subprocess;
+
+namespace VisionPlatform.Training;
+
+/// <summary>
+/// Root options, bound from the <c>Training</c> configuration section. Every setting is validated at start-up and
+/// errors name the configuration key, for example <c>Training:Subprocess:MaxConcurrentRuns</c>.
+/// </summary>
+public sealed class TrainingOptions
+{
+    /// <summary>The configuration section these options are usually bound from.</summary>
+    public const string SectionName = "Training";
+
+    /// <summary>The executor new runs go to unless a request names another (default <c>subprocess</c>).</summary>
+    public string DefaultExecutor { get; set; } = TrainingExecutorNames.Subprocess;
+
+    /// <summary>How jobs are handed to the trainer, shared by all executors.</summary>
+    public TrainerOptions Trainer { get; set; } = new();
+
+    /// <summary>The local subprocess executor.</summary>
+    public SubprocessExecutorOptions Subprocess { get; set; } = new();
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using VisionPlatform.Training;
+using VisionPlatform.Training.Trainers;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the training SDK in a host's service collection.</summary>
+public static class TrainingServiceCollectionExtensions
+{
+    /// <summary>Registers the training executors with default options.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <returns>A builder to chain more executors, for example <c>.AddKubernetes()</c>.</returns>
+    public static ITrainingExecutorsBuilder AddTrainingExecutors(this IServiceCollection services) =>
+        AddTrainingExecutorsCore(services, TrainingOptions.SectionName, configure: null);
+
+    /// <summary>Registers the training executors and configures their options in code.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>A builder to chain more executors.</returns>
+    public static ITrainingExecutorsBuilder AddTrainingExecutors(this IServiceCollection services, Action<TrainingOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddTrainingExecutorsCore(services, TrainingOptions.SectionName, o => o.Configure(configure));
+    }
+
+    /// <summary>Registers the training executors and binds their options from configuration (usually <c>Training</c>).</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The configuration section.</param>
+    /// <returns>A builder to chain more executors.</returns>
+    public static ITrainingExecutorsBuilder AddTrainingExecutors(this IServiceCollection services, IConfigurationSection configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddTrainingExecutorsCore(services, configuration.Path, o => o.Bind(configuration));
+    }
+
+    private static TrainingExecutorsBuilder AddTrainingExecutorsCore(
+        IServiceCollection services,
+        string sectionPath,
+        Action<OptionsBuilder<TrainingOptions>>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<TrainingOptions>();
+        configure?.Invoke(options);
+
+        var builder = new TrainingExecutorsBuilder(services);
+        if (services.Any(d => d.ServiceType == typeof(TrainingExecutorManager)))
+        {
+            // Second call: only the extra configuration above applies.
+            return builder;
+        }
+
+        options.ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TrainingOptions>>(new TrainingOptionsValidator(sectionPath));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ITrainerContract>(sp =>
+            sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName
+                ? new JsonConfigTrainerContract()
+                : new FlagTrainerContract());
+        services.TryAddSingleton<TrainingExecutorManager>();
+        services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
+        return builder;
+    }
+}

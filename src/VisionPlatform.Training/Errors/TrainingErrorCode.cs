@@ -1,0 +1,49 @@
+namespace VisionPlatform.Training;
+
+/// <summary>
+/// A machine-readable error code carried by every <see cref="TrainingException"/>.
+/// Extensible: executors may define their own codes; compare with <c>==</c>.
+/// </summary>
+public readonly record struct TrainingErrorCode
+{
+    /// <summary>Creates a code from its string value.</summary>
+    /// <param name="value">The code, for example <c>ValidationFailed</c>.</param>
+    public TrainingErrorCode(string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(value);
+        Value = value;
+    }
+
+    /// <summary>The code's string value.</summary>
+    public string Value { get; }
+
+    /// <summary>The job configuration or a request broke a validation rule. Nothing was started.</summary>
+    public static TrainingErrorCode ValidationFailed { get; } = new("ValidationFailed");
+
+    /// <summary>A run with the same job id already exists with a different configuration.</summary>
+    public static TrainingErrorCode JobConflict { get; } = new("JobConflict");
+
+    /// <summary>The run is not known to the executor.</summary>
+    public static TrainingErrorCode RunNotFound { get; } = new("RunNotFound");
+
+    /// <summary>The executor cannot accept work now (cluster unreachable, not configured, breaker open).</summary>
+    public static TrainingErrorCode ExecutorUnavailable { get; } = new("ExecutorUnavailable");
+
+    /// <summary>No executor with the requested name is registered.</summary>
+    public static TrainingErrorCode UnknownExecutor { get; } = new("UnknownExecutor");
+
+    /// <summary>The job cannot run on the chosen executor (for example it needs more GPUs than the host has).</summary>
+    public static TrainingErrorCode Unschedulable { get; } = new("Unschedulable");
+
+    /// <summary>The caller is not allowed to perform the operation (for example Kubernetes RBAC).</summary>
+    public static TrainingErrorCode Forbidden { get; } = new("Forbidden");
+
+    /// <summary>The executor's backend rejected the request as invalid (for example a Kubernetes 422).</summary>
+    public static TrainingErrorCode Rejected { get; } = new("Rejected");
+
+    /// <summary>An unexpected failure in the executor's backend.</summary>
+    public static TrainingErrorCode ExecutorFailure { get; } = new("ExecutorFailure");
+
+    /// <summary>Returns the code's string value.</summary>
+    public override string ToString() => Value ?? string.Empty;
+}

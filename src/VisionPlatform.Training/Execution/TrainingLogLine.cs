@@ -1,0 +1,7 @@
+namespace VisionPlatform.Training;
+
+/// <summary>One line of a run's log (stdout and stderr merged, in order).</summary>
+/// <param name="Text">The line without its line terminator.</param>
+/// <param name="Timestamp">When the line was written, when requested and known.</param>
+/// <param name="Attempt">The attempt that wrote it, starting at 1.</param>
+public readonly record struct TrainingLogLine(string Text, DateTimeOffset? Timestamp = null, int Attempt = 1);

@@ -1,0 +1,41 @@
+namespace VisionPlatform.Training;
+
+/// <summary>A typed snapshot of a run's state.</summary>
+public sealed record TrainingRunStatus
+{
+    /// <summary>The run this status describes.</summary>
+    public required TrainingRun Run { get; init; }
+
+    /// <summary>Where the run is in its life.</summary>
+    public required TrainingPhase Phase { get; init; }
+
+    /// <summary>A machine-readable reason, usually one of <see cref="TrainingStatusReasons"/>.</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>A human-readable explanation (for example the scheduler's message or the last log lines of a failure).</summary>
+    public string? Message { get; init; }
+
+    /// <summary>When the executor accepted the run.</summary>
+    public DateTimeOffset? CreatedAt { get; init; }
+
+    /// <summary>When the trainer started running.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the run reached a terminal phase.</summary>
+    public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>The trainer's exit code, when known.</summary>
+    public int? ExitCode { get; init; }
+
+    /// <summary>The attempt number, starting at 1 (Kubernetes retries increase it).</summary>
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>The executor that runs the job.</summary>
+    public string ExecutorName => Run.ExecutorName;
+
+    /// <summary>The caller's job id.</summary>
+    public string JobId => Run.JobId;
+
+    /// <summary>Whether the run will not change any more.</summary>
+    public bool IsTerminal => Phase is TrainingPhase.Succeeded or TrainingPhase.Failed or TrainingPhase.Stopped or TrainingPhase.Lost or TrainingPhase.NotFound;
+}

@@ -1,0 +1,37 @@
+namespace VisionPlatform.Training.Subprocess;
+
+/// <summary>Options of the local subprocess executor (<c>Training:Subprocess</c>).</summary>
+public sealed class SubprocessExecutorOptions
+{
+    /// <summary>Where run directories live (default: <c>vp-training-runs</c> under the system temp directory).</summary>
+    public string? RunsDirectory { get; set; }
+
+    /// <summary>The interpreter for frameworks without their own entry (default <c>python3</c>).</summary>
+    public string Interpreter { get; set; } = "python3";
+
+    /// <summary>The trainer script for frameworks without their own entry (default <c>train.py</c>).</summary>
+    public string Script { get; set; } = "train.py";
+
+    /// <summary>Per-framework interpreter, script and environment (per-framework virtual environments).</summary>
+    public IDictionary<string, SubprocessFrameworkOptions> Frameworks { get; } =
+        new Dictionary<string, SubprocessFrameworkOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>How many runs may execute at once; more wait as Pending (default 2).</summary>
+    public int MaxConcurrentRuns { get; set; } = 2;
+
+    /// <summary>GPU indices this host hands out; a run gets its own and sees them in <c>CUDA_VISIBLE_DEVICES</c>.</summary>
+    public IList<int> Gpus { get; } = [];
+
+    /// <summary>How long a stopped trainer gets after SIGTERM before the process group is killed (default 30 s).</summary>
+    public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Host environment variables a child may inherit. Nothing else of the host's environment reaches it.
+    /// Default: PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, USER, LOGNAME, SYSTEMROOT, PYTHONIOENCODING.
+    /// </summary>
+    public IList<string> EnvironmentAllowList { get; } =
+        ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SYSTEMROOT", "PYTHONIOENCODING"];
+
+    /// <summary>Extra plain environment variables for every child (non-secret).</summary>
+    public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
