@@ -1,0 +1,639 @@
+#!/usr/bin/env python3
+"""Demo trainer for VisionPlatform.Training (Python 3 standard library only).
+
+It speaks both trainer contracts the SDK can launch:
+
+* the documented flag contract (underscore flags, values as separate or ``=`` arguments):
+  ``--framework --task_type --model_name --dataset_path --dataset_format --epochs --batch_size
+  --learning_rate --optimizer --output_dir --job_id`` and the optional ``--num_classes --project_id
+  --image_size --pretrained --checkpoint_path --resume --advanced_config <json object> --callback_url
+  --job_type``;
+* the newer contract: ``--job-id --model-name --dataset-s3-uri --callback-url --config <json>``
+  (or ``--config-file``) with environment fallbacks ``JOB_ID MODEL_NAME DATASET_S3_URI CALLBACK_URL
+  CONFIG EPOCHS BATCH_SIZE LEARNING_RATE IMGSZ DEVICE FRAMEWORK TASK_TYPE``.
+
+Precedence: an explicit flag, then the ``--config`` JSON, then the environment, then the default.
+
+It trains something real but tiny: logistic regression by mini-batch gradient descent on seeded generated
+data, so the loss falls. Per epoch it prints one machine-readable line
+
+    VP_PROGRESS {"epoch": e, "total_epochs": n, "step": s, "metrics": {"loss": ..., "accuracy": ...}}
+
+plus human log lines, and writes ``checkpoint_epoch_<e>.json`` and ``last.json``. At the end it writes
+``metrics.json``. ``run.json`` (the exact argv and the sorted environment variable *names*) is written at
+start, so a test can read it even when the run is killed.
+
+Exit codes: 0 success, 1 training failure, 2 bad input (one line on stderr), 143 after SIGTERM (a checkpoint
+is written first), 130 after SIGINT.
+
+Test and benchmark knobs: ``--workers N`` (child processes that behave like PyTorch data-loader workers: they
+ignore SIGTERM, so only a process-group kill removes them when the main process is terminated),
+``--epoch_seconds S``, ``--fail_at_epoch K``, ``--exit_code C``, ``--log_lines_per_epoch N`` and
+``--log_bytes B`` (write B bytes of log lines to stdout as fast as possible, then exit 0).
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_SIGTERM = 143
+EXIT_SIGINT = 130
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "auto")
+JOB_TYPES = ("training", "evaluation", "inference", "export")
+NUM_FEATURES = 8
+DEFAULTS = {
+    "framework": "custom",
+    "task_type": "classification",
+    "model_name": "logreg",
+    "dataset_path": "generated",
+    "dataset_format": "generated",
+    "epochs": 10,
+    "batch_size": 16,
+    "learning_rate": 0.001,
+    "optimizer": "adam",
+    "job_type": "training",
+}
+# Orphaned workers give up after this long, a safety net so a broken test cannot leak them forever.
+WORKER_ORPHAN_SECONDS = 120.0
+
+
+class BadInput(Exception):
+    """Invalid input: reported as one line on stderr with exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; callers want exactly one line naming the flag."""
+
+    def error(self, message):
+        raise BadInput(message)
+
+
+def build_parser():
+    p = OneLineParser(prog="train.py", allow_abbrev=False, description=__doc__.split("\n\n")[0])
+    # The documented flag contract.
+    p.add_argument("--framework")
+    p.add_argument("--task_type")
+    p.add_argument("--model_name")
+    p.add_argument("--dataset_path")
+    p.add_argument("--dataset_format")
+    p.add_argument("--epochs", type=int_value("--epochs"))
+    p.add_argument("--batch_size", type=int_value("--batch_size"))
+    p.add_argument("--learning_rate", type=float_value("--learning_rate"))
+    p.add_argument("--optimizer")
+    p.add_argument("--output_dir")
+    p.add_argument("--job_id")
+    p.add_argument("--num_classes", type=int_value("--num_classes"))
+    p.add_argument("--project_id")
+    p.add_argument("--image_size", type=int_value("--image_size"))
+    p.add_argument("--pretrained", action="store_true", default=None)
+    p.add_argument("--checkpoint_path")
+    p.add_argument("--resume", action="store_true", default=None)
+    p.add_argument("--advanced_config")
+    p.add_argument("--callback_url")
+    p.add_argument("--job_type")
+    # The newer contract (distinct destinations so precedence can be resolved explicitly).
+    p.add_argument("--job-id", dest="new_job_id")
+    p.add_argument("--model-name", dest="new_model_name")
+    p.add_argument("--dataset-s3-uri", dest="new_dataset_s3_uri")
+    p.add_argument("--callback-url", dest="new_callback_url")
+    p.add_argument("--config", dest="config_json")
+    p.add_argument("--config-file", dest="config_file")
+    # Test and benchmark knobs.
+    p.add_argument("--workers", type=int_value("--workers"), default=0)
+    p.add_argument("--epoch_seconds", type=float_value("--epoch_seconds"), default=0.0)
+    p.add_argument("--fail_at_epoch", type=int_value("--fail_at_epoch"))
+    p.add_argument("--exit_code", type=int_value("--exit_code"), default=0)
+    p.add_argument("--log_lines_per_epoch", type=int_value("--log_lines_per_epoch"), default=0)
+    p.add_argument("--log_bytes", type=int_value("--log_bytes"))
+    # Hidden: the data-loader-like worker mode.
+    p.add_argument("--_worker", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--_parent_pid", type=int, help=argparse.SUPPRESS)
+    return p
+
+
+def int_value(flag):
+    def parse(text):
+        try:
+            return int(text)
+        except ValueError:
+            raise BadInput(f"{flag}: {text!r} is not an integer") from None
+
+    return parse
+
+
+def float_value(flag):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise BadInput(f"{flag}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise BadInput(f"{flag}: {text!r} must be a finite number")
+        return value
+
+    return parse
+
+
+def parse_json_object(flag, text):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{flag}: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    if not isinstance(value, dict):
+        raise BadInput(f"{flag}: must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def first(*values):
+    for v in values:
+        if v is not None:
+            return v
+    return None
+
+
+def env_int(name):
+    text = os.environ.get(name)
+    return None if text in (None, "") else int_value(name)(text)
+
+
+def env_float(name):
+    text = os.environ.get(name)
+    return None if text in (None, "") else float_value(name)(text)
+
+
+def env_str(name):
+    text = os.environ.get(name)
+    return None if text in (None, "") else text
+
+
+def resolve(args):
+    """Merges flags, --config JSON and environment fallbacks into one settings dict (no validation yet)."""
+    config = {}
+    if args.config_json is not None:
+        config = parse_json_object("--config", args.config_json)
+    elif args.config_file is not None:
+        try:
+            with open(args.config_file, encoding="utf-8") as f:
+                config = parse_json_object("--config-file", f.read())
+        except OSError as e:
+            raise BadInput(f"--config-file: cannot read {args.config_file!r} ({e.strerror})") from None
+    elif env_str("CONFIG") is not None:
+        config = parse_json_object("CONFIG", os.environ["CONFIG"])
+
+    advanced = first(args.advanced_config, None)
+    if advanced is not None:
+        advanced = parse_json_object("--advanced_config", advanced)
+    elif isinstance(config.get("advanced_config"), dict):
+        advanced = config["advanced_config"]
+    elif "advanced_config" in config:
+        raise BadInput("--config: advanced_config must be a JSON object")
+
+    s = {
+        "job_id": first(args.job_id, args.new_job_id, config.get("job_id"), env_str("JOB_ID")),
+        "framework": first(args.framework, config.get("framework"), env_str("FRAMEWORK")),
+        "task_type": first(args.task_type, config.get("task_type"), env_str("TASK_TYPE")),
+        "model_name": first(args.model_name, args.new_model_name, config.get("model_name"), env_str("MODEL_NAME")),
+        "dataset_path": first(args.dataset_path, args.new_dataset_s3_uri, config.get("dataset_path"),
+                              config.get("dataset_s3_uri"), env_str("DATASET_S3_URI")),
+        "dataset_format": first(args.dataset_format, config.get("dataset_format")),
+        "epochs": first(args.epochs, config.get("epochs"), env_int("EPOCHS")),
+        "batch_size": first(args.batch_size, config.get("batch_size"), env_int("BATCH_SIZE")),
+        "learning_rate": first(args.learning_rate, config.get("learning_rate"), env_float("LEARNING_RATE")),
+        "optimizer": first(args.optimizer, config.get("optimizer")),
+        "output_dir": first(args.output_dir, config.get("output_dir"), env_str("OUTPUT_DIR")),
+        "num_classes": first(args.num_classes, config.get("num_classes")),
+        "project_id": first(args.project_id, config.get("project_id")),
+        "image_size": first(args.image_size, config.get("image_size"), env_int("IMGSZ")),
+        "pretrained": bool(first(args.pretrained, config.get("pretrained"), False)),
+        "checkpoint_path": first(args.checkpoint_path, config.get("checkpoint_path")),
+        "resume": bool(first(args.resume, config.get("resume"), False)),
+        "callback_url": first(args.callback_url, args.new_callback_url, config.get("callback_url"),
+                              env_str("CALLBACK_URL")),
+        "job_type": first(args.job_type, config.get("job_type")),
+        "device": first(config.get("device"), env_str("DEVICE")),
+        "advanced_config": advanced or {},
+        "contract": "json-config" if (args.config_json is not None or args.config_file is not None
+                                      or args.new_job_id is not None) else "flags",
+    }
+    for key, value in DEFAULTS.items():
+        if s[key] is None:
+            s[key] = value
+    return s
+
+
+def validate(s, args):
+    """Semantic validation; every message names the flag and the rule."""
+    if not s["job_id"]:
+        raise BadInput("--job_id: required (or --job-id, or the JOB_ID environment variable)")
+    if not s["output_dir"]:
+        raise BadInput("--output_dir: required (or output_dir in --config, or the OUTPUT_DIR environment variable)")
+    check_int("--epochs", s["epochs"], 1)
+    check_int("--batch_size", s["batch_size"], 1)
+    if not isinstance(s["learning_rate"], (int, float)) or isinstance(s["learning_rate"], bool) \
+            or not (0 < s["learning_rate"] <= 10):
+        raise BadInput(f"--learning_rate: {s['learning_rate']!r} must be a number greater than 0 and at most 10")
+    if str(s["optimizer"]).lower() not in OPTIMIZERS:
+        raise BadInput(f"--optimizer: {s['optimizer']!r} is not supported (use one of {', '.join(OPTIMIZERS)})")
+    s["optimizer"] = str(s["optimizer"]).lower()
+    if str(s["job_type"]).lower() not in JOB_TYPES:
+        raise BadInput(f"--job_type: {s['job_type']!r} is not supported (use one of {', '.join(JOB_TYPES)})")
+    s["job_type"] = str(s["job_type"]).lower()
+    if s["num_classes"] is not None:
+        check_int("--num_classes", s["num_classes"], 1)
+    if s["image_size"] is not None:
+        check_int("--image_size", s["image_size"], 1)
+    if args.workers < 0 or args.workers > 64:
+        raise BadInput(f"--workers: {args.workers} must be between 0 and 64")
+    if args.epoch_seconds < 0:
+        raise BadInput(f"--epoch_seconds: {args.epoch_seconds} must not be negative")
+    if args.log_lines_per_epoch < 0:
+        raise BadInput(f"--log_lines_per_epoch: {args.log_lines_per_epoch} must not be negative")
+    if not 0 <= args.exit_code <= 255:
+        raise BadInput(f"--exit_code: {args.exit_code} must be between 0 and 255")
+    if s["resume"] and s["checkpoint_path"] is None:
+        last = os.path.join(s["output_dir"], "last.json")
+        if not os.path.isfile(last):
+            raise BadInput("--resume: needs --checkpoint_path (or a last.json in --output_dir)")
+        s["checkpoint_path"] = last
+    if s["checkpoint_path"] is not None and not os.path.isfile(s["checkpoint_path"]):
+        raise BadInput(f"--checkpoint_path: {s['checkpoint_path']!r} does not exist")
+
+
+def check_int(flag, value, minimum):
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise BadInput(f"{flag}: {value!r} must be an integer of at least {minimum}")
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def write_json(path, value):
+    """Atomic write, so a reader (or a kill) never sees half a file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_run_file(output_dir, s=None):
+    os.makedirs(output_dir, exist_ok=True)
+    run = {
+        "argv": sys.argv[1:],
+        "env_names": sorted(os.environ.keys()),
+        "pid": os.getpid(),
+        "started_at": time.time(),
+    }
+    if s is not None:
+        run["settings"] = s
+    write_json(os.path.join(output_dir, "run.json"), run)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signals: SIGTERM/SIGINT set a flag; the loop checks it between steps and while sleeping, then checkpoints.
+
+_stop_signal = None
+
+
+def _on_signal(signum, _frame):
+    global _stop_signal
+    _stop_signal = signum
+
+
+class Stopped(Exception):
+    pass
+
+
+def check_stop():
+    if _stop_signal is not None:
+        raise Stopped()
+
+
+def sleep_interruptibly(seconds):
+    deadline = time.monotonic() + seconds
+    while True:
+        check_stop()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.05))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The model: logistic regression on generated, seeded data.
+
+def generate_data(seed, samples):
+    rng = random.Random(seed)
+    true_w = [rng.uniform(-2, 2) for _ in range(NUM_FEATURES)]
+    true_b = rng.uniform(-0.5, 0.5)
+    xs, ys = [], []
+    for _ in range(samples):
+        x = [rng.gauss(0, 1) for _ in range(NUM_FEATURES)]
+        z = sum(w * v for w, v in zip(true_w, x)) + true_b + rng.gauss(0, 0.5)
+        xs.append(x)
+        ys.append(1.0 if z > 0 else 0.0)
+    return xs, ys
+
+
+def sigmoid(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def evaluate(params, xs, ys):
+    loss, correct = 0.0, 0
+    for x, y in zip(xs, ys):
+        p = sigmoid(sum(w * v for w, v in zip(params, x)) + params[-1])
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        loss -= y * math.log(p) + (1 - y) * math.log(1 - p)
+        correct += (p >= 0.5) == (y >= 0.5)
+    return loss / len(xs), correct / len(xs)
+
+
+class Optimizer:
+    """sgd / adam / adamw / rmsprop over a flat parameter list (weights then bias)."""
+
+    def __init__(self, name, lr, size, state=None):
+        self.name = "adam" if name == "auto" else name
+        self.lr = lr
+        self.t = 0
+        self.m = [0.0] * size
+        self.v = [0.0] * size
+        if state:
+            self.t, self.m, self.v = state["t"], list(state["m"]), list(state["v"])
+
+    def state(self):
+        return {"t": self.t, "m": self.m, "v": self.v}
+
+    def step(self, params, grads):
+        self.t += 1
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        for i, g in enumerate(grads):
+            if self.name == "sgd":
+                params[i] -= self.lr * g
+            elif self.name == "rmsprop":
+                self.v[i] = 0.99 * self.v[i] + 0.01 * g * g
+                params[i] -= self.lr * g / (math.sqrt(self.v[i]) + eps)
+            else:
+                if self.name == "adamw" and i < len(params) - 1:
+                    params[i] -= self.lr * 0.01 * params[i]
+                self.m[i] = b1 * self.m[i] + (1 - b1) * g
+                self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+                m_hat = self.m[i] / (1 - b1 ** self.t)
+                v_hat = self.v[i] / (1 - b2 ** self.t)
+                params[i] -= self.lr * m_hat / (math.sqrt(v_hat) + eps)
+
+
+def gradients(params, xs, ys):
+    grads = [0.0] * len(params)
+    for x, y in zip(xs, ys):
+        err = sigmoid(sum(w * v for w, v in zip(params, x)) + params[-1]) - y
+        for i, v in enumerate(x):
+            grads[i] += err * v
+        grads[-1] += err
+    n = len(xs)
+    return [g / n for g in grads]
+
+
+def load_checkpoint(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            ckpt = json.load(f)
+        params = [float(v) for v in ckpt["weights"]] + [float(ckpt["bias"])]
+        if len(params) != NUM_FEATURES + 1:
+            raise ValueError(f"expected {NUM_FEATURES} weights")
+        return ckpt, params
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BadInput(f"--checkpoint_path: {path!r} is not a checkpoint written by this trainer ({e})") from None
+
+
+def save_checkpoint(out, s, epoch, step, params, opt, history, final=False):
+    ckpt = {
+        "job_id": s["job_id"],
+        "epoch": epoch,
+        "total_epochs": s["epochs"],
+        "step": step,
+        "weights": params[:-1],
+        "bias": params[-1],
+        "optimizer": opt.name,
+        "optimizer_state": opt.state(),
+        "history": history,
+    }
+    path = os.path.join(out, f"checkpoint_epoch_{epoch}.json")
+    if epoch > 0 and final:
+        write_json(path, ckpt)
+    write_json(os.path.join(out, "last.json"), ckpt)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Workers: like PyTorch data loaders, they ignore SIGTERM and stay until their process group is killed.
+
+def run_worker(index, parent_pid):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    orphaned_since = None
+    try:
+        while True:
+            time.sleep(0.2)
+            if os.getppid() != parent_pid:
+                orphaned_since = orphaned_since or time.monotonic()
+                if time.monotonic() - orphaned_since > WORKER_ORPHAN_SECONDS:
+                    return 0
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+
+
+def start_workers(count):
+    workers = []
+    for i in range(count):
+        workers.append(subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--_worker", str(i), "--_parent_pid", str(os.getpid())],
+            stdin=subprocess.DEVNULL))
+    if count:
+        log(f"started {count} data loader workers: pids {' '.join(str(w.pid) for w in workers)}")
+    return workers
+
+
+def stop_workers(workers):
+    for w in workers:
+        if w.poll() is None:
+            w.kill()
+    for w in workers:
+        w.wait()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def write_log_bytes(total):
+    """Writes exactly `total` bytes of newline-terminated log lines to stdout as fast as possible."""
+    line_len = 100
+    lines = []
+    for i in range(10486):  # about 1 MiB per block
+        prefix = f"log line {i:08d} "
+        lines.append(prefix + "x" * (line_len - len(prefix) - 1) + "\n")
+    block = "".join(lines).encode("ascii")
+    fd = sys.stdout.fileno()
+    sys.stdout.flush()
+    left = total
+    while left > 0:
+        chunk = block if left >= len(block) else block[:left - 1] + b"\n"
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view):]
+        left -= len(chunk)
+    return 0
+
+
+def train(s, args):
+    out = s["output_dir"]
+    adv = s["advanced_config"]
+    seed = int(adv.get("seed", 42)) if isinstance(adv.get("seed", 42), (int, float)) else 42
+    samples = adv.get("samples", 512)
+    if not isinstance(samples, int) or isinstance(samples, bool) or not 8 <= samples <= 1_000_000:
+        raise BadInput(f"--advanced_config: samples {samples!r} must be an integer between 8 and 1000000")
+    xs, ys = generate_data(seed, samples)
+    params = [0.0] * (NUM_FEATURES + 1)
+    start_epoch, step, history, opt_state = 1, 0, [], None
+
+    if s["checkpoint_path"] is not None:
+        ckpt, params = load_checkpoint(s["checkpoint_path"])
+        if s["resume"]:
+            start_epoch = int(ckpt.get("epoch", 0)) + 1
+            step = int(ckpt.get("step", 0))
+            history = [h for h in ckpt.get("history", []) if h.get("epoch", 0) < start_epoch]
+            if ckpt.get("optimizer") == ("adam" if s["optimizer"] == "auto" else s["optimizer"]):
+                opt_state = ckpt.get("optimizer_state")
+            log(f"resuming from {s['checkpoint_path']} at epoch {start_epoch}")
+        else:
+            log(f"initialised weights from {s['checkpoint_path']}")
+    opt = Optimizer(s["optimizer"], s["learning_rate"], len(params), opt_state)
+
+    log(f"job {s['job_id']}: {s['job_type']} {s['framework']}/{s['model_name']} task={s['task_type']} "
+        f"dataset={s['dataset_path']} ({s['dataset_format']}) epochs={s['epochs']} batch_size={s['batch_size']} "
+        f"lr={s['learning_rate']} optimizer={opt.name} contract={s['contract']}")
+
+    if s["job_type"] != "training":
+        loss, acc = evaluate(params, xs, ys)
+        metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
+        log(f"VP_PROGRESS {json.dumps({'epoch': 1, 'total_epochs': 1, 'step': 0, 'metrics': metrics})}")
+        if s["job_type"] == "export":
+            write_json(os.path.join(out, "model.json"), {"weights": params[:-1], "bias": params[-1]})
+        write_json(os.path.join(out, "metrics.json"), {
+            "job_id": s["job_id"], "job_type": s["job_type"], "status": "completed",
+            "epochs_completed": 0, "final": metrics, "history": []})
+        log(f"{s['job_type']} finished: loss={metrics['loss']:.4f} accuracy={metrics['accuracy']:.4f}")
+        return 0
+
+    epoch = start_epoch - 1
+    try:
+        for epoch in range(start_epoch, s["epochs"] + 1):
+            if args.fail_at_epoch is not None and epoch == args.fail_at_epoch:
+                sys.stdout.flush()
+                print("Traceback (most recent call last):\n"
+                      f"  File \"{os.path.abspath(__file__)}\", line 1, in train\n"
+                      f"RuntimeError: simulated training failure at epoch {epoch} (--fail_at_epoch)",
+                      file=sys.stderr, flush=True)
+                return EXIT_FAILURE
+            started = time.monotonic()
+            batches = max(1, math.ceil(len(xs) / s["batch_size"]))
+            for b in range(batches):
+                check_stop()
+                lo = b * s["batch_size"]
+                opt.step(params, gradients(params, xs[lo:lo + s["batch_size"]], ys[lo:lo + s["batch_size"]]))
+                step += 1
+            for i in range(args.log_lines_per_epoch):
+                log(f"epoch {epoch} log line {i + 1}/{args.log_lines_per_epoch}: step {step}")
+            sleep_interruptibly(args.epoch_seconds)
+            loss, acc = evaluate(params, xs, ys)
+            metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
+            history.append({"epoch": epoch, "step": step, **metrics})
+            save_checkpoint(out, s, epoch, step, params, opt, history, final=True)
+            log(f"Epoch {epoch}/{s['epochs']}: loss={loss:.4f} accuracy={acc:.4f} "
+                f"({time.monotonic() - started:.2f}s)")
+            log("VP_PROGRESS " + json.dumps(
+                {"epoch": epoch, "total_epochs": s["epochs"], "step": step, "metrics": metrics}))
+    except Stopped:
+        # The epoch in progress is incomplete: save the weights as of now under the last completed epoch,
+        # so --resume repeats it.
+        path = os.path.join(out, "last.json")
+        save_checkpoint(out, s, epoch - 1 if epoch >= start_epoch else start_epoch - 1, step, params, opt,
+                        history)
+        name = "SIGTERM" if _stop_signal == signal.SIGTERM else "SIGINT"
+        log(f"received {name}: checkpoint saved to {path}; exiting")
+        return EXIT_SIGTERM if _stop_signal == signal.SIGTERM else EXIT_SIGINT
+
+    final = history[-1] if history else {"loss": None, "accuracy": None}
+    write_json(os.path.join(out, "metrics.json"), {
+        "job_id": s["job_id"], "job_type": "training", "status": "completed",
+        "epochs_completed": len(history),
+        "final": {"loss": final["loss"], "accuracy": final["accuracy"]},
+        "history": history,
+    })
+    log(f"training finished: {len(history)} epochs, final loss={final['loss']} accuracy={final['accuracy']}; "
+        f"results in {out}")
+    return args.exit_code
+
+
+def main(argv):
+    try:
+        sys.stdout.reconfigure(line_buffering=True)
+    except (AttributeError, ValueError):
+        pass
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except BadInput as e:
+        print(f"train.py: error: {e}", file=sys.stderr, flush=True)
+        return EXIT_BAD_INPUT
+
+    if args._worker is not None:
+        return run_worker(args._worker, args._parent_pid or os.getppid())
+
+    if args.log_bytes is not None:
+        if args.log_bytes < 0:
+            print(f"train.py: error: --log_bytes: {args.log_bytes} must not be negative", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if args.output_dir:
+            write_run_file(args.output_dir)
+        return write_log_bytes(args.log_bytes)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    workers = []
+    try:
+        s = resolve(args)
+        if s["output_dir"]:
+            write_run_file(s["output_dir"], s)
+        validate(s, args)
+        workers = start_workers(args.workers)
+        code = train(s, args)
+    except BadInput as e:
+        print(f"train.py: error: {e}", file=sys.stderr, flush=True)
+        code = EXIT_BAD_INPUT
+    except Stopped:
+        code = EXIT_SIGTERM if _stop_signal == signal.SIGTERM else EXIT_SIGINT
+    # After SIGTERM the workers stay, as PyTorch data loaders do: only a process-group kill removes them.
+    if _stop_signal is None:
+        stop_workers(workers)
+    return code
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:
+        # The reader went away: nothing more can be reported; avoid a second error while flushing at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_FAILURE)
