@@ -29,7 +29,9 @@ is written first), 130 after SIGINT.
 Test and benchmark knobs: ``--workers N`` (child processes that behave like PyTorch data-loader workers: they
 ignore SIGTERM, so only a process-group kill removes them when the main process is terminated),
 ``--epoch_seconds S``, ``--fail_at_epoch K``, ``--exit_code C``, ``--log_lines_per_epoch N`` and
-``--log_bytes B`` (write B bytes of log lines to stdout as fast as possible, then exit 0).
+``--log_bytes B`` (write B bytes of log lines to stdout as fast as possible, then exit 0). Each knob can also be
+given as a key of ``--advanced_config`` (``{"workers": 2, "epoch_seconds": 1}``) or as ``VP_<KNOB>`` in the
+environment (``VP_LOG_BYTES=1073741824``), because the SDK passes only the contract's flags.
 """
 
 import argparse
@@ -62,6 +64,14 @@ DEFAULTS = {
     "optimizer": "adam",
     "job_type": "training",
 }
+KNOBS = (
+    ("workers", int, 0),
+    ("epoch_seconds", float, 0.0),
+    ("fail_at_epoch", int, None),
+    ("exit_code", int, 0),
+    ("log_lines_per_epoch", int, 0),
+    ("log_bytes", int, None),
+)
 # Orphaned workers give up after this long, a safety net so a broken test cannot leak them forever.
 WORKER_ORPHAN_SECONDS = 120.0
 
@@ -108,12 +118,10 @@ def build_parser():
     p.add_argument("--config", dest="config_json")
     p.add_argument("--config-file", dest="config_file")
     # Test and benchmark knobs.
-    p.add_argument("--workers", type=int_value("--workers"), default=0)
-    p.add_argument("--epoch_seconds", type=float_value("--epoch_seconds"), default=0.0)
-    p.add_argument("--fail_at_epoch", type=int_value("--fail_at_epoch"))
-    p.add_argument("--exit_code", type=int_value("--exit_code"), default=0)
-    p.add_argument("--log_lines_per_epoch", type=int_value("--log_lines_per_epoch"), default=0)
-    p.add_argument("--log_bytes", type=int_value("--log_bytes"))
+    # Test and benchmark knobs; each may also come from --advanced_config / --config advanced_config (same key)
+    # or from the environment (VP_<KEY>), so they can be set through the SDK, which passes only the contract.
+    for name, kind, _ in KNOBS:
+        p.add_argument(f"--{name}", type=(float_value if kind is float else int_value)(f"--{name}"))
     # Hidden: the data-loader-like worker mode.
     p.add_argument("--_worker", type=int, help=argparse.SUPPRESS)
     p.add_argument("--_parent_pid", type=int, help=argparse.SUPPRESS)
@@ -228,6 +236,23 @@ def resolve(args):
         if s[key] is None:
             s[key] = value
     return s
+
+
+def apply_knobs(args, advanced):
+    """Fills each knob from its flag, else advanced_config, else the VP_<KEY> environment variable, else the default."""
+    for name, kind, default in KNOBS:
+        if getattr(args, name) is not None:
+            continue
+        value = advanced.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+                raise BadInput(f"--advanced_config: {name} {value!r} must be {'an integer' if kind is int else 'a number'}")
+            value = kind(value)
+        else:
+            text = os.environ.get(f"VP_{name.upper()}")
+            if text not in (None, ""):
+                value = (float_value if kind is float else int_value)(f"VP_{name.upper()}")(text)
+        setattr(args, name, default if value is None else value)
 
 
 def validate(s, args):
@@ -601,19 +626,18 @@ def main(argv):
     if args._worker is not None:
         return run_worker(args._worker, args._parent_pid or os.getppid())
 
-    if args.log_bytes is not None:
-        if args.log_bytes < 0:
-            print(f"train.py: error: --log_bytes: {args.log_bytes} must not be negative", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        if args.output_dir:
-            write_run_file(args.output_dir)
-        return write_log_bytes(args.log_bytes)
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
     workers = []
     try:
         s = resolve(args)
+        apply_knobs(args, s["advanced_config"])
+        if args.log_bytes is not None:
+            if args.log_bytes < 0:
+                raise BadInput(f"--log_bytes: {args.log_bytes} must not be negative")
+            if s["output_dir"]:
+                write_run_file(s["output_dir"], s)
+            return write_log_bytes(args.log_bytes)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
         if s["output_dir"]:
             write_run_file(s["output_dir"], s)
         validate(s, args)
