@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using VisionPlatform.Training;
+using VisionPlatform.Training.Kubernetes;
+using VisionPlatform.Training.Trainers;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the Kubernetes executor to <c>services.AddTrainingExecutors()</c>.</summary>
+public static class KubernetesTrainingExecutorsBuilderExtensions
+{
+    /// <summary>Registers the Kubernetes executor with default options.</summary>
+    /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder) =>
+        AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, configure: null);
+
+    /// <summary>Registers the Kubernetes executor and configures its options in code.</summary>
+    /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, Action<KubernetesExecutorOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, o => o.Configure(configure));
+    }
+
+    /// <summary>Registers the Kubernetes executor and binds its options from configuration (usually <c>Training:Kubernetes</c>).</summary>
+    /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
+    /// <param name="configuration">The configuration section; error messages name keys under its path.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, IConfigurationSection configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddKubernetesCore(builder, configuration.Path, o => o.Bind(configuration));
+    }
+
+    private static ITrainingExecutorsBuilder AddKubernetesCore(
+        ITrainingExecutorsBuilder builder,
+        string sectionPath,
+        Action<OptionsBuilder<KubernetesExecutorOptions>>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var options = services.AddOptions<KubernetesExecutorOptions>();
+        configure?.Invoke(options);
+        if (services.Any(d => d.ServiceType == typeof(TrainingJobSpecBuilder)))
+        {
+            // Second call: only the extra configuration above applies.
+            return builder;
+        }
+
+        options.ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KubernetesExecutorOptions>>(new KubernetesExecutorOptionsValidator(sectionPath));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new TrainingJobSpecBuilder(
+            sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
+            sp.GetRequiredService<ITrainerContract>(),
+            sp.GetService<IOptions<TrainingOptions>>()?.Value.Trainer));
+        return builder;
+    }
+}

@@ -1,0 +1,52 @@
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>Name, namespace, labels (platform, SDK and the job's own) and the annotations that identify the run.</summary>
+internal sealed class MetadataStep : IJobBuildStep
+{
+    public void Apply(JobBuildContext context)
+    {
+        var config = context.Config;
+        var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in config.Labels)
+        {
+            if (KubernetesLabels.Reserved.Contains(key))
+            {
+                context.Problems.Add(new($"Labels[{key}]", value, "is a label the Kubernetes executor sets itself (or the Job controller reserves); use another key"));
+                continue;
+            }
+
+            labels[key] = value;
+        }
+
+        labels[KubernetesLabels.Name] = KubernetesLabels.AppName;
+        labels[KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue;
+        labels[KubernetesLabels.App] = KubernetesLabels.AppValue;
+        labels[KubernetesLabels.JobId] = KubernetesJobNames.ToLabelValue(config.JobId);
+        labels[KubernetesLabels.Framework] = KubernetesJobNames.ToLabelValue(config.Framework.Value);
+        labels[KubernetesLabels.JobType] = config.JobType.ToString().ToLowerInvariant();
+        if (config.ProjectId is { } project)
+        {
+            labels[KubernetesLabels.ProjectId] = KubernetesJobNames.ToLabelValue(project);
+        }
+
+        var annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [KubernetesLabels.JobIdAnnotation] = config.JobId,
+            [KubernetesLabels.ConfigHashAnnotation] = config.ConfigHash,
+        };
+
+        var metadata = context.Job.Metadata;
+        metadata.Name = KubernetesJobNames.FromJobId(config.JobId);
+        metadata.NamespaceProperty = context.Options.Namespace;
+        metadata.Labels = labels;
+        metadata.Annotations = annotations;
+
+        // The pods carry the same labels so they can be listed by job id, framework or project.
+        var template = context.Job.Spec.Template.Metadata;
+        template.Labels = new SortedDictionary<string, string>(labels, StringComparer.Ordinal);
+        template.Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [KubernetesLabels.JobIdAnnotation] = config.JobId,
+        };
+    }
+}
