@@ -34,8 +34,12 @@ public static class TrainingExecutorsBuilderExtensions
         }
 
         services.AddSingleton(new TrainingExecutorRegistration(name));
-        services.TryAddSingleton(factory);
-        services.AddKeyedSingleton<ITrainingExecutor>(name, (sp, _) => sp.GetRequiredService<TExecutor>());
+
+        // One instance per name (two executors of the same type under different names stay separate); the concrete
+        // type resolves to the first one registered.
+        services.AddKeyedSingleton<TExecutor>(name, (sp, _) => factory(sp));
+        services.AddKeyedSingleton<ITrainingExecutor>(name, (sp, key) => sp.GetRequiredKeyedService<TExecutor>(key));
+        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<TExecutor>(name));
         return builder;
     }
 }

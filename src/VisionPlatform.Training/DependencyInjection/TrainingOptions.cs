@@ -19,4 +19,10 @@ public sealed class TrainingOptions
 
     /// <summary>The local subprocess executor.</summary>
     public SubprocessExecutorOptions Subprocess { get; set; } = new();
+
+    /// <summary>Where a start may go when the requested executor is unavailable (<c>Training:Fallback</c>).</summary>
+    public TrainingFallbackOptions Fallback { get; set; } = new();
+
+    /// <summary>How executor availability is probed, cached and guarded by a circuit breaker (<c>Training:Availability</c>).</summary>
+    public ExecutorAvailabilityOptions Availability { get; set; } = new();
 }

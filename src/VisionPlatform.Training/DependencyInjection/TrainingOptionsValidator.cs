@@ -65,6 +65,7 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
             errors.Add($"{sp}:Environment:{key} is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
         }
 
+        ExecutorRoutingOptionsValidation.Validate(errors, p, options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

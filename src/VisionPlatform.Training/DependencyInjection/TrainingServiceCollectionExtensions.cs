@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
+using VisionPlatform.Training.Routing;
 using VisionPlatform.Training.Trainers;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -60,6 +62,7 @@ public static class TrainingServiceCollectionExtensions
                 : new FlagTrainerContract());
         services.TryAddSingleton<TrainingExecutorManager>();
         services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());
         return builder;
     }
 }

@@ -1,28 +1,50 @@
-using System.Runtime.CompilerServices;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using VisionPlatform.Training.Diagnostics;
+using VisionPlatform.Training.Routing;
 
 namespace VisionPlatform.Training;
 
 /// <summary>
-/// The one entry point for hosts: an <see cref="ITrainingExecutor"/> that starts new runs on the default executor
-/// (<c>Training:DefaultExecutor</c>) and sends every other operation to the executor recorded in the run's handle,
-/// so runs keep working after the default changes.
+/// The one entry point for hosts: an <see cref="ITrainingExecutor"/> that starts new runs on the requested executor
+/// (<c>Training:DefaultExecutor</c> unless the request names another), falls back along <c>Training:Fallback:Executors</c>
+/// when that executor is unavailable, and sends every other operation to the executor recorded in the run's handle,
+/// so runs keep working after the default changes. See docs/resilience.md for the rules.
 /// </summary>
-public sealed class TrainingExecutorManager : ITrainingExecutor
+public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
 {
+    private const int JournalCapacity = 10_000;
+
     private readonly IServiceProvider _services;
     private readonly IOptionsMonitor<TrainingOptions> _options;
     private readonly IReadOnlyList<string> _names;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TrainingMetrics _metrics;
+    private readonly ExecutorAvailabilityCache _availability;
+    private readonly ExecutorCircuitBreakers _breakers;
+    private readonly RunPlacementJournal _journal = new(JournalCapacity);
+    private readonly KeyedAsyncLock _jobLocks = new();
 
     /// <summary>Creates the manager over the registered executors.</summary>
     /// <param name="services">Resolves executors by name.</param>
     /// <param name="registrations">The registered executor names, in registration order.</param>
-    /// <param name="options">The root options (default executor).</param>
+    /// <param name="options">The root options (default executor, fallback, availability).</param>
+    /// <param name="timeProvider">The clock for availability caching and the circuit breakers; <see langword="null"/> for the system clock.</param>
+    /// <param name="loggerFactory">Creates the manager's logger; <see langword="null"/> for no logging.</param>
+    /// <param name="meterFactory">Creates the <c>VisionPlatform.Training</c> meter; <see langword="null"/> for a private meter.</param>
     public TrainingExecutorManager(
         IServiceProvider services,
         IEnumerable<TrainingExecutorRegistration> registrations,
-        IOptionsMonitor<TrainingOptions> options)
+        IOptionsMonitor<TrainingOptions> options,
+        TimeProvider? timeProvider = null,
+        ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(registrations);
@@ -30,6 +52,11 @@ public sealed class TrainingExecutorManager : ITrainingExecutor
         _services = services;
         _options = options;
         _names = registrations.Select(r => r.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<TrainingExecutorManager>() ?? NullLogger.Instance;
+        _metrics = new TrainingMetrics(meterFactory);
+        _availability = new ExecutorAvailabilityCache(_time, () => _options.CurrentValue.Availability, _logger);
+        _breakers = new ExecutorCircuitBreakers(_time, () => _options.CurrentValue.Availability.CircuitBreaker, _logger);
     }
 
     /// <summary>The manager's name; runs it starts carry the name of the executor that really runs them.</summary>
@@ -38,37 +65,70 @@ public sealed class TrainingExecutorManager : ITrainingExecutor
     /// <summary>The registered executor names, in registration order.</summary>
     public IReadOnlyList<string> ExecutorNames => _names;
 
-    /// <summary>The executor new runs go to.</summary>
+    /// <summary>The executor new runs go to unless a request names another.</summary>
     public string DefaultExecutorName => _options.CurrentValue.DefaultExecutor;
+
+    /// <summary>
+    /// The executors a start without an override tries, in order: the default, then the configured fallbacks
+    /// (none when <c>Training:Fallback:Enabled</c> is <see langword="false"/>).
+    /// </summary>
+    public IReadOnlyList<string> DefaultChain => [DefaultExecutorName, .. FallbacksFor(DefaultExecutorName, noFallback: false)];
 
     /// <summary>Returns a registered executor by name.</summary>
     /// <param name="name">The executor's name.</param>
     /// <returns>The executor.</returns>
     /// <exception cref="TrainingException"><see cref="TrainingErrorCode.UnknownExecutor"/> when no executor has that name.</exception>
-    public ITrainingExecutor GetExecutor(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        var registered = _names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
-        return registered is null
-            ? throw new TrainingException(
-                TrainingErrorCode.UnknownExecutor,
-                $"No training executor named '{name}' is registered. Registered: {string.Join(", ", _names)}. Register it (for example .AddKubernetes()) or fix Training:DefaultExecutor.")
-            : _services.GetRequiredKeyedService<ITrainingExecutor>(registered);
-    }
+    public ITrainingExecutor GetExecutor(string name) => _services.GetRequiredKeyedService<ITrainingExecutor>(Resolve(name));
 
     /// <inheritdoc />
-    public Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
-        StartAsync(config, executorName: null, cancellationToken);
+    public async Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
+        (await StartAsync(config, options: null, cancellationToken).ConfigureAwait(false)).Run;
 
-    /// <summary>Starts a run on a named executor, or on the default when <paramref name="executorName"/> is null.</summary>
+    /// <summary>
+    /// Starts a run on the requested executor, or on a fallback when it is unavailable. Request errors (validation,
+    /// forbidden, rejected, conflict) always surface; a fallback happens only when the job fits the fallback executor.
+    /// A job id never runs on two executors: see docs/resilience.md for exactly what is guaranteed.
+    /// </summary>
     /// <param name="config">The job.</param>
-    /// <param name="executorName">The executor to use; <see langword="null"/> for <c>Training:DefaultExecutor</c>.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The run's handle.</returns>
-    public Task<TrainingRun> StartAsync(TrainingJobConfig config, string? executorName, CancellationToken cancellationToken = default)
+    /// <param name="options">The executor override and the no-fallback switch; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call (not the run).</param>
+    /// <returns>The run and where it went.</returns>
+    /// <exception cref="TrainingException">
+    /// <see cref="TrainingErrorCode.ExecutorUnavailable"/> when no executor in the chain could take the job,
+    /// <see cref="TrainingErrorCode.Unschedulable"/> when the requested executor is unavailable and the job does not
+    /// fit any fallback, or the executor's own error for a request error.
+    /// </exception>
+    public async Task<TrainingStartResult> StartAsync(TrainingJobConfig config, TrainingStartOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return GetExecutor(executorName ?? DefaultExecutorName).StartAsync(config, cancellationToken);
+        var requested = Resolve(options?.Executor ?? DefaultExecutorName);
+        using var activity = TrainingTelemetry.ActivitySource.StartActivity("training.start");
+        activity?.SetTag("training.job_id", config.JobId);
+        activity?.SetTag(TrainingTelemetry.RequestedExecutorTag, requested);
+
+        using (await _jobLocks.AcquireAsync(config.JobId, cancellationToken).ConfigureAwait(false))
+        {
+            var result = await StartLockedAsync(config, requested, options?.NoFallback ?? false, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(TrainingTelemetry.ExecutorTag, result.ExecutorUsed);
+            _metrics.RunStarted(result.ExecutorUsed);
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Whether an executor can take new runs now: its cached probe (refreshed when older than
+    /// <c>Training:Availability:RefreshInterval</c>) and its circuit breaker.
+    /// </summary>
+    /// <param name="executorName">The executor.</param>
+    /// <param name="cancellationToken">Stops waiting for a probe.</param>
+    /// <returns>The availability with its reason.</returns>
+    public Task<ExecutorAvailability> GetAvailabilityAsync(string executorName, CancellationToken cancellationToken = default)
+    {
+        var name = Resolve(executorName);
+        return _breakers.IsBlocking(name)
+            ? Task.FromResult(ExecutorAvailability.Unavailable(
+                $"the circuit breaker is open after repeated start failures (Training:Availability:CircuitBreaker)", _time.GetUtcNow()))
+            : _availability.GetAsync(GetExecutor(name), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -99,29 +159,384 @@ public sealed class TrainingExecutorManager : ITrainingExecutor
         return all;
     }
 
-    /// <summary>Asks each executor in registration order and returns the first run with this job id.</summary>
+    /// <summary>
+    /// Finds a run by job id alone: asks the executor this process started it on first, then the default, the
+    /// fallbacks and the other registered executors in order. An executor that cannot be asked does not hide a run:
+    /// when none of the others has it, the call fails naming that executor.
+    /// </summary>
     /// <param name="jobId">The caller's job id.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The run, or <see langword="null"/>.</returns>
+    /// <returns>The run, or <see langword="null"/> when no executor has it.</returns>
+    /// <exception cref="TrainingException"><see cref="TrainingErrorCode.ExecutorUnavailable"/> when the run was not found and an executor could not be asked.</exception>
     public async Task<TrainingRun?> FindAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var order = new List<string>();
+        if (_journal.TryGet(jobId, out var placement))
+        {
+            order.Add(placement.ExecutorName);
+        }
+
+        order.AddRange(DefaultChain.Where(n => _names.Contains(n, StringComparer.OrdinalIgnoreCase)));
+        order.AddRange(_names);
+        var failures = new List<string>();
+        foreach (var name in order.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var run = await GetExecutor(name).FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+                if (run is not null)
+                {
+                    return run;
+                }
+            }
+            catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) != ExecutorFailureKind.RequestError)
+            {
+                failures.Add($"'{name}': {ExecutorFailureClassifier.Describe(e)}");
+            }
+        }
+
+        return failures.Count == 0
+            ? null
+            : throw new TrainingException(
+                TrainingErrorCode.ExecutorUnavailable,
+                $"Job '{jobId}' was not found, but these executors could not be asked and may have it: {string.Join("; ", failures)}.")
+            { JobId = jobId };
+    }
+
+    /// <summary>The default executor's availability (cached probe and circuit breaker).</summary>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The availability.</returns>
+    public Task<ExecutorAvailability> CheckAvailabilityAsync(CancellationToken cancellationToken = default) =>
+        GetAvailabilityAsync(DefaultExecutorName, cancellationToken);
+
+    /// <summary>Disposes the private meter, if the manager created one.</summary>
+    public void Dispose() => _metrics.Dispose();
+
+    /// <summary>Probes every registered executor now (used by the background refresher).</summary>
+    internal async Task RefreshAvailabilityAsync(CancellationToken cancellationToken)
     {
         foreach (var name in _names)
         {
-            var run = await GetExecutor(name).FindAsync(jobId, cancellationToken).ConfigureAwait(false);
-            if (run is not null)
+            try
             {
-                return run;
+                await _availability.RefreshAsync(GetExecutor(name), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                RoutingLog.AvailabilityRefreshFailed(_logger, name, e);
+            }
+        }
+    }
+
+    private async Task<TrainingStartResult> StartLockedAsync(TrainingJobConfig config, string requested, bool noFallback, CancellationToken cancellationToken)
+    {
+        var jobId = config.JobId;
+
+        // 1. A job id lives on one executor. If it already has a run somewhere, the start goes there.
+        var home = await FindHomeAsync(config, requested, cancellationToken).ConfigureAwait(false);
+        if (home is not null)
+        {
+            TrainingRun homeRun;
+            try
+            {
+                homeRun = await GetExecutor(home).StartAsync(config, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) != ExecutorFailureKind.RequestError)
+            {
+                throw Fail(
+                    TrainingErrorCode.ExecutorUnavailable,
+                    config,
+                    requested,
+                    ExecutorFailureClassifier.ReasonKind(e),
+                    $"Job '{jobId}' already has a run on '{home}', which cannot be reached now ({ExecutorFailureClassifier.Describe(e)}). The job is not moved to another executor, so it never runs twice; try again later.",
+                    e);
+            }
+
+            _journal.Started(jobId, homeRun.ExecutorName);
+            if (string.Equals(home, requested, StringComparison.OrdinalIgnoreCase))
+            {
+                return new TrainingStartResult { Run = homeRun, RequestedExecutor = requested };
+            }
+
+            RoutingLog.ExistingRunRouted(_logger, jobId, home, requested);
+            return new TrainingStartResult
+            {
+                Run = homeRun,
+                RequestedExecutor = requested,
+                FallbackReason = $"job '{jobId}' already has a run on '{home}'; a job id never runs on two executors",
+            };
+        }
+
+        // 2. The requested executor, unless it is known to be unavailable.
+        var preferred = GetExecutor(requested);
+        string reason;
+        string reasonKind;
+        Exception? cause = null;
+        var availability = await GetAvailabilityAsync(requested, cancellationToken).ConfigureAwait(false);
+        if (!availability.IsAvailable)
+        {
+            reason = availability.Reason ?? "it reported itself unavailable";
+            reasonKind = _breakers.IsBlocking(requested) ? "circuit_open" : "unavailable";
+        }
+        else
+        {
+            try
+            {
+                var run = await StartThroughBreakerAsync(preferred, config, cancellationToken).ConfigureAwait(false);
+                _journal.Started(jobId, run.ExecutorName);
+                return new TrainingStartResult { Run = run, RequestedExecutor = requested };
+            }
+            catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) is var kind && kind != ExecutorFailureKind.RequestError)
+            {
+                cause = e;
+                reason = ExecutorFailureClassifier.Describe(e);
+                reasonKind = ExecutorFailureClassifier.ReasonKind(e);
+                if (kind == ExecutorFailureKind.NotSent)
+                {
+                    if (e is not BrokenCircuitException)
+                    {
+                        _availability.ReportUnavailable(requested, reason);
+                    }
+                }
+                else
+                {
+                    // The create may have reached the executor: only fall back once it says the run does not exist.
+                    var existing = await VerifyAbsentAsync(preferred, config, e, cancellationToken).ConfigureAwait(false);
+                    if (existing is not null)
+                    {
+                        _journal.Started(jobId, existing.ExecutorName);
+                        return new TrainingStartResult { Run = existing, RequestedExecutor = requested };
+                    }
+                }
+            }
+        }
+
+        // 3. The fallbacks, in order, for a job that fits them.
+        var fallbacks = FallbacksFor(requested, noFallback);
+        if (fallbacks.Count == 0)
+        {
+            var why = noFallback
+                ? "The request disabled fallback (TrainingStartOptions.NoFallback)."
+                : !_options.CurrentValue.Fallback.Enabled
+                    ? "Fallback is disabled (Training:Fallback:Enabled is false)."
+                    : "No fallback executor is configured (Training:Fallback:Executors).";
+            throw Fail(TrainingErrorCode.ExecutorUnavailable, config, requested, reasonKind, $"Executor '{requested}' cannot start job '{jobId}': {reason}. {why}", cause);
+        }
+
+        var refusals = new List<string>();
+        var doesNotFit = false;
+        foreach (var name in fallbacks)
+        {
+            if (!_names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                refusals.Add($"fallback '{name}' is not registered");
+                continue;
+            }
+
+            var executor = GetExecutor(name);
+            if (executor is ITrainingExecutorPlacement placement && placement.CheckPlacement(config) is { Fits: false } misfit)
+            {
+                doesNotFit = true;
+                refusals.Add($"the job does not fit fallback '{name}': {misfit.Reason}");
+                continue;
+            }
+
+            var fallbackAvailability = await GetAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
+            if (!fallbackAvailability.IsAvailable)
+            {
+                refusals.Add($"fallback '{name}' is unavailable too: {fallbackAvailability.Reason}");
+                continue;
+            }
+
+            TrainingRun run;
+            try
+            {
+                run = await StartThroughBreakerAsync(executor, config, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TrainingException e) when (e.Code == TrainingErrorCode.Unschedulable)
+            {
+                doesNotFit = true;
+                refusals.Add($"the job does not fit fallback '{name}': {e.Message}");
+                continue;
+            }
+            catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) is var kind && kind != ExecutorFailureKind.RequestError)
+            {
+                var existing = kind == ExecutorFailureKind.Ambiguous
+                    ? await VerifyAbsentAsync(executor, config, e, cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (existing is null)
+                {
+                    refusals.Add($"fallback '{name}' failed: {ExecutorFailureClassifier.Describe(e)}");
+                    continue;
+                }
+
+                run = existing;
+            }
+
+            var fallbackReason = $"'{requested}' is unavailable: {reason}";
+            _journal.Started(jobId, run.ExecutorName);
+            RoutingLog.FellBack(_logger, jobId, requested, run.ExecutorName, fallbackReason);
+            _metrics.FellBack(requested, run.ExecutorName, reasonKind);
+            return new TrainingStartResult { Run = run, RequestedExecutor = requested, IsFallback = true, FallbackReason = fallbackReason };
+        }
+
+        throw Fail(
+            doesNotFit ? TrainingErrorCode.Unschedulable : TrainingErrorCode.ExecutorUnavailable,
+            config,
+            requested,
+            doesNotFit ? "does_not_fit" : reasonKind,
+            $"Job '{jobId}' cannot start: executor '{requested}' is unavailable ({reason}) and {string.Join("; ", refusals)}.",
+            cause);
+    }
+
+    /// <summary>The executor that already has (or may have) this job's run, or <see langword="null"/> when none is known.</summary>
+    private async Task<string?> FindHomeAsync(TrainingJobConfig config, string requested, CancellationToken cancellationToken)
+    {
+        var jobId = config.JobId;
+        if (_journal.TryGet(jobId, out var placement))
+        {
+            if (placement.Certain)
+            {
+                return placement.ExecutorName;
+            }
+
+            // An earlier start failed ambiguously: the executor must settle it before the job may go anywhere else.
+            var executor = GetExecutor(placement.ExecutorName);
+            var found = await LookUpAsync(executor, jobId, cancellationToken).ConfigureAwait(false);
+            if (found.Failure is { } failure)
+            {
+                throw Fail(
+                    TrainingErrorCode.ExecutorUnavailable,
+                    config,
+                    requested,
+                    "unresolved",
+                    $"An earlier start of job '{jobId}' on '{placement.ExecutorName}' failed after the request may have reached it, and '{placement.ExecutorName}' still cannot confirm whether the run exists ({failure}). The job is not started anywhere else until it can, so it never runs twice; try again later.",
+                    cause: null);
+            }
+
+            if (found.Run is not null)
+            {
+                return placement.ExecutorName;
+            }
+
+            _journal.Forget(jobId);
+        }
+
+        // A run started by an earlier fallback (possibly by an earlier host process) stays where it is.
+        if (!_options.CurrentValue.Fallback.Enabled)
+        {
+            return null;
+        }
+
+        foreach (var name in _options.CurrentValue.Fallback.Executors)
+        {
+            if (string.Equals(name, requested, StringComparison.OrdinalIgnoreCase) || !_names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var found = await LookUpAsync(GetExecutor(name), jobId, cancellationToken).ConfigureAwait(false);
+            if (found.Run is not null)
+            {
+                return found.Run.ExecutorName;
             }
         }
 
         return null;
     }
 
-    /// <summary>The default executor's availability.</summary>
-    /// <param name="cancellationToken">Cancels the check.</param>
-    /// <returns>The availability.</returns>
-    public Task<ExecutorAvailability> CheckAvailabilityAsync(CancellationToken cancellationToken = default) =>
-        GetExecutor(DefaultExecutorName).CheckAvailabilityAsync(cancellationToken);
+    /// <summary>
+    /// After an ambiguous start failure: returns the run when it exists on the executor after all, <see langword="null"/>
+    /// when the executor confirms it does not, and throws when it cannot confirm either within
+    /// <c>Training:Fallback:VerifyTimeout</c> (the job id is then remembered as maybe-started there).
+    /// </summary>
+    private async Task<TrainingRun?> VerifyAbsentAsync(ITrainingExecutor executor, TrainingJobConfig config, Exception failure, CancellationToken cancellationToken)
+    {
+        var jobId = config.JobId;
+        var found = await LookUpAsync(executor, jobId, cancellationToken).ConfigureAwait(false);
+        if (found.Failure is { } lookupFailure)
+        {
+            _journal.MaybeStarted(jobId, executor.Name);
+            RoutingLog.AmbiguousStartUnresolved(_logger, jobId, executor.Name, lookupFailure);
+            throw Fail(
+                TrainingErrorCode.ExecutorUnavailable,
+                config,
+                executor.Name,
+                "unresolved",
+                $"Starting job '{jobId}' on '{executor.Name}' failed after the request may have reached it ({ExecutorFailureClassifier.Describe(failure)}), and '{executor.Name}' could not confirm within {_options.CurrentValue.Fallback.VerifyTimeout} whether the run was created ({lookupFailure}). The job was not moved to another executor, so it cannot run twice; start it again later.",
+                failure);
+        }
+
+        if (found.Run is null)
+        {
+            return null;
+        }
+
+        RoutingLog.AmbiguousStartFound(_logger, jobId, executor.Name);
+
+        // The run exists: a repeated start is idempotent and tells a conflicting config apart from ours.
+        try
+        {
+            return await executor.StartAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) != ExecutorFailureKind.RequestError)
+        {
+            return found.Run;
+        }
+    }
+
+    private async Task<(TrainingRun? Run, string? Failure)> LookUpAsync(ITrainingExecutor executor, string jobId, CancellationToken cancellationToken)
+    {
+        var timeout = _options.CurrentValue.Fallback.VerifyTimeout;
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            var run = await executor.FindAsync(jobId, linked.Token).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            return (run, null);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not TrainingValidationException)
+        {
+            var message = e is OperationCanceledException or TimeoutException
+                ? $"no answer within {timeout} (Training:Fallback:VerifyTimeout)"
+                : ExecutorFailureClassifier.Describe(e);
+            RoutingLog.LookupFailed(_logger, jobId, executor.Name, message);
+            return (null, message);
+        }
+    }
+
+    private Task<TrainingRun> StartThroughBreakerAsync(ITrainingExecutor executor, TrainingJobConfig config, CancellationToken cancellationToken) =>
+        _breakers.Pipeline(executor.Name)
+            .ExecuteAsync(static async (state, ct) => await state.executor.StartAsync(state.config, ct).ConfigureAwait(false), (executor, config), cancellationToken)
+            .AsTask();
+
+    private TrainingException Fail(TrainingErrorCode code, TrainingJobConfig config, string requested, string reasonKind, string message, Exception? cause)
+    {
+        RoutingLog.StartFailed(_logger, config.JobId, requested, message);
+        _metrics.StartFailed(requested, reasonKind);
+        Activity.Current?.SetStatus(ActivityStatusCode.Error, code.Value);
+        return new TrainingException(code, message, cause) { ExecutorName = requested, JobId = config.JobId };
+    }
+
+    private List<string> FallbacksFor(string requested, bool noFallback)
+    {
+        var f = _options.CurrentValue.Fallback;
+        return !f.Enabled || noFallback
+            ? []
+            : f.Executors.Where(n => !string.Equals(n, requested, StringComparison.OrdinalIgnoreCase))
+                .Distinct(StringComparer.OrdinalIgnoreCase)
+                .ToList();
+    }
+
+    private string Resolve(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new TrainingException(
+                TrainingErrorCode.UnknownExecutor,
+                $"No training executor named '{name}' is registered. Registered: {string.Join(", ", _names)}. Register it (for example .AddKubernetes()) or fix Training:DefaultExecutor, Training:Fallback:Executors or the request's executor.");
+    }
 
     private ITrainingExecutor For(TrainingRun run)
     {

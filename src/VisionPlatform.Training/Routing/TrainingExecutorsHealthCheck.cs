@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace VisionPlatform.Training;
+
+/// <summary>
+/// Reports whether new training runs can start: <see cref="HealthStatus.Healthy"/> when the default executor is
+/// available, <see cref="HealthStatus.Degraded"/> when only a fallback is, and the registration's failure status
+/// (usually <see cref="HealthStatus.Unhealthy"/>) when none is. The data lists every executor in the default chain
+/// with <c>available</c> or <c>unavailable: reason</c>. Uses the manager's cached availability, so it is cheap to poll.
+/// Register it with <c>.AddTrainingHealthChecks()</c> on the training builder.
+/// </summary>
+/// <param name="manager">The manager whose executors are checked.</param>
+public sealed class TrainingExecutorsHealthCheck(TrainingExecutorManager manager) : IHealthCheck
+{
+    /// <summary>The name the check is registered under by default.</summary>
+    public const string DefaultName = "training-executors";
+
+    /// <inheritdoc />
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var chain = manager.DefaultChain;
+        var data = new Dictionary<string, object>(StringComparer.Ordinal);
+        var available = new List<string>();
+        foreach (var name in chain)
+        {
+            string state;
+            try
+            {
+                var availability = await manager.GetAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
+                state = availability.IsAvailable ? "available" : $"unavailable: {availability.Reason}";
+                if (availability.IsAvailable)
+                {
+                    available.Add(name);
+                }
+            }
+            catch (TrainingException e) when (e.Code == TrainingErrorCode.UnknownExecutor)
+            {
+                state = "unavailable: not registered";
+            }
+
+            data[name] = state;
+        }
+
+        var primary = chain[0];
+        if (available.Contains(primary, StringComparer.OrdinalIgnoreCase))
+        {
+            return HealthCheckResult.Healthy($"Default training executor '{primary}' is available.", data);
+        }
+
+        return available.Count > 0
+            ? HealthCheckResult.Degraded($"Default training executor '{primary}' is unavailable ({data[primary]}); new runs fall back to '{available[0]}'.", data: data)
+            : new HealthCheckResult(context.Registration.FailureStatus, $"No training executor can start runs: {string.Join("; ", data.Select(d => $"'{d.Key}' {d.Value}"))}.", data: data);
+    }
+}
