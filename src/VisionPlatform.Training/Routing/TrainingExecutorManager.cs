@@ -82,7 +82,15 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
 
     /// <inheritdoc />
     public async Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
-        (await StartAsync(config, options: null, cancellationToken).ConfigureAwait(false)).Run;
+        (await StartAsync(config, options: (TrainingStartOptions?)null, cancellationToken).ConfigureAwait(false)).Run;
+
+    /// <summary>Starts a run on a named executor (or the default when <see langword="null"/>), with the configured fallback.</summary>
+    /// <param name="config">The job.</param>
+    /// <param name="executorName">The executor to use; <see langword="null"/> for <c>Training:DefaultExecutor</c>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The run's handle; use the <see cref="TrainingStartOptions"/> overload to learn whether it fell back.</returns>
+    public async Task<TrainingRun> StartAsync(TrainingJobConfig config, string? executorName, CancellationToken cancellationToken = default) =>
+        (await StartAsync(config, new TrainingStartOptions { Executor = executorName }, cancellationToken).ConfigureAwait(false)).Run;
 
     /// <summary>
     /// Starts a run on the requested executor, or on a fallback when it is unavailable. Request errors (validation,
