@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace VisionPlatform.Training.Testing;
@@ -11,9 +12,14 @@ public static class InMemoryExecutorBuilderExtensions
     /// <code>
     /// services.AddTrainingExecutors(o => o.DefaultExecutor = "in-memory").AddInMemoryExecutor();
     /// </code>
+    /// <para>
+    /// When a real executor is already registered under <paramref name="name"/> (for example <c>subprocess</c>, which
+    /// <c>AddTrainingExecutors</c> registers, or <c>kubernetes</c>), the in-memory executor stands in for it: the host's
+    /// configuration stays as in production, handles look the same, and no process or cluster is touched.
+    /// Registering the same in-memory name twice keeps the first registration. Several names may be registered,
+    /// each with its own executor, to test routing.
+    /// </para>
     /// The executor uses the container's <see cref="TimeProvider"/> (register a <c>FakeTimeProvider</c> to control time).
-    /// Several names may be registered, for example <c>"subprocess"</c> and <c>"kubernetes"</c> to test routing;
-    /// registering a name twice keeps the first registration.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
     /// <param name="name">The executor's name, as used in <c>Training:DefaultExecutor</c> (default <c>in-memory</c>).</param>
@@ -32,27 +38,41 @@ public static class InMemoryExecutorBuilderExtensions
         options.ThrowIfInvalid();
         options = options.Clone();
 
-        InMemoryTrainingExecutor Create(IServiceProvider sp) =>
-            new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>());
-
         var services = builder.Services;
-        if (!services.Any(d => d.ServiceType == typeof(InMemoryTrainingExecutor)))
-        {
-            // The first in-memory executor is also resolvable by its type.
-            return builder.AddExecutor(name, Create);
-        }
-
-        // AddExecutor maps every name of one executor type to a single instance; a second in-memory executor
-        // needs its own instance under its own name, so it is registered by key only.
-        if (services.Any(d => d.ServiceType == typeof(TrainingExecutorRegistration) &&
-                              d.ImplementationInstance is TrainingExecutorRegistration r &&
-                              string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
+        if (services.Any(d => d.ImplementationInstance is InMemoryExecutorRegistration r && SameName(r.Name, name)))
         {
             return builder;
         }
 
-        services.AddSingleton(new TrainingExecutorRegistration(name));
-        services.AddKeyedSingleton<ITrainingExecutor>(name, (sp, _) => Create(sp));
+        services.AddSingleton(new InMemoryExecutorRegistration(name));
+        var existing = services
+            .Select(d => d.ImplementationInstance)
+            .OfType<TrainingExecutorRegistration>()
+            .FirstOrDefault(r => SameName(r.Name, name));
+
+        if (existing is null && !services.Any(d => d.ServiceType == typeof(InMemoryTrainingExecutor)))
+        {
+            // The common case: a new name, and the first in-memory executor, which is also resolvable by its type.
+            return builder.AddExecutor(name, sp => Create(sp, name, options));
+        }
+
+        // AddExecutor keeps the first registration of a name and maps every name of one executor type to a single
+        // instance, so a stand-in for a real executor, or a second in-memory executor, is registered by key here.
+        var key = existing?.Name ?? name;
+        if (existing is null)
+        {
+            services.AddSingleton(new TrainingExecutorRegistration(name));
+        }
+        else
+        {
+            foreach (var descriptor in services.Where(d => d.IsKeyedService && d.ServiceType == typeof(ITrainingExecutor) && d.ServiceKey is string k && SameName(k, key)).ToArray())
+            {
+                services.Remove(descriptor);
+            }
+        }
+
+        services.AddKeyedSingleton<ITrainingExecutor>(key, (sp, _) => Create(sp, key, options));
+        services.TryAddSingleton(sp => (InMemoryTrainingExecutor)sp.GetRequiredKeyedService<ITrainingExecutor>(key));
         return builder;
     }
 
@@ -65,9 +85,18 @@ public static class InMemoryExecutorBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var executor = services.GetKeyedService<ITrainingExecutor>(name)
+        var registered = services.GetServices<TrainingExecutorRegistration>().FirstOrDefault(r => SameName(r.Name, name))
             ?? throw new InvalidOperationException($"No training executor named '{name}' is registered. Call .AddInMemoryExecutor(\"{name}\") on AddTrainingExecutors(...).");
+        var executor = services.GetRequiredKeyedService<ITrainingExecutor>(registered.Name);
         return executor as InMemoryTrainingExecutor
-            ?? throw new InvalidOperationException($"The training executor named '{name}' is a {executor.GetType().Name}, not an InMemoryTrainingExecutor.");
+            ?? throw new InvalidOperationException($"The training executor named '{name}' is a {executor.GetType().Name}, not an InMemoryTrainingExecutor. Call .AddInMemoryExecutor(\"{name}\") to replace it with the in-memory executor.");
     }
+
+    private static InMemoryTrainingExecutor Create(IServiceProvider sp, string name, InMemoryExecutorOptions options) =>
+        new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>());
+
+    private static bool SameName(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Marks a name as registered by <see cref="AddInMemoryExecutor"/>, so a second call with it is harmless.</summary>
+    private sealed record InMemoryExecutorRegistration(string Name);
 }

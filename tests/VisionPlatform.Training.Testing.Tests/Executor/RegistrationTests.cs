@@ -77,14 +77,50 @@ public class RegistrationTests
         subprocess.Complete(onFallback, 1);
 
         kubernetes.Should().NotBeSameAs(subprocess);
-        manager.ExecutorNames.Should().Equal("kubernetes", "subprocess");
+        manager.ExecutorNames.Should().Contain(["kubernetes", "subprocess"]);
         onDefault.ExecutorName.Should().Be("kubernetes");
         onFallback.ExecutorName.Should().Be("subprocess");
         kubernetes.StartedJobs.Select(c => c.JobId).Should().Equal("a");
         subprocess.StartedJobs.Select(c => c.JobId).Should().Equal("b");
         (await manager.GetStatusAsync(onFallback)).Phase.Should().Be(TrainingPhase.Failed);
         (await manager.FindAsync("b")).Should().Be(onFallback);
-        (await manager.ListAsync()).Select(s => s.JobId).Should().Equal("a", "b");
+        (await manager.ListAsync()).Select(s => s.JobId).Should().BeEquivalentTo(["a", "b"]);
+    }
+
+    [Fact]
+    public async Task An_in_memory_executor_stands_in_for_a_real_executor_of_the_same_name()
+    {
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = "real")
+            .AddExecutor("real", _ => new OtherExecutor())
+            .AddInMemoryExecutor("REAL");
+        await using var provider = services.BuildServiceProvider();
+        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+
+        var run = await manager.StartAsync(TestJobs.Config());
+        var standIn = provider.GetInMemoryExecutor("real");
+
+        standIn.Should().BeSameAs(provider.GetRequiredService<InMemoryTrainingExecutor>());
+        standIn.StartedJobs.Should().ContainSingle();
+        run.ExecutorName.Should().Be("real", "handles look like the real executor's");
+        manager.ExecutorNames.Count(n => n.Equals("real", StringComparison.OrdinalIgnoreCase)).Should().Be(1);
+        standIn.Complete(run, 0);
+        (await manager.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded);
+    }
+
+    [Fact]
+    public async Task The_built_in_subprocess_executor_can_be_replaced_so_a_test_host_touches_no_processes()
+    {
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors().AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
+        await using var provider = services.BuildServiceProvider();
+        var executor = provider.GetRequiredService<ITrainingExecutor>();
+
+        var run = await executor.StartAsync(TestJobs.Config());
+
+        run.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        provider.GetInMemoryExecutor(TrainingExecutorNames.Subprocess).StartedJobs.Should().ContainSingle();
+        (await executor.ListAsync()).Should().ContainSingle().Which.Run.Should().Be(run);
     }
 
     [Fact]

@@ -16,7 +16,11 @@ public sealed class TrainingJobsServiceTests : IAsyncDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(_clock);
-        services.AddTrainingExecutors(o => o.DefaultExecutor = "in-memory").AddInMemoryExecutor();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = "in-memory")
+            .AddInMemoryExecutor()
+            // Listing and finding runs ask every registered executor; standing in for the built-in subprocess
+            // executor keeps the test away from the machine's real run directory.
+            .AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
         services.AddSingleton<TrainingJobsService>();
         _provider = services.BuildServiceProvider();
         _service = _provider.GetRequiredService<TrainingJobsService>();
