@@ -41,6 +41,9 @@ public readonly record struct TrainingErrorCode
     /// <summary>The executor's backend rejected the request as invalid (for example a Kubernetes 422).</summary>
     public static TrainingErrorCode Rejected { get; } = new("Rejected");
 
+    /// <summary>An object-storage bucket or object (a run's artifact) does not exist.</summary>
+    public static TrainingErrorCode ArtifactNotFound { get; } = new("ArtifactNotFound");
+
     /// <summary>An unexpected failure in the executor's backend.</summary>
     public static TrainingErrorCode ExecutorFailure { get; } = new("ExecutorFailure");
 

@@ -1,0 +1,106 @@
+namespace VisionPlatform.Training.Storage.Tests;
+
+[Collection(S3rverCollection.Name)]
+public sealed class ErrorTests(S3rverFixture server)
+{
+    [Fact]
+    public async Task A_missing_object_is_ArtifactNotFound_naming_the_bucket_and_key()
+    {
+        using var store = new S3ArtifactStore(server.Options());
+        var key = store.GetRunPrefix("no-such-run") + "weights/best.pt";
+
+        var toStream = () => store.DownloadAsync("no-such-run", "weights/best.pt", new MemoryStream());
+        var error = (await toStream.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.ArtifactNotFound);
+        error.Message.Should().Contain(key).And.Contain(S3rverFixture.Bucket);
+        error.JobId.Should().Be("no-such-run");
+
+        using var dir = new TempDirectory();
+        var toFile = () => store.DownloadToFileAsync("no-such-run", "weights/best.pt", Path.Combine(dir.Path, "best.pt"));
+        (await toFile.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.ArtifactNotFound);
+        Directory.GetFiles(dir.Path).Should().BeEmpty();
+
+        var listed = new List<StoredArtifact>();
+        await foreach (var a in store.ListRunArtifactsAsync("no-such-run"))
+        {
+            listed.Add(a);
+        }
+
+        listed.Should().BeEmpty("an unknown run simply has no artifacts");
+    }
+
+    [Fact]
+    public async Task A_missing_bucket_is_ArtifactNotFound_naming_the_bucket_and_the_setting()
+    {
+        var options = server.Options();
+        options.Bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..8];
+        using var store = new S3ArtifactStore(options);
+
+        var list = async () =>
+        {
+            await foreach (var unused in store.ListRunArtifactsAsync("job"))
+            {
+            }
+        };
+        var error = (await list.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.ArtifactNotFound);
+        error.Message.Should().Contain($"bucket '{options.Bucket}' does not exist").And.Contain("Training:Storage:Bucket");
+
+        using var run = new TempDirectory();
+        run.Write("out/metrics.json", "{}"u8.ToArray());
+        var upload = () => store.UploadRunAsync("job", Path.Combine(run.Path, "out"));
+        (await upload.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain(options.Bucket);
+
+        var download = () => store.DownloadAsync("job", "metrics.json", new MemoryStream());
+        (await download.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.ArtifactNotFound);
+    }
+
+    [Fact]
+    public async Task Wrong_credentials_are_Forbidden_and_the_secret_appears_in_no_message_log_or_ToString()
+    {
+        // s3rver checks the access key id but not V4 signatures, so an unknown key id is what it refuses.
+        const string secret = "wrong-secret-Zq8J2k4Lp0";
+        var options = server.Options();
+        options.AccessKeyId = "UNKNOWNKEY";
+        options.SecretAccessKey = secret;
+        var logs = new CapturingLoggerProvider();
+        using var store = new S3ArtifactStore(options, logs.CreateLogger<S3ArtifactStore>());
+        using var run = new TempDirectory();
+        run.Write("out/metrics.json", "{}"u8.ToArray());
+
+        var upload = () => store.UploadRunAsync("secret-job", Path.Combine(run.Path, "out"));
+        var error = (await upload.Should().ThrowAsync<TrainingException>()).Which;
+
+        error.Code.Should().Be(TrainingErrorCode.Forbidden);
+        error.Message.Should().Contain("Training:Storage:AccessKeyId");
+        error.ToString().Should().NotContain(secret, "the exception, its inner exceptions and stack must not carry the secret");
+        logs.AllText.Should().NotContain(secret);
+        logs.Entries.Should().NotBeEmpty();
+        options.ToString().Should().NotContain(secret).And.Contain("SecretAccessKey = (redacted)");
+    }
+
+    [Fact]
+    public async Task Bad_arguments_fail_before_any_request()
+    {
+        using var store = new S3ArtifactStore(server.Options());
+        using var run = new TempDirectory();
+
+        var traversal = () => store.DownloadAsync("job", "../other-job/weights/best.pt", new MemoryStream());
+        (await traversal.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("'..'");
+
+        var missingDir = () => store.UploadRunAsync("job", Path.Combine(run.Path, "missing"));
+        var e1 = (await missingDir.Should().ThrowAsync<TrainingException>()).Which;
+        e1.Code.Should().Be(TrainingErrorCode.ValidationFailed);
+        e1.Message.Should().Contain("does not exist");
+
+        run.Write("out/run.json", "{}"u8.ToArray());
+        var reserved = () => store.UploadRunAsync("job", Path.Combine(run.Path, "out"));
+        (await reserved.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("'run.json'").And.Contain("reserved");
+
+        var missingLog = () => store.UploadRunAsync("job", Path.Combine(run.Path, "out"), Path.Combine(run.Path, "nope.log"));
+        (await missingLog.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("nope.log");
+
+        var emptyJob = () => store.UploadRunAsync("", run.Path);
+        await emptyJob.Should().ThrowAsync<ArgumentException>();
+    }
+}
