@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
 using VisionPlatform.Training.Kubernetes;
@@ -58,6 +59,10 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetService<IOptions<TrainingOptions>>()?.Value.Trainer));
+        builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
+            sp.GetRequiredService<TrainingJobSpecBuilder>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILogger<KubernetesTrainingExecutor>>()));
         return builder;
     }
 }

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>
+/// Translates API failures into <see cref="TrainingException"/>s with the API's reason and causes and a hint of what to
+/// fix, never a raw HTTP dump.
+/// </summary>
+internal static class KubernetesErrors
+{
+    public static bool Is(HttpOperationException ex, HttpStatusCode code) => ex.Response?.StatusCode == code;
+
+    public static V1Status? ReadStatus(HttpOperationException ex)
+    {
+        var content = ex.Response?.Content;
+        if (string.IsNullOrWhiteSpace(content))
+        {
+            return null;
+        }
+
+        try
+        {
+            return KubernetesJson.Deserialize<V1Status>(content);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Translates an API error for an operation (<paramref name="verb"/> on <paramref name="resource"/>).</summary>
+    public static TrainingException Translate(HttpOperationException ex, string verb, string resource, string @namespace, string? jobId)
+    {
+        var status = ReadStatus(ex);
+        var code = (int?)ex.Response?.StatusCode ?? 0;
+        var apiMessage = status?.Message ?? ex.Response?.ReasonPhrase ?? ex.Message;
+        var reason = status?.Reason ?? ex.Response?.StatusCode.ToString() ?? "Unknown";
+        var (errorCode, message) = code switch
+        {
+            401 => (TrainingErrorCode.ExecutorUnavailable,
+                $"The Kubernetes API server rejected the executor's credentials (401 {reason}) while trying to {verb} {resource} in namespace '{@namespace}': {apiMessage}. Check the token or client certificate of the configured identity."),
+            403 => (TrainingErrorCode.Forbidden,
+                $"Kubernetes RBAC forbids this (403 {reason}): {apiMessage}. Grant the executor's identity the verb '{verb}' on '{resource}' in namespace '{@namespace}' with a Role and RoleBinding (see docs/kubernetes.md, Cluster prerequisites)."),
+            404 when status?.Details?.Kind == "namespaces" => (TrainingErrorCode.ExecutorUnavailable,
+                $"The namespace '{@namespace}' does not exist (404 {reason}): create it (kubectl create namespace {@namespace}) or set Training:Kubernetes:Namespace."),
+            404 => (TrainingErrorCode.RunNotFound, $"Kubernetes has no such object (404 {reason}) for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
+            409 => (TrainingErrorCode.JobConflict, $"Kubernetes reported a conflict (409 {reason}) for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
+            400 or 422 => (TrainingErrorCode.Rejected, $"Kubernetes rejected the request ({code} {reason}): {apiMessage}{Causes(status)}"),
+            429 => (TrainingErrorCode.ExecutorUnavailable, $"The Kubernetes API server is throttling requests (429 {reason}): {apiMessage}. Retry later."),
+            >= 500 => (TrainingErrorCode.ExecutorUnavailable, $"The Kubernetes API server failed ({code} {reason}) for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
+            _ => (TrainingErrorCode.ExecutorFailure, $"Kubernetes answered {code} {reason} for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
+        };
+
+        return new TrainingException(errorCode, message, ex) { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+    }
+
+    /// <summary>Translates a transport failure (connection refused, TLS, timeout).</summary>
+    public static TrainingException Unreachable(Exception ex, string source, string verb, string resource, string? jobId) =>
+        new(TrainingErrorCode.ExecutorUnavailable,
+            $"The Kubernetes API server (configured from {source}) could not be reached to {verb} {resource}: {ex.Message}",
+            ex)
+        { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+
+    private static string Causes(V1Status? status)
+    {
+        var causes = status?.Details?.Causes;
+        if (causes is not { Count: > 0 })
+        {
+            return string.Empty;
+        }
+
+        return " Causes: " + string.Join("; ", causes.Select(c => $"{c.Field}: {c.Message} ({c.Reason})")) + ".";
+    }
+}

@@ -1,0 +1,513 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Runtime.CompilerServices;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>
+/// Runs training jobs as Kubernetes Jobs built by <see cref="TrainingJobSpecBuilder"/>.
+/// <list type="bullet">
+/// <item><description>Start is one create call; a repeat with the same config returns the existing run.</description></item>
+/// <item><description>Status is read from the Job and its pods (scheduling, image pulls, retries, OOM kills, deadlines).</description></item>
+/// <item><description>Logs come from the current attempt's pod (or every attempt's), and following moves on to retries.</description></item>
+/// <item><description>Stop deletes the Job with propagation <c>Background</c>, so its pods go too.</description></item>
+/// </list>
+/// See <c>docs/kubernetes.md</c>.
+/// </summary>
+public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
+{
+    private const string JobsResource = "jobs (batch)";
+    private const string PodsResource = "pods";
+    private const string LogsResource = "pods/log";
+    private const int MaxRememberedStops = 10_000;
+
+    private readonly KubernetesConnection _connection;
+    private readonly TrainingJobSpecBuilder _builder;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _stopped = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or in-cluster, KUBECONFIG, ~/.kube/config).</summary>
+    /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
+    /// <param name="timeProvider">The clock (default system).</param>
+    /// <param name="logger">The logger (default none).</param>
+    public KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
+        : this(new KubernetesConnection((builder ?? throw new ArgumentNullException(nameof(builder))).Options.Connection), builder, timeProvider, logger)
+    {
+    }
+
+    /// <summary>Creates an executor over an existing client (which the caller keeps owning and disposes).</summary>
+    /// <param name="client">The Kubernetes client.</param>
+    /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
+    /// <param name="timeProvider">The clock (default system).</param>
+    /// <param name="logger">The logger (default none).</param>
+    public KubernetesTrainingExecutor(IKubernetes client, TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
+        : this(new KubernetesConnection(client ?? throw new ArgumentNullException(nameof(client)), "the client passed to the executor"), builder, timeProvider, logger)
+    {
+    }
+
+    internal KubernetesTrainingExecutor(KubernetesConnection connection, TrainingJobSpecBuilder builder, TimeProvider? timeProvider, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        _connection = connection;
+        _builder = builder;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc />
+    public string Name => TrainingExecutorNames.Kubernetes;
+
+    private KubernetesExecutorOptions Options => _builder.Options;
+
+    /// <inheritdoc />
+    public Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
+        StartAsync(config, jobOptions: null, cancellationToken);
+
+    /// <summary>Starts a run with per-job Kubernetes settings (a custom image).</summary>
+    /// <param name="config">The validated job.</param>
+    /// <param name="jobOptions">Per-job settings; <see langword="null"/> for none.</param>
+    /// <param name="cancellationToken">Cancels the call (not the run).</param>
+    /// <returns>The run's handle; its resource id is <c>namespace/job-name</c>.</returns>
+    /// <exception cref="TrainingValidationException">The Job would be rejected; nothing was sent.</exception>
+    /// <exception cref="TrainingException">A Job with this job id exists with a different config (<see cref="TrainingErrorCode.JobConflict"/>), or the API failed.</exception>
+    public async Task<TrainingRun> StartAsync(TrainingJobConfig config, KubernetesJobOptions? jobOptions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var job = _builder.Build(config, jobOptions);
+        var ns = job.Metadata.NamespaceProperty;
+        var name = job.Metadata.Name;
+        var run = new TrainingRun(Name, config.JobId, $"{ns}/{name}");
+        var client = _connection.GetClient();
+
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                _stopped.TryRemove(run.ResourceId, out _);
+                Log.JobCreated(_logger, ns, name, config.JobId);
+                return run;
+            }
+            catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict))
+            {
+                var existing = await TryReadJobAsync(client, ns, name, config.JobId, cancellationToken).ConfigureAwait(false);
+                if (existing is null && attempt == 0)
+                {
+                    continue; // Deleted between our create and read: create again, once.
+                }
+
+                EnsureSameRun(existing, config, ns, name);
+                Log.JobAlreadyExists(_logger, ns, name, config.JobId);
+                return run;
+            }
+            catch (HttpOperationException ex)
+            {
+                throw KubernetesErrors.Translate(ex, "create", JobsResource, ns, config.JobId);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw KubernetesErrors.Unreachable(ex, _connection.Source, "create", JobsResource, config.JobId);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw KubernetesErrors.Unreachable(ex, _connection.Source, "create", JobsResource, config.JobId);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingRunStatus> GetStatusAsync(TrainingRun run, CancellationToken cancellationToken = default)
+    {
+        var (ns, name) = Locate(run);
+        var client = _connection.GetClient();
+        var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
+        if (job is null || !BelongsTo(job, run.JobId))
+        {
+            return _stopped.TryGetValue(run.ResourceId, out var stoppedAt)
+                ? new TrainingRunStatus { Run = run, Phase = TrainingPhase.Stopped, Reason = TrainingStatusReasons.StoppedByUser, Message = "The run was stopped: its Job was deleted.", FinishedAt = stoppedAt }
+                : new TrainingRunStatus { Run = run, Phase = TrainingPhase.NotFound, Reason = TrainingStatusReasons.NotFound, Message = $"No Job {ns}/{name} for job id '{run.JobId}' exists (never started, stopped, or removed {Options.Job.TtlSecondsAfterFinished?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} s after it finished)." };
+        }
+
+        var pods = await ListPodsAsync(client, job, run.JobId, cancellationToken).ConfigureAwait(false);
+        var status = KubernetesStatusMapper.Map(run, job, pods, _time.GetUtcNow(), Options, _stopped.TryGetValue(run.ResourceId, out var stopped) ? stopped : null);
+        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
+        {
+            var tail = await TryReadTailAsync(client, ns, KubernetesStatusMapper.OrderByCreation(pods)[^1], Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+            if (tail.Count > 0)
+            {
+                status = status with { Message = $"{status.Message}{Environment.NewLine}Last log lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}" };
+            }
+        }
+
+        return status;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TrainingRunStatus> WatchAsync(TrainingRun run, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        TrainingRunStatus? last = null;
+        while (true)
+        {
+            var status = await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+            if (last is null || last.Phase != status.Phase || last.Reason != status.Reason || last.Attempt != status.Attempt ||
+                last.ExitCode != status.ExitCode || last.Message != status.Message)
+            {
+                last = status;
+                yield return status;
+            }
+
+            if (status.IsTerminal)
+            {
+                yield break;
+            }
+
+            await Task.Delay(Options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<TrainingLogLine> GetLogsAsync(TrainingRun run, TrainingLogOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (ns, name) = Locate(run);
+        options ??= TrainingLogOptions.Default;
+        if (options.TailLines is < 0)
+        {
+            throw new TrainingValidationException([new TrainingValidationError(nameof(TrainingLogOptions.TailLines), options.TailLines.ToString(), "must be 0 or more")]);
+        }
+
+        var reader = new KubernetesLogReader(_connection, ns, name, run.JobId, options, Options.PollInterval, _time, _logger);
+        return options.Follow ? reader.FollowAsync(cancellationToken) : reader.ReadAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingRunStatus> StopAsync(TrainingRun run, TrainingStopOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (ns, name) = Locate(run);
+        var client = _connection.GetClient();
+        var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
+        if (job is null || !BelongsTo(job, run.JobId))
+        {
+            return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (KubernetesStatusMapper.IsFinished(job) && job.Metadata.DeletionTimestamp is null)
+        {
+            // A finished run keeps its outcome (and its Job, until the TTL) instead of turning into "Stopped".
+            Log.StopOfFinishedJob(_logger, ns, name, run.JobId);
+            return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+
+        RememberStop(run.ResourceId);
+        try
+        {
+            // Background: the Job goes now and the garbage collector deletes its pods. Never the batch/v1 default
+            // (Orphan), which would leave the pods, and their GPUs, running.
+            await client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false);
+            Log.JobDeleted(_logger, ns, name, run.JobId);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+        {
+            // Already gone: stopping is idempotent.
+        }
+        catch (HttpOperationException ex)
+        {
+            _stopped.TryRemove(run.ResourceId, out _);
+            throw KubernetesErrors.Translate(ex, "delete", JobsResource, ns, run.JobId);
+        }
+
+        if (options?.GracePeriod is { } grace)
+        {
+            await DeletePodsAsync(client, job, (long)Math.Ceiling(grace.TotalSeconds), cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TrainingRunStatus>> ListAsync(TrainingRunQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        query ??= TrainingRunQuery.All;
+        var selector = BuildSelector(query);
+        var ns = Options.Namespace;
+        var client = _connection.GetClient();
+        var jobs = new List<V1Job>();
+        var pods = new List<V1Pod>();
+        try
+        {
+            string? next = null;
+            do
+            {
+                var page = await client.BatchV1.ListNamespacedJobAsync(ns, labelSelector: selector, limit: 500, continueParameter: next, cancellationToken: cancellationToken).ConfigureAwait(false);
+                jobs.AddRange(page.Items ?? []);
+                next = page.Metadata?.ContinueProperty;
+            }
+            while (!string.IsNullOrEmpty(next));
+
+            next = null;
+            do
+            {
+                var page = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: selector, limit: 500, continueParameter: next, cancellationToken: cancellationToken).ConfigureAwait(false);
+                pods.AddRange(page.Items ?? []);
+                next = page.Metadata?.ContinueProperty;
+            }
+            while (!string.IsNullOrEmpty(next));
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "list", JobsResource + " and " + PodsResource, ns, null);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "list", JobsResource, null);
+        }
+
+        var now = _time.GetUtcNow();
+        var result = new List<TrainingRunStatus>(jobs.Count);
+        foreach (var job in jobs.OrderBy(j => j.Metadata?.CreationTimestamp ?? DateTime.MinValue).ThenBy(j => j.Metadata?.Name, StringComparer.Ordinal))
+        {
+            var jobId = job.Metadata?.Annotations?.TryGetValue(KubernetesLabels.JobIdAnnotation, out var id) == true ? id : null;
+            if (string.IsNullOrEmpty(jobId))
+            {
+                continue;
+            }
+
+            var run = new TrainingRun(Name, jobId, $"{ns}/{job.Metadata!.Name}");
+            var status = KubernetesStatusMapper.Map(run, job, pods.Where(p => IsPodOf(p, job)).ToList(), now, Options,
+                _stopped.TryGetValue(run.ResourceId, out var stopped) ? stopped : null);
+            if (query.Phases is not { Count: > 0 } phases || phases.Contains(status.Phase))
+            {
+                result.Add(status);
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingRun?> FindAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var ns = Options.Namespace;
+        var name = KubernetesJobNames.FromJobId(jobId);
+        var job = await TryReadJobAsync(_connection.GetClient(), ns, name, jobId, cancellationToken).ConfigureAwait(false);
+        return job is not null && BelongsTo(job, jobId) ? new TrainingRun(Name, jobId, $"{ns}/{name}") : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<ExecutorAvailability> CheckAvailabilityAsync(CancellationToken cancellationToken = default)
+    {
+        if (_connection.Error is { } error)
+        {
+            Log.Unavailable(_logger, error);
+            return ExecutorAvailability.Unavailable(error, _time.GetUtcNow());
+        }
+
+        var client = _connection.GetClient();
+        var timeout = Options.Connection.AvailabilityTimeout;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        string reason;
+        try
+        {
+            var version = await client.Version.GetCodeAsync(timer.Token).ConfigureAwait(false);
+            return new ExecutorAvailability(true, $"Kubernetes {version.GitVersion} at {_connection.Source}", _time.GetUtcNow());
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            reason = $"The Kubernetes API server (from {_connection.Source}) did not answer /version within {timeout}.";
+        }
+        catch (HttpOperationException ex)
+        {
+            reason = KubernetesErrors.Translate(ex, "get", "/version", Options.Namespace, null).Message;
+        }
+        catch (HttpRequestException ex)
+        {
+            reason = $"The Kubernetes API server (from {_connection.Source}) cannot be reached: {ex.Message}";
+        }
+
+        Log.Unavailable(_logger, reason);
+        return ExecutorAvailability.Unavailable(reason, _time.GetUtcNow());
+    }
+
+    /// <summary>Disposes the client the executor created (not one passed in).</summary>
+    public void Dispose() => _connection.Dispose();
+
+    internal static (string Namespace, string Name) Locate(TrainingRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var parts = run.ResourceId.Split('/');
+        if (!string.Equals(run.ExecutorName, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase) ||
+            parts.Length != 2 || !KubernetesSyntax.IsDnsLabel(parts[0]) || !KubernetesSyntax.IsDnsSubdomain(parts[1]))
+        {
+            throw new TrainingException(TrainingErrorCode.RunNotFound, $"The run handle '{run}' is not a Kubernetes run (expected executor 'kubernetes' and resource id 'namespace/job-name').")
+            {
+                ExecutorName = TrainingExecutorNames.Kubernetes,
+                JobId = run.JobId,
+            };
+        }
+
+        return (parts[0], parts[1]);
+    }
+
+    internal static string PodSelector(V1Job job) =>
+        job.Spec?.Selector?.MatchLabels is { Count: > 0 } labels
+            ? string.Join(",", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"))
+            : $"job-name={job.Metadata.Name}";
+
+    internal static bool BelongsTo(V1Job job, string jobId) =>
+        job.Metadata?.Annotations?.TryGetValue(KubernetesLabels.JobIdAnnotation, out var id) == true && id == jobId;
+
+    private static bool IsPodOf(V1Pod pod, V1Job job)
+    {
+        var uid = job.Metadata?.Uid;
+        if (pod.Metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true) is { } owner)
+        {
+            return owner.Uid == uid;
+        }
+
+        var labels = pod.Metadata?.Labels ?? new Dictionary<string, string>();
+        return (labels.TryGetValue("batch.kubernetes.io/controller-uid", out var u) || labels.TryGetValue("controller-uid", out u))
+            ? u == uid
+            : labels.TryGetValue("job-name", out var n) && n == job.Metadata?.Name;
+    }
+
+    private static string BuildSelector(TrainingRunQuery query)
+    {
+        var parts = new List<string> { $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}" };
+        if (query.ProjectId is { } project)
+        {
+            parts.Add($"{KubernetesLabels.ProjectId}={KubernetesJobNames.ToLabelValue(project)}");
+        }
+
+        var errors = new List<TrainingValidationError>();
+        foreach (var (key, value) in query.Labels ?? new Dictionary<string, string>())
+        {
+            if (!KubernetesSyntax.IsQualifiedName(key) || !KubernetesSyntax.IsLabelValue(value))
+            {
+                errors.Add(new TrainingValidationError($"Labels[{key}]", value, "must be a valid label key and value (" + KubernetesSyntax.QualifiedNameRule + "; value " + KubernetesSyntax.LabelValueRule + ")"));
+                continue;
+            }
+
+            parts.Add($"{key}={value}");
+        }
+
+        return errors.Count > 0 ? throw new TrainingValidationException(errors) : string.Join(",", parts);
+    }
+
+    private void EnsureSameRun(V1Job? existing, TrainingJobConfig config, string ns, string name)
+    {
+        var annotations = existing?.Metadata?.Annotations ?? new Dictionary<string, string>();
+        annotations.TryGetValue(KubernetesLabels.JobIdAnnotation, out var existingId);
+        annotations.TryGetValue(KubernetesLabels.ConfigHashAnnotation, out var existingHash);
+        if (existing is null || existingId != config.JobId)
+        {
+            throw new TrainingException(TrainingErrorCode.JobConflict,
+                $"Job {ns}/{name} already exists but was not created for job id '{config.JobId}' (it belongs to '{existingId ?? "unknown"}'); use another job id or delete that Job.")
+            {
+                ExecutorName = Name,
+                JobId = config.JobId,
+            };
+        }
+
+        if (existingHash != config.ConfigHash)
+        {
+            throw new TrainingException(TrainingErrorCode.JobConflict,
+                $"A run for job id '{config.JobId}' already exists (Job {ns}/{name}) with a different configuration (config hash {existingHash} vs {config.ConfigHash}). Use a new job id to run a changed job.")
+            {
+                ExecutorName = Name,
+                JobId = config.JobId,
+            };
+        }
+    }
+
+    private async Task<V1Job?> TryReadJobAsync(IKubernetes client, string ns, string name, string jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.BatchV1.ReadNamespacedJobAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+        {
+            return null;
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "get", JobsResource, ns, jobId);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "get", JobsResource, jobId);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "get", JobsResource, jobId);
+        }
+    }
+
+    private async Task<IReadOnlyList<V1Pod>> ListPodsAsync(IKubernetes client, V1Job job, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
+        try
+        {
+            var list = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: PodSelector(job), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (list.Items ?? []).Where(p => IsPodOf(p, job)).ToList();
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "list", PodsResource, ns, jobId);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "list", PodsResource, jobId);
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> TryReadTailAsync(IKubernetes client, string ns, V1Pod pod, int lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, ns, container: TrainingJobSpecBuilder.ContainerName, tailLines: lines, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            return text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(lines).ToList();
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
+        {
+            Log.FailureLogUnavailable(_logger, pod.Metadata?.Name ?? "?", ex.Message);
+            return [];
+        }
+    }
+
+    private async Task DeletePodsAsync(IKubernetes client, V1Job job, long graceSeconds, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
+        try
+        {
+            await client.CoreV1.DeleteCollectionNamespacedPodAsync(ns, labelSelector: PodSelector(job), gracePeriodSeconds: (int)Math.Min(graceSeconds, int.MaxValue), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex)
+        {
+            // Needs 'delete pods'; without it the garbage collector still removes them with their own grace period.
+            Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, KubernetesErrors.ReadStatus(ex)?.Message ?? ex.Message);
+        }
+    }
+
+    private void RememberStop(string resourceId)
+    {
+        if (_stopped.Count >= MaxRememberedStops)
+        {
+            foreach (var oldest in _stopped.OrderBy(p => p.Value).Take(MaxRememberedStops / 10).Select(p => p.Key).ToList())
+            {
+                _stopped.TryRemove(oldest, out _);
+            }
+        }
+
+        _stopped[resourceId] = _time.GetUtcNow();
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>The Kubernetes executor's log messages (event ids 4000-4099).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Created Job {Namespace}/{JobName} for training job {JobId}")]
+    public static partial void JobCreated(ILogger logger, string @namespace, string jobName, string jobId);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Job {Namespace}/{JobName} for training job {JobId} already exists with the same config; returning the existing run")]
+    public static partial void JobAlreadyExists(ILogger logger, string @namespace, string jobName, string jobId);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Deleted Job {Namespace}/{JobName} (training job {JobId}) with propagation Background")]
+    public static partial void JobDeleted(ILogger logger, string @namespace, string jobName, string jobId);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Waiting for pod {PodName} of training job {JobId} to start: {Reason}")]
+    public static partial void WaitingForPod(ILogger logger, string podName, string jobId, string reason);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The Kubernetes executor is unavailable: {Reason}")]
+    public static partial void Unavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Could not delete the pods of Job {Namespace}/{JobName} with a {GraceSeconds} s grace period ({Reason}); they stop with their own grace period")]
+    public static partial void PodGraceDeleteFailed(ILogger logger, string @namespace, string jobName, long graceSeconds, string reason);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Debug, Message = "Log stream of pod {PodName} ended while the container still runs; reconnecting")]
+    public static partial void LogReconnect(ILogger logger, string podName);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Debug, Message = "Could not read the last log lines of pod {PodName} for a failure message: {Reason}")]
+    public static partial void FailureLogUnavailable(ILogger logger, string podName, string reason);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Job {Namespace}/{JobName} of training job {JobId} already finished; stop leaves it in place")]
+    public static partial void StopOfFinishedJob(ILogger logger, string @namespace, string jobName, string jobId);
+}

@@ -1,0 +1,115 @@
+using VisionPlatform.Training.Kubernetes;
+
+namespace VisionPlatform.Training.Kubernetes.Tests;
+
+public sealed class KubernetesConnectionTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("vp-k8s-home-").FullName;
+
+    public void Dispose() => Directory.Delete(_home, recursive: true);
+
+    [Fact]
+    public void Without_any_configuration_the_reason_names_every_way_to_configure_it_and_there_is_no_localhost_fallback()
+    {
+        var (config, _, error) = Resolve(new KubernetesConnectionOptions(), _ => null);
+        config.Should().BeNull();
+        error.Should().Contain("Training:Kubernetes:Connection:Host").And.Contain("KUBECONFIG").And.Contain("~/.kube/config");
+    }
+
+    [Fact]
+    public void An_empty_KUBECONFIG_is_reported_not_thrown()
+    {
+        var (config, _, error) = Resolve(new KubernetesConnectionOptions(), name => name == "KUBECONFIG" ? string.Empty : null);
+        config.Should().BeNull();
+        error.Should().Contain("KUBECONFIG").And.Contain("empty");
+    }
+
+    [Fact]
+    public void A_missing_or_broken_kubeconfig_file_is_reported_with_its_path()
+    {
+        var missing = Path.Combine(_home, "nope.yaml");
+        Resolve(new KubernetesConnectionOptions { KubeConfigPath = missing }, _ => null).Error.Should().Contain(missing).And.Contain("does not exist");
+
+        var broken = Path.Combine(_home, "broken.yaml");
+        File.WriteAllText(broken, "this: [is not: a kubeconfig");
+        Resolve(new KubernetesConnectionOptions { KubeConfigPath = broken }, _ => null).Error.Should().Contain(broken).And.Contain("cannot be loaded");
+
+        var wrongContext = WriteKubeconfig("ctx.yaml");
+        Resolve(new KubernetesConnectionOptions { KubeConfigPath = wrongContext, Context = "prod" }, _ => null).Error.Should().Contain("prod");
+    }
+
+    [Fact]
+    public void Sources_are_tried_in_order_host_kubeconfig_path_KUBECONFIG_then_home()
+    {
+        var fromEnv = WriteKubeconfig("env.yaml", "https://10.0.0.2:6443");
+        var fromPath = WriteKubeconfig("path.yaml", "https://10.0.0.3:6443");
+        Directory.CreateDirectory(Path.Combine(_home, ".kube"));
+        File.Copy(WriteKubeconfig("home.yaml", "https://10.0.0.4:6443"), Path.Combine(_home, ".kube", "config"));
+        string? Env(string name) => name == "KUBECONFIG" ? fromEnv : null;
+
+        Resolve(new KubernetesConnectionOptions { Host = "https://10.0.0.1:6443" }, Env).Config!.Host.Should().StartWith("https://10.0.0.1:6443");
+        Resolve(new KubernetesConnectionOptions { KubeConfigPath = fromPath }, Env).Config!.Host.Should().StartWith("https://10.0.0.3:6443");
+        Resolve(new KubernetesConnectionOptions(), Env).Config!.Host.Should().StartWith("https://10.0.0.2:6443");
+        Resolve(new KubernetesConnectionOptions(), _ => null).Config!.Host.Should().StartWith("https://10.0.0.4:6443");
+    }
+
+    [Fact]
+    public async Task An_unconfigured_executor_reports_unavailable_with_the_reason_and_refuses_to_start()
+    {
+        using var executor = new KubernetesTrainingExecutor(
+            new KubernetesConnection(new KubernetesConnectionOptions { KubeConfigPath = Path.Combine(_home, "missing.yaml") }),
+            Jobs.Builder(), null, null);
+
+        var availability = await executor.CheckAvailabilityAsync();
+        availability.IsAvailable.Should().BeFalse();
+        availability.Reason.Should().Contain("missing.yaml");
+
+        var start = () => executor.StartAsync(Jobs.Config().Build());
+        (await start.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
+    }
+
+    [Fact]
+    public async Task An_unreachable_api_server_is_unavailable_within_the_timeout()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // Nothing listens on the port any more: connections are refused.
+
+        using var executor = new KubernetesTrainingExecutor(
+            Jobs.Builder(o => { o.Connection.Host = $"http://127.0.0.1:{port}"; o.Connection.AvailabilityTimeout = TimeSpan.FromSeconds(10); }));
+
+        var availability = await executor.CheckAvailabilityAsync();
+
+        availability.IsAvailable.Should().BeFalse();
+        availability.Reason.Should().Contain("cannot be reached").And.Contain("Connection:Host");
+    }
+
+    private (k8s.KubernetesClientConfiguration? Config, string Source, string? Error) Resolve(KubernetesConnectionOptions options, Func<string, string?> env) =>
+        KubernetesConnection.Resolve(options, env, _home);
+
+    private string WriteKubeconfig(string name, string server = "https://10.0.0.9:6443")
+    {
+        var path = Path.Combine(_home, name);
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: dev
+            clusters:
+            - name: dev
+              cluster:
+                server: {server}
+                insecure-skip-tls-verify: true
+            contexts:
+            - name: dev
+              context:
+                cluster: dev
+                user: dev
+            users:
+            - name: dev
+              user:
+                token: test-token
+            """);
+        return path;
+    }
+}
