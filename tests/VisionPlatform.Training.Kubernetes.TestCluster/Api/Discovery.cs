@@ -1,0 +1,154 @@
+using System.Text.Json.Nodes;
+using VisionPlatform.Training.Kubernetes.TestCluster.Store;
+
+namespace VisionPlatform.Training.Kubernetes.TestCluster.Api;
+
+/// <summary>The discovery documents (legacy, unaggregated form) and /version, enough for kubectl.</summary>
+internal static class Discovery
+{
+    public const string GitVersion = "v1.34.2";
+
+    private static readonly string[] AllVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+
+    private static readonly (string Group, string Version)[] Groups =
+    [
+        ("batch", "v1"),
+        ("rbac.authorization.k8s.io", "v1"),
+        ("authorization.k8s.io", "v1"),
+    ];
+
+    public static JsonObject Version() => new()
+    {
+        ["major"] = "1",
+        ["minor"] = "34",
+        ["emulationMajor"] = "1",
+        ["emulationMinor"] = "34",
+        ["minCompatibilityMajor"] = "1",
+        ["minCompatibilityMinor"] = "33",
+        ["gitVersion"] = GitVersion,
+        ["gitCommit"] = "0000000000000000000000000000000000000000",
+        ["gitTreeState"] = "clean",
+        ["buildDate"] = "2026-01-01T00:00:00Z",
+        ["goVersion"] = "go1.24.9",
+        ["compiler"] = "gc",
+        ["platform"] = "linux/amd64",
+    };
+
+    public static JsonObject CoreVersions(string serverAddress) => new()
+    {
+        ["kind"] = "APIVersions",
+        ["versions"] = new JsonArray("v1"),
+        ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject
+        {
+            ["clientCIDR"] = "0.0.0.0/0",
+            ["serverAddress"] = serverAddress,
+        }),
+    };
+
+    public static JsonObject GroupList() => new()
+    {
+        ["kind"] = "APIGroupList",
+        ["apiVersion"] = "v1",
+        ["groups"] = new JsonArray(Groups.Select(g => (JsonNode)GroupBody(g.Group, g.Version)).ToArray()),
+    };
+
+    public static JsonObject? Group(string group)
+    {
+        var match = Groups.FirstOrDefault(g => g.Group == group);
+        if (match.Group is null)
+        {
+            return null;
+        }
+
+        var body = GroupBody(match.Group, match.Version);
+        return new JsonObject
+        {
+            ["kind"] = "APIGroup",
+            ["apiVersion"] = "v1",
+            ["name"] = body["name"]!.DeepClone(),
+            ["versions"] = body["versions"]!.DeepClone(),
+            ["preferredVersion"] = body["preferredVersion"]!.DeepClone(),
+        };
+    }
+
+    public static JsonObject? ResourceList(string group, string version)
+    {
+        if (!(group.Length == 0 && version == "v1") && !Groups.Any(g => g.Group == group && g.Version == version))
+        {
+            return null;
+        }
+
+        var resources = new JsonArray();
+        foreach (var type in ResourceType.All.Where(t => t.Group == group && t.Version == version))
+        {
+            resources.Add(Resource(type.Plural, type.Kind, type.Namespaced, AllVerbs, ShortNames(type), type == ResourceType.Pods || type == ResourceType.Jobs));
+            if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes)
+            {
+                resources.Add(Resource(type.Plural + "/status", type.Kind, type.Namespaced, ["get", "patch", "update"], [], false));
+            }
+
+            if (type == ResourceType.Pods)
+            {
+                resources.Add(Resource("pods/log", "Pod", true, ["get"], [], false));
+            }
+        }
+
+        if (group == "authorization.k8s.io")
+        {
+            resources.Add(Resource("selfsubjectaccessreviews", "SelfSubjectAccessReview", false, ["create"], [], false));
+        }
+
+        return new JsonObject
+        {
+            ["kind"] = "APIResourceList",
+            ["apiVersion"] = "v1",
+            ["groupVersion"] = group.Length == 0 ? version : $"{group}/{version}",
+            ["resources"] = resources,
+        };
+    }
+
+    private static JsonObject GroupBody(string group, string version)
+    {
+        var gv = new JsonObject { ["groupVersion"] = $"{group}/{version}", ["version"] = version };
+        return new JsonObject
+        {
+            ["name"] = group,
+            ["versions"] = new JsonArray(gv),
+            ["preferredVersion"] = gv.DeepClone(),
+        };
+    }
+
+    private static JsonObject Resource(string name, string kind, bool namespaced, string[] verbs, string[] shortNames, bool inAll)
+    {
+        var resource = new JsonObject
+        {
+            ["name"] = name,
+            ["singularName"] = name.Contains('/', StringComparison.Ordinal) ? "" : kind.ToLowerInvariant(),
+            ["namespaced"] = namespaced,
+            ["kind"] = kind,
+            ["verbs"] = new JsonArray(verbs.Select(v => (JsonNode)JsonValue.Create(v)!).ToArray()),
+        };
+        if (shortNames.Length > 0)
+        {
+            resource["shortNames"] = new JsonArray(shortNames.Select(v => (JsonNode)JsonValue.Create(v)!).ToArray());
+        }
+
+        if (inAll)
+        {
+            resource["categories"] = new JsonArray("all");
+        }
+
+        return resource;
+    }
+
+    private static string[] ShortNames(ResourceType type) => type.Plural switch
+    {
+        "pods" => ["po"],
+        "namespaces" => ["ns"],
+        "nodes" => ["no"],
+        "configmaps" => ["cm"],
+        "serviceaccounts" => ["sa"],
+        "events" => ["ev"],
+        _ => [],
+    };
+}

@@ -1,0 +1,8 @@
+namespace VisionPlatform.Training.Kubernetes.TestCluster;
+
+/// <summary>The components a cluster runs unless the options say otherwise.</summary>
+public static class DefaultClusterComponents
+{
+    /// <summary>A fresh list of the default component factories.</summary>
+    public static IList<Func<IClusterComponent>> Create() => [];
+}
