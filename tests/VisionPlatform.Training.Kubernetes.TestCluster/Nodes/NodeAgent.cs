@@ -1,0 +1,199 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
+using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
+using VisionPlatform.Training.Kubernetes.TestCluster.Store;
+using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+
+namespace VisionPlatform.Training.Kubernetes.TestCluster.Nodes;
+
+/// <summary>
+/// The kubelets of all simulated nodes: runs every pod bound to a node as local processes (one <see cref="PodWorker"/>
+/// per pod), passes deletions on to the workers, finalises graceful deletions of pods that have nothing running, and
+/// plays the pod garbage collector for pods whose node was removed. Disposing kills every process it started.
+/// </summary>
+public sealed class NodeAgent : IClusterComponent
+{
+    private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _done = new(StringComparer.Ordinal);
+    private ReconcileLoop? _loop;
+    private ClusterContext? _context;
+    private WorkloadState? _state;
+    private int _nextPodIp;
+
+    /// <inheritdoc />
+    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
+        _state = WorkloadState.For(context);
+        _loop = new ReconcileLoop(
+            "node-agent", context.Store, [ResourceType.Pods], ReconcileAsync,
+            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>());
+        _state.Nodes.Changed += _loop.Kick;
+        _loop.Start();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_loop is not null)
+        {
+            _state!.Nodes.Changed -= _loop.Kick;
+            await _loop.DisposeAsync().ConfigureAwait(false);
+        }
+
+        List<PodWorker> workers;
+        lock (_workers)
+        {
+            workers = [.. _workers.Values];
+            _workers.Clear();
+        }
+
+        await Task.WhenAll(workers.Select(w => w.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    private async Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var store = _context!.Store;
+        var pods = store.List(ResourceType.Pods, null).Items;
+        var byUid = pods.ToDictionary(p => p.Uid(), StringComparer.Ordinal);
+        var nodes = _state!.Nodes.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+
+        // workers whose pod vanished or whose node went away stop at once
+        List<PodWorker> finished = [];
+        lock (_workers)
+        {
+            foreach (var (uid, worker) in _workers.ToList())
+            {
+                if (!byUid.ContainsKey(uid) || !nodes.ContainsKey(worker.NodeName))
+                {
+                    worker.Abandon();
+                }
+
+                if (worker.Finished)
+                {
+                    _workers.Remove(uid);
+                    _done.Add(uid);
+                    finished.Add(worker);
+                }
+            }
+        }
+
+        foreach (var worker in finished)
+        {
+            await worker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var pod in pods)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var nodeName = pod.ObjOrNull("spec").Str("nodeName");
+            if (string.IsNullOrEmpty(nodeName))
+            {
+                continue;
+            }
+
+            if (!nodes.TryGetValue(nodeName, out var node))
+            {
+                CollectPodOfMissingNode(pod);
+                continue;
+            }
+
+            var uid = pod.Uid();
+            PodWorker? worker;
+            lock (_workers)
+            {
+                _workers.TryGetValue(uid, out worker);
+            }
+
+            if (worker is not null)
+            {
+                if (pod.HasDeletionTimestamp())
+                {
+                    worker.RequestDeletion(pod);
+                }
+
+                continue;
+            }
+
+            if (pod.HasDeletionTimestamp())
+            {
+                // nothing runs for it (never started, or already finished): the kubelet confirms the deletion
+                Finalize(pod);
+                continue;
+            }
+
+            if (pod.IsTerminal() || _done.Contains(uid))
+            {
+                continue;
+            }
+
+            worker = new PodWorker(_context, _state, pod, node, PodWorker.PodIpFor(Interlocked.Increment(ref _nextPodIp)));
+            lock (_workers)
+            {
+                _workers[uid] = worker;
+            }
+
+            worker.Start();
+        }
+
+        // finished workers are reaped on the next pass
+        lock (_workers)
+        {
+            return _workers.Values.Any(w => w.Finished) ? TimeSpan.FromMilliseconds(50) : null;
+        }
+    }
+
+    private void Finalize(JsonObject pod)
+    {
+        try
+        {
+            var uid = pod.Uid();
+            if (_context!.Store.Get(ResourceType.Pods, pod.Namespace(), pod.Name()) is { } current && current.Uid() == uid
+                && current.ObjOrNull("metadata").Long("deletionGracePeriodSeconds") is > 0)
+            {
+                _context.Store.FinalizeDelete(ResourceType.Pods, pod.Namespace(), pod.Name());
+            }
+        }
+        catch (StoreException ex) when (ex.Code == 404)
+        {
+            // already removed
+        }
+    }
+
+    /// <summary>
+    /// The pod garbage collector: a pod bound to a node that no longer exists is marked Failed with a
+    /// DisruptionTarget condition (reason DeletionByPodGC) and deleted at once.
+    /// </summary>
+    private void CollectPodOfMissingNode(JsonObject pod)
+    {
+        var uid = pod.Uid();
+        var now = KubeJson.Timestamp(_context!.Time.GetUtcNow());
+        try
+        {
+            if (!pod.IsTerminal())
+            {
+                _context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+                {
+                    if (current.Uid() != uid)
+                    {
+                        return current;
+                    }
+
+                    var status = current.Obj("status");
+                    PodConditions.Set(status, "DisruptionTarget", "True", "DeletionByPodGC", "PodGC: node no longer exists", now);
+                    status["phase"] = "Failed";
+                    return current;
+                });
+            }
+
+            _context.Store.Delete(ResourceType.Pods, pod.Namespace(), pod.Name(), new DeleteOptions { GracePeriodSeconds = 0, PreconditionUid = uid });
+        }
+        catch (StoreException ex) when (ex.Code is 404 or 409)
+        {
+            // gone or replaced
+        }
+    }
+}

@@ -1,0 +1,584 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
+using VisionPlatform.Training.Kubernetes.TestCluster.Store;
+using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+
+namespace VisionPlatform.Training.Kubernetes.TestCluster.Nodes;
+
+/// <summary>
+/// The kubelet's work for one pod (restartPolicy Never semantics): ContainerCreating, image "pull" through the image
+/// registry (ErrImagePull / ImagePullBackOff forever for unknown images), environment (CreateContainerConfigError),
+/// one local process per container, Running, then Succeeded or Failed from the exit codes. Deletion sends SIGTERM to
+/// every container's process group, SIGKILL after the grace period, records the exit and finalises the deletion.
+/// </summary>
+internal sealed class PodWorker : IAsyncDisposable
+{
+    private readonly ClusterContext _context;
+    private readonly WorkloadState _state;
+    private readonly SimulatedNode _node;
+    private readonly string _ns;
+    private readonly string _name;
+    private readonly List<JsonObject> _containers;
+    private readonly Dictionary<string, JsonObject> _statuses = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ContainerProcess> _processes = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _deletionRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly string _podIp;
+    private JsonObject _pod;
+    private string _phase = "Pending";
+    private string? _startTime;
+    private Task? _run;
+
+    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp)
+    {
+        _context = context;
+        _state = state;
+        _pod = pod;
+        _node = node;
+        _podIp = podIp;
+        _ns = pod.Namespace();
+        _name = pod.Name();
+        Uid = pod.Uid();
+        _containers = pod.ObjOrNull("spec").ArrOrNull("containers").Objects().Select(c => c.DeepClone().AsObject()).ToList();
+    }
+
+    public string Uid { get; }
+
+    public string NodeName => _node.Name;
+
+    /// <summary>True once the worker has nothing more to do for this pod.</summary>
+    public bool Finished => _run?.IsCompleted == true;
+
+    public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>The pod got a deletionTimestamp: stop the containers gracefully and finalise the deletion.</summary>
+    public void RequestDeletion(JsonObject pod)
+    {
+        _pod = pod;
+        _deletionRequested.TrySetResult();
+    }
+
+    /// <summary>The pod vanished from storage or its node was removed: kill the containers, nothing to report.</summary>
+    public void Abandon() => _abandoned.TrySetResult();
+
+    public async ValueTask DisposeAsync()
+    {
+        _abandoned.TrySetResult();
+        await _stop.CancelAsync().ConfigureAwait(false);
+
+        // the run loop's finally kills and disposes every process it started
+        if (_run is not null)
+        {
+            try
+            {
+                await _run.WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or StoreException)
+            {
+                // stopping
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the node agent is stopping
+        }
+        catch (StoreException ex) when (ex.Code == 404)
+        {
+            // the pod is gone
+        }
+        finally
+        {
+            foreach (var (container, process) in _processes)
+            {
+                _state.Containers.TryRemove(WorkloadState.ContainerKey(_ns, _name, container), out _);
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _processes.Clear();
+        }
+    }
+
+    private async Task RunCoreAsync(CancellationToken cancellationToken)
+    {
+        var options = _state.Options;
+        _startTime = Now();
+        foreach (var container in _containers)
+        {
+            _statuses[Name(container)] = Waiting(container, "ContainerCreating", null);
+        }
+
+        WriteStatus();
+        if (await InterruptedAsync(options.ContainerCreationDelay, cancellationToken).ConfigureAwait(false))
+        {
+            await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var mappings = await PullImagesAsync(cancellationToken).ConfigureAwait(false);
+        if (mappings is null)
+        {
+            await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var launches = await PrepareLaunchesAsync(mappings, cancellationToken).ConfigureAwait(false);
+        if (launches is null)
+        {
+            await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        StartContainers(launches);
+        foreach (var container in _containers)
+        {
+            if (_state.TakeOomKill(container.Str("image") ?? string.Empty) && _processes.TryGetValue(Name(container), out var victim))
+            {
+                victim.KillAsOutOfMemory();
+            }
+        }
+
+        await SuperviseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Image pulls: every container's image must resolve; unknown images alternate ErrImagePull and ImagePullBackOff.</summary>
+    private async Task<Dictionary<string, ImageMapping>?> PullImagesAsync(CancellationToken cancellationToken)
+    {
+        var backoff = _state.Options.ImagePullBackoff;
+        while (true)
+        {
+            var mappings = new Dictionary<string, ImageMapping>(StringComparer.Ordinal);
+            var failed = new List<JsonObject>();
+            foreach (var container in _containers)
+            {
+                if (_state.Images.Resolve(container.Str("image") ?? string.Empty) is { } mapping)
+                {
+                    mappings[Name(container)] = mapping;
+                }
+                else
+                {
+                    failed.Add(container);
+                }
+            }
+
+            if (failed.Count == 0)
+            {
+                return mappings;
+            }
+
+            foreach (var container in failed)
+            {
+                _statuses[Name(container)] = Waiting(container, "ErrImagePull", PullError(container.Str("image") ?? string.Empty));
+            }
+
+            WriteStatus();
+            if (await InterruptedAsync(backoff, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            foreach (var container in failed)
+            {
+                var image = container.Str("image") ?? string.Empty;
+                _statuses[Name(container)] = Waiting(container, "ImagePullBackOff", $"Back-off pulling image \"{image}\": {PullError(image)}");
+            }
+
+            WriteStatus();
+            if (await InterruptedAsync(backoff, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<Dictionary<string, ContainerLaunch>?> PrepareLaunchesAsync(Dictionary<string, ImageMapping> mappings, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var launches = new Dictionary<string, ContainerLaunch>(StringComparer.Ordinal);
+            var failed = false;
+            var pod = CurrentPodForEnvironment();
+            foreach (var container in _containers)
+            {
+                try
+                {
+                    launches[Name(container)] = BuildLaunch(pod, container, mappings[Name(container)]);
+                }
+                catch (ContainerConfigException ex)
+                {
+                    _statuses[Name(container)] = Waiting(container, "CreateContainerConfigError", ex.Message);
+                    failed = true;
+                }
+            }
+
+            if (!failed)
+            {
+                return launches;
+            }
+
+            WriteStatus();
+            if (await InterruptedAsync(_state.Options.ImagePullBackoff, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+    }
+
+    private JsonObject CurrentPodForEnvironment()
+    {
+        var pod = _context.Store.Get(ResourceType.Pods, _ns, _name) ?? _pod;
+        var status = pod.Obj("status");
+        status["hostIP"] = _node.InternalIp;
+        status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = _node.InternalIp });
+        status["podIP"] = _podIp;
+        status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = _podIp });
+        return pod;
+    }
+
+    private ContainerLaunch BuildLaunch(JsonObject pod, JsonObject container, ImageMapping mapping)
+    {
+        var volumes = VolumePaths.For(_context.DataDirectory, pod, container);
+        var variables = ContainerEnvironment.Resolve(
+            pod, container, (kind, name) => _context.Store.Get(kind == "Secret" ? ResourceType.Secrets : ResourceType.ConfigMaps, _ns, name), _node);
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var inherited in _state.Options.InheritedEnvironment)
+        {
+            if (Environment.GetEnvironmentVariable(inherited) is { } value)
+            {
+                environment[inherited] = value;
+            }
+        }
+
+        environment["HOSTNAME"] = pod.ObjOrNull("spec").Str("hostname") ?? pod.Name();
+        foreach (var (name, value) in variables)
+        {
+            environment[name] = volumes.Map(value);
+        }
+
+        var argv = container.Strings("command").Concat(container.Strings("args"))
+            .Select(a => volumes.Map(ContainerEnvironment.Expand(a, variables)))
+            .ToList();
+        var full = mapping.BuildArgv(argv);
+        if (full.Count == 0)
+        {
+            throw new ContainerConfigException("no command specified");
+        }
+
+        return new ContainerLaunch(full[0], full.Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment);
+    }
+
+    private void StartContainers(Dictionary<string, ContainerLaunch> launches)
+    {
+        foreach (var container in _containers)
+        {
+            var name = Name(container);
+            var log = new PodLogWriter(PodLogWriter.PathFor(_context.DataDirectory, _ns, _name, name), _context.Time);
+            ContainerProcess process;
+            try
+            {
+                process = ContainerProcess.Start(launches[name], log);
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                // the runtime could not start the entrypoint: StartError, exit code 128, as containerd reports it
+                log.Dispose();
+                var now = Now();
+                _statuses[name] = Terminated(container, 128, "StartError", now, now,
+                    $"failed to create containerd task: exec: \"{launches[name].Program}\": {ex.Message}");
+                continue;
+            }
+
+            _processes[name] = process;
+            _state.Containers[WorkloadState.ContainerKey(_ns, _name, name)] = process;
+            var status = BaseStatus(container);
+            status["containerID"] = ContainerId(name);
+            status["imageID"] = ImageId(container);
+            status["ready"] = true;
+            status["started"] = true;
+            status["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Now() } };
+            _statuses[name] = status;
+        }
+
+        _phase = _processes.Count > 0 ? "Running" : "Failed";
+        WriteStatus();
+    }
+
+    private async Task SuperviseAsync(CancellationToken cancellationToken)
+    {
+        while (_processes.Count > 0)
+        {
+            var running = _processes.ToList();
+            var waits = running.Select(p => (Task)p.Value.Exited).Append(_deletionRequested.Task).Append(_abandoned.Task).ToList();
+            await Task.WhenAny(waits).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            if (_abandoned.Task.IsCompleted)
+            {
+                return;
+            }
+
+            if (_deletionRequested.Task.IsCompleted)
+            {
+                await StopAllAsync(cancellationToken).ConfigureAwait(false);
+                await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            foreach (var (name, process) in running.Where(p => p.Value.Exited.IsCompleted))
+            {
+                RecordExit(name, process);
+            }
+
+            UpdatePhase();
+            WriteStatus();
+        }
+    }
+
+    private async Task StopAllAsync(CancellationToken cancellationToken)
+    {
+        var grace = TimeSpan.FromSeconds(_pod.ObjOrNull("metadata").Long("deletionGracePeriodSeconds")
+            ?? _pod.ObjOrNull("spec").Long("terminationGracePeriodSeconds") ?? 30);
+        var running = _processes.ToList();
+        await Task.WhenAll(running.Select(p => p.Value.StopAsync(grace, cancellationToken))).ConfigureAwait(false);
+        foreach (var (name, process) in running)
+        {
+            RecordExit(name, process);
+        }
+
+        UpdatePhase();
+        WriteStatus();
+    }
+
+    private void RecordExit(string name, ContainerProcess process)
+    {
+        var container = _containers.First(c => Name(c) == name);
+        var exitCode = process.Exited.Result;
+        var startedAt = _statuses[name].ObjOrNull("state").ObjOrNull("running").Str("startedAt") ?? Now();
+        var reason = process.OomKilled ? "OOMKilled" : exitCode == 0 ? "Completed" : "Error";
+        if (process.OomKilled)
+        {
+            exitCode = 137;
+        }
+
+        _statuses[name] = Terminated(container, exitCode, reason, startedAt, Now(), null);
+        _processes.Remove(name);
+        _state.Containers.TryRemove(WorkloadState.ContainerKey(_ns, _name, name), out _);
+        _ = process.DisposeAsync().AsTask();
+    }
+
+    private void UpdatePhase()
+    {
+        if (_processes.Count > 0)
+        {
+            return;
+        }
+
+        var allSucceeded = _statuses.Values.All(s => s.ObjOrNull("state").ObjOrNull("terminated").Long("exitCode") == 0);
+        _phase = allSucceeded ? "Succeeded" : "Failed";
+    }
+
+    /// <summary>Deletion (or abandonment) before or after the containers ran: report and finalise the deletion.</summary>
+    private Task FinishInterruptedAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_abandoned.Task.IsCompleted || !_deletionRequested.Task.IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_phase is "Pending" or "Running" && _processes.Count == 0 && _statuses.Values.Any(s => s.ObjOrNull("state")?["waiting"] is not null))
+        {
+            // containers that never started: the kubelet reports the pod Failed when it is deleted before running
+            _phase = "Failed";
+            WriteStatus();
+        }
+
+        try
+        {
+            _context.Store.FinalizeDelete(ResourceType.Pods, _ns, _name);
+        }
+        catch (StoreException ex) when (ex.Code == 404)
+        {
+            // already removed
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; true when deletion or abandonment came first.</summary>
+    private async Task<bool> InterruptedAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var delayTask = Task.Delay(delay, _context.Time, cancellationToken);
+        await Task.WhenAny(delayTask, _deletionRequested.Task, _abandoned.Task).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return _deletionRequested.Task.IsCompleted || _abandoned.Task.IsCompleted;
+    }
+
+    private void WriteStatus()
+    {
+        var now = Now();
+        var containerStatuses = new JsonArray(_containers.Select(c => (JsonNode?)_statuses[Name(c)].DeepClone()).ToArray());
+        var notReady = _containers.Where(c => _statuses[Name(c)].Bool("ready") != true).Select(Name).ToList();
+        var phase = _phase;
+        _context.Store.Update(ResourceType.Pods, _ns, _name, current =>
+        {
+            if (current.Uid() != Uid)
+            {
+                return current;
+            }
+
+            var status = current.Obj("status");
+            status["phase"] = phase;
+            status["hostIP"] = _node.InternalIp;
+            status["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = _node.InternalIp });
+            if (phase != "Pending" || _processes.Count > 0)
+            {
+                status["podIP"] = _podIp;
+                status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = _podIp });
+            }
+
+            status["startTime"] = _startTime;
+            var terminal = phase is "Succeeded" or "Failed";
+            PodConditions.Set(status, "PodReadyToStartContainers", terminal ? "False" : "True", null, null, now);
+            PodConditions.Set(status, "Initialized", "True", null, null, now);
+            if (terminal)
+            {
+                var reason = phase == "Succeeded" ? "PodCompleted" : "PodFailed";
+                PodConditions.Set(status, "Ready", "False", reason, null, now);
+                PodConditions.Set(status, "ContainersReady", "False", reason, null, now);
+            }
+            else if (notReady.Count > 0)
+            {
+                var message = $"containers with unready status: [{string.Join(' ', notReady)}]";
+                PodConditions.Set(status, "Ready", "False", "ContainersNotReady", message, now);
+                PodConditions.Set(status, "ContainersReady", "False", "ContainersNotReady", message, now);
+            }
+            else
+            {
+                PodConditions.Set(status, "Ready", "True", null, null, now);
+                PodConditions.Set(status, "ContainersReady", "True", null, null, now);
+            }
+
+            OrderConditions(status);
+            status["containerStatuses"] = containerStatuses.DeepClone();
+            return current;
+        });
+    }
+
+    private static void OrderConditions(JsonObject status)
+    {
+        if (status["conditions"] is not JsonArray conditions)
+        {
+            return;
+        }
+
+        string[] order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+        var sorted = conditions.Objects()
+            .OrderBy(c => Array.IndexOf(order, c.Str("type")) is var i && i < 0 ? -1 : i)
+            .Select(c => (JsonNode?)c.DeepClone())
+            .ToArray();
+        status["conditions"] = new JsonArray(sorted);
+    }
+
+    private JsonObject BaseStatus(JsonObject container)
+    {
+        var image = container.Str("image") ?? string.Empty;
+        return new JsonObject
+        {
+            ["name"] = Name(container),
+            ["state"] = new JsonObject(),
+            ["lastState"] = new JsonObject(),
+            ["ready"] = false,
+            ["restartCount"] = 0,
+            ["image"] = image,
+            ["imageID"] = string.Empty,
+            ["started"] = false,
+        };
+    }
+
+    private JsonObject Waiting(JsonObject container, string reason, string? message)
+    {
+        var status = BaseStatus(container);
+        var waiting = new JsonObject { ["reason"] = reason };
+        if (message is not null)
+        {
+            waiting["message"] = message;
+        }
+
+        status["state"] = new JsonObject { ["waiting"] = waiting };
+        return status;
+    }
+
+    private JsonObject Terminated(JsonObject container, int exitCode, string reason, string startedAt, string finishedAt, string? message)
+    {
+        var status = BaseStatus(container);
+        var name = Name(container);
+        status["imageID"] = ImageId(container);
+        status["containerID"] = ContainerId(name);
+        var terminated = new JsonObject
+        {
+            ["exitCode"] = exitCode,
+            ["reason"] = reason,
+            ["startedAt"] = startedAt,
+            ["finishedAt"] = finishedAt,
+            ["containerID"] = ContainerId(name),
+        };
+        if (message is not null)
+        {
+            terminated["message"] = message;
+        }
+
+        status["state"] = new JsonObject { ["terminated"] = terminated };
+        return status;
+    }
+
+    private static string ImageId(JsonObject container)
+    {
+        var image = FullyQualified(container.Str("image") ?? string.Empty);
+        var tag = image.LastIndexOf(':');
+        var repository = tag > image.LastIndexOf('/') ? image[..tag] : image;
+        return $"{repository}@sha256:{Sha256(image)}";
+    }
+
+    private string ContainerId(string containerName) => "containerd://" + Sha256($"{Uid}/{containerName}");
+
+    private static string PullError(string image)
+    {
+        var reference = FullyQualified(image);
+        return $"rpc error: code = NotFound desc = failed to pull and unpack image \"{reference}\": failed to resolve reference \"{reference}\": {reference}: not found";
+    }
+
+    /// <summary>What containerd calls the image: registry and tag made explicit (docker.io/library/x:latest).</summary>
+    internal static string FullyQualified(string image)
+    {
+        var slash = image.IndexOf('/', StringComparison.Ordinal);
+        var first = slash < 0 ? string.Empty : image[..slash];
+        var hasRegistry = slash >= 0 && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost");
+        var reference = hasRegistry ? image : slash < 0 ? "docker.io/library/" + image : "docker.io/" + image;
+        var lastSegment = reference[(reference.LastIndexOf('/') + 1)..];
+        return lastSegment.Contains(':', StringComparison.Ordinal) || lastSegment.Contains('@', StringComparison.Ordinal) ? reference : reference + ":latest";
+    }
+
+    private static string Sha256(string text) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private string Now() => KubeJson.Timestamp(_context.Time.GetUtcNow());
+
+    private static string Name(JsonObject container) => container.Str("name") ?? string.Empty;
+
+    internal static string PodIpFor(int ordinal) =>
+        string.Format(CultureInfo.InvariantCulture, "10.244.{0}.{1}", ordinal / 250, (ordinal % 250) + 2);
+}
