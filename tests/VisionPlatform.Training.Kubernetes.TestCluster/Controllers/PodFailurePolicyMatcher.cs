@@ -91,7 +91,7 @@ internal static class PodFailurePolicyMatcher
     private static JsonObject? MatchContainer(JsonArray? statuses, JsonObject requirement)
     {
         var containerName = requirement.Str("containerName");
-        var values = requirement.ArrOrNull("values")?.Select(v => v?.GetValue<long>() ?? 0).ToList() ?? [];
+        var values = requirement.ArrOrNull("values")?.Select(v => KubeJson.AsLong(v) ?? 0).ToList() ?? [];
         var op = requirement.Str("operator");
         foreach (var status in statuses.Objects())
         {

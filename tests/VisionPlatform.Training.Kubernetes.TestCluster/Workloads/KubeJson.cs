@@ -45,9 +45,12 @@ internal static class KubeJson
     public static string? Str(this JsonNode? parent, string name) =>
         parent?[name] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 
-    public static long? Long(this JsonNode? parent, string name)
+    public static long? Long(this JsonNode? parent, string name) => AsLong(parent?[name]);
+
+    /// <summary>A number held in any form (int, long, double or a numeric string).</summary>
+    public static long? AsLong(JsonNode? node)
     {
-        if (parent?[name] is not JsonValue value)
+        if (node is not JsonValue value)
         {
             return null;
         }
