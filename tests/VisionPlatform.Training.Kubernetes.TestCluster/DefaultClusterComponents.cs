@@ -4,5 +4,12 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster;
 public static class DefaultClusterComponents
 {
     /// <summary>A fresh list of the default component factories.</summary>
-    public static IList<Func<IClusterComponent>> Create() => [];
+    public static IList<Func<IClusterComponent>> Create() =>
+    [
+        () => new Controllers.JobController(),
+        () => new Controllers.GarbageCollector(),
+        () => new Controllers.TtlAfterFinishedController(),
+        () => new Scheduling.Scheduler(),
+        () => new Nodes.NodeAgent(),
+    ];
 }

@@ -44,6 +44,9 @@ public sealed class KubernetesTestCluster : IAsyncDisposable
     /// <summary>HTTP fault injection.</summary>
     public HttpFaults Faults { get; }
 
+    /// <summary>Workload fault injection: unpullable images, nodes, OOM kills, pod disruptions.</summary>
+    public Workloads.WorkloadFaults Workloads => TestCluster.Workloads.WorkloadFaults.For(Context);
+
     /// <summary>Every request the API server answered.</summary>
     public RequestLog Requests { get; }
 

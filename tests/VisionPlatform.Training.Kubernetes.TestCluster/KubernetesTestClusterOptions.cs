@@ -39,6 +39,9 @@ public sealed class KubernetesTestClusterOptions
     /// <summary>The clock for timestamps and for every component.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Nodes, image mappings and timings for the Job controller, scheduler and node agent.</summary>
+    public Workloads.WorkloadOptions Workloads { get; } = new();
+
     /// <summary>Logging for the API server and components; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 }
