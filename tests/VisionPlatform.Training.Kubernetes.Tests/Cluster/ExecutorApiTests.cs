@@ -1,0 +1,175 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using VisionPlatform.Training.Kubernetes;
+using VisionPlatform.Training.Kubernetes.TestCluster.Api;
+
+namespace VisionPlatform.Training.Kubernetes.Tests;
+
+/// <summary>The executor's API calls against the test cluster's API server (no controllers).</summary>
+public class ExecutorApiTests
+{
+    [Fact]
+    public async Task Start_is_one_create_request_and_the_job_is_stored_as_built()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var config = Jobs.Config().Build();
+        h.Cluster.Requests.Clear();
+
+        var run = await h.Executor.StartAsync(config);
+
+        h.Cluster.Requests.Entries.Should().ContainSingle().Which.Should().Match<RequestLogEntry>(e => e.Verb == "create" && e.Resource == "jobs" && e.StatusCode == 201);
+        run.ExecutorName.Should().Be("kubernetes");
+        run.ResourceId.Should().Be("training/training-job-job-42");
+        var stored = (await h.JobsAsync()).Single();
+        stored.Metadata.Annotations[KubernetesLabels.ConfigHashAnnotation].Should().Be(config.ConfigHash);
+        stored.Spec.Template.Spec.Containers[0].Args.Should().Contain("--job_id");
+    }
+
+    [Fact]
+    public async Task Starting_the_same_config_again_returns_the_existing_run()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var first = await h.Executor.StartAsync(Jobs.Config().Build());
+
+        var second = await h.NewExecutor().StartAsync(Jobs.Config().Build());
+
+        second.Should().Be(first);
+        (await h.JobsAsync()).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Starting_a_different_config_with_the_same_job_id_is_a_conflict()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        await h.Executor.StartAsync(Jobs.Config().Build());
+
+        var act = () => h.Executor.StartAsync(Jobs.Config().Apply(b => b.Epochs = 99).Build());
+
+        var error = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.JobConflict);
+        error.Message.Should().Contain("job-42").And.Contain("different configuration");
+    }
+
+    [Fact]
+    public async Task A_job_with_the_derived_name_but_another_job_id_is_a_conflict_not_the_same_run()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var other = Jobs.Builder().Build(Jobs.Config().Build());
+        other.Metadata.Annotations[KubernetesLabels.JobIdAnnotation] = "someone-else";
+        await h.Client.BatchV1.CreateNamespacedJobAsync(other, "training");
+
+        var act = () => h.Executor.StartAsync(Jobs.Config().Build());
+
+        (await act.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("someone-else");
+        (await h.Executor.FindAsync("job-42")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Twenty_concurrent_starts_of_one_job_id_create_one_job()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var executors = Enumerable.Range(0, 4).Select(_ => h.NewExecutor()).ToList();
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => executors[i % 4].StartAsync(Jobs.Config().Build()))));
+
+        runs.Distinct().Should().ContainSingle();
+        (await h.JobsAsync()).Should().ContainSingle();
+        h.Cluster.Requests.CountWhere(e => e.Verb == "create" && e.StatusCode == 201).Should().Be(1);
+        executors.ForEach(e => e.Dispose());
+    }
+
+    [Fact]
+    public async Task A_run_is_found_by_job_id_from_a_new_executor_and_listed_by_label()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var a = await h.Executor.StartAsync(Jobs.Config("JOB_A.1").Build());
+        var b = await h.Executor.StartAsync(Jobs.Config("job-b").Apply(c => { c.ProjectId = "other"; c.Labels["team"] = "vision"; }).Build());
+
+        var restarted = h.NewExecutor();
+        (await restarted.FindAsync("JOB_A.1")).Should().Be(a);
+        (await restarted.FindAsync("nope")).Should().BeNull();
+
+        var all = await restarted.ListAsync();
+        all.Select(s => s.Run).Should().BeEquivalentTo([a, b]);
+        all.Should().OnlyContain(s => s.Phase == TrainingPhase.Pending);
+        (await restarted.ListAsync(new TrainingRunQuery { ProjectId = "other" })).Select(s => s.Run).Should().Equal(b);
+        (await restarted.ListAsync(new TrainingRunQuery { Labels = new Dictionary<string, string> { ["team"] = "vision" } })).Select(s => s.Run).Should().Equal(b);
+        (await restarted.ListAsync(new TrainingRunQuery { Phases = [TrainingPhase.Running] })).Should().BeEmpty();
+        restarted.Dispose();
+    }
+
+    [Fact]
+    public async Task Stop_deletes_with_background_propagation_and_is_idempotent()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var run = await h.Executor.StartAsync(Jobs.Config().Build());
+
+        var stopped = await h.Executor.StopAsync(run);
+        var again = await h.Executor.StopAsync(run);
+
+        stopped.Phase.Should().Be(TrainingPhase.Stopped);
+        stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
+        again.Phase.Should().Be(TrainingPhase.Stopped);
+        var delete = h.Cluster.Requests.Entries.Single(e => e.Verb == "delete");
+        delete.Query.Should().Contain("propagationPolicy=Background");
+        (await h.JobsAsync()).Should().BeEmpty();
+        (await h.Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
+
+        var restarted = h.NewExecutor();
+        (await restarted.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.NotFound, "a deleted Job leaves nothing behind for another host to read");
+        (await restarted.StopAsync(run)).Phase.Should().Be(TrainingPhase.NotFound);
+        restarted.Dispose();
+    }
+
+    [Fact]
+    public async Task An_unknown_run_is_not_found()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var status = await h.Executor.GetStatusAsync(new TrainingRun("kubernetes", "ghost", "training/training-job-ghost"));
+        status.Phase.Should().Be(TrainingPhase.NotFound);
+        status.IsTerminal.Should().BeTrue();
+        var logs = async () => { await foreach (var _ in h.Executor.GetLogsAsync(new TrainingRun("kubernetes", "ghost", "training/training-job-ghost"))) { } };
+        (await logs.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.RunNotFound);
+    }
+
+    [Fact]
+    public async Task A_missing_namespace_is_reported_with_the_fix()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true, executor: o => o.Namespace = "ml-missing");
+        var act = () => h.Executor.StartAsync(Jobs.Config().Build());
+        var error = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
+        error.Message.Should().Contain("kubectl create namespace ml-missing");
+    }
+
+    [Fact]
+    public async Task Rbac_denial_is_forbidden_with_a_hint_naming_verb_resource_and_namespace()
+    {
+        await using var h = await ClusterHarness.StartAsync(
+            apiServerOnly: true,
+            cluster: c => c.AccessPolicy = new AccessPolicy([new AccessRule(["get", "list"], ["*"])]));
+
+        var act = () => h.Executor.StartAsync(Jobs.Config().Build());
+
+        var error = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.Forbidden);
+        error.Message.Should().Contain("'create'").And.Contain("jobs").And.Contain("'training'").And.Contain("RoleBinding");
+    }
+
+    [Fact]
+    public async Task Availability_is_the_version_endpoint_within_the_timeout()
+    {
+        var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        (await h.Executor.CheckAvailabilityAsync()).IsAvailable.Should().BeTrue();
+        var executor = h.NewExecutor();
+        await h.DisposeAsync();
+
+        var down = await executor.CheckAvailabilityAsync();
+
+        down.IsAvailable.Should().BeFalse();
+        down.Reason.Should().Contain("Training:Kubernetes:Connection:Host");
+        executor.Dispose();
+    }
+}
