@@ -60,13 +60,63 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
             errors.Add($"{sp}:Gpus lists a GPU index twice: each GPU may be handed out only once.");
         }
 
-        foreach (var key in s.Environment.Keys.Where(k => !KubernetesNames.IsValidEnvName(k)))
+        CheckEnvironment(errors, $"{sp}:Environment", s.Environment);
+        if (s.RunsDirectory is not null && (string.IsNullOrWhiteSpace(s.RunsDirectory) || s.RunsDirectory.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
         {
-            errors.Add($"{sp}:Environment:{key} is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
+            errors.Add($"{sp}:RunsDirectory is '{s.RunsDirectory}': it must be a directory path (or unset for the default under the temp directory).");
+        }
+
+        if (s.PollInterval < TimeSpan.FromMilliseconds(10) || s.PollInterval > TimeSpan.FromSeconds(10))
+        {
+            errors.Add($"{sp}:PollInterval is {s.PollInterval}: it must be between 00:00:00.010 and 00:00:10.");
+        }
+
+        for (var i = 0; i < s.EnvironmentAllowList.Count; i++)
+        {
+            if (!KubernetesNames.IsValidEnvName(s.EnvironmentAllowList[i] ?? ""))
+            {
+                errors.Add($"{sp}:EnvironmentAllowList:{i} is '{s.EnvironmentAllowList[i]}': it is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
+            }
+        }
+
+        foreach (var (framework, f) in s.Frameworks)
+        {
+            var fp = $"{sp}:Frameworks:{framework}";
+            if (!new TrainingFramework(framework).IsValid)
+            {
+                errors.Add($"{fp} names the framework '{framework}': framework names are lower-case identifiers ([a-z0-9][a-z0-9_-]*).");
+            }
+
+            if (f.Interpreter is not null && string.IsNullOrWhiteSpace(f.Interpreter))
+            {
+                errors.Add($"{fp}:Interpreter is blank: set a path or a program name, or remove it to use {sp}:Interpreter.");
+            }
+
+            if (f.Script is not null && string.IsNullOrWhiteSpace(f.Script))
+            {
+                errors.Add($"{fp}:Script is blank: set the path of the framework's train.py, or remove it to use {sp}:Script.");
+            }
+
+            CheckEnvironment(errors, $"{fp}:Environment", f.Environment);
         }
 
         ExecutorRoutingOptionsValidation.Validate(errors, p, options);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void CheckEnvironment(List<string> errors, string key, IDictionary<string, string> environment)
+    {
+        foreach (var name in environment.Keys)
+        {
+            if (!KubernetesNames.IsValidEnvName(name))
+            {
+                errors.Add($"{key}:{name} is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
+            }
+            else if (TrainingJobConfigBuilder.ReservedEnvironmentNames.Contains(name))
+            {
+                errors.Add($"{key}:{name} is set by the executor (from Training:Trainer and the run's GPUs); it cannot be configured here.");
+            }
+        }
     }
 
     private static void CheckUrl(List<string> errors, string key, string? value)

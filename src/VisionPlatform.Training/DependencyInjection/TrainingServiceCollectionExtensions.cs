@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
 using VisionPlatform.Training.Routing;
+using VisionPlatform.Training.Subprocess;
 using VisionPlatform.Training.Trainers;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -63,6 +65,11 @@ public static class TrainingServiceCollectionExtensions
         services.TryAddSingleton<TrainingExecutorManager>();
         services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());
+        builder.AddExecutor(TrainingExecutorNames.Subprocess, sp => new SubprocessTrainingExecutor(
+            sp.GetRequiredService<IOptions<TrainingOptions>>(),
+            sp.GetRequiredService<ITrainerContract>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<SubprocessTrainingExecutor>>()));
         return builder;
     }
 }

@@ -32,6 +32,12 @@ public sealed class SubprocessExecutorOptions
     public IList<string> EnvironmentAllowList { get; } =
         ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME", "SYSTEMROOT", "PYTHONIOENCODING"];
 
+    /// <summary>
+    /// How often the host looks at live runs: it records new log bytes in the timestamp index, checks reattached
+    /// processes and advances followed logs (default 200 ms). Log timestamps are accurate to about this interval.
+    /// </summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Extra plain environment variables for every child (non-secret).</summary>
     public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

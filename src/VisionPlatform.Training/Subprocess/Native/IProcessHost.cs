@@ -1,0 +1,79 @@
+namespace VisionPlatform.Training.Subprocess.Native;
+
+/// <summary>Everything the executor needs to launch a trainer: the program, its arguments, environment and files.</summary>
+/// <param name="FileName">The absolute path of the program (the interpreter).</param>
+/// <param name="Arguments">argv[1..]: the script, then the contract's arguments, each one element.</param>
+/// <param name="Environment">The complete child environment; nothing else of the host's environment is added.</param>
+/// <param name="WorkingDirectory">The run directory.</param>
+/// <param name="LogPath">The log file; stdout and stderr both go there.</param>
+internal sealed record LaunchSpec(
+    string FileName,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyList<KeyValuePair<string, string>> Environment,
+    string WorkingDirectory,
+    string LogPath);
+
+/// <summary>Identifies one process across pid reuse and reboots: pid, start time (clock ticks since boot) and boot id.</summary>
+/// <param name="Pid">The process id (also its process group and session id).</param>
+/// <param name="StartTicks">Field 22 of <c>/proc/&lt;pid&gt;/stat</c> (or the start time's ticks on other systems).</param>
+/// <param name="BootId">The kernel boot id when the process started, when known.</param>
+internal readonly record struct ProcessIdentity(int Pid, long StartTicks, string? BootId);
+
+/// <summary>How a child ended: an exit code, or the signal that killed it.</summary>
+/// <param name="ExitCode">The exit code when it exited normally.</param>
+/// <param name="Signal">The signal number when a signal killed it.</param>
+internal sealed record ChildExit(int? ExitCode, int? Signal)
+{
+    /// <summary>The shell convention: the exit code, or 128 + signal.</summary>
+    public int CombinedCode => ExitCode ?? 128 + (Signal ?? 0);
+}
+
+/// <summary>What a probe found out about a recorded process.</summary>
+internal enum ProcessLiveness
+{
+    /// <summary>The same process (pid and start time match) is running.</summary>
+    Alive,
+
+    /// <summary>It has ended (it may still be an unreaped zombie), or the pid now belongs to another process.</summary>
+    Gone,
+}
+
+/// <summary>The operating-system side of the executor: launch, reap, probe and signal trainer process trees.</summary>
+internal interface IProcessHost
+{
+    /// <summary>Launches the trainer in its own session and process group.</summary>
+    /// <param name="spec">What to run.</param>
+    /// <returns>The child's identity.</returns>
+    ProcessIdentity Launch(LaunchSpec spec);
+
+    /// <summary>
+    /// The exit of a child this OS process launched (and therefore reaps), or <see langword="null"/> when it is not ours.
+    /// Exit tasks are process-wide, so a second executor instance in the same process observes exact exit codes too.
+    /// </summary>
+    /// <param name="identity">The child.</param>
+    /// <returns>A task that completes when the child has exited and its orphans are killed.</returns>
+    Task<ChildExit>? TryGetExit(ProcessIdentity identity);
+
+    /// <summary>Whether a recorded process still runs.</summary>
+    /// <param name="identity">The recorded identity.</param>
+    /// <returns>The liveness.</returns>
+    ProcessLiveness Probe(ProcessIdentity identity);
+
+    /// <summary>Sends a signal to the child's whole process group and session; safe when it is already gone.</summary>
+    /// <param name="identity">The child.</param>
+    /// <param name="kill"><see langword="true"/> for SIGKILL, <see langword="false"/> for SIGTERM.</param>
+    void SignalTree(ProcessIdentity identity, bool kill);
+
+    /// <summary>Human-readable name of the mechanism, for diagnostics.</summary>
+    string Mechanism { get; }
+}
+
+/// <summary>Chooses the process host for this platform.</summary>
+internal static class ProcessHosts
+{
+    private static readonly Lazy<IProcessHost> Instance = new(() =>
+        OperatingSystem.IsLinux() ? new LinuxProcessHost() : new DotNetProcessHost());
+
+    /// <summary>The process-wide host (reaping is process-wide, so there is exactly one).</summary>
+    public static IProcessHost Current => Instance.Value;
+}
