@@ -112,6 +112,11 @@ internal sealed class LinuxProcessHost : IProcessHost
 
         // Either the leader is ours (alive or a zombie), or it is gone: then any process still in group or session
         // <pid> is an orphan of our trainer, because the kernel does not reuse a pid while it names a live group.
+        if (leader is not null)
+        {
+            _ = LinuxNative.Kill(identity.Pid, signal);
+        }
+
         _ = LinuxNative.Kill(-identity.Pid, signal);
         foreach (var member in ProcStat.FindSessionMembers(identity.Pid))
         {
