@@ -65,11 +65,24 @@ public static class TrainingServiceCollectionExtensions
         services.TryAddSingleton<TrainingExecutorManager>();
         services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());
-        builder.AddExecutor(TrainingExecutorNames.Subprocess, sp => new SubprocessTrainingExecutor(
+        AddBuiltInSubprocessExecutor(services);
+        return builder;
+    }
+
+    /// <summary>
+    /// The built-in subprocess executor, the default behind <see cref="ITrainingExecutor"/>. It is registered so that an
+    /// explicit <c>.AddExecutor("subprocess", ...)</c> (a test double or a custom implementation) replaces it: its name
+    /// record is created by a factory, which the duplicate-name check of <c>AddExecutor</c> does not see, and the last
+    /// keyed registration of a name is the one resolved.
+    /// </summary>
+    private static void AddBuiltInSubprocessExecutor(IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => new SubprocessTrainingExecutor(
             sp.GetRequiredService<IOptions<TrainingOptions>>(),
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<SubprocessTrainingExecutor>>()));
-        return builder;
+        services.AddSingleton(_ => new TrainingExecutorRegistration(TrainingExecutorNames.Subprocess));
+        services.AddKeyedSingleton<ITrainingExecutor>(TrainingExecutorNames.Subprocess, (sp, _) => sp.GetRequiredService<SubprocessTrainingExecutor>());
     }
 }

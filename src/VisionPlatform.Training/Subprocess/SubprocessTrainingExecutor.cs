@@ -20,7 +20,7 @@ namespace VisionPlatform.Training.Subprocess;
 /// </list>
 /// See <c>docs/subprocess.md</c>.
 /// </summary>
-public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDisposable
+public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDisposable, IDisposable
 {
     private const string OptionsKey = TrainingOptions.SectionName + ":Subprocess";
     private const int FailureLogLines = 10;
@@ -389,14 +389,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDispos
     /// <returns>A task that completes when the background watcher has ended.</returns>
     public async ValueTask DisposeAsync()
     {
-        lock (_gate)
+        if (!BeginDispose())
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
+            return;
         }
 
         await _disposing.CancelAsync().ConfigureAwait(false);
@@ -408,12 +403,56 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDispos
         {
         }
 
-        lock (IndexedRuns)
+        EndDispose();
+    }
+
+    /// <summary>Same as <see cref="DisposeAsync"/>, for hosts that dispose synchronously; running trainers keep running.</summary>
+    public void Dispose()
+    {
+        if (!BeginDispose())
         {
-            foreach (var entry in _runs.Values.Where(e => e.Indexing))
+            return;
+        }
+
+        _disposing.Cancel();
+        try
+        {
+            // The watcher only waits on timers, so it ends at once after cancellation.
+            _monitor.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+        {
+        }
+
+        EndDispose();
+    }
+
+    private bool BeginDispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
             {
-                IndexedRuns.Remove(entry.Paths.Directory);
+                return false;
             }
+
+            _disposed = true;
+            return true;
+        }
+    }
+
+    private void EndDispose()
+    {
+        RunEntry[] indexed;
+        lock (_gate)
+        {
+            indexed = _runs.Values.Where(e => e.Indexing).ToArray();
+        }
+
+        // Another executor (for example after a restart) may index these runs now.
+        foreach (var entry in indexed)
+        {
+            StopIndexing(entry);
         }
 
         _disposing.Dispose();

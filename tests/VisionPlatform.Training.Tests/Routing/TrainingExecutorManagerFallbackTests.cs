@@ -56,7 +56,7 @@ public class TrainingExecutorManagerFallbackTests
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.UnknownExecutor);
-        e.Message.Should().Contain("'slurm'").And.Contain("kubernetes, subprocess");
+        e.Message.Should().Contain("'slurm'").And.Contain("subprocess, kubernetes");
     }
 
     [Fact]
