@@ -134,7 +134,7 @@ public class RegistrationTests
         var manager = provider.GetRequiredService<TrainingExecutorManager>();
         var run = await manager.StartAsync(TestJobs.Config());
 
-        manager.ExecutorNames.Should().Equal("in-memory");
+        manager.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess, "in-memory"); // the built-in one, and the double once
         (await manager.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Pending, "the first registration's options apply");
     }
 
