@@ -29,6 +29,9 @@ public sealed class KubernetesConnectionOptions
     /// <summary>How long <c>CheckAvailabilityAsync</c> waits for <c>/version</c> (default 5 seconds).</summary>
     public TimeSpan AvailabilityTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Retries with backoff and a per-attempt timeout for every API call (<c>Training:Kubernetes:Connection:Resilience</c>; see docs/resilience.md).</summary>
+    public KubernetesResilienceOptions Resilience { get; set; } = new();
+
     /// <summary>Names the settings without the token.</summary>
     public override string ToString() =>
         $"KubernetesConnectionOptions {{ Host = {Host}, AccessToken = {(AccessToken is null ? "(unset)" : "(redacted)")}, KubeConfigPath = {KubeConfigPath}, Context = {Context} }}";

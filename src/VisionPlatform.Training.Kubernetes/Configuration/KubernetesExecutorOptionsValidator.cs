@@ -103,6 +103,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
 
         Positive(errors, $"{p}:RequestTimeout", c.RequestTimeout, TimeSpan.FromMinutes(30));
         Positive(errors, $"{p}:AvailabilityTimeout", c.AvailabilityTimeout, TimeSpan.FromMinutes(5));
+        errors.AddRange(c.Resilience.Validate($"{p}:Resilience"));
     }
 
     private static void ValidateImage(List<string> errors, string p, KubernetesImageOptions image)

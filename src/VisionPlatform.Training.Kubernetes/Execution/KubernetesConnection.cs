@@ -61,7 +61,7 @@ internal sealed class KubernetesConnection : IDisposable
         try
         {
             config.HttpClientTimeout = options.RequestTimeout;
-            return (new k8s.Kubernetes(config), source, null);
+            return (new k8s.Kubernetes(config, new KubernetesResilienceHandler(options.Resilience)), source, null);
         }
         catch (Exception ex) when (ex is KubeConfigException or ArgumentException or UriFormatException or IOException or System.Security.Cryptography.CryptographicException)
         {

@@ -33,7 +33,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
     public KubernetesResilienceHandler(KubernetesResilienceOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate("Training:Kubernetes:Resilience");
+        var errors = options.Validate("Training:Kubernetes:Connection:Resilience");
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join(" ", errors), nameof(options));
@@ -85,7 +85,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
             if (outcome.Exception is TimeoutRejectedException timeout && !cancellationToken.IsCancellationRequested)
             {
                 // Surface a timeout the way HttpClient does, so callers need to know only one shape.
-                var message = $"The Kubernetes API did not answer {request.Method} {request.RequestUri?.AbsolutePath} within {_options.AttemptTimeout.TotalSeconds:0.###} s in {context.Properties.GetValue(AttemptsKey, 1)} attempt(s) (Training:Kubernetes:Resilience:AttemptTimeout).";
+                var message = $"The Kubernetes API did not answer {request.Method} {request.RequestUri?.AbsolutePath} within {_options.AttemptTimeout.TotalSeconds:0.###} s in {context.Properties.GetValue(AttemptsKey, 1)} attempt(s) (Training:Kubernetes:Connection:Resilience:AttemptTimeout).";
                 throw new TaskCanceledException(message, new TimeoutException(message, timeout));
             }
 

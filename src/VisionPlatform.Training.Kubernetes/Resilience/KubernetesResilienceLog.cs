@@ -10,7 +10,7 @@ internal static partial class KubernetesResilienceLog
     public static partial void Retrying(ILogger logger, string method, string path, string outcome, int attempt, TimeSpan delay);
 
     [LoggerMessage(EventId = 2301, EventName = "KubernetesApiRetryAfterTooLong", Level = LogLevel.Warning,
-        Message = "Kubernetes API {Method} {Path} answered {StatusCode} with Retry-After {RetryAfter}, longer than Training:Kubernetes:Resilience:MaxRetryAfter; not retrying")]
+        Message = "Kubernetes API {Method} {Path} answered {StatusCode} with Retry-After {RetryAfter}, longer than Training:Kubernetes:Connection:Resilience:MaxRetryAfter; not retrying")]
     public static partial void RetryAfterTooLong(ILogger logger, string method, string path, int statusCode, TimeSpan retryAfter);
 
     [LoggerMessage(EventId = 2302, EventName = "KubernetesApiGaveUp", Level = LogLevel.Warning,

@@ -1,7 +1,7 @@
 namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
-/// Retries and timeouts for Kubernetes API calls (<c>Training:Kubernetes:Resilience</c>). Calls are retried with
+/// Retries and timeouts for Kubernetes API calls (<c>Training:Kubernetes:Connection:Resilience</c>). Calls are retried with
 /// exponential backoff and jitter on 429, 5xx (except 501 and 505), per-attempt timeouts and connection failures,
 /// honouring <c>Retry-After</c>; other 4xx answers are returned at once. Creates are retried too: Job names are
 /// deterministic, so a create that reached the server before failing comes back as AlreadyExists, which the executor
@@ -28,7 +28,7 @@ public sealed class KubernetesResilienceOptions
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Checks every setting; each message names the key under <paramref name="sectionPath"/> and the rule.</summary>
-    /// <param name="sectionPath">The section these options are bound from, for example <c>Training:Kubernetes:Resilience</c>.</param>
+    /// <param name="sectionPath">The section these options are bound from, for example <c>Training:Kubernetes:Connection:Resilience</c>.</param>
     /// <returns>The problems; empty when the options are valid.</returns>
     public IReadOnlyList<string> Validate(string sectionPath)
     {

@@ -162,6 +162,6 @@ public sealed class KubernetesResilienceHandlerTests : IDisposable
     {
         var act = () => new KubernetesResilienceHandler(new KubernetesResilienceOptions { MaxRetryAttempts = -1, BaseDelay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromSeconds(1) });
 
-        act.Should().Throw<ArgumentException>().WithMessage("*Training:Kubernetes:Resilience:MaxRetryAttempts is -1*Training:Kubernetes:Resilience:MaxDelay*");
+        act.Should().Throw<ArgumentException>().WithMessage("*Training:Kubernetes:Connection:Resilience:MaxRetryAttempts is -1*Training:Kubernetes:Connection:Resilience:MaxDelay*");
     }
 }
