@@ -242,7 +242,8 @@ public class JobSyncPlannerTests
         var running = Pod("Running");
         var suspended = Plan(Job(new JsonObject { ["suspend"] = true }, new JsonObject { ["startTime"] = "2026-04-26T18:00:00Z", ["active"] = 1 }), running);
 
-        suspended.PodsToDelete.Should().ContainSingle();
+        suspended.PodsToReleaseAndDelete.Should().ContainSingle("suspension deletes pods without counting them");
+        suspended.PodsToDelete.Should().BeEmpty();
         suspended.PodsToCreate.Should().BeEmpty();
         var condition = Condition(suspended.FinalStatus, "Suspended")!;
         ((string?)condition["status"]).Should().Be("True");

@@ -95,7 +95,12 @@ public sealed partial class JobController : IClusterComponent
         var store = context.Store;
         var plan = JobSyncPlanner.Plan(job, pods, context.Time.GetUtcNow(), context.Options.Workloads.JobPodFailureBackoff);
 
-        foreach (var pod in plan.PodsToDelete)
+        foreach (var pod in plan.PodsToReleaseAndDelete)
+        {
+            RemoveTrackingFinalizer(pod);
+        }
+
+        foreach (var pod in plan.PodsToDelete.Concat(plan.PodsToReleaseAndDelete))
         {
             try
             {

@@ -7,8 +7,14 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// <summary>What one Job sync must do, in order.</summary>
 internal sealed class JobSyncPlan
 {
-    /// <summary>Active pods to delete (failure, suspension, too many pods). Deletion keeps their tracking finalizer.</summary>
+    /// <summary>Active pods to delete because the Job is finishing. Deletion keeps their tracking finalizer, so they are counted.</summary>
     public List<JsonObject> PodsToDelete { get; } = [];
+
+    /// <summary>
+    /// Active pods the Job no longer wants (suspension, more pods than needed): their tracking finalizer is removed
+    /// first, so they are never counted as failed (upstream deleteJobPods).
+    /// </summary>
+    public List<JsonObject> PodsToReleaseAndDelete { get; } = [];
 
     /// <summary>Pods to create: one entry per pod, the completion index for Indexed Jobs or null.</summary>
     public List<int?> PodsToCreate { get; } = [];
@@ -250,7 +256,7 @@ internal static class JobSyncPlanner
         var active = activePods.Count;
         if (ctx.Suspended)
         {
-            plan.PodsToDelete.AddRange(activePods);
+            plan.PodsToReleaseAndDelete.AddRange(activePods);
             terminating += activePods.Count;
             ready -= activePods.Count(p => p.ConditionIsTrue("Ready"));
             return 0;
@@ -277,7 +283,7 @@ internal static class JobSyncPlanner
                 .ThenByDescending(p => p.ObjOrNull("metadata").Str("creationTimestamp"), StringComparer.Ordinal)
                 .Take(removeAtLeast)
                 .ToList();
-            plan.PodsToDelete.AddRange(victims);
+            plan.PodsToReleaseAndDelete.AddRange(victims);
             terminating += victims.Count;
             ready -= victims.Count(p => p.ConditionIsTrue("Ready"));
             return active - victims.Count;

@@ -92,6 +92,11 @@ public sealed class NodeAgent : IClusterComponent
             var nodeName = pod.ObjOrNull("spec").Str("nodeName");
             if (string.IsNullOrEmpty(nodeName))
             {
+                if (pod.HasDeletionTimestamp() && !pod.IsTerminal())
+                {
+                    FailUnscheduledTerminating(pod);
+                }
+
                 continue;
             }
 
@@ -156,6 +161,31 @@ public sealed class NodeAgent : IClusterComponent
             {
                 _context.Store.FinalizeDelete(ResourceType.Pods, pod.Namespace(), pod.Name());
             }
+        }
+        catch (StoreException ex) when (ex.Code == 404)
+        {
+            // already removed
+        }
+    }
+
+    /// <summary>
+    /// The pod garbage collector's gcUnscheduledTerminating: a pod deleted before it was scheduled (kept by a finalizer)
+    /// is marked Failed, so its owner can count it and release it.
+    /// </summary>
+    private void FailUnscheduledTerminating(JsonObject pod)
+    {
+        var uid = pod.Uid();
+        try
+        {
+            _context!.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+            {
+                if (current.Uid() == uid && string.IsNullOrEmpty(current.ObjOrNull("spec").Str("nodeName")))
+                {
+                    current.Obj("status")["phase"] = "Failed";
+                }
+
+                return current;
+            });
         }
         catch (StoreException ex) when (ex.Code == 404)
         {
