@@ -20,11 +20,15 @@ internal sealed class KubernetesConnection : IDisposable
         _ownsClient = false;
     }
 
-    public KubernetesConnection(KubernetesConnectionOptions options, Func<string, string?>? environment = null, string? homeDirectory = null)
+    public KubernetesConnection(
+        KubernetesConnectionOptions options,
+        Func<DelegatingHandler>? handler = null,
+        Func<string, string?>? environment = null,
+        string? homeDirectory = null)
     {
         _ownsClient = true;
         _client = new Lazy<(IKubernetes?, string, string?)>(
-            () => Create(options, environment ?? Environment.GetEnvironmentVariable, homeDirectory ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)),
+            () => Create(options, handler, environment ?? Environment.GetEnvironmentVariable, homeDirectory ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)),
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -50,7 +54,7 @@ internal sealed class KubernetesConnection : IDisposable
     }
 
     internal static (IKubernetes? Client, string Source, string? Error) Create(
-        KubernetesConnectionOptions options, Func<string, string?> environment, string homeDirectory)
+        KubernetesConnectionOptions options, Func<DelegatingHandler>? handler, Func<string, string?> environment, string homeDirectory)
     {
         var (config, source, error) = Resolve(options, environment, homeDirectory);
         if (config is null)
@@ -61,7 +65,10 @@ internal sealed class KubernetesConnection : IDisposable
         try
         {
             config.HttpClientTimeout = options.RequestTimeout;
-            return (new k8s.Kubernetes(config, new KubernetesResilienceHandler(options.Resilience)), source, null);
+            // Every call goes through the retry handler (Connection:Resilience); the executor passes one that shares its
+            // clock and logger.
+            var resilience = handler?.Invoke() ?? new KubernetesResilienceHandler(options.Resilience);
+            return (new k8s.Kubernetes(config, resilience), source, null);
         }
         catch (Exception ex) when (ex is KubeConfigException or ArgumentException or UriFormatException or IOException or System.Security.Cryptography.CryptographicException)
         {

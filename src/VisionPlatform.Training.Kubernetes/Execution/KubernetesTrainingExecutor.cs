@@ -32,12 +32,21 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _stopped = new(StringComparer.Ordinal);
 
-    /// <summary>Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or in-cluster, KUBECONFIG, ~/.kube/config).</summary>
+    /// <summary>
+    /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or in-cluster, KUBECONFIG,
+    /// ~/.kube/config), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.
+    /// </summary>
     /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
     /// <param name="timeProvider">The clock (default system).</param>
     /// <param name="logger">The logger (default none).</param>
     public KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
-        : this(new KubernetesConnection((builder ?? throw new ArgumentNullException(nameof(builder))).Options.Connection), builder, timeProvider, logger)
+        : this(
+            new KubernetesConnection(
+                (builder ?? throw new ArgumentNullException(nameof(builder))).Options.Connection,
+                () => new KubernetesResilienceHandler(builder.Options.Connection.Resilience, timeProvider, logger)),
+            builder,
+            timeProvider,
+            logger)
     {
     }
 

@@ -124,6 +124,19 @@ public class ExecutorApiTests
     }
 
     [Fact]
+    public async Task A_transient_server_error_on_create_is_retried_and_still_creates_one_job()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        h.Cluster.Faults.FailNext(1, statusCode: 503, match: r => r.Verb == "create");
+
+        var run = await h.Executor.StartAsync(Jobs.Config().Build());
+
+        (await h.JobsAsync()).Should().ContainSingle();
+        h.Cluster.Requests.CountOf("create", "jobs").Should().Be(2);
+        (await h.Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Pending);
+    }
+
+    [Fact]
     public async Task An_unknown_run_is_not_found()
     {
         await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
