@@ -36,6 +36,12 @@ public sealed class KubernetesTestClusterOptions
     /// <summary>The user name the API server reports in 403 messages.</summary>
     public string UserName { get; set; } = "system:serviceaccount:default:test-client";
 
+    /// <summary>
+    /// Validate env var names with the strict pre-1.32 rule (<c>[-._a-zA-Z][-._a-zA-Z0-9]*</c>) instead of the
+    /// relaxed rule a 1.34 server applies (any printable ASCII but <c>=</c>). Use it to emulate an older cluster.
+    /// </summary>
+    public bool StrictEnvironmentVariableNames { get; set; }
+
     /// <summary>The clock for timestamps and for every component.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

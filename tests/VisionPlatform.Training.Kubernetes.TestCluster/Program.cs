@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 
 // Standalone test cluster: `dotnet run --project tests/VisionPlatform.Training.Kubernetes.TestCluster -- --port 6443`
@@ -33,6 +34,11 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     stop.Cancel();
 };
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Cancel();
+});
 
 await using var cluster = await KubernetesTestCluster.StartAsync(options, stop.Token);
 Console.WriteLine($"Kubernetes test cluster listening on {cluster.Url.ToString().TrimEnd('/')}");

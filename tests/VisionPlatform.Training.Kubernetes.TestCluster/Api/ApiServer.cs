@@ -81,6 +81,9 @@ internal sealed class ApiServer
                 "/api" => Discovery.CoreVersions(_host().Url.Authority),
                 "/apis" => Discovery.GroupList(),
                 "/api/v1" => Discovery.ResourceList("", "v1"),
+                "/openapi/v3" => Discovery.OpenApiRoot(),
+                "/openapi/v3/api/v1" => Discovery.OpenApiGroupVersion("", "v1"),
+                _ when path.StartsWith("/openapi/v3/apis/", StringComparison.Ordinal) && path.Split('/') is { Length: 6 } p => Discovery.OpenApiGroupVersion(p[4], p[5]),
                 _ when path.StartsWith("/apis/", StringComparison.Ordinal) => DiscoveryFor(path),
                 _ => null,
             };

@@ -99,6 +99,9 @@ internal sealed class ApiServerHost(RequestDelegate handler, ILoggerFactory? log
             options.Listen(IPAddress.Loopback, port);
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+
+        // The cluster is a library inside someone else's process: it must not hook Ctrl+C or SIGTERM.
+        builder.Services.AddSingleton<IHostLifetime, PassiveLifetime>();
         if (loggerFactory is not null)
         {
             builder.Services.AddSingleton(loggerFactory);
@@ -107,5 +110,12 @@ internal sealed class ApiServerHost(RequestDelegate handler, ILoggerFactory? log
         var app = builder.Build();
         app.Run(handler);
         return app;
+    }
+
+    private sealed class PassiveLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -107,6 +107,58 @@ internal static class Discovery
         };
     }
 
+    /// <summary>
+    /// The OpenAPI v3 root: one entry per group version. Only what kubectl needs to see that the server does
+    /// field validation itself (so <c>kubectl create -f</c> sends <c>fieldValidation=Strict</c> and skips its
+    /// client-side schema check).
+    /// </summary>
+    public static JsonObject OpenApiRoot()
+    {
+        var paths = new JsonObject { ["api/v1"] = new JsonObject { ["serverRelativeURL"] = "/openapi/v3/api/v1?hash=0" } };
+        foreach (var (group, version) in Groups)
+        {
+            paths[$"apis/{group}/{version}"] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/apis/{group}/{version}?hash=0" };
+        }
+
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    /// <summary>A minimal OpenAPI v3 document for a group version: the PATCH operations with their GVK and fieldValidation.</summary>
+    public static JsonObject? OpenApiGroupVersion(string group, string version)
+    {
+        if (!(group.Length == 0 && version == "v1") && !Groups.Any(g => g.Group == group && g.Version == version))
+        {
+            return null;
+        }
+
+        var paths = new JsonObject();
+        foreach (var type in ResourceType.All.Where(t => t.Group == group && t.Version == version))
+        {
+            var prefix = group.Length == 0 ? "/api/v1" : $"/apis/{group}/{version}";
+            var path = type.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{type.Plural}/{{name}}" : $"{prefix}/{type.Plural}/{{name}}";
+            var gvk = new JsonObject { ["group"] = group, ["kind"] = type.Kind, ["version"] = version };
+            JsonObject Operation(string id) => new()
+            {
+                ["operationId"] = id + type.Kind,
+                ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
+                ["parameters"] = new JsonArray(
+                    new JsonObject { ["name"] = "dryRun", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } },
+                    new JsonObject { ["name"] = "fieldManager", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } },
+                    new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } }),
+                ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
+            };
+            paths[path] = new JsonObject { ["patch"] = Operation("patch"), ["put"] = Operation("replace") };
+        }
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = GitVersion },
+            ["paths"] = paths,
+            ["components"] = new JsonObject(),
+        };
+    }
+
     private static JsonObject GroupBody(string group, string version)
     {
         var gv = new JsonObject { ["groupVersion"] = $"{group}/{version}", ["version"] = version };
