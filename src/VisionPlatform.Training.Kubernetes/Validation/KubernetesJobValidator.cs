@@ -197,7 +197,8 @@ public static class KubernetesJobValidator
         var spec = job.Spec;
         if (indexed)
         {
-            if (spec.Completions is null)
+            // Defaulting runs first: with neither completions nor parallelism set, completions becomes 1.
+            if (spec.Completions is null && spec.Parallelism is not null)
             {
                 e.Add("spec.completions", null, "is required when completion mode is Indexed");
             }

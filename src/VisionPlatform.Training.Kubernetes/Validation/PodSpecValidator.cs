@@ -157,7 +157,9 @@ internal static class PodSpecValidator
             }
             else if (c.Image.Trim().Length != c.Image.Length)
             {
-                e.Add($"{at}.image", c.Image, "must not have leading or trailing whitespace");
+                // Stricter than Job validation on purpose: the apiserver checks this only for pods, so such a Job is
+                // accepted but the controller can never create its pods.
+                e.Add($"{at}.image", c.Image, "must not have leading or trailing whitespace (the Job would be accepted but none of its pods)");
             }
 
             if (c.ImagePullPolicy is not (null or "Always" or "IfNotPresent" or "Never"))
@@ -311,13 +313,10 @@ internal static class PodSpecValidator
             return;
         }
 
+        // Prefixed names under kubernetes.io/ are "native" and accepted; any other prefix is an extended resource.
         if (!KubernetesSyntax.IsQualifiedName(name))
         {
             e.Add(path, name, "resource name " + KubernetesSyntax.QualifiedNameRule);
-        }
-        else if (name.Split('/')[0].EndsWith("kubernetes.io", StringComparison.Ordinal))
-        {
-            e.Add(path, name, "must be a standard resource: names under kubernetes.io/ are reserved");
         }
     }
 

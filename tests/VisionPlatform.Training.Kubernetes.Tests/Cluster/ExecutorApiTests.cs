@@ -185,4 +185,51 @@ public class ExecutorApiTests
         down.Reason.Should().Contain("Training:Kubernetes:Connection:Host");
         executor.Dispose();
     }
+
+    [Fact]
+    public async Task The_same_specs_are_accepted_or_rejected_by_the_builder_validator_and_the_apiserver()
+    {
+        // Rejected locally on purpose although a current apiserver accepts the Job: strict env names keep Jobs valid on
+        // clusters older than 1.32, and an image with surrounding spaces is checked upstream only for pods, so the Job
+        // would be accepted but could never create one. Also the test cluster does not yet reject a body whose
+        // namespace differs from the URL's (a real apiserver answers 400).
+        string[] notComparable =
+        [
+            "P1 image with surrounding spaces", "P2 env name with a space", "P2 env name starting with a digit",
+            "M6 namespace not a DNS label",
+        ];
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var mismatches = new List<string>();
+        var index = 0;
+        foreach (var testCase in JobValidationCases.All)
+        {
+            var job = JobValidationCases.ValidJob();
+            job.Metadata.Name = $"case-{index++}";
+            testCase.Mutate(job);
+            var local = KubernetesJobValidator.Validate(job);
+
+            string? server = null;
+            try
+            {
+                await h.Client.BatchV1.CreateNamespacedJobAsync(job, "training", dryRun: "All");
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest)
+            {
+                server = ex.Response.Content;
+            }
+
+            if (notComparable.Contains(testCase.Name))
+            {
+                local.Should().NotBeEmpty($"{testCase.Name} is a real apiserver rule");
+                continue;
+            }
+
+            if ((local.Count == 0) != (server is null))
+            {
+                mismatches.Add($"{testCase.Name}: local [{string.Join("; ", local)}] vs server [{server ?? "accepted"}]");
+            }
+        }
+
+        mismatches.Should().BeEmpty(string.Join(Environment.NewLine, mismatches));
+    }
 }

@@ -33,6 +33,59 @@ public class ExecutorWorkloadTests
         var tail = await ToListAsync(h.Executor.GetLogsAsync(run, new TrainingLogOptions { TailLines = 2 }));
         tail.Select(l => l.Text).Should().Equal(lines.TakeLast(2).Select(l => l.Text));
         tail.Should().OnlyContain(l => l.Timestamp == null);
+
+        var none = await ToListAsync(h.Executor.GetLogsAsync(run, new TrainingLogOptions { Since = DateTimeOffset.UtcNow.AddMinutes(5) }));
+        none.Should().BeEmpty();
+        var since = await ToListAsync(h.Executor.GetLogsAsync(run, new TrainingLogOptions { Since = lines[1].Timestamp }));
+        since.Select(l => l.Text).Should().Equal(lines.Skip(1).Select(l => l.Text));
+    }
+
+    [Fact]
+    public async Task Following_waits_while_the_image_cannot_be_pulled_and_streams_once_it_starts()
+    {
+        await using var h = await WorkloadHarness.StartAsync();
+        var config = WorkloadHarness.Trainer("pull-later").Build();
+        var image = Jobs.Builder().Build(config).Spec.Template.Spec.Containers[0].Image;
+        h.Faults().MakeImageUnpullable(image);
+        var run = await h.Executor.StartAsync(config);
+
+        var following = ToListAsync(h.Executor.GetLogsAsync(run, new TrainingLogOptions { Follow = true }), Timeout());
+        await h.WaitForAsync(run, s => s.Reason is TrainingStatusReasons.ErrImagePull or TrainingStatusReasons.ImagePullBackOff, "an image pull failure");
+        following.IsCompleted.Should().BeFalse("following waits for the pod to start instead of failing");
+        h.Faults().MakeImagePullable(image);
+
+        var lines = await following;
+        lines.Count(l => l.Text.StartsWith("VP_PROGRESS", StringComparison.Ordinal)).Should().Be(3);
+        (await h.Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_disrupted_pod_is_replaced_without_counting_as_a_failure()
+    {
+        await using var h = await WorkloadHarness.StartAsync(executor: o => o.Job.BackoffLimit = 0);
+        var run = await h.Executor.StartAsync(WorkloadHarness.Trainer("disrupt-1", """{"epoch_seconds": 1}""").Build());
+        await h.WaitForAsync(run, s => s.Phase == TrainingPhase.Running, "Running");
+
+        var pod = (await h.PodsAsync()).Single();
+        h.Faults().DisruptPod("training", pod.Metadata.Name).Should().BeTrue();
+
+        var done = await h.WaitForAsync(run, s => s.IsTerminal, "completion after the disruption");
+        done.Phase.Should().Be(TrainingPhase.Succeeded, "the podFailurePolicy ignores DisruptionTarget, so backoffLimit 0 is not used up");
+        (await h.PodsAsync()).Should().ContainSingle().Which.Metadata.Name.Should().NotBe(pod.Metadata.Name, "a replacement pod ran the job to completion");
+    }
+
+    [Fact]
+    public async Task A_suspended_job_is_pending_with_reason_Suspended()
+    {
+        await using var h = await WorkloadHarness.StartAsync();
+        var run = await h.Executor.StartAsync(WorkloadHarness.Trainer("suspend-1", """{"epoch_seconds": 30}""").Build());
+        await h.WaitForAsync(run, s => s.Phase == TrainingPhase.Running, "Running");
+
+        await h.Client.BatchV1.PatchNamespacedJobAsync(new k8s.Models.V1Patch("""{"spec":{"suspend":true}}""", k8s.Models.V1Patch.PatchType.MergePatch), "training-job-suspend-1", "training");
+
+        var suspended = await h.WaitForAsync(run, s => s.Reason == TrainingStatusReasons.Suspended, "Suspended");
+        suspended.Phase.Should().Be(TrainingPhase.Pending);
+        (await h.Executor.StopAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
     }
 
     [Fact]
