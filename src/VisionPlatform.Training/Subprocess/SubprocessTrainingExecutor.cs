@@ -752,8 +752,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDispos
                     return;
                 }
 
-                if (entry.IsTerminal)
+                if (entry.IsTerminal || _disposed)
                 {
+                    // Stopped while queued, or this executor is going away: a queued run stays queued on disk.
                     Release(entry);
                     return;
                 }
