@@ -113,7 +113,17 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
 
     private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!IsNotSent(e))
+        {
+            RecordIfUnanswered(request);
+            throw;
+        }
+
         try
         {
             // Read the body inside the attempt, so the attempt timeout and the retries cover it too.
@@ -123,9 +133,25 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         catch
         {
             response.Dispose();
+            RecordIfUnanswered(request);
             throw;
         }
     }
+
+    /// <summary>
+    /// A create, update or delete that got no answer may still be applied by the server: tell the manager, so it does
+    /// not take "not found" for an answer and move the job elsewhere.
+    /// </summary>
+    private static void RecordIfUnanswered(HttpRequestMessage request)
+    {
+        if (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head)
+        {
+            VisionPlatform.Training.Routing.UnansweredRequestScope.RecordUnanswered();
+        }
+    }
+
+    private static bool IsNotSent(Exception e) =>
+        e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError };
 
     private ResiliencePipeline<HttpResponseMessage> BuildPipeline()
     {

@@ -5,8 +5,8 @@ namespace VisionPlatform.Training.Routing;
 /// <summary>
 /// Remembers, for the most recent job ids this process started, which executor has the run, and which job ids may
 /// exist on an executor after an ambiguous failure. The manager consults it so a job id never runs on two executors:
-/// a repeated start goes to the executor that has the run, and a maybe-created run blocks any fallback until the
-/// executor confirms it does not exist. Bounded: the oldest entries are forgotten first.
+/// a repeated start goes to the executor that has the run, and a run that may have been created (a request was sent
+/// but never answered) binds the job id to that executor for good. Bounded: the oldest entries are forgotten first.
 /// </summary>
 internal sealed class RunPlacementJournal(int capacity)
 {
@@ -18,8 +18,6 @@ internal sealed class RunPlacementJournal(int capacity)
     public void Started(string jobId, string executorName) => Set(jobId, new Placement(executorName, Certain: true));
 
     public void MaybeStarted(string jobId, string executorName) => Set(jobId, new Placement(executorName, Certain: false));
-
-    public void Forget(string jobId) => _placements.TryRemove(jobId, out _);
 
     private void Set(string jobId, Placement placement)
     {

@@ -241,38 +241,39 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
     {
         var jobId = config.JobId;
 
-        // 1. A job id lives on one executor. If it already has a run somewhere, the start goes there.
-        var home = await FindHomeAsync(config, requested, cancellationToken).ConfigureAwait(false);
+        // 1. A job id lives on one executor. If it already has (or may have) a run somewhere, the start goes there.
+        var home = await FindHomeAsync(jobId, requested, cancellationToken).ConfigureAwait(false);
         if (home is not null)
         {
             TrainingRun homeRun;
             try
             {
-                homeRun = await GetExecutor(home).StartAsync(config, cancellationToken).ConfigureAwait(false);
+                homeRun = await GetExecutor(home.ExecutorName).StartAsync(config, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) != ExecutorFailureKind.RequestError)
             {
+                var what = home.Certain ? "already has a run" : "may already have a run (an earlier start was sent but never answered)";
                 throw Fail(
                     TrainingErrorCode.ExecutorUnavailable,
                     config,
                     requested,
                     ExecutorFailureClassifier.ReasonKind(e),
-                    $"Job '{jobId}' already has a run on '{home}', which cannot be reached now ({ExecutorFailureClassifier.Describe(e)}). The job is not moved to another executor, so it never runs twice; try again later.",
+                    $"Job '{jobId}' {what} on '{home.ExecutorName}', which cannot be reached now ({ExecutorFailureClassifier.Describe(e)}). The job is not moved to another executor, so it never runs twice; try again later.",
                     e);
             }
 
             _journal.Started(jobId, homeRun.ExecutorName);
-            if (string.Equals(home, requested, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(home.ExecutorName, requested, StringComparison.OrdinalIgnoreCase))
             {
                 return new TrainingStartResult { Run = homeRun, RequestedExecutor = requested };
             }
 
-            RoutingLog.ExistingRunRouted(_logger, jobId, home, requested);
+            RoutingLog.ExistingRunRouted(_logger, jobId, home.ExecutorName, requested);
             return new TrainingStartResult
             {
                 Run = homeRun,
                 RequestedExecutor = requested,
-                FallbackReason = $"job '{jobId}' already has a run on '{home}'; a job id never runs on two executors",
+                FallbackReason = $"job '{jobId}' already has a run on '{home.ExecutorName}'; a job id never runs on two executors",
             };
         }
 
@@ -289,6 +290,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
         }
         else
         {
+            var unanswered = UnansweredRequestScope.Begin();
             try
             {
                 var run = await StartThroughBreakerAsync(preferred, config, cancellationToken).ConfigureAwait(false);
@@ -310,7 +312,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
                 else
                 {
                     // The create may have reached the executor: only fall back once it says the run does not exist.
-                    var existing = await VerifyAbsentAsync(preferred, config, e, cancellationToken).ConfigureAwait(false);
+                    var existing = await ResolveAmbiguousAsync(preferred, config, e, unanswered, cancellationToken).ConfigureAwait(false);
                     if (existing is not null)
                     {
                         _journal.Started(jobId, existing.ExecutorName);
@@ -358,6 +360,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
             }
 
             TrainingRun run;
+            var unansweredOnFallback = UnansweredRequestScope.Begin();
             try
             {
                 run = await StartThroughBreakerAsync(executor, config, cancellationToken).ConfigureAwait(false);
@@ -371,7 +374,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
             catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) is var kind && kind != ExecutorFailureKind.RequestError)
             {
                 var existing = kind == ExecutorFailureKind.Ambiguous
-                    ? await VerifyAbsentAsync(executor, config, e, cancellationToken).ConfigureAwait(false)
+                    ? await ResolveAmbiguousAsync(executor, config, e, unansweredOnFallback, cancellationToken).ConfigureAwait(false)
                     : null;
                 if (existing is null)
                 {
@@ -399,36 +402,12 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
     }
 
     /// <summary>The executor that already has (or may have) this job's run, or <see langword="null"/> when none is known.</summary>
-    private async Task<string?> FindHomeAsync(TrainingJobConfig config, string requested, CancellationToken cancellationToken)
+    private async Task<RunPlacementJournal.Placement?> FindHomeAsync(string jobId, string requested, CancellationToken cancellationToken)
     {
-        var jobId = config.JobId;
+        // Started (or maybe started) by this process: that executor alone may settle it.
         if (_journal.TryGet(jobId, out var placement))
         {
-            if (placement.Certain)
-            {
-                return placement.ExecutorName;
-            }
-
-            // An earlier start failed ambiguously: the executor must settle it before the job may go anywhere else.
-            var executor = GetExecutor(placement.ExecutorName);
-            var found = await LookUpAsync(executor, jobId, cancellationToken).ConfigureAwait(false);
-            if (found.Failure is { } failure)
-            {
-                throw Fail(
-                    TrainingErrorCode.ExecutorUnavailable,
-                    config,
-                    requested,
-                    "unresolved",
-                    $"An earlier start of job '{jobId}' on '{placement.ExecutorName}' failed after the request may have reached it, and '{placement.ExecutorName}' still cannot confirm whether the run exists ({failure}). The job is not started anywhere else until it can, so it never runs twice; try again later.",
-                    cause: null);
-            }
-
-            if (found.Run is not null)
-            {
-                return placement.ExecutorName;
-            }
-
-            _journal.Forget(jobId);
+            return placement;
         }
 
         // A run started by an earlier fallback (possibly by an earlier host process) stays where it is.
@@ -447,11 +426,55 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
             var found = await LookUpAsync(GetExecutor(name), jobId, cancellationToken).ConfigureAwait(false);
             if (found.Run is not null)
             {
-                return found.Run.ExecutorName;
+                return new RunPlacementJournal.Placement(found.Run.ExecutorName, Certain: true);
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// After an ambiguous start failure (a timeout or 5xx after the request may have reached the executor): returns the
+    /// run when it exists there after all and <see langword="null"/> when it provably does not; otherwise throws and
+    /// binds the job id to that executor.
+    /// <list type="bullet">
+    /// <item><description>Every request was answered (for example 500s): the server is done with them, so a lookup is
+    /// authoritative.</description></item>
+    /// <item><description>A state-changing request went unanswered: the server may still apply it, so "not found" proves
+    /// nothing. Only an idempotent repeat of the start on the same executor settles it.</description></item>
+    /// </list>
+    /// </summary>
+    private async Task<TrainingRun?> ResolveAmbiguousAsync(
+        ITrainingExecutor executor, TrainingJobConfig config, Exception failure, UnansweredRequestScope unanswered, CancellationToken cancellationToken)
+    {
+        if (!unanswered.Any)
+        {
+            return await VerifyAbsentAsync(executor, config, failure, cancellationToken).ConfigureAwait(false);
+        }
+
+        var jobId = config.JobId;
+        var timeout = _options.CurrentValue.Fallback.VerifyTimeout;
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            var run = await executor.StartAsync(config, linked.Token).ConfigureAwait(false);
+            RoutingLog.AmbiguousStartFound(_logger, jobId, executor.Name);
+            return run;
+        }
+        catch (Exception e) when (ExecutorFailureClassifier.Classify(e, cancellationToken) != ExecutorFailureKind.RequestError)
+        {
+            _journal.MaybeStarted(jobId, executor.Name);
+            var again = e is OperationCanceledException ? $"no answer within {timeout} (Training:Fallback:VerifyTimeout)" : ExecutorFailureClassifier.Describe(e);
+            RoutingLog.AmbiguousStartUnresolved(_logger, jobId, executor.Name, again);
+            throw Fail(
+                TrainingErrorCode.ExecutorUnavailable,
+                config,
+                executor.Name,
+                "unresolved",
+                $"Starting job '{jobId}' on '{executor.Name}' sent a request that was never answered ({ExecutorFailureClassifier.Describe(failure)}); the server may still create the run, and repeating the start did not settle it ({again}). The job stays with '{executor.Name}' and is not moved to another executor, so it cannot run twice; start it again later.",
+                failure);
+        }
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ namespace VisionPlatform.Training.Subprocess;
 /// </list>
 /// See <c>docs/subprocess.md</c>.
 /// </summary>
-public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDisposable, IDisposable
+public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExecutorPlacement, IAsyncDisposable, IDisposable
 {
     private const string OptionsKey = TrainingOptions.SectionName + ":Subprocess";
     private const int FailureLogLines = 10;
@@ -340,6 +340,19 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, IAsyncDispos
 
         result.Sort((a, b) => Nullable.Compare(a.CreatedAt, b.CreatedAt));
         return Task.FromResult<IReadOnlyList<TrainingRunStatus>>(result);
+    }
+
+    /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
+    /// <param name="config">The job.</param>
+    /// <returns>Whether it fits, and why not.</returns>
+    public TrainingPlacement CheckPlacement(TrainingJobConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var hostGpus = _options.Gpus.Count;
+        return config.Resources.Gpus <= hostGpus
+            ? TrainingPlacement.Fit
+            : TrainingPlacement.DoesNotFit(
+                $"the job requests {config.Resources.Gpus} GPU(s) but this host hands out {hostGpus} ({OptionsKey}:Gpus)");
     }
 
     /// <inheritdoc />

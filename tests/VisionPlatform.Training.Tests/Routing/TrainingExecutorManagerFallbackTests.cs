@@ -200,7 +200,7 @@ public class TrainingExecutorManagerFallbackTests
     }
 
     [Fact]
-    public async Task An_ambiguous_failure_that_cannot_be_settled_does_not_fall_back_and_blocks_fallback_until_settled()
+    public async Task An_ambiguous_failure_that_cannot_be_settled_does_not_fall_back_and_binds_the_job_to_that_executor()
     {
         using var host = Host(o => o.Availability.RefreshInterval = TimeSpan.FromSeconds(5));
         host.Primary.StartFailure = _ => new TimeoutException("timed out");
@@ -217,14 +217,30 @@ public class TrainingExecutorManagerFallbackTests
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
         host.Time.Advance(TimeSpan.FromSeconds(6));
         var again = (await act.Should().ThrowAsync<TrainingException>()).Which;
-        again.Message.Should().Contain("still cannot confirm");
+        again.Message.Should().Contain("may already have a run").And.Contain("not moved");
         host.Secondary.StartCalls.Should().Be(0);
 
-        // Once the executor answers that the run does not exist, the job may fall back.
-        host.Primary.FindFailure = () => null;
+        // Once the executor answers, the repeated start lands there, never on the fallback.
+        host.Primary.StartFailure = _ => null;
         var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
-        result.IsFallback.Should().BeTrue();
-        host.Primary.JobIds.Should().BeEmpty();
+        result.IsFallback.Should().BeFalse();
+        result.ExecutorUsed.Should().Be("kubernetes");
+        host.Secondary.JobIds.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Another_job_still_falls_back_while_one_job_is_bound_to_the_unreachable_executor()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => new TimeoutException("timed out");
+        host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
+        await FluentActions.Awaiting(() => host.Manager.StartAsync(RoutingHost.Job("bound"), options: null)).Should().ThrowAsync<TrainingException>();
+        host.Primary.FindFailure = () => null;
+
+        var other = await host.Manager.StartAsync(RoutingHost.Job("other"), options: null);
+
+        other.IsFallback.Should().BeTrue();
+        host.Secondary.JobIds.Should().Equal("other");
     }
 
     [Fact]
