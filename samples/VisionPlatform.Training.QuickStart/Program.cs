@@ -1,1 +1,68 @@
-Console.WriteLine("placeholder");
+// QuickStart: run one training job end to end through VisionPlatform.Training.
+//   dotnet run --project samples/VisionPlatform.Training.QuickStart -- [--epochs 5] [--dry-run] [--help]
+// Exit codes: 0 the job succeeded, 1 it failed, 2 bad input (one line on stderr naming the flag or setting).
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using VisionPlatform.Training;
+using VisionPlatform.Training.QuickStart;
+using VisionPlatform.Training.QuickStart.CommandLine;
+using VisionPlatform.Training.QuickStart.Display;
+using VisionPlatform.Training.QuickStart.Hosting;
+
+QuickStartCommand command;
+TrainingJobConfig config;
+try
+{
+    command = QuickStartArguments.Parse(args, TimeProvider.System);
+    if (command.Help)
+    {
+        Console.WriteLine(QuickStartArguments.Usage());
+        return ExitCodes.Succeeded;
+    }
+
+    config = command.Job.Build();
+}
+catch (UsageException e)
+{
+    ErrorLine.Write(Console.Error, e.Message);
+    return ExitCodes.BadInput;
+}
+catch (TrainingValidationException e)
+{
+    ErrorLine.Write(Console.Error, ValidationMessages.ForFlags(e));
+    return ExitCodes.BadInput;
+}
+
+// The host's own arguments are not passed on: the flags above are the sample's, not configuration keys.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+try
+{
+    QuickStartConfiguration.Apply(builder.Configuration, command);
+}
+catch (UsageException e)
+{
+    ErrorLine.Write(Console.Error, e.Message);
+    return ExitCodes.BadInput;
+}
+
+builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
+builder.Services.AddSingleton<QuickStartRunner>();
+
+using var host = builder.Build();
+try
+{
+    await host.StartAsync().ConfigureAwait(false);
+}
+catch (OptionsValidationException e)
+{
+    // Start-up validation names the configuration key; one line, as for flags.
+    ErrorLine.Write(Console.Error, string.Join("; ", e.Failures));
+    return ExitCodes.BadInput;
+}
+
+var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+var exitCode = await host.Services.GetRequiredService<QuickStartRunner>()
+    .RunAsync(command, config, lifetime.ApplicationStopping).ConfigureAwait(false);
+await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+return exitCode;

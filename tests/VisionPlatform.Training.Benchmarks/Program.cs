@@ -1,1 +1,57 @@
-Console.WriteLine("placeholder");
+// Benchmarks: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M]
+// Each scenario prints `name: value` lines on stdout (notes go to stderr). Ratios are medians of per-pair ratios,
+// each pair measuring the SDK and its baseline back to back in the same process, alternating which goes first.
+using VisionPlatform.Training.Benchmarks;
+using VisionPlatform.Training.Benchmarks.Scenarios;
+
+// The dispatch table: add a scenario here (for example `submit` for the Kubernetes executor).
+IBenchmarkScenario[] scenarios =
+[
+    new SpawnScenario(),
+    new LogsScenario(),
+];
+
+if (args.Length == 0 || args[0] is "--help" or "-h")
+{
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M] [--warmup N]");
+    foreach (var s in scenarios)
+    {
+        Console.Error.WriteLine($"  {s.Name,-10} {s.Description}");
+    }
+
+    return args.Length == 0 ? 2 : 0;
+}
+
+var scenario = Array.Find(scenarios, s => s.Name == args[0]);
+if (scenario is null)
+{
+    Console.Error.WriteLine($"{args[0]}: unknown scenario (known: {string.Join(", ", scenarios.Select(s => s.Name))})");
+    return 2;
+}
+
+BenchmarkOptions options;
+try
+{
+    options = BenchmarkOptions.Parse(args[1..]);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cts.Cancel();
+};
+
+Console.WriteLine($"scenario: {scenario.Name}");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+foreach (var result in await scenario.RunAsync(options, Console.Error, cts.Token))
+{
+    Console.WriteLine(result);
+}
+
+return 0;

@@ -1,0 +1,9 @@
+namespace VisionPlatform.Training.QuickStart;
+
+/// <summary>The QuickStart's exit codes.</summary>
+internal static class ExitCodes
+{
+    public const int Succeeded = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+}

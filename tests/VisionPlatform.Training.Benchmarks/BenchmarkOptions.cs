@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace VisionPlatform.Training.Benchmarks;
+
+/// <summary>Common options: <c>--runs N</c> (paired runs), <c>--size-mb M</c> (logs), <c>--warmup N</c>.</summary>
+internal sealed record BenchmarkOptions
+{
+    public int? Runs { get; init; }
+
+    public int? SizeMb { get; init; }
+
+    public int Warmup { get; init; } = 2;
+
+    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchmarkOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Count)
+            {
+                throw new ArgumentException($"{name}: needs a value");
+            }
+
+            var value = args[++i];
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 0)
+            {
+                throw new ArgumentException($"{name}: '{value}' is not a whole number of at least 0");
+            }
+
+            options = name switch
+            {
+                "--runs" when n >= 1 => options with { Runs = n },
+                "--size-mb" when n >= 1 => options with { SizeMb = n },
+                "--warmup" => options with { Warmup = n },
+                "--runs" or "--size-mb" => throw new ArgumentException($"{name}: must be at least 1"),
+                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup)"),
+            };
+        }
+
+        return options;
+    }
+}
