@@ -73,6 +73,7 @@ internal sealed class PodLogStreamer(ClusterContext context)
         http.Response.StatusCode = 200;
         http.Response.ContentType = "text/plain";
         await http.Response.StartAsync(http.RequestAborted).ConfigureAwait(false);
+        await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
 
         var writer = new LimitedWriter(http, limitBytes);
         long offset = 0;

@@ -66,7 +66,9 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
 
         using (watch)
         {
+            // Headers go out before any event, as the apiserver flushes them at once.
             await http.Response.StartAsync(http.RequestAborted).ConfigureAwait(false);
+            await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
             var initialEnd = sendInitialEvents && bookmarks;
             if (initialEnd)
             {

@@ -15,9 +15,10 @@ public sealed class PodSpecValidator(bool strictEnvironmentVariableNames)
     private static readonly string[] StandardContainerResources = ["cpu", "memory", "ephemeral-storage"];
     private static readonly string[] VolumeSources =
     [
-        "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi", "glusterfs",
-        "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc", "azureFile", "configMap",
-        "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected", "portworxVolume", "scaleIO", "storageos",
+        // The order validateVolumeSource checks them in: the second one found is the one reported.
+        "emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs", "iscsi", "glusterfs",
+        "persistentVolumeClaim", "rbd", "quobyte", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc", "azureFile",
+        "configMap", "vsphereVolume", "photonPersistentDisk", "portworxVolume", "azureDisk", "projected", "scaleIO", "storageos",
         "csi", "ephemeral", "image",
     ];
 
