@@ -140,8 +140,16 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             entry = new RunEntry(paths, state, new TrainingRun(Name, config.JobId, paths.Name)) { Config = config };
             lock (_gate)
             {
-                _runs[paths.Name] = entry;
-                _queue.Add(entry);
+                if (_runs.TryGetValue(paths.Name, out var adopted))
+                {
+                    // A concurrent ListAsync found the new state.json first and has already queued it.
+                    entry = adopted;
+                }
+                else
+                {
+                    _runs[paths.Name] = entry;
+                    _queue.Add(entry);
+                }
             }
         }
 
@@ -848,7 +856,16 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             exit = new ChildExit(null, null);
         }
 
-        RecordExit(entry, identity, exit);
+        try
+        {
+            RecordExit(entry, identity, exit);
+        }
+        catch (IOException e)
+        {
+            // The run directory was removed under us; there is nothing left to record into.
+            SubprocessLog.MonitorFailed(_logger, e);
+        }
+
         if (holdsSlot)
         {
             Release(entry);
@@ -1102,8 +1119,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
                     }
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // One bad run directory must not end the watching of every other run.
                 SubprocessLog.MonitorFailed(_logger, e);
             }
         }

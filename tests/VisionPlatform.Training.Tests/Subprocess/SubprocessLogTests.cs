@@ -90,6 +90,20 @@ public sealed class SubprocessLogTests : IAsyncLifetime
         (await ReadLogAsync(executor, run, new TrainingLogOptions { Since = since, TailLines = 1 })).Should().Equal(all[^1]);
         (await ReadLogAsync(executor, run, new TrainingLogOptions { Since = DateTimeOffset.UtcNow.AddMinutes(5) })).Should().BeEmpty();
     }
+}
+
+/// <summary>Measures allocations process-wide, so it runs alone, after the parallel tests.</summary>
+[CollectionDefinition(nameof(LargeLogCollection), DisableParallelization = true)]
+public sealed class LargeLogCollection;
+
+[Collection(nameof(LargeLogCollection))]
+public sealed class SubprocessLargeLogTests : IAsyncLifetime
+{
+    private readonly SubprocessTestContext _ctx = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _ctx.DisposeAsync();
 
     [Fact]
     public async Task Tail_of_a_1_GB_log_is_correct_and_reads_only_the_end()

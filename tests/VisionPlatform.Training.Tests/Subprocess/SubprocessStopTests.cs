@@ -57,20 +57,24 @@ public sealed class SubprocessStopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Orphaned_workers_are_killed_when_the_trainer_exits_on_its_own()
+    public async Task Orphaned_children_are_killed_when_the_trainer_exits_on_its_own()
     {
-        var executor = _ctx.CreateExecutor();
-
-        // fail_at_epoch exits the trainer; workers ignore SIGTERM and would outlive it without the group kill.
-        var run = await executor.StartAsync(Job("job-orphans", epochs: 100, new { workers = 3, epoch_seconds = 0.3, fail_at_epoch = 3 }).Build());
-        await WaitForAsync(executor, run, s => s.Phase == TrainingPhase.Running);
-        var pid = _ctx.ReadPid(run)!.Value;
-        var tree = await PollAsync(() => SessionMembers(pid) is { Count: 4 } m ? m : null, what: "the trainer and its workers");
+        var executor = _ctx.CreateExecutor(ProbePy);
+        var builder = Job("job-orphans");
+        builder.Environment["PROBE_CHILDREN"] = "3";
+        builder.Environment["PROBE_EXIT"] = "0";
+        var run = await executor.StartAsync(builder.Build());
 
         var status = await WaitTerminalAsync(executor, run);
 
-        status.Phase.Should().Be(TrainingPhase.Failed);
-        tree.Where(IsAlive).Should().BeEmpty();
+        status.Phase.Should().Be(TrainingPhase.Succeeded);
+        var children = (await ReadLogAsync(executor, run))
+            .Where(l => l.StartsWith("CHILD ", StringComparison.Ordinal))
+            .Select(l => int.Parse(l[6..], System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        children.Should().HaveCount(3);
+        await PollAsync(() => children.Any(IsAlive) ? null : "", TimeSpan.FromSeconds(10), "the orphans to be gone");
+        children.Where(IsAlive).Should().BeEmpty("the trainer's leftovers are killed with its process group");
     }
 
     [Fact]

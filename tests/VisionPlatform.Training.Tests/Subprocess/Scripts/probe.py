@@ -4,6 +4,7 @@
 
 PROBE_APPEND=<file>      append "<pid>\n" to the file at start (counts launches)
 PROBE_ALIVE_DIR=<dir>    create <dir>/<pid> while running and print "alive=<n>" (n = files present after creating ours)
+PROBE_CHILDREN=<n>       start n child processes ("sleep 300") and exit without waiting for them; prints "CHILD <pid>"
 PROBE_SLEEP=<seconds>    sleep before exiting
 PROBE_IGNORE_TERM=1      ignore SIGTERM
 PROBE_SIGNAL=<n>         kill itself with signal n at the end
@@ -13,6 +14,7 @@ Always prints one line "ENV <json of the environment>" first and "ARGV <json of 
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -25,6 +27,9 @@ append = os.environ.get("PROBE_APPEND")
 if append:
     with open(append, "a", encoding="utf-8") as f:
         f.write(f"{os.getpid()}\n")
+for _ in range(int(os.environ.get("PROBE_CHILDREN", "0"))):
+    child = subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL)
+    print(f"CHILD {child.pid}", flush=True)
 alive_dir = os.environ.get("PROBE_ALIVE_DIR")
 marker = None
 if alive_dir:
