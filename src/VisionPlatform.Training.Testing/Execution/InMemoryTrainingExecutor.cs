@@ -210,7 +210,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         if (options.TailLines is < 0)
         {
             throw new TrainingValidationException(
-                [new TrainingValidationError(nameof(TrainingLogOptions.TailLines), options.TailLines.Value.ToString(CultureInfo.InvariantCulture), "must be 0 or greater")]);
+                [new TrainingValidationError(nameof(TrainingLogOptions.TailLines), options.TailLines.Value.ToString(CultureInfo.InvariantCulture), "must be 0 or more")]);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -274,7 +274,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         if (options?.GracePeriod is { } grace && grace < TimeSpan.Zero)
         {
             throw new TrainingValidationException(
-                [new TrainingValidationError(nameof(TrainingStopOptions.GracePeriod), grace.ToString("c", CultureInfo.InvariantCulture), "must be zero or greater")]);
+                [new TrainingValidationError(nameof(TrainingStopOptions.GracePeriod), grace.ToString("c", CultureInfo.InvariantCulture), "must not be negative")]);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -595,7 +595,13 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
                 2 => TrainingStatusReasons.InvalidTrainerInput,
                 _ => TrainingStatusReasons.NonZeroExitCode,
             },
-            Message = exitCode == 0 ? null : string.Create(CultureInfo.InvariantCulture, $"The trainer exited with code {exitCode}."),
+            // The same wording as the subprocess executor, so assertions on messages carry over.
+            Message = exitCode switch
+            {
+                0 => "The trainer exited with code 0.",
+                2 => "The trainer ended with exit code 2. Exit code 2 means it rejected its arguments.",
+                _ => string.Create(CultureInfo.InvariantCulture, $"The trainer ended with exit code {exitCode}."),
+            },
             ExitCode = exitCode,
             StartedAt = s.StartedAt ?? now,
             FinishedAt = now,

@@ -137,7 +137,7 @@ public class LogTests
         var act = () => TestJobs.ToListAsync(_executor.GetLogsAsync(run, new TrainingLogOptions { TailLines = -1 }));
 
         var error = (await act.Should().ThrowAsync<TrainingValidationException>()).Which;
-        error.Errors.Should().ContainSingle().Which.Should().Be(new TrainingValidationError("TailLines", "-1", "must be 0 or greater"));
+        error.Errors.Should().ContainSingle().Which.Should().Be(new TrainingValidationError("TailLines", "-1", "must be 0 or more"));
     }
 
     [Fact]
