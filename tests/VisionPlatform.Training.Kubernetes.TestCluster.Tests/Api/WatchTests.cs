@@ -150,4 +150,18 @@ public sealed class WatchTests(ApiFixture fixture)
         var line = (await response.Content.ReadAsStringAsync()).TrimEnd('\n');
         line.Should().MatchRegex("""^\{"type":"ERROR","object":\{"kind":"Status","apiVersion":"v1","metadata":\{\},"status":"Failure","message":"too old resource version: 1 \(\d+\)","reason":"Expired","code":410\}\}$""");
     }
+
+    [Fact]
+    public async Task Send_initial_events_ends_the_initial_state_with_an_annotated_bookmark()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await fixture.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a" } }, ns);
+        using var response = await fixture.Http.GetAsync($"/api/v1/namespaces/{ns}/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1");
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+
+        lines[0]["type"]!.GetValue<string>().Should().Be("ADDED");
+        lines[1]["type"]!.GetValue<string>().Should().Be("BOOKMARK");
+        lines[1]["object"]!["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>().Should().Be("true");
+        lines[1]["object"]!["kind"]!.GetValue<string>().Should().Be("ConfigMap");
+    }
 }
