@@ -115,4 +115,35 @@ public class IndexedAndNodeTests
 
         await env.WaitForJobAsync("cordon", j => j.Status?.Conditions?.Any(c => c.Type == "Complete") == true);
     }
+
+    [Fact]
+    public async Task The_simulated_nodes_are_served_as_node_objects_that_follow_the_inventory()
+    {
+        await using var env = await WorkloadCluster.StartAsync();
+
+        await env.WaitUntilAsync(async () => (await env.Client.CoreV1.ListNodeAsync()).Items.Count == 1, "node-1 is registered");
+        var node = (await env.Client.CoreV1.ListNodeAsync()).Items.Single();
+        node.Metadata.Name.Should().Be("node-1");
+        node.Status.Allocatable["cpu"].ToString().Should().Be("8");
+        node.Status.Allocatable["memory"].ToString().Should().Be("32Gi");
+        node.Status.Allocatable.Should().NotContainKey("nvidia.com/gpu");
+        node.Status.Conditions.Should().ContainSingle(c => c.Type == "Ready" && c.Status == "True");
+        node.Metadata.Labels["kubernetes.io/hostname"].Should().Be("node-1");
+
+        env.Workloads.AddNode(SimulatedNode.Gpu("gpu-1", gpus: 2));
+        env.Workloads.CordonNode("node-1");
+
+        await env.WaitUntilAsync(async () => (await env.Client.CoreV1.ListNodeAsync()).Items.Count == 2, "gpu-1 is registered");
+        await env.WaitUntilAsync(async () => (await env.Client.CoreV1.ReadNodeAsync("node-1")).Spec.Unschedulable == true, "node-1 shows the cordon");
+        var cordoned = await env.Client.CoreV1.ReadNodeAsync("node-1");
+        cordoned.Spec.Taints.Should().ContainSingle(t => t.Key == "node.kubernetes.io/unschedulable" && t.Effect == "NoSchedule");
+        var gpu = await env.Client.CoreV1.ReadNodeAsync("gpu-1");
+        gpu.Status.Allocatable["nvidia.com/gpu"].ToString().Should().Be("2");
+        gpu.Metadata.Labels["accelerator"].Should().Be("nvidia-gpu");
+        gpu.Spec.Taints.Should().ContainSingle(t => t.Key == "nvidia.com/gpu" && t.Effect == "NoSchedule");
+
+        env.Workloads.RemoveNode("gpu-1");
+
+        await env.WaitUntilAsync(async () => (await env.Client.CoreV1.ListNodeAsync()).Items.Count == 1, "gpu-1 is gone");
+    }
 }

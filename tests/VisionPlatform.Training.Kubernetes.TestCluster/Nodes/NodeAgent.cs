@@ -28,7 +28,7 @@ public sealed class NodeAgent : IClusterComponent
         _context = context;
         _state = WorkloadState.For(context);
         _loop = new ReconcileLoop(
-            "node-agent", context.Store, [ResourceType.Pods], ReconcileAsync,
+            "node-agent", context.Store, [ResourceType.Pods, ResourceType.Nodes], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>());
         _state.Nodes.Changed += _loop.Kick;
         _loop.Start();
@@ -57,6 +57,7 @@ public sealed class NodeAgent : IClusterComponent
     private async Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _context!.Store;
+        NodeObjects.Publish(store, _state!.Nodes.Nodes, _context.Time.GetUtcNow());
         var pods = store.List(ResourceType.Pods, null).Items;
         var byUid = pods.ToDictionary(p => p.Uid(), StringComparer.Ordinal);
         var nodes = _state!.Nodes.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
