@@ -18,11 +18,12 @@ import subprocess
 import sys
 import time
 
+# Before any output: a test that saw the output may rely on SIGTERM being ignored already.
+if os.environ.get("PROBE_IGNORE_TERM") == "1":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print("ENV " + json.dumps(dict(os.environ), sort_keys=True), flush=True)
 print("ARGV " + json.dumps(sys.argv[1:]), flush=True)
 print("CWD " + os.getcwd(), flush=True)
-if os.environ.get("PROBE_IGNORE_TERM") == "1":
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 append = os.environ.get("PROBE_APPEND")
 if append:
     with open(append, "a", encoding="utf-8") as f:
