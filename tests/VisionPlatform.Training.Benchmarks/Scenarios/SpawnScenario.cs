@@ -62,6 +62,7 @@ internal sealed class SpawnScenario : IBenchmarkScenario
             BenchmarkResult.Of("spawn.sdk_ms", Stats.Median(sdk), "0.0"),
             BenchmarkResult.Of("spawn.raw_ms", Stats.Median(raw), "0.0"),
             BenchmarkResult.Of("spawn.ratio", Stats.Median(ratios)),
+            BenchmarkResult.Of("spawn.ratio_of_medians", Stats.Median(sdk) / Stats.Median(raw)),
             BenchmarkResult.Of("spawn.sdk_ms_p90", Stats.Percentile(sdk, 90), "0.0"),
             BenchmarkResult.Of("spawn.raw_ms_p90", Stats.Percentile(raw, 90), "0.0"),
             BenchmarkResult.Of("spawn.start_call.sdk_ms", Stats.Median(sdkCall), "0.0"),
