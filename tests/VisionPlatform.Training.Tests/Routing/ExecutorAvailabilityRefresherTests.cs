@@ -1,0 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace VisionPlatform.Training.Tests.Routing;
+
+public class ExecutorAvailabilityRefresherTests
+{
+    [Fact]
+    public async Task The_hosted_refresher_probes_every_executor_each_interval_so_recovery_is_seen_without_a_start()
+    {
+        using var host = new RoutingHost(new ScriptedExecutor("kubernetes"), new ScriptedExecutor("subprocess"), o =>
+        {
+            o.Availability.BackgroundRefresh = true;
+            o.Availability.RefreshInterval = TimeSpan.FromSeconds(10);
+        });
+        host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
+        var refresher = host.Services.GetServices<IHostedService>().Single(s => s.GetType().Name == "ExecutorAvailabilityRefresher");
+
+        await refresher.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => host.Primary.ProbeCalls >= 1 && host.Secondary.ProbeCalls >= 1);
+            (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
+
+            host.Primary.Availability = null;
+            host.Time.Advance(TimeSpan.FromSeconds(10));
+            await WaitUntilAsync(() => host.Primary.ProbeCalls >= 2);
+
+            // The cached answer is fresh (no probe on this call) and says the executor is back.
+            var probes = host.Primary.ProbeCalls;
+            (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
+            host.Primary.ProbeCalls.Should().Be(probes);
+        }
+        finally
+        {
+            await refresher.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("condition not met within 30 s");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}
