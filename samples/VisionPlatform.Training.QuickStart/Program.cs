@@ -1,6 +1,7 @@
 // QuickStart: run one training job end to end through VisionPlatform.Training.
 //   dotnet run --project samples/VisionPlatform.Training.QuickStart -- [--epochs 5] [--dry-run] [--help]
-// Exit codes: 0 the job succeeded, 1 it failed, 2 bad input (one line on stderr naming the flag or setting).
+// Exit codes: 0 the job succeeded, 1 it failed, 2 bad input (one line on stderr naming the flag or setting),
+//   3 the executor is unavailable and --no-fallback was given (one line on stderr with the reason).
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -46,7 +47,8 @@ catch (UsageException e)
     return ExitCodes.BadInput;
 }
 
-builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
+builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"))
+    .AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
 builder.Services.AddSingleton<QuickStartRunner>();
 
 using var host = builder.Build();

@@ -32,7 +32,16 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
         TrainingRun run;
         try
         {
-            run = await executors.StartAsync(config, command.Executor, cancellationToken).ConfigureAwait(false);
+            var result = await executors.StartAsync(
+                config, new TrainingStartOptions { Executor = command.Executor, NoFallback = command.NoFallback }, cancellationToken).ConfigureAwait(false);
+            run = result.Run;
+            if (result.IsFallback)
+            {
+                Console.Error.WriteLine($"executor {result.RequestedExecutor} is unavailable, running on {result.ExecutorUsed} instead: {result.FallbackReason}");
+                outputDirectory = executors.GetExecutor(result.ExecutorUsed) is SubprocessTrainingExecutor local
+                    ? RunMetrics.OutputDirectoryOf(local.CreateLaunchPlan(config))
+                    : null;
+            }
         }
         catch (TrainingValidationException e)
         {
@@ -43,6 +52,11 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
         {
             ErrorLine.Write(Console.Error, $"--job-id: {e.Message}");
             return ExitCodes.BadInput;
+        }
+        catch (TrainingException e) when (e.Code == TrainingErrorCode.ExecutorUnavailable)
+        {
+            ErrorLine.Write(Console.Error, $"--executor: {e.Message}");
+            return ExitCodes.ExecutorUnavailable;
         }
         catch (TrainingException e)
         {

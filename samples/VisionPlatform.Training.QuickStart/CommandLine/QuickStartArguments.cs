@@ -13,6 +13,7 @@ internal static class QuickStartArguments
     private static readonly Flag[] Flags =
     [
         new("--executor", null, "subprocess (default) or kubernetes", (c, v) => c.Executor = v),
+        new("--no-fallback", null, "never run the job on another executor when the chosen one is unavailable (exit code 3)", null, c => c.NoFallback = true),
         new("--dry-run", null, "print what would run (arguments, environment variable names); start nothing", null, c => c.DryRun = true),
         new("--job-id", nameof(TrainingJobConfigBuilder.JobId), "job id (default: quickstart-<UTC timestamp>-<pid>)", (c, v) => c.Job.JobId = v),
         new("--framework", nameof(TrainingJobConfigBuilder.Framework), "ultralytics, timm, huggingface, ... (default ultralytics)", (c, v) => c.Job.Framework = v),

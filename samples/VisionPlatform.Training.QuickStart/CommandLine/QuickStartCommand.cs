@@ -7,6 +7,9 @@ internal sealed class QuickStartCommand
 
     public bool DryRun { get; set; }
 
+    /// <summary>Never fall back to another executor (<c>--no-fallback</c>).</summary>
+    public bool NoFallback { get; set; }
+
     public bool Help { get; set; }
 
     /// <summary>Where runs go (<c>Training:Subprocess:RunsDirectory</c>); null keeps the configured or default one.</summary>

@@ -331,7 +331,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
                 : !_options.CurrentValue.Fallback.Enabled
                     ? "Fallback is disabled (Training:Fallback:Enabled is false)."
                     : "No fallback executor is configured (Training:Fallback:Executors).";
-            throw Fail(TrainingErrorCode.ExecutorUnavailable, config, requested, reasonKind, $"Executor '{requested}' cannot start job '{jobId}': {reason}. {why}", cause);
+            throw Fail(TrainingErrorCode.ExecutorUnavailable, config, requested, reasonKind, $"Executor '{requested}' cannot start job '{jobId}': {reason.TrimEnd('.')}. {why}", cause);
         }
 
         var refusals = new List<string>();
