@@ -95,6 +95,9 @@ public sealed class ArtifactStorageOptions
     /// </summary>
     public bool VerifyETags { get; set; } = true;
 
+    /// <summary>A copy, so that a store is not affected by later changes to the caller's instance.</summary>
+    internal ArtifactStorageOptions Snapshot() => (ArtifactStorageOptions)MemberwiseClone();
+
     /// <summary>Whether <see cref="ServiceUrl"/> names a custom (non-AWS) endpoint.</summary>
     internal bool HasCustomEndpoint => !string.IsNullOrWhiteSpace(ServiceUrl);
 

@@ -32,6 +32,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     public S3ArtifactStore(ArtifactStorageOptions options, ILogger<S3ArtifactStore>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Snapshot();
         new ArtifactStorageOptionsValidator(ArtifactStorageOptions.SectionName).ThrowIfInvalid(options);
 
         _options = options;
@@ -110,7 +111,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         do
         {
             var page = await ListPageAsync(runPrefix, continuationToken, jobId, cancellationToken).ConfigureAwait(false);
-            foreach (var o in page.S3Objects ?? [])
+            // Zero-byte "folder" markers that some tools create have no relative path: they are not artifacts.
+            foreach (var o in (page.S3Objects ?? []).Where(o => o.Key.Length > runPrefix.Length))
             {
                 yield return new StoredArtifact(
                     o.Key,

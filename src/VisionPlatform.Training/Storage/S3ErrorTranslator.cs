@@ -19,6 +19,8 @@ internal static class S3ErrorTranslator
                 (TrainingErrorCode.ArtifactNotFound, $"{operation} failed: {where} was not found (the object or the bucket does not exist; server said {Code(e)})."),
             AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } e =>
                 (TrainingErrorCode.Forbidden, $"{operation} of {where} was refused ({Code(e)}): check {ArtifactStorageOptions.SectionName}:AccessKeyId and SecretAccessKey (or the AWS credential environment) and the bucket's permissions."),
+            OperationCanceledException or TimeoutException =>
+                (TrainingErrorCode.ExecutorFailure, $"{operation} of {where} timed out (see {ArtifactStorageOptions.SectionName}:RequestTimeout) or the connection was lost: {StorageResilience.Describe(exception)}"),
             IntegrityCheckException e =>
                 (TrainingErrorCode.ExecutorFailure, $"{operation} of {where} failed its integrity check: {e.Message}"),
             _ =>

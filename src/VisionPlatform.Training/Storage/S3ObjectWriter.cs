@@ -23,6 +23,9 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
 
     private const int MaxParts = 10_000;
 
+    private static readonly string ChunkEncodingHint =
+        $"(if the server does not decode aws-chunked bodies, set {ArtifactStorageOptions.SectionName}:UseChunkEncoding to false)";
+
     public async Task<UploadedArtifact> UploadFileAsync(string filePath, string key, string relativePath, CancellationToken cancellationToken)
     {
         var length = new FileInfo(filePath).Length;
@@ -180,8 +183,7 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
         var storedLength = head.Headers.ContentLength;
         if (storedLength != length)
         {
-            throw new IntegrityCheckException(
-                $"the server stored {storedLength} bytes but {length} were sent (if the server does not decode aws-chunked bodies, set {ArtifactStorageOptions.SectionName}:UseChunkEncoding to false).");
+            throw new IntegrityCheckException($"the server stored {storedLength} bytes but {length} were sent {ChunkEncodingHint}.");
         }
 
         var storedSha256 = head.Metadata[Sha256MetadataKey];
@@ -201,7 +203,8 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
         var expected = Convert.ToHexStringLower(md5);
         if (!string.Equals(ContentHashes.Unquote(etag), expected, StringComparison.OrdinalIgnoreCase))
         {
-            throw new IntegrityCheckException($"the server's ETag for the {what} is {ContentHashes.Unquote(etag)} but the MD5 of the bytes sent is {expected}.");
+            throw new IntegrityCheckException(
+                $"the server's ETag for the {what} is {ContentHashes.Unquote(etag)} but the MD5 of the bytes sent is {expected} {ChunkEncodingHint}.");
         }
     }
 
