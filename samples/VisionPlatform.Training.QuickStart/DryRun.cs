@@ -1,3 +1,5 @@
+using VisionPlatform.Training.Kubernetes;
+using VisionPlatform.Training.QuickStart.CommandLine;
 using VisionPlatform.Training.Subprocess;
 
 namespace VisionPlatform.Training.QuickStart;
@@ -32,5 +34,20 @@ internal static class DryRun
         }
 
         return ExitCodes.Succeeded;
+    }
+
+    /// <summary>Prints the Job the Kubernetes executor would create, as YAML, alone on stdout.</summary>
+    public static int PrintKubernetesJob(TrainingJobSpecBuilder builder, TrainingJobConfig config, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            output.Write(TrainingJobSpecBuilder.ToYaml(builder.Build(config)));
+            return ExitCodes.Succeeded;
+        }
+        catch (TrainingValidationException e)
+        {
+            Display.ErrorLine.Write(error, ValidationMessages.ForFlags(e));
+            return ExitCodes.BadInput;
+        }
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.QuickStart.CommandLine;
 using VisionPlatform.Training.QuickStart.Display;
 using VisionPlatform.Training.Subprocess;
@@ -6,7 +8,7 @@ using VisionPlatform.Training.Subprocess;
 namespace VisionPlatform.Training.QuickStart;
 
 /// <summary>Runs one job on the chosen executor: start, follow the log with a progress bar, report the outcome.</summary>
-internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimeProvider time)
+internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimeProvider time, IServiceProvider services)
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
@@ -16,6 +18,12 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
         {
             ErrorLine.Write(Console.Error, $"--executor: {command.Executor} is not registered in this build");
             return ExitCodes.BadInput;
+        }
+
+        if (command.DryRun && string.Equals(command.Executor, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase))
+        {
+            // Needs no cluster: only the Job builder, never the executor's connection.
+            return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, Console.Out, Console.Error);
         }
 
         var executor = executors.GetExecutor(command.Executor);
