@@ -9,6 +9,7 @@ IBenchmarkScenario[] scenarios =
 [
     new SpawnScenario(),
     new LogsScenario(),
+    new SubmitScenario(),
 ];
 
 if (args.Length == 0 || args[0] is "--help" or "-h")
