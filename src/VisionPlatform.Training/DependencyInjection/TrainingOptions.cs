@@ -23,6 +23,9 @@ public sealed class TrainingOptions
     /// <summary>Where a start may go when the requested executor is unavailable (<c>Training:Fallback</c>).</summary>
     public TrainingFallbackOptions Fallback { get; set; } = new();
 
+    /// <summary>The optional price table that turns GPU-hours and CPU-hours into money (<c>Training:Cost</c>).</summary>
+    public TrainingCostOptions Cost { get; set; } = new();
+
     /// <summary>How executor availability is probed, cached and guarded by a circuit breaker (<c>Training:Availability</c>).</summary>
     public ExecutorAvailabilityOptions Availability { get; set; } = new();
 }

@@ -25,6 +25,8 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
         CheckUrl(errors, $"{p}:Trainer:MlflowTrackingUri", options.Trainer.MlflowTrackingUri);
         CheckUrl(errors, $"{p}:Trainer:StorageEndpointUrl", options.Trainer.StorageEndpointUrl);
 
+        CheckCost(errors, $"{p}:Cost", options.Cost);
+
         var s = options.Subprocess;
         var sp = $"{p}:Subprocess";
         if (s.MaxConcurrentRuns is < 1 or > 1024)
@@ -124,6 +126,39 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
         if (value is not null && !Uri.TryCreate(value, UriKind.Absolute, out _))
         {
             errors.Add($"{key} is not an absolute URL.");
+        }
+    }
+
+    private static void CheckCost(List<string> errors, string key, TrainingCostOptions cost)
+    {
+        if (!(cost.DefaultCpuCores > 0 && cost.DefaultCpuCores <= 1024))
+        {
+            errors.Add(FormattableString.Invariant($"{key}:DefaultCpuCores is {cost.DefaultCpuCores}: it must be more than 0 and at most 1024."));
+        }
+
+        var priced = false;
+        foreach (var (rateKey, rates) in cost.Executors.Select(e => ($"{key}:Executors:{e.Key}", e.Value)).Prepend(($"{key}:Default", cost.Default)))
+        {
+            if (rates is null)
+            {
+                continue;
+            }
+
+            priced |= rates.GpuHour is not null || rates.CpuHour is not null;
+            if (rates.GpuHour < 0)
+            {
+                errors.Add(FormattableString.Invariant($"{rateKey}:GpuHour is {rates.GpuHour}: a price must be 0 or more."));
+            }
+
+            if (rates.CpuHour < 0)
+            {
+                errors.Add(FormattableString.Invariant($"{rateKey}:CpuHour is {rates.CpuHour}: a price must be 0 or more."));
+            }
+        }
+
+        if (priced && string.IsNullOrWhiteSpace(cost.Currency))
+        {
+            errors.Add($"{key}:Currency is required when a price is set (for example 'USD'), so amounts are never shown without their currency.");
         }
     }
 }

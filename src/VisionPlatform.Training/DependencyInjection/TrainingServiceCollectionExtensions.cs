@@ -62,6 +62,9 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName
                 ? new JsonConfigTrainerContract()
                 : new FlagTrainerContract());
+        services.TryAddSingleton(sp => new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), () => sp.GetService<ITrainingExecutor>()));
+        services.TryAddSingleton<ITrainingEventSource>(sp => sp.GetRequiredService<TrainingEventHub>());
+        services.TryAddSingleton(sp => new TrainingCostCalculator(() => sp.GetRequiredService<IOptionsMonitor<TrainingOptions>>().CurrentValue.Cost));
         services.TryAddSingleton<TrainingExecutorManager>();
         services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());

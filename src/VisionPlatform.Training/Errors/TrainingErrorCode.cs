@@ -47,6 +47,9 @@ public readonly record struct TrainingErrorCode
     /// <summary>An unexpected failure in the executor's backend.</summary>
     public static TrainingErrorCode ExecutorFailure { get; } = new("ExecutorFailure");
 
+    /// <summary>An event subscriber fell behind and its subscription was ended (<see cref="TrainingEventOverflowPolicy.Disconnect"/>).</summary>
+    public static TrainingErrorCode SubscriberOverflow { get; } = new("SubscriberOverflow");
+
     /// <summary>Returns the code's string value.</summary>
     public override string ToString() => Value ?? string.Empty;
 }

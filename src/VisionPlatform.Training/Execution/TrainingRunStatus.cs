@@ -30,6 +30,12 @@ public sealed record TrainingRunStatus
     /// <summary>The attempt number, starting at 1 (Kubernetes retries increase it).</summary>
     public int Attempt { get; init; } = 1;
 
+    /// <summary>The latest progress the trainer reported (<see cref="TrainingProgressProtocol"/>), when it reported any.</summary>
+    public TrainingProgress? Progress { get; init; }
+
+    /// <summary>GPU-hours, CPU-hours and their price; set once the run is terminal and had started.</summary>
+    public TrainingCost? Cost { get; init; }
+
     /// <summary>The executor that runs the job.</summary>
     public string ExecutorName => Run.ExecutorName;
 

@@ -389,6 +389,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
             _journal.Started(jobId, run.ExecutorName);
             RoutingLog.FellBack(_logger, jobId, requested, run.ExecutorName, fallbackReason);
             _metrics.FellBack(requested, run.ExecutorName, reasonKind);
+            (_services.GetService<ITrainingEventSource>() as ITrainingEventPublisher)?.PublishFallback(run, requested, fallbackReason);
             return new TrainingStartResult { Run = run, RequestedExecutor = requested, IsFallback = true, FallbackReason = fallbackReason };
         }
 

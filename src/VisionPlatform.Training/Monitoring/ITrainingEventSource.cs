@@ -1,0 +1,24 @@
+namespace VisionPlatform.Training;
+
+/// <summary>
+/// Live events of the runs the SDK manages, from every executor: phase changes, progress, log lines (opt-in) and fallback
+/// decisions. Resolve it from DI (<c>AddTrainingExecutors</c> registers it). Kubernetes runs are observed by one watch per
+/// namespace; subprocess runs by their process exit and log. Each subscriber has its own bounded buffer.
+/// </summary>
+public interface ITrainingEventSource
+{
+    /// <summary>Subscribes to events. The subscription is live from the moment this method returns, before the first <c>MoveNextAsync</c>.</summary>
+    /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The events, in order per run, until cancelled.</returns>
+    /// <exception cref="TrainingValidationException">The subscription's settings are out of range.</exception>
+    IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits until a run is terminal and returns its final status (with cost).</summary>
+    /// <param name="run">The run.</param>
+    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The terminal status.</returns>
+    /// <exception cref="TimeoutException">The run was not terminal within <paramref name="timeout"/>.</exception>
+    Task<TrainingRunStatus> WaitForCompletionAsync(TrainingRun run, TimeSpan timeout, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,197 @@
+using FluentAssertions;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace VisionPlatform.Training.Tests.Monitoring;
+
+public sealed class TrainingEventHubTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    private static TrainingRun Run(string id = "job-1") => new("subprocess", id, id + "-r");
+
+    private static TrainingRunStatus Status(TrainingRun run, TrainingPhase phase, string reason = "R", int attempt = 1) =>
+        new() { Run = run, Phase = phase, Reason = reason, Attempt = attempt };
+
+    [Fact]
+    public async Task Same_state_twice_is_published_once_and_sequences_increase_by_one()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        var run = Run();
+        await using var events = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false }).GetAsyncEnumerator();
+        var first = events.MoveNextAsync();
+
+        hub.PublishStatus(Status(run, TrainingPhase.Pending));
+        hub.PublishStatus(Status(run, TrainingPhase.Pending));
+        hub.PublishStatus(Status(run, TrainingPhase.Running));
+        hub.PublishStatus(Status(run, TrainingPhase.Running) with { Message = "newer details, same phase" });
+        hub.PublishStatus(Status(run, TrainingPhase.Succeeded));
+        hub.PublishStatus(Status(run, TrainingPhase.Running)); // stale: a terminal run never goes back
+
+        (await first.AsTask().WaitAsync(Patience)).Should().BeTrue();
+        var received = new List<TrainingPhaseChangedEvent> { (TrainingPhaseChangedEvent)events.Current };
+        while (received.Count < 3)
+        {
+            (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+            received.Add((TrainingPhaseChangedEvent)events.Current);
+        }
+
+        received.Select(e => e.Status.Phase).Should().Equal(TrainingPhase.Pending, TrainingPhase.Running, TrainingPhase.Succeeded);
+        received.Select(e => e.Sequence).Should().Equal(1, 2, 3);
+        received.Select(e => e.PreviousPhase).Should().Equal(null, TrainingPhase.Pending, TrainingPhase.Running);
+        hub.TryGetStatus("job-1", out var latest).Should().BeTrue();
+        latest!.Phase.Should().Be(TrainingPhase.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_new_subscriber_starts_from_the_current_state_without_duplicates()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        hub.PublishStatus(Status(Run("a"), TrainingPhase.Running));
+        hub.PublishStatus(Status(Run("b"), TrainingPhase.Failed));
+
+        await using var events = hub.SubscribeAsync().GetAsyncEnumerator();
+        (await events.MoveNextAsync()).Should().BeTrue();
+        var snapshot = (TrainingPhaseChangedEvent)events.Current;
+        snapshot.JobId.Should().Be("a", "all-runs subscribers start from the live runs only");
+
+        hub.PublishStatus(Status(Run("a"), TrainingPhase.Running)); // same state: nothing
+        hub.PublishProgress(Run("a"), new TrainingProgress { Epoch = 1, TotalEpochs = 4 });
+        (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+        var progress = events.Current.Should().BeOfType<TrainingProgressEvent>().Subject;
+        progress.Sequence.Should().Be(snapshot.Sequence + 1);
+        progress.Progress.Percent.Should().Be(25);
+    }
+
+    [Fact]
+    public async Task A_slow_subscriber_gets_a_gap_marker_where_its_oldest_events_were_dropped()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        var run = Run();
+        await using var slow = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 16 }).GetAsyncEnumerator();
+        await using var fast = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 100 }).GetAsyncEnumerator();
+        var slowFirst = slow.MoveNextAsync(); // registers the subscriber (the first MoveNextAsync starts it)
+        var fastFirst = fast.MoveNextAsync();
+
+        hub.PublishLog(run, new TrainingLogLine("line 1"));
+        (await slowFirst.AsTask().WaitAsync(Patience)).Should().BeTrue();
+        (await fastFirst.AsTask().WaitAsync(Patience)).Should().BeTrue();
+        for (var i = 2; i <= 40; i++)
+        {
+            hub.PublishLog(run, new TrainingLogLine($"line {i}"));
+        }
+
+        (await slow.MoveNextAsync()).Should().BeTrue();
+        slow.Current.Should().BeOfType<TrainingEventsDroppedEvent>().Which.Count.Should().Be(39 - 16);
+        (await slow.MoveNextAsync()).Should().BeTrue();
+        slow.Current.Should().BeOfType<TrainingLogEvent>().Which.Line.Text.Should().Be("line 25");
+
+        var fastLines = new List<string> { ((TrainingLogEvent)fast.Current).Line.Text };
+        while (fastLines.Count < 40 && await fast.MoveNextAsync())
+        {
+            fastLines.Add(((TrainingLogEvent)fast.Current).Line.Text);
+        }
+
+        fastLines.Should().Equal(Enumerable.Range(1, 40).Select(i => $"line {i}"), "a slow subscriber does not affect others");
+    }
+
+    [Fact]
+    public async Task Disconnect_policy_ends_the_subscription_with_a_clear_error()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        await using var events = hub.SubscribeAsync(new TrainingEventSubscription
+        {
+            IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 16, OverflowPolicy = TrainingEventOverflowPolicy.Disconnect,
+        }).GetAsyncEnumerator();
+        var first = events.MoveNextAsync();
+        hub.PublishLog(Run(), new TrainingLogLine("0"));
+        (await first.AsTask().WaitAsync(Patience)).Should().BeTrue();
+        for (var i = 0; i < 20; i++)
+        {
+            hub.PublishLog(Run(), new TrainingLogLine($"{i}"));
+        }
+
+        var read = async () => await events.MoveNextAsync();
+        (await read.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("BufferCapacity").And.Contain("Disconnect");
+    }
+
+    [Fact]
+    public async Task Bad_subscription_settings_are_rejected_naming_the_field()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        var subscribe = () => hub.SubscribeAsync(new TrainingEventSubscription { BufferCapacity = 2 });
+        subscribe.Should().Throw<TrainingValidationException>().WithMessage("*BufferCapacity*between 16 and 1048576*");
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task WaitForCompletion_returns_the_terminal_status_or_times_out_naming_the_run()
+    {
+        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var run = Run();
+        hub.PublishStatus(Status(run, TrainingPhase.Running));
+        var wait = hub.WaitForCompletionAsync(run, Patience);
+        hub.PublishStatus(Status(run, TrainingPhase.Succeeded) with { ExitCode = 0 });
+        (await wait).Phase.Should().Be(TrainingPhase.Succeeded);
+
+        var other = Run("job-2");
+        hub.PublishStatus(Status(other, TrainingPhase.Running));
+        var timeout = () => hub.WaitForCompletionAsync(other, TimeSpan.FromMilliseconds(200));
+        (await timeout.Should().ThrowAsync<TimeoutException>()).Which.Message.Should().Contain("job-2").And.Contain("Running");
+    }
+
+    [Theory]
+    [InlineData("VP_PROGRESS {\"epoch\": 3, \"total_epochs\": 10, \"step\": 300, \"metrics\": {\"loss\": 0.5, \"note\": \"x\"}}", 3, 10, 300L, 1)]
+    [InlineData("VP_PROGRESS {\"epoch\": 0}", 0, null, null, 0)]
+    public void Progress_lines_are_parsed(string line, int epoch, int? total, long? step, int metricCount)
+    {
+        TrainingProgressProtocol.TryParse(line, null, out var progress).Should().BeTrue();
+        progress!.Epoch.Should().Be(epoch);
+        progress.TotalEpochs.Should().Be(total);
+        progress.Step.Should().Be(step);
+        progress.Metrics.Should().HaveCount(metricCount);
+    }
+
+    [Theory]
+    [InlineData("epoch 3/10 loss=0.5")]
+    [InlineData("VP_PROGRESS not json")]
+    [InlineData("VP_PROGRESS {\"total_epochs\": 10}")]
+    [InlineData("VP_PROGRESS {\"epoch\": -1}")]
+    [InlineData("VP_PROGRESS [1]")]
+    public void Other_lines_are_not_progress(string line) =>
+        TrainingProgressProtocol.TryParse(line, null, out _).Should().BeFalse();
+
+    [Fact]
+    public void Format_and_parse_round_trip_and_estimate_time_left()
+    {
+        var line = TrainingProgressProtocol.Format(2, 8, 200, new Dictionary<string, double> { ["mAP50"] = 0.61 });
+        var started = _time.GetUtcNow();
+        TrainingProgressProtocol.TryParse(line, started.AddMinutes(10), out var progress).Should().BeTrue();
+        progress!.Metrics["mAP50"].Should().Be(0.61);
+        var estimated = progress.WithEstimate(started, started.AddMinutes(10));
+        estimated.EstimatedTimeRemaining.Should().Be(TimeSpan.FromMinutes(30), "5 minutes per epoch, 6 epochs to go");
+    }
+
+    [Fact]
+    public void Cost_is_hours_times_requested_resources_priced_per_executor()
+    {
+        var options = new TrainingCostOptions { Currency = "USD", Default = new TrainingCostRates { GpuHour = 2.5m, CpuHour = 0.05m } };
+        options.Executors["subprocess"] = new TrainingCostRates { GpuHour = 0.5m };
+        var calculator = new TrainingCostCalculator(() => options);
+        var start = _time.GetUtcNow();
+
+        var cloud = calculator.Calculate("kubernetes", 2, "4", start, start.AddMinutes(90))!;
+        cloud.GpuHours.Should().Be(3);
+        cloud.CpuHours.Should().Be(6);
+        cloud.Amount.Should().Be(7.8m);
+        cloud.Currency.Should().Be("USD");
+
+        var local = calculator.Calculate("subprocess", 1, null, start, start.AddHours(2))!;
+        local.CpuHours.Should().Be(2, "a run without a CPU request counts DefaultCpuCores");
+        local.Amount.Should().Be(1.0m);
+
+        calculator.Calculate("kubernetes", 1, "500m", start, finishedAt: null).Should().BeNull("a run that has not finished has no cost yet");
+        TrainingCostCalculator.Unpriced.Calculate("kubernetes", 1, "500m", start, start.AddHours(1))!.Amount.Should().BeNull();
+    }
+}
