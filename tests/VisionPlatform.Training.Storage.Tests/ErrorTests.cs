@@ -93,9 +93,9 @@ public sealed class ErrorTests(S3rverFixture server)
         e1.Code.Should().Be(TrainingErrorCode.ValidationFailed);
         e1.Message.Should().Contain("does not exist");
 
-        run.Write("out/run.json", "{}"u8.ToArray());
+        run.Write("out/" + ArtifactLayout.RunManifestFile, "{}"u8.ToArray());
         var reserved = () => store.UploadRunAsync("job", Path.Combine(run.Path, "out"));
-        (await reserved.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("'run.json'").And.Contain("reserved");
+        (await reserved.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain($"'{ArtifactLayout.RunManifestFile}'").And.Contain("reserved");
 
         var missingLog = () => store.UploadRunAsync("job", Path.Combine(run.Path, "out"), Path.Combine(run.Path, "nope.log"));
         (await missingLog.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("nope.log");
@@ -133,7 +133,7 @@ public sealed class CancellationTests(S3rverFixture server)
             listed.Add(a);
         }
 
-        listed.Should().BeEmpty("neither the weights nor run.json may appear for a cancelled upload");
+        listed.Should().BeEmpty("neither the weights nor the manifest may appear for a cancelled upload");
     }
 }
 

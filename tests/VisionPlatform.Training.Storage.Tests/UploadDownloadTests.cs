@@ -128,7 +128,7 @@ public sealed class UploadDownloadTests(S3rverFixture server)
             paths.Add(a.RelativePath);
         }
 
-        paths.Should().BeEquivalentTo(["weights/best.pt", "run.json"]);
+        paths.Should().BeEquivalentTo(["weights/best.pt", ArtifactLayout.RunManifestFile]);
         using var stream = new MemoryStream();
         await store.DownloadAsync("again", "weights/best.pt", stream);
         Hashes.Of(stream.ToArray()).Should().Be(Hashes.Of(newWeights));

@@ -68,6 +68,16 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
             errors.Add($"{sp}:RunsDirectory is '{s.RunsDirectory}': it must be a directory path (or unset for the default under the temp directory).");
         }
 
+        if (s.UploadAttempts is < 1 or > 20)
+        {
+            errors.Add($"{sp}:UploadAttempts is {s.UploadAttempts}: it must be between 1 and 20.");
+        }
+
+        if (s.UploadRetryDelay < TimeSpan.Zero || s.UploadRetryDelay > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{sp}:UploadRetryDelay is {s.UploadRetryDelay}: it must be between 00:00:00 and 00:10:00.");
+        }
+
         if (s.PollInterval < TimeSpan.FromMilliseconds(10) || s.PollInterval > TimeSpan.FromSeconds(10))
         {
             errors.Add($"{sp}:PollInterval is {s.PollInterval}: it must be between 00:00:00.010 and 00:00:10.");

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
 using VisionPlatform.Training.Routing;
+using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Subprocess;
 using VisionPlatform.Training.Trainers;
 
@@ -84,7 +85,8 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TrainingOptions>>(),
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<SubprocessTrainingExecutor>>()));
+            sp.GetService<ILogger<SubprocessTrainingExecutor>>(),
+            sp.GetService<IArtifactStore>()));
         services.AddSingleton(_ => new TrainingExecutorRegistration(TrainingExecutorNames.Subprocess));
         services.AddKeyedSingleton<ITrainingExecutor>(TrainingExecutorNames.Subprocess, (sp, _) => sp.GetRequiredService<SubprocessTrainingExecutor>());
     }

@@ -36,6 +36,13 @@ public sealed record TrainingRunStatus
     /// <summary>GPU-hours, CPU-hours and their price; set once the run is terminal and had started.</summary>
     public TrainingCost? Cost { get; init; }
 
+    /// <summary>
+    /// The upload of the run's outputs to object storage by the executor, or <see langword="null"/> when the executor does
+    /// not upload this run (no artifact storage configured, uploads switched off, or a Kubernetes run whose trainer uploads
+    /// itself). See docs/storage.md.
+    /// </summary>
+    public ArtifactUploadStatus? ArtifactUpload { get; init; }
+
     /// <summary>The executor that runs the job.</summary>
     public string ExecutorName => Run.ExecutorName;
 

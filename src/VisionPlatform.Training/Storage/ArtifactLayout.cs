@@ -20,10 +20,11 @@ public static class ArtifactLayout
     public const string TrainLogFile = "logs/train.log";
 
     /// <summary>
-    /// The upload manifest, written last by <see cref="IArtifactStore.UploadRunAsync"/>: job id, upload time and every file's
-    /// path, size and SHA-256. Its presence means the upload completed. Reserved.
+    /// The upload manifest (<c>upload-manifest.json</c>), written last by <see cref="IArtifactStore.UploadRunAsync"/>: job id,
+    /// upload time and every file's path, size and SHA-256. Its presence means the upload completed. Reserved. Not called
+    /// <c>run.json</c>, a name trainers use for files of their own (the sample <c>train.py</c> does).
     /// </summary>
-    public const string RunManifestFile = "run.json";
+    public const string RunManifestFile = "upload-manifest.json";
 
     /// <summary>
     /// Checks a relative artifact path: '/'-separated, no empty, '.' or '..' segments, no leading '/', no control characters,

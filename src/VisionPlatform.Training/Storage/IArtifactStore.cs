@@ -19,7 +19,7 @@ public interface IArtifactStore
 
     /// <summary>
     /// Uploads a finished run: every regular file under <paramref name="outputDirectory"/> keeps its relative path (symbolic
-    /// links are skipped), <paramref name="logFile"/> becomes <c>logs/train.log</c>, and a <c>run.json</c> manifest is written
+    /// links are skipped), <paramref name="logFile"/> becomes <c>logs/train.log</c>, and an <c>upload-manifest.json</c> manifest is written
     /// last. Large files go up in parts; every request is retried on transient failures; every file is verified (SHA-256 and
     /// size of what the server stored). Objects of an earlier upload of the same job that are not in this one are removed.
     /// Executors call this after a run ends when storage is configured.

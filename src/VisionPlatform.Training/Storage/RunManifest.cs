@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace VisionPlatform.Training.Storage;
 
-/// <summary>Writes <c>run.json</c>: what an upload put under the run's prefix, with sizes and SHA-256s.</summary>
+/// <summary>Writes <c>upload-manifest.json</c>: what an upload put under the run's prefix, with sizes and SHA-256s.</summary>
 internal static class RunManifest
 {
     public const int SchemaVersion = 1;

@@ -40,4 +40,19 @@ public sealed class SubprocessExecutorOptions
 
     /// <summary>Extra plain environment variables for every child (non-secret).</summary>
     public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a run's output directory and log are uploaded to object storage when it ends (default <see langword="true"/>).
+    /// Applies only when artifact storage is registered (<c>AddArtifactStorage</c>); without it nothing leaves the machine.
+    /// </summary>
+    public bool UploadArtifacts { get; set; } = true;
+
+    /// <summary>
+    /// How many times the upload of a finished run is attempted before it is reported as failed (1-20, default 3).
+    /// Each attempt already retries single requests (<c>Training:Storage:MaxRetryAttempts</c>); this repeats the whole upload.
+    /// </summary>
+    public int UploadAttempts { get; set; } = 3;
+
+    /// <summary>The wait before the second upload attempt, doubled for each further one, at most 10 minutes (default 30 s).</summary>
+    public TimeSpan UploadRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 }

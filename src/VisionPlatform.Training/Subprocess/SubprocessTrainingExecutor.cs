@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using VisionPlatform.Training.Storage;
+using VisionPlatform.Training.Subprocess.Artifacts;
 using VisionPlatform.Training.Subprocess.Logs;
 using VisionPlatform.Training.Subprocess.Native;
 using VisionPlatform.Training.Subprocess.Runs;
@@ -37,6 +39,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     private readonly HashSet<int> _gpusInUse = [];
     private readonly CancellationTokenSource _disposing = new();
     private readonly Task _monitor;
+    private readonly RunArtifactUploader? _uploads;
     private int _active;
     private int _recovered;
     private bool _disposed;
@@ -49,11 +52,16 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     /// <param name="contract">How jobs become trainer arguments.</param>
     /// <param name="timeProvider">The clock (defaults to the system clock).</param>
     /// <param name="logger">The logger.</param>
+    /// <param name="artifactStore">
+    /// Where finished runs are uploaded (output directory and log), unless <see cref="SubprocessExecutorOptions.UploadArtifacts"/>
+    /// is off; <see langword="null"/> keeps every run on local disk only.
+    /// </param>
     public SubprocessTrainingExecutor(
         IOptions<TrainingOptions> options,
         ITrainerContract contract,
         TimeProvider? timeProvider = null,
-        ILogger<SubprocessTrainingExecutor>? logger = null)
+        ILogger<SubprocessTrainingExecutor>? logger = null,
+        IArtifactStore? artifactStore = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(contract);
@@ -65,6 +73,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         _runsDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(_options.RunsDirectory)
             ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
             : _options.RunsDirectory);
+        _uploads = artifactStore is not null && _options.UploadArtifacts ? new RunArtifactUploader(artifactStore, _options, _time, _logger) : null;
         _monitor = Task.Run(MonitorAsync);
     }
 
@@ -128,6 +137,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
                 Reason = TrainingStatusReasons.WaitingForSlot,
                 Message = "Queued.",
                 CreatedAt = now,
+                ArtifactUpload = _uploads is null ? null : RunArtifactUploader.Initial,
             };
             if (!RunStore.TryCreate(paths, state))
             {
@@ -153,6 +163,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             }
         }
 
+        _uploads?.Track(entry);
         SubprocessLog.RunQueued(_logger, config.JobId, TrainingStatusReasons.WaitingForSlot);
         Pump();
         return entry.Handle;
@@ -404,10 +415,28 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     }
 
     /// <summary>
+    /// Waits until the upload of a run's outputs to object storage is final (Uploaded, Failed or Skipped), which includes
+    /// waiting for the run to end. Returns at once with the current state when this executor does not upload the run, and
+    /// <see langword="null"/> when the run is not uploaded at all (no artifact storage, or uploads switched off). The same
+    /// state is in <see cref="TrainingRunStatus.ArtifactUpload"/>. See docs/storage.md.
+    /// </summary>
+    /// <param name="run">The run.</param>
+    /// <param name="cancellationToken">Stops waiting (the upload goes on).</param>
+    /// <returns>The upload's state.</returns>
+    public async Task<ArtifactUploadStatus?> WaitForArtifactUploadAsync(TrainingRun run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        EnsureRecovered();
+        var entry = Resolve(run) ?? throw new TrainingException(TrainingErrorCode.RunNotFound, $"The subprocess executor has no run '{run.ResourceId}' for job '{run.JobId}' in '{_runsDirectory}'.") { ExecutorName = Name, JobId = run.JobId };
+        return _uploads is null ? entry.ToStatus().ArtifactUpload : await _uploads.WaitAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Stops watching runs. Running trainers are not stopped: they lead their own sessions, keep running and keep
     /// logging, and a new executor over the same runs directory reattaches to them. Queued runs stay queued on disk.
+    /// Uploads in progress are cancelled and resumed by the next executor over the same runs directory.
     /// </summary>
-    /// <returns>A task that completes when the background watcher has ended.</returns>
+    /// <returns>A task that completes when the background watcher and the uploads have ended.</returns>
     public async ValueTask DisposeAsync()
     {
         if (!BeginDispose())
@@ -422,6 +451,11 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         }
         catch (OperationCanceledException)
         {
+        }
+
+        if (_uploads is not null)
+        {
+            await _uploads.DisposeAsync().ConfigureAwait(false);
         }
 
         EndDispose();
@@ -445,6 +479,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         {
         }
 
+        _uploads?.Dispose();
         EndDispose();
     }
 
@@ -590,6 +625,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         }
 
         entry.CompleteIfTerminal();
+        _uploads?.Track(entry);
         if (state.Phase == TrainingPhase.Pending)
         {
             Requeue(entry, state);

@@ -144,6 +144,7 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
             StartedAt = s.StartedAt,
             FinishedAt = s.FinishedAt,
             ExitCode = s.ExitCode,
+            ArtifactUpload = s.ArtifactUpload,
         };
     }
 }

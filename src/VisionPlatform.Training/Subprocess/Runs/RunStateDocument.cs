@@ -62,6 +62,12 @@ internal sealed class RunStateDocument
     /// <summary>Whether a stop was requested (so an exit after it means Stopped, also for another host).</summary>
     public bool StopRequested { get; set; }
 
+    /// <summary>
+    /// The upload of the run's outputs to object storage; <see langword="null"/> when the run is not uploaded. Set to
+    /// Pending when the run is created with storage configured, so an upload that a restart interrupted is found again.
+    /// </summary>
+    public ArtifactUploadStatus? ArtifactUpload { get; set; }
+
     /// <summary>A copy for publishing to readers while the original keeps changing.</summary>
     public RunStateDocument Clone()
     {
