@@ -8,14 +8,17 @@ using VisionPlatform.Training.Trainers;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Adds the Kubernetes executor to <c>services.AddTrainingExecutors()</c>.</summary>
+/// <summary>
+/// Adds the Kubernetes executor to <c>services.AddTrainingExecutors()</c>, and <see cref="KubernetesClusterSetup"/> with its
+/// <see cref="ClusterSetupOptions"/> (bound from the section's <c>ClusterSetup</c> child when a section is given).
+/// </summary>
 public static class KubernetesTrainingExecutorsBuilderExtensions
 {
     /// <summary>Registers the Kubernetes executor with default options.</summary>
     /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder) =>
-        AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, configure: null);
+        AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, configure: null, section: null);
 
     /// <summary>Registers the Kubernetes executor and configures its options in code.</summary>
     /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
@@ -24,7 +27,7 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
     public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, Action<KubernetesExecutorOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        return AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, o => o.Configure(configure));
+        return AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, o => o.Configure(configure), section: null);
     }
 
     /// <summary>Registers the Kubernetes executor and binds its options from configuration (usually <c>Training:Kubernetes</c>).</summary>
@@ -34,19 +37,22 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
     public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, IConfigurationSection configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return AddKubernetesCore(builder, configuration.Path, o => o.Bind(configuration));
+        return AddKubernetesCore(builder, configuration.Path, o => o.Bind(configuration), configuration);
     }
 
     private static ITrainingExecutorsBuilder AddKubernetesCore(
         ITrainingExecutorsBuilder builder,
         string sectionPath,
-        Action<OptionsBuilder<KubernetesExecutorOptions>>? configure)
+        Action<OptionsBuilder<KubernetesExecutorOptions>>? configure,
+        IConfigurationSection? section)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         var options = services.AddOptions<KubernetesExecutorOptions>();
         configure?.Invoke(options);
-        if (services.Any(d => d.ServiceType == typeof(TrainingJobSpecBuilder)))
+        var firstCall = !services.Any(d => d.ServiceType == typeof(TrainingJobSpecBuilder));
+        ClusterSetupRegistration.Add(services, sectionPath, section, firstCall);
+        if (!firstCall)
         {
             // Second call: only the extra configuration above applies.
             return builder;

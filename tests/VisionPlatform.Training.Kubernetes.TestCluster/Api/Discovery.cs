@@ -15,6 +15,7 @@ internal static class Discovery
         ("batch", "v1"),
         ("rbac.authorization.k8s.io", "v1"),
         ("authorization.k8s.io", "v1"),
+        ("networking.k8s.io", "v1"),
     ];
 
     public static JsonObject Version() => new()
@@ -201,6 +202,7 @@ internal static class Discovery
         "configmaps" => ["cm"],
         "serviceaccounts" => ["sa"],
         "events" => ["ev"],
+        "networkpolicies" => ["netpol"],
         _ => [],
     };
 }

@@ -41,9 +41,12 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>rbac.authorization.k8s.io/v1 RoleBindings.</summary>
     public static readonly ResourceType RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);
 
+    /// <summary>networking.k8s.io/v1 NetworkPolicies (stored and validated; the cluster does not enforce them).</summary>
+    public static readonly ResourceType NetworkPolicies = new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true);
+
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Jobs, Roles, RoleBindings];
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Jobs, Roles, RoleBindings, NetworkPolicies];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";

@@ -19,6 +19,7 @@ internal static class Strategies
         [ResourceType.Events] = new GenericStrategy(ResourceType.Events, NameRules.Dns1123Subdomain, hasStatus: false),
         [ResourceType.Roles] = new RoleStrategy(),
         [ResourceType.RoleBindings] = new RoleBindingStrategy(),
+        [ResourceType.NetworkPolicies] = new NetworkPolicyStrategy(),
     };
 }
 
