@@ -19,7 +19,8 @@ public static class InMemoryExecutorBuilderExtensions
     /// Registering the same in-memory name twice keeps the first registration. Several names may be registered,
     /// each with its own executor, to test routing.
     /// </para>
-    /// The executor uses the container's <see cref="TimeProvider"/> (register a <c>FakeTimeProvider</c> to control time).
+    /// The executor uses the container's <see cref="TimeProvider"/> (register a <c>FakeTimeProvider</c> to control time)
+    /// and publishes its runs' phase changes, progress and log lines to the container's <see cref="ITrainingEventSource"/>.
     /// </summary>
     /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
     /// <param name="name">The executor's name, as used in <c>Training:DefaultExecutor</c> (default <c>in-memory</c>).</param>
@@ -93,7 +94,12 @@ public static class InMemoryExecutorBuilderExtensions
     }
 
     private static InMemoryTrainingExecutor Create(IServiceProvider sp, string name, InMemoryExecutorOptions options) =>
-        new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>());
+        new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>())
+        {
+            // The host's event hub and price table, so subscribers and cost work as with the real executors.
+            Events = sp.GetService<TrainingEventHub>(),
+            CostCalculator = sp.GetService<TrainingCostCalculator>() ?? TrainingCostCalculator.Unpriced,
+        };
 
     private static bool SameName(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

@@ -17,6 +17,12 @@ internal sealed class InMemoryRun(TrainingRun handle, TrainingJobConfig config, 
 
     public TrainingRunStatus Current => History[^1];
 
+    /// <summary>The latest progress parsed from a <c>VP_PROGRESS</c> log line, with its estimate of the time left.</summary>
+    public TrainingProgress? Progress { get; set; }
+
+    /// <summary>What callers see: the current status with the latest progress.</summary>
+    public TrainingRunStatus View => Progress is null || ReferenceEquals(Current.Progress, Progress) ? Current : Current with { Progress = Progress };
+
     /// <summary>Completes on the next change of status or log.</summary>
     public Task Changed => _changed.Task;
 

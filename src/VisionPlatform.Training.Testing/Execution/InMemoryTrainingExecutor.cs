@@ -18,6 +18,12 @@ namespace VisionPlatform.Training.Testing;
 /// <see cref="ITrainingExecutor.StopAsync"/>. With <see cref="InMemoryExecutorOptions.AutoComplete"/> they run and
 /// finish on their own after a delay measured with the <see cref="TimeProvider"/> (a <c>FakeTimeProvider</c> works).
 /// </para>
+/// <para>
+/// Registered with <c>AddInMemoryExecutor()</c>, it publishes what happens to its runs to the host's
+/// <see cref="ITrainingEventSource"/> as the real executors do: phase changes, progress (from <c>VP_PROGRESS</c> log lines,
+/// see <see cref="ReportProgress"/>) and log lines, so a backend can test its server-sent-events or WebSocket code
+/// against it. Terminal statuses carry <see cref="TrainingRunStatus.Cost"/> (priced by <c>Training:Cost</c> in a host).
+/// </para>
 /// <para>Thread-safe. Register it with <c>AddInMemoryExecutor()</c>; dispose it (the container does) to cancel pending automatic completions.</para>
 /// </remarks>
 public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
@@ -36,6 +42,12 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
     private string? _unavailableReason;
     private long _sequence;
     private bool _disposed;
+
+    /// <summary>Where transitions, progress and log lines go; set when the executor is created by the DI registration.</summary>
+    internal ITrainingEventPublisher? Events { get; init; }
+
+    /// <summary>Puts the cost on terminal statuses; the host's price table when created by the DI registration.</summary>
+    internal TrainingCostCalculator CostCalculator { get; init; } = TrainingCostCalculator.Unpriced;
 
     /// <summary>Creates an in-memory executor.</summary>
     /// <param name="name">The executor's registered name, recorded in every handle (default <c>in-memory</c>).</param>
@@ -130,6 +142,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
             _order.Add(run);
             _started.Add(config);
             InMemoryExecutorLog.RunStarted(_logger, Name, config.JobId, handle.ResourceId);
+            Events?.PublishStatus(run.Current);
 
             if (_options.AutoComplete)
             {
@@ -147,7 +160,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            return Task.FromResult(Find(run)?.Current ?? NotFound(run));
+            return Task.FromResult(Find(run)?.View ?? NotFound(run));
         }
     }
 
@@ -288,7 +301,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
 
             if (state.Current.IsTerminal)
             {
-                return Task.FromResult(state.Current);
+                return Task.FromResult(state.View);
             }
 
             return Task.FromResult(Transition(state, s => s with
@@ -314,7 +327,7 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         {
             IReadOnlyList<TrainingRunStatus> result = _order
                 .Where(r => Matches(r, query))
-                .Select(r => r.Current)
+                .Select(r => r.View)
                 .ToArray();
             return Task.FromResult(result);
         }
@@ -439,6 +452,49 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
 
             AppendLines(state, texts);
         }
+    }
+
+    /// <summary>
+    /// Reports progress as a trainer does: appends a <c>VP_PROGRESS</c> line (<see cref="TrainingProgressProtocol.Format"/>)
+    /// to the run's log, which puts the progress into the run's status and publishes a <see cref="TrainingProgressEvent"/>.
+    /// <see cref="AppendLog"/> with such a line does the same.
+    /// </summary>
+    /// <param name="run">The run.</param>
+    /// <param name="epoch">The last completed epoch (0 or more).</param>
+    /// <param name="totalEpochs">The number of epochs the run trains, when known (usually the config's <c>Epochs</c>).</param>
+    /// <param name="metrics">The latest metrics by name, for example <c>loss</c>.</param>
+    /// <param name="step">The optimizer step reached, when known.</param>
+    /// <returns>The run's status with the new progress and its estimate of the time left.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, or <paramref name="totalEpochs"/> is not positive.</exception>
+    /// <exception cref="TrainingException"><see cref="TrainingErrorCode.RunNotFound"/> for an unknown run.</exception>
+    /// <exception cref="InvalidOperationException">The run already finished.</exception>
+    public TrainingRunStatus ReportProgress(TrainingRun run, int epoch, int? totalEpochs = null, IReadOnlyDictionary<string, double>? metrics = null, long? step = null)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        if (totalEpochs is { } total)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(total, nameof(totalEpochs));
+        }
+
+        AppendLog(run, TrainingProgressProtocol.Format(epoch, totalEpochs, step, metrics));
+        lock (_gate)
+        {
+            return Get(run).View;
+        }
+    }
+
+    /// <summary>
+    /// Whether an event subscriber currently receives progress or log events of the job (the real executors read a
+    /// run's log only while one does). Lets a test check that its streaming endpoint ended its subscription when the
+    /// client went away. Always <see langword="false"/> for an executor created without a host.
+    /// </summary>
+    /// <param name="jobId">The job id.</param>
+    /// <returns>Whether the job's progress or logs are wanted now.</returns>
+    public bool IsFollowed(string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        return Events is { } events && (events.WantsProgress(jobId) || events.WantsLogs(jobId));
     }
 
     /// <summary>
@@ -627,9 +683,22 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         }
 
         var now = _time.GetUtcNow();
+        var publishLogs = Events?.WantsLogs(state.Handle.JobId) == true;
         foreach (var text in texts)
         {
-            state.Log.Add(new TrainingLogLine(text, now, state.Current.Attempt));
+            var line = new TrainingLogLine(text, now, state.Current.Attempt);
+            state.Log.Add(line);
+            if (publishLogs)
+            {
+                Events!.PublishLog(state.Handle, line);
+            }
+
+            // Progress comes from the log, as in the real executors, so a test's VP_PROGRESS lines count too.
+            if (TrainingProgressProtocol.TryParse(text, now, out var progress))
+            {
+                state.Progress = progress.WithEstimate(state.Current.StartedAt, now);
+                Events?.PublishProgress(state.Handle, progress);
+            }
         }
 
         state.Signal();
@@ -638,6 +707,17 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
     private TrainingRunStatus Transition(InMemoryRun state, Func<TrainingRunStatus, TrainingRunStatus> change)
     {
         var next = change(state.Current);
+        if (state.Progress is not null)
+        {
+            next = next with { Progress = state.Progress };
+        }
+
+        if (next.IsTerminal)
+        {
+            var resources = state.Config.Resources;
+            next = CostCalculator.WithCost(next, resources?.Gpus ?? 0, resources?.CpuRequest);
+        }
+
         if (next == state.Current)
         {
             return next;
@@ -652,6 +732,9 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
 
         state.Signal();
         InMemoryExecutorLog.RunChanged(_logger, Name, state.Handle.JobId, next.Phase, next.Reason);
+
+        // Under the executor's lock, so subscribers see a run's transitions in the order they happened.
+        Events?.PublishStatus(next);
         return next;
     }
 
