@@ -9,34 +9,74 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal sealed class JobBuildContext
 {
+    private static readonly TrainerInvocation NoInvocation = new([], new Dictionary<string, string>(StringComparer.Ordinal));
+
+    private readonly TrainingJobConfig? _config;
+
+    /// <summary>A context for one job: every step applies, starting from an empty Job.</summary>
     public JobBuildContext(
         TrainingJobConfig config,
         KubernetesExecutorOptions options,
         KubernetesJobOptions jobOptions,
         TrainerInvocation invocation,
         TrainerOptions? trainer)
+        : this(config, options, jobOptions, invocation, trainer, NewJob())
     {
-        Config = config;
+    }
+
+    /// <summary>A context for one job that starts from <paramref name="job"/>, a copy of a <see cref="JobTemplate"/>.</summary>
+    public JobBuildContext(
+        TrainingJobConfig config,
+        KubernetesExecutorOptions options,
+        KubernetesJobOptions jobOptions,
+        TrainerInvocation invocation,
+        TrainerOptions? trainer,
+        V1Job job)
+        : this(options, config.Framework.Value, config.Resources, jobOptions, invocation, trainer, job)
+    {
+        _config = config;
+    }
+
+    private JobBuildContext(
+        KubernetesExecutorOptions options,
+        string framework,
+        TrainingResources resources,
+        KubernetesJobOptions jobOptions,
+        TrainerInvocation invocation,
+        TrainerOptions? trainer,
+        V1Job job)
+    {
         Options = options;
+        FrameworkName = framework;
+        Resources = resources;
         JobOptions = jobOptions;
         Invocation = invocation;
         Trainer = trainer;
-        Framework = options.ForFramework(config.Framework.Value);
-        Container = new V1Container { Name = TrainingJobSpecBuilder.ContainerName };
-        Pod = new V1PodSpec { Containers = [Container] };
-        Job = new V1Job
-        {
-            ApiVersion = "batch/v1",
-            Kind = "Job",
-            Metadata = new V1ObjectMeta(),
-            Spec = new V1JobSpec
-            {
-                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta(), Spec = Pod },
-            },
-        };
+        Framework = options.ForFramework(framework);
+        Job = job;
+        Pod = job.Spec.Template.Spec;
+        Container = Pod.Containers[0];
     }
 
-    public TrainingJobConfig Config { get; }
+    /// <summary>
+    /// A context for the options-derived part of every Job of one framework, with or without GPUs: no job config,
+    /// no per-job image, no trainer arguments or environment, and the job's resources left to the defaults (one GPU
+    /// stands for "uses GPUs").
+    /// </summary>
+    public static JobBuildContext ForTemplate(KubernetesExecutorOptions options, string framework, bool usesGpus, TrainerOptions? trainer, QuantityCache? quantities) =>
+        new(options, framework, usesGpus ? new TrainingResources { Gpus = 1 } : TrainingResources.None, KubernetesJobOptions.None, NoInvocation, trainer, NewJob())
+        {
+            Quantities = quantities,
+        };
+
+    /// <summary>The job; templates have none (only <see cref="MetadataStep"/> needs it, and it is per job).</summary>
+    public TrainingJobConfig Config => _config ?? throw new InvalidOperationException("A Job template has no job config.");
+
+    /// <summary>The job's framework (the key of <see cref="KubernetesExecutorOptions.Frameworks"/> and the image pattern).</summary>
+    public string FrameworkName { get; }
+
+    /// <summary>The job's resources (for a template: none but the GPU flag).</summary>
+    public TrainingResources Resources { get; }
 
     public KubernetesExecutorOptions Options { get; }
 
@@ -57,9 +97,28 @@ internal sealed class JobBuildContext
 
     public V1Container Container { get; }
 
-    public bool UsesGpus => Config.Resources.Gpus > 0;
+    public bool UsesGpus => Resources.Gpus > 0;
 
     public List<TrainingValidationError> Problems { get; } = [];
+
+    /// <summary>Parsed quantities shared by the builds of one builder; <see langword="null"/> to parse every time.</summary>
+    public QuantityCache? Quantities { get; init; }
+
+    /// <summary>An empty Job with one (empty) trainer container: what the steps fill in.</summary>
+    public static V1Job NewJob()
+    {
+        var container = new V1Container { Name = TrainingJobSpecBuilder.ContainerName };
+        return new V1Job
+        {
+            ApiVersion = "batch/v1",
+            Kind = "Job",
+            Metadata = new V1ObjectMeta(),
+            Spec = new V1JobSpec
+            {
+                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta(), Spec = new V1PodSpec { Containers = [container] } },
+            },
+        };
+    }
 
     /// <summary>
     /// Parses a quantity from options; an unparsable one becomes a problem at <paramref name="path"/> instead of the
@@ -72,18 +131,33 @@ internal sealed class JobBuildContext
             return null;
         }
 
+        if (Quantities?.TryGet(text) is { } cached)
+        {
+            return cached;
+        }
+
         if (!KubernetesSyntax.TryParseQuantity(text, out _))
         {
             Problems.Add(new(path, text, "must be a Kubernetes quantity such as '500m', '2', '8Gi' (decimal suffixes k, M, G, T; binary Ki, Mi, Gi, Ti)"));
             return null;
         }
 
-        return new k8s.Models.ResourceQuantity(text);
+        var quantity = new k8s.Models.ResourceQuantity(text);
+        Quantities?.Add(text, quantity);
+        return quantity;
     }
 }
 
 /// <summary>One small, ordered part of turning a job into a Job spec.</summary>
 internal interface IJobBuildStep
 {
+    /// <summary>Fills in this step's part of an empty Job.</summary>
     void Apply(JobBuildContext context);
+
+    /// <summary>
+    /// Fills in only what depends on the job (its config, per-job options, the trainer invocation) in a copy of
+    /// <paramref name="template"/>, to which <see cref="Apply"/> already applied everything that depends on options.
+    /// Together the two give exactly what <see cref="Apply"/> gives on an empty Job.
+    /// </summary>
+    void ApplyJobParts(JobBuildContext context, JobTemplate template);
 }

@@ -12,12 +12,10 @@ internal sealed class ContainerStep : IJobBuildStep
     {
         var options = context.Options;
         var container = context.Container;
-        container.Image = context.JobOptions.Image
-            ?? context.Framework?.Image
-            ?? options.Image.ForFramework(context.Config.Framework.Value);
+        container.Image = context.Framework?.Image ?? options.Image.ForFramework(context.FrameworkName);
         container.ImagePullPolicy = options.Image.PullPolicy;
-        container.Command = options.EffectiveCommand.ToList();
-        container.Args = context.Invocation.Arguments.ToList();
+        container.Command = [.. options.EffectiveCommand];
+        ApplyJobParts(context, template: null);
 
         var pod = context.Pod;
         if (options.Image.PullSecrets.Count > 0)
@@ -28,5 +26,13 @@ internal sealed class ContainerStep : IJobBuildStep
         pod.ServiceAccountName = string.IsNullOrEmpty(options.ServiceAccountName) ? null : options.ServiceAccountName;
         pod.PriorityClassName = string.IsNullOrEmpty(options.PriorityClassName) ? null : options.PriorityClassName;
         pod.AutomountServiceAccountToken = options.Security.AutomountServiceAccountToken;
+    }
+
+    /// <summary>The job's own image, if it has one, and the trainer contract's arguments.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate? template)
+    {
+        var container = context.Container;
+        container.Image = context.JobOptions.Image ?? container.Image;
+        container.Args = [.. context.Invocation.Arguments];
     }
 }

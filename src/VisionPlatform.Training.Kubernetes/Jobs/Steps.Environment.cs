@@ -24,8 +24,33 @@ internal sealed class EnvironmentStep : IJobBuildStep
 
     public void Apply(JobBuildContext context)
     {
-        var options = context.Options;
-        var plain = new SortedDictionary<string, string>(WritableDirectories.ToDictionary(), StringComparer.Ordinal);
+        var plain = OptionValues(context);
+        Merge(plain, context.Invocation.Environment);
+        context.Container.Env = Compose(plain, References(context.Options), cloneReferences: false);
+    }
+
+    /// <summary>
+    /// The job's environment, when it has one, merged over the template's values; without one the template's list
+    /// (already copied) is the answer.
+    /// </summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+        if (context.Invocation.Environment.Count == 0)
+        {
+            return;
+        }
+
+        var plain = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Merge(plain, template.EnvironmentValues);
+        Merge(plain, context.Invocation.Environment);
+        context.Container.Env = Compose(plain, template.EnvironmentReferences, cloneReferences: true);
+    }
+
+    /// <summary>The plain values that do not depend on the job: writable directories, GPU hiding, MLflow, options, framework.</summary>
+    public static SortedDictionary<string, string> OptionValues(JobBuildContext context)
+    {
+        var plain = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        Merge(plain, WritableDirectories);
 
         // Without a GPU the trainer must not pick up a GPU the node's runtime happens to expose.
         if (!context.UsesGpus)
@@ -38,30 +63,58 @@ internal sealed class EnvironmentStep : IJobBuildStep
             plain["MLFLOW_TRACKING_URI"] = mlflow;
         }
 
-        Merge(plain, options.Environment);
+        Merge(plain, context.Options.Environment);
         Merge(plain, context.Framework?.Environment);
-        Merge(plain, context.Invocation.Environment);
+        return plain;
+    }
 
+    /// <summary>Secret and ConfigMap references by variable name (they win over plain values of the same name).</summary>
+    public static SortedDictionary<string, V1EnvVarSource> References(KubernetesExecutorOptions options)
+    {
         var references = new SortedDictionary<string, V1EnvVarSource>(StringComparer.Ordinal);
-        foreach (var (name, reference) in options.SecretEnvironment.Where(e => !string.IsNullOrEmpty(e.Value.Name)))
+        foreach (var (name, reference) in options.SecretEnvironment)
         {
-            references[name] = new V1EnvVarSource
+            if (!string.IsNullOrEmpty(reference.Name))
             {
-                SecretKeyRef = new V1SecretKeySelector { Name = reference.Name, Key = reference.Key ?? string.Empty, Optional = reference.Optional ? true : null },
-            };
+                references[name] = new V1EnvVarSource
+                {
+                    SecretKeyRef = new V1SecretKeySelector { Name = reference.Name, Key = reference.Key ?? string.Empty, Optional = reference.Optional ? true : null },
+                };
+            }
         }
 
-        foreach (var (name, reference) in options.ConfigMapEnvironment.Where(e => !string.IsNullOrEmpty(e.Value.Name)))
+        foreach (var (name, reference) in options.ConfigMapEnvironment)
         {
-            references[name] = new V1EnvVarSource
+            if (!string.IsNullOrEmpty(reference.Name))
             {
-                ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = reference.Name, Key = reference.Key ?? string.Empty, Optional = reference.Optional ? true : null },
-            };
+                references[name] = new V1EnvVarSource
+                {
+                    ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = reference.Name, Key = reference.Key ?? string.Empty, Optional = reference.Optional ? true : null },
+                };
+            }
         }
 
-        var env = plain.Where(p => !references.ContainsKey(p.Key)).Select(p => new V1EnvVar { Name = p.Key, Value = p.Value }).ToList();
-        env.AddRange(references.Select(r => new V1EnvVar { Name = r.Key, ValueFrom = r.Value }));
-        context.Container.Env = env;
+        return references;
+    }
+
+    /// <summary>Plain values first (without those a reference replaces), then the references, each group by name.</summary>
+    private static List<V1EnvVar> Compose(SortedDictionary<string, string> plain, IReadOnlyDictionary<string, V1EnvVarSource> references, bool cloneReferences)
+    {
+        var env = new List<V1EnvVar>(plain.Count + references.Count);
+        foreach (var (name, value) in plain)
+        {
+            if (!references.ContainsKey(name))
+            {
+                env.Add(new V1EnvVar { Name = name, Value = value });
+            }
+        }
+
+        foreach (var (name, source) in references)
+        {
+            env.Add(new V1EnvVar { Name = name, ValueFrom = cloneReferences ? JobTemplate.Copy(source) : source });
+        }
+
+        return env;
     }
 
     private static void Merge(SortedDictionary<string, string> target, IEnumerable<KeyValuePair<string, string>>? source)

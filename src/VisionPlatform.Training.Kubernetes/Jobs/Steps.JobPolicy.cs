@@ -8,6 +8,11 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal sealed class JobPolicyStep : IJobBuildStep
 {
+    /// <summary>Nothing: this part depends on options only.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+    }
+
     public void Apply(JobBuildContext context)
     {
         var policy = context.Options.Job;

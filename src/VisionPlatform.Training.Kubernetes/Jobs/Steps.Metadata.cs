@@ -3,6 +3,9 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <summary>Name, namespace, labels (platform, SDK and the job's own) and the annotations that identify the run.</summary>
 internal sealed class MetadataStep : IJobBuildStep
 {
+    /// <summary>All of it: the metadata is the job's.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template) => Apply(context);
+
     public void Apply(JobBuildContext context)
     {
         var config = context.Config;
@@ -23,7 +26,7 @@ internal sealed class MetadataStep : IJobBuildStep
         labels[KubernetesLabels.App] = KubernetesLabels.AppValue;
         labels[KubernetesLabels.JobId] = KubernetesJobNames.ToLabelValue(config.JobId);
         labels[KubernetesLabels.Framework] = KubernetesJobNames.ToLabelValue(config.Framework.Value);
-        labels[KubernetesLabels.JobType] = config.JobType.ToString().ToLowerInvariant();
+        labels[KubernetesLabels.JobType] = JobTypeLabel(config.JobType);
         if (config.ProjectId is { } project)
         {
             labels[KubernetesLabels.ProjectId] = KubernetesJobNames.ToLabelValue(project);
@@ -49,4 +52,13 @@ internal sealed class MetadataStep : IJobBuildStep
             [KubernetesLabels.JobIdAnnotation] = config.JobId,
         };
     }
+
+    private static string JobTypeLabel(TrainingJobType type) => type switch
+    {
+        TrainingJobType.Training => "training",
+        TrainingJobType.Evaluation => "evaluation",
+        TrainingJobType.Inference => "inference",
+        TrainingJobType.Export => "export",
+        _ => type.ToString().ToLowerInvariant(),
+    };
 }

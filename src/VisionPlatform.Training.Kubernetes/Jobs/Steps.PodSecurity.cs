@@ -5,6 +5,11 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <summary>The restricted Pod Security profile: non-root ids, no escalation, no capabilities, RuntimeDefault seccomp.</summary>
 internal sealed class PodSecurityStep : IJobBuildStep
 {
+    /// <summary>Nothing: this part depends on options only.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+    }
+
     public void Apply(JobBuildContext context)
     {
         var security = context.Options.Security;

@@ -10,7 +10,7 @@ internal sealed class ResourcesStep : IJobBuildStep
 {
     public void Apply(JobBuildContext context)
     {
-        var job = context.Config.Resources;
+        var job = context.Resources;
         var framework = context.Framework;
         var defaults = context.Options.Resources;
         var requests = new SortedDictionary<string, k8s.Models.ResourceQuantity>(StringComparer.Ordinal);
@@ -32,7 +32,7 @@ internal sealed class ResourcesStep : IJobBuildStep
         Add(context, limits, $"{path}.limits", "memory", memoryLimit);
         if (context.UsesGpus)
         {
-            limits[context.Options.Gpu.ResourceName] = new k8s.Models.ResourceQuantity(job.Gpus.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            limits[context.Options.Gpu.ResourceName] = GpuQuantity(job.Gpus);
         }
 
         context.Container.Resources = new V1ResourceRequirements
@@ -42,12 +42,36 @@ internal sealed class ResourcesStep : IJobBuildStep
         };
     }
 
+    /// <summary>
+    /// The template holds the framework's or executor's CPU and memory and, for GPU jobs, a limit of one GPU; a job
+    /// that sets CPU or memory itself is decided afresh, and the GPU limit is set to the job's count.
+    /// </summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+        var job = context.Resources;
+        if (Sets(job.CpuRequest, job.CpuLimit) || Sets(job.MemoryRequest, job.MemoryLimit))
+        {
+            Apply(context);
+            return;
+        }
+
+        if (context.UsesGpus && job.Gpus != 1)
+        {
+            context.Container.Resources.Limits[context.Options.Gpu.ResourceName] = GpuQuantity(job.Gpus);
+        }
+    }
+
+    private static bool Sets(string? request, string? limit) => !string.IsNullOrEmpty(request) || !string.IsNullOrEmpty(limit);
+
+    private static k8s.Models.ResourceQuantity GpuQuantity(int gpus) =>
+        new(gpus.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>The first source that sets the request or the limit of a resource decides both.</summary>
     private static (string? Request, string? Limit) Pick(params (string? Request, string? Limit)[] sources)
     {
         foreach (var source in sources)
         {
-            if (!string.IsNullOrEmpty(source.Request) || !string.IsNullOrEmpty(source.Limit))
+            if (Sets(source.Request, source.Limit))
             {
                 return source;
             }

@@ -5,6 +5,11 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <summary>GPU tolerations and node selector, only for jobs that request GPUs.</summary>
 internal sealed class SchedulingStep : IJobBuildStep
 {
+    /// <summary>Nothing: this part depends on options and on whether the job uses GPUs, which selects the template.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+    }
+
     public void Apply(JobBuildContext context)
     {
         if (!context.UsesGpus)

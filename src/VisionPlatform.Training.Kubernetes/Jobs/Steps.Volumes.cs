@@ -8,6 +8,11 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal sealed class VolumesStep : IJobBuildStep
 {
+    /// <summary>Nothing: this part depends on options only.</summary>
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template)
+    {
+    }
+
     public const string WorkspaceVolume = "workspace";
     public const string SharedMemoryVolume = "dshm";
     public const string TempVolume = "tmp";

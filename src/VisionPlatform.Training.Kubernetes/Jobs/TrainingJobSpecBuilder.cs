@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
 using VisionPlatform.Training.Trainers;
@@ -9,6 +10,13 @@ namespace VisionPlatform.Training.Kubernetes;
 /// pod security, resources, volumes, environment, scheduling), then checks the result against the apiserver's
 /// validation rules, so a Job it returns is one a cluster accepts. Thread-safe; create one per options instance.
 /// </summary>
+/// <remarks>
+/// Everything that depends only on the options (per framework, with or without GPUs) is built and validated once, on
+/// the first job of that kind, and copied for every later job; only the job's own parts (name, labels, annotations,
+/// image override, arguments, environment, resources) are built and validated per job. The options are therefore
+/// read once: changing the options object after the first build has no effect (create a new builder instead, as the
+/// DI registration does for each options snapshot).
+/// </remarks>
 /// <example>
 /// <code>
 /// var builder = new TrainingJobSpecBuilder(new KubernetesExecutorOptions(), new FlagTrainerContract());
@@ -33,8 +41,13 @@ public sealed class TrainingJobSpecBuilder
         new SchedulingStep(),
     ];
 
+    /// <summary>More templates than this (custom frameworks without end) are built per job instead of kept.</summary>
+    private const int MaxTemplates = 64;
+
     private readonly ITrainerContract _contract;
     private readonly TrainerOptions? _trainer;
+    private readonly ConcurrentDictionary<(string Framework, bool UsesGpus), JobTemplate> _templates = new();
+    private readonly QuantityCache _quantities = new();
 
     /// <summary>Creates a builder.</summary>
     /// <param name="options">The executor's options (image, resources, volumes, references, policies).</param>
@@ -63,8 +76,48 @@ public sealed class TrainingJobSpecBuilder
     public V1Job Build(TrainingJobConfig config, KubernetesJobOptions? jobOptions = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        jobOptions ??= KubernetesJobOptions.None;
         var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory });
-        var context = new JobBuildContext(config, Options, jobOptions ?? KubernetesJobOptions.None, invocation, _trainer);
+        return TryBuildFromTemplate(config, jobOptions, invocation) ?? BuildFully(config, jobOptions, invocation);
+    }
+
+    /// <summary>
+    /// Builds without templates: every step on an empty Job, then the whole Job validated. <see cref="Build"/> must
+    /// return the same Job and throw the same problems; the tests hold it to that.
+    /// </summary>
+    internal V1Job BuildFromScratch(TrainingJobConfig config, KubernetesJobOptions? jobOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory });
+        return BuildFully(config, jobOptions ?? KubernetesJobOptions.None, invocation);
+    }
+
+    /// <summary>
+    /// The fast path: a copy of the validated template with the job's parts filled in and validated. Returns
+    /// <see langword="null"/> when the template or the job's parts have any problem, so that the full build reports
+    /// every problem, in the same words and order as always.
+    /// </summary>
+    private V1Job? TryBuildFromTemplate(TrainingJobConfig config, KubernetesJobOptions jobOptions, TrainerInvocation invocation)
+    {
+        var template = TemplateFor(config.Framework.Value, config.Resources.Gpus > 0);
+        if (!template.IsValid)
+        {
+            return null;
+        }
+
+        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer, template.CreateJob()) { Quantities = _quantities };
+        foreach (var step in Steps)
+        {
+            step.ApplyJobParts(context, template);
+        }
+
+        return context.Problems.Count == 0 && KubernetesJobValidator.ValidateJobParts(context.Job).Count == 0 ? context.Job : null;
+    }
+
+    /// <summary>The full path: every step from an empty Job, then the whole Job validated.</summary>
+    private V1Job BuildFully(TrainingJobConfig config, KubernetesJobOptions jobOptions, TrainerInvocation invocation)
+    {
+        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer) { Quantities = _quantities };
         foreach (var step in Steps)
         {
             step.Apply(context);
@@ -77,6 +130,23 @@ public sealed class TrainingJobSpecBuilder
         }
 
         return context.Job;
+    }
+
+    private JobTemplate TemplateFor(string framework, bool usesGpus)
+    {
+        var key = (framework, usesGpus);
+        if (_templates.TryGetValue(key, out var template))
+        {
+            return template;
+        }
+
+        template = JobTemplate.Create(Steps, Options, framework, usesGpus, _trainer, _quantities);
+        if (_templates.Count < MaxTemplates)
+        {
+            template = _templates.GetOrAdd(key, template);
+        }
+
+        return template;
     }
 
     /// <summary>Serialises a Job as YAML (<c>kubectl apply -f</c> compatible), for review and dry runs.</summary>

@@ -36,6 +36,32 @@ public static class KubernetesJobValidator
         return e.List;
     }
 
+    /// <summary>
+    /// Checks the parts of a Job that <see cref="TrainingJobSpecBuilder"/> fills in per job, in a copy of a template
+    /// that passed <see cref="Validate"/>: metadata (name, namespace, labels, annotations), the pod template's labels
+    /// and annotations (with the selector rules on them), and each container's image, environment and resources.
+    /// Everything else in such a Job comes unchanged from the template. Empty exactly when <see cref="Validate"/> of
+    /// the whole Job would be; the builder runs <see cref="Validate"/> for the messages when it is not.
+    /// </summary>
+    internal static IReadOnlyList<TrainingValidationError> ValidateJobParts(V1Job job)
+    {
+        var e = new Errors();
+        ValidateMetadata(e, job);
+        if (job.Spec?.Template is not { } template)
+        {
+            e.Add("spec.template", null, "is required");
+            return e.List;
+        }
+
+        // The only Job spec rule that reads a per-job field: Indexed Jobs' pod hostnames derive from the name.
+        ValidateIndexed(e, job, job.Spec.CompletionMode == "Indexed");
+        ValidateSelector(e, job.Spec);
+        ValidateLabels(e, "spec.template.metadata.labels", template.Metadata?.Labels);
+        ValidateAnnotations(e, "spec.template.metadata.annotations", template.Metadata?.Annotations);
+        PodSpecValidator.ValidateContainerJobParts(e, "spec.template.spec.containers", template.Spec?.Containers);
+        return e.List;
+    }
+
     private static void ValidateMetadata(Errors e, V1Job job)
     {
         var meta = job.Metadata;

@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.RegularExpressions;
+using System.Buffers;
 
 namespace VisionPlatform.Training.Kubernetes;
 
@@ -7,7 +7,7 @@ namespace VisionPlatform.Training.Kubernetes;
 /// The apiserver's syntax rules (apimachinery <c>pkg/util/validation</c>) as plain predicates, shared by the options
 /// validator and the Job validator so both reject exactly what a cluster would.
 /// </summary>
-internal static partial class KubernetesSyntax
+internal static class KubernetesSyntax
 {
     public const string DnsLabelRule =
         "must be a lowercase RFC 1123 label: at most 63 characters, lower-case letters, digits or '-', starting and ending with a letter or digit";
@@ -27,11 +27,17 @@ internal static partial class KubernetesSyntax
     public const string ConfigMapKeyRule =
         "must be a valid Secret or ConfigMap key: at most 253 characters of letters, digits, '-', '_' or '.', and not '.' or '..'";
 
+    // Span checks rather than regular expressions: they run on every start for every name, label, annotation and
+    // environment variable, and they match the whole text (a regex's '$' would also accept a trailing newline).
+    private static readonly SearchValues<char> LowerAlphanumeric = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
+    private static readonly SearchValues<char> DnsLabelChars = SearchValues.Create("-abcdefghijklmnopqrstuvwxyz0123456789");
+    private static readonly SearchValues<char> QualifiedNameChars = SearchValues.Create("-_.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+
     public static bool IsDnsLabel([NotNullWhen(true)] string? value) =>
-        value is { Length: > 0 and <= 63 } && DnsLabel().IsMatch(value);
+        value is { Length: > 0 and <= 63 } && IsDnsLabelSyntax(value);
 
     public static bool IsDnsSubdomain([NotNullWhen(true)] string? value) =>
-        value is { Length: > 0 and <= 253 } && DnsSubdomain().IsMatch(value);
+        value is { Length: > 0 and <= 253 } && IsDnsSubdomainSyntax(value);
 
     /// <summary>Label keys, annotation keys (checked in lower case), toleration keys, resource names.</summary>
     public static bool IsQualifiedName([NotNullWhen(true)] string? value)
@@ -41,46 +47,56 @@ internal static partial class KubernetesSyntax
             return false;
         }
 
-        var parts = value.Split('/');
-        if (parts.Length > 2)
+        ReadOnlySpan<char> name = value;
+        var slash = name.IndexOf('/');
+        if (slash >= 0)
         {
-            return false;
+            var prefix = name[..slash];
+            name = name[(slash + 1)..];
+            if (name.Contains('/') || prefix.Length is 0 or > 253 || !IsDnsSubdomainSyntax(prefix))
+            {
+                return false;
+            }
         }
 
-        var name = parts[^1];
-        if (parts.Length == 2 && !IsDnsSubdomain(parts[0]))
-        {
-            return false;
-        }
-
-        return name.Length is > 0 and <= 63 && QualifiedNamePart().IsMatch(name);
+        return name.Length is > 0 and <= 63 && IsQualifiedNamePart(name);
     }
 
     public static bool IsLabelValue([NotNullWhen(true)] string? value) =>
-        value is not null && (value.Length == 0 || (value.Length <= 63 && QualifiedNamePart().IsMatch(value)));
+        value is not null && (value.Length == 0 || (value.Length <= 63 && IsQualifiedNamePart(value)));
 
     /// <summary>The strict (portable) environment variable name rule, so Jobs also run on clusters older than 1.32.</summary>
     public static bool IsEnvVarName([NotNullWhen(true)] string? value) =>
-        value is { Length: > 0 } && value != "." && !value.StartsWith("..", StringComparison.Ordinal) && EnvName().IsMatch(value);
+        value is { Length: > 0 } && value != "." && !value.StartsWith("..", StringComparison.Ordinal) &&
+        !char.IsAsciiDigit(value[0]) && !value.AsSpan().ContainsAnyExcept(QualifiedNameChars);
 
     public static bool IsConfigMapKey([NotNullWhen(true)] string? value) =>
-        value is { Length: > 0 and <= 253 } && value is not ("." or "..") && ConfigMapKey().IsMatch(value);
+        value is { Length: > 0 and <= 253 } && value is not ("." or "..") && !value.AsSpan().ContainsAnyExcept(QualifiedNameChars);
 
     /// <summary>Parses a quantity into its value (syntax as the apiserver's decoder accepts it, non-negative).</summary>
     public static bool TryParseQuantity(string? text, out decimal value) => ResourceQuantity.TryParse(text, out value);
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", RegexOptions.CultureInvariant)]
-    private static partial Regex DnsLabel();
+    /// <summary><c>[a-z0-9]([-a-z0-9]*[a-z0-9])?</c>, without the length limit.</summary>
+    private static bool IsDnsLabelSyntax(ReadOnlySpan<char> value) =>
+        value.Length > 0 && LowerAlphanumeric.Contains(value[0]) && LowerAlphanumeric.Contains(value[^1]) &&
+        !value.ContainsAnyExcept(DnsLabelChars);
 
-    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex DnsSubdomain();
+    /// <summary>DNS labels (<see cref="IsDnsLabelSyntax"/>) joined by '.', without the length limit.</summary>
+    private static bool IsDnsSubdomainSyntax(ReadOnlySpan<char> value)
+    {
+        foreach (var part in value.Split('.'))
+        {
+            if (!IsDnsLabelSyntax(value[part]))
+            {
+                return false;
+            }
+        }
 
-    [GeneratedRegex("^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", RegexOptions.CultureInvariant)]
-    private static partial Regex QualifiedNamePart();
+        return true;
+    }
 
-    [GeneratedRegex("^[-._a-zA-Z][-._a-zA-Z0-9]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex EnvName();
-
-    [GeneratedRegex("^[-._a-zA-Z0-9]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex ConfigMapKey();
+    /// <summary><c>[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?</c>.</summary>
+    private static bool IsQualifiedNamePart(ReadOnlySpan<char> value) =>
+        value.Length > 0 && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1]) &&
+        !value.ContainsAnyExcept(QualifiedNameChars);
 }

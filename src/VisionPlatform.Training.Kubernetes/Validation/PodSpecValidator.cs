@@ -151,16 +151,7 @@ internal static class PodSpecValidator
                 e.Add($"{at}.name", c.Name, "duplicate value: container names must be unique across containers and initContainers");
             }
 
-            if (string.IsNullOrEmpty(c.Image))
-            {
-                e.Add($"{at}.image", null, "is required");
-            }
-            else if (c.Image.Trim().Length != c.Image.Length)
-            {
-                // Stricter than Job validation on purpose: the apiserver checks this only for pods, so such a Job is
-                // accepted but the controller can never create its pods.
-                e.Add($"{at}.image", c.Image, "must not have leading or trailing whitespace (the Job would be accepted but none of its pods)");
-            }
+            ValidateImage(e, at, c);
 
             if (c.ImagePullPolicy is not (null or "Always" or "IfNotPresent" or "Never"))
             {
@@ -173,26 +164,55 @@ internal static class PodSpecValidator
         }
     }
 
+    /// <summary>The per-job parts of the containers (see <see cref="KubernetesJobValidator.ValidateJobParts"/>).</summary>
+    public static void ValidateContainerJobParts(Errors e, string path, IList<V1Container>? containers)
+    {
+        var list = containers ?? [];
+        for (var i = 0; i < list.Count; i++)
+        {
+            var c = list[i];
+            var at = $"{path}[{i}]";
+            ValidateImage(e, at, c);
+            ValidateEnv(e, at, c);
+            ValidateResources(e, $"{at}.resources", c.Resources);
+        }
+    }
+
+    private static void ValidateImage(Errors e, string path, V1Container c)
+    {
+        if (string.IsNullOrEmpty(c.Image))
+        {
+            e.Add($"{path}.image", null, "is required");
+        }
+        else if (char.IsWhiteSpace(c.Image[0]) || char.IsWhiteSpace(c.Image[^1]))
+        {
+            // Stricter than Job validation on purpose: the apiserver checks this only for pods, so such a Job is
+            // accepted but the controller can never create its pods.
+            e.Add($"{path}.image", c.Image, "must not have leading or trailing whitespace (the Job would be accepted but none of its pods)");
+        }
+    }
+
     private static void ValidateEnv(Errors e, string path, V1Container c)
     {
         var env = c.Env ?? [];
         for (var i = 0; i < env.Count; i++)
         {
             var v = env[i];
-            var at = $"{path}.env[{i}]";
             if (string.IsNullOrEmpty(v.Name))
             {
-                e.Add($"{at}.name", null, "is required");
+                e.Add($"{path}.env[{i}].name", null, "is required");
             }
             else if (!KubernetesSyntax.IsEnvVarName(v.Name))
             {
-                e.Add($"{at}.name", v.Name, KubernetesSyntax.EnvNameRule);
+                e.Add($"{path}.env[{i}].name", v.Name, KubernetesSyntax.EnvNameRule);
             }
 
             if (v.ValueFrom is not { } from)
             {
                 continue;
             }
+
+            var at = $"{path}.env[{i}]";
 
             // The value is never echoed: it may be sensitive.
             if (!string.IsNullOrEmpty(v.Value))
@@ -253,26 +273,8 @@ internal static class PodSpecValidator
 
         var limits = resources.Limits ?? new Dictionary<string, k8s.Models.ResourceQuantity>();
         var requests = resources.Requests ?? new Dictionary<string, k8s.Models.ResourceQuantity>();
-        var hugePages = false;
-        foreach (var (map, kind) in new[] { (limits, "limits"), (requests, "requests") })
-        {
-            foreach (var (name, quantity) in map)
-            {
-                var at = $"{path}.{kind}[{name}]";
-                hugePages |= name.StartsWith("hugepages-", StringComparison.Ordinal);
-                ValidateResourceName(e, at, name);
-                if (quantity is null || IsNegative(quantity))
-                {
-                    e.Add(at, quantity?.ToString(), "must be greater than or equal to 0");
-                    continue;
-                }
-
-                if (IsExtended(name) && quantity.ToDecimal() % 1 != 0)
-                {
-                    e.Add(at, quantity.ToString(), "must be an integer");
-                }
-            }
-        }
+        var hugePages = ValidateQuantities(e, path, "limits", limits);
+        hugePages |= ValidateQuantities(e, path, "requests", requests);
 
         foreach (var name in ComparedResources)
         {
@@ -283,8 +285,13 @@ internal static class PodSpecValidator
             }
         }
 
-        foreach (var (name, request) in requests.Where(r => IsExtended(r.Key) || r.Key.StartsWith("hugepages-", StringComparison.Ordinal)))
+        foreach (var (name, request) in requests)
         {
+            if (!IsExtended(name) && !name.StartsWith("hugepages-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             if (!limits.TryGetValue(name, out var limit))
             {
                 e.Add($"{path}.limits", null, $"Limit must be set for non overcommitable resources ({name}); set only the limit and the request defaults to it");
@@ -301,13 +308,36 @@ internal static class PodSpecValidator
         }
     }
 
-    private static void ValidateResourceName(Errors e, string path, string name)
+    /// <summary>Checks each name and quantity of a requests or limits map; returns whether it names huge pages.</summary>
+    private static bool ValidateQuantities(Errors e, string path, string kind, IDictionary<string, k8s.Models.ResourceQuantity> map)
+    {
+        var hugePages = false;
+        foreach (var (name, quantity) in map)
+        {
+            hugePages |= name.StartsWith("hugepages-", StringComparison.Ordinal);
+            ValidateResourceName(e, path, kind, name);
+            if (quantity is null || IsNegative(quantity))
+            {
+                e.Add($"{path}.{kind}[{name}]", quantity?.ToString(), "must be greater than or equal to 0");
+                continue;
+            }
+
+            if (IsExtended(name) && quantity.ToDecimal() % 1 != 0)
+            {
+                e.Add($"{path}.{kind}[{name}]", quantity.ToString(), "must be an integer");
+            }
+        }
+
+        return hugePages;
+    }
+
+    private static void ValidateResourceName(Errors e, string resourcesPath, string kind, string name)
     {
         if (!name.Contains('/', StringComparison.Ordinal))
         {
             if (!StandardContainerResources.Contains(name) && !name.StartsWith("hugepages-", StringComparison.Ordinal))
             {
-                e.Add(path, name, "must be a standard resource for containers (cpu, memory, ephemeral-storage, hugepages-<size>) or a domain-prefixed extended resource such as nvidia.com/gpu");
+                e.Add($"{resourcesPath}.{kind}[{name}]", name, "must be a standard resource for containers (cpu, memory, ephemeral-storage, hugepages-<size>) or a domain-prefixed extended resource such as nvidia.com/gpu");
             }
 
             return;
@@ -316,13 +346,13 @@ internal static class PodSpecValidator
         // Prefixed names under kubernetes.io/ are "native" and accepted; any other prefix is an extended resource.
         if (!KubernetesSyntax.IsQualifiedName(name))
         {
-            e.Add(path, name, "resource name " + KubernetesSyntax.QualifiedNameRule);
+            e.Add($"{resourcesPath}.{kind}[{name}]", name, "resource name " + KubernetesSyntax.QualifiedNameRule);
         }
     }
 
     /// <summary>Extended resources (GPUs, for example) cannot be overcommitted: integers, request equal to limit.</summary>
     private static bool IsExtended(string name) =>
-        name.Contains('/', StringComparison.Ordinal) && !name.Split('/')[0].EndsWith("kubernetes.io", StringComparison.Ordinal);
+        name.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0 && !name.AsSpan(0, slash).EndsWith("kubernetes.io", StringComparison.Ordinal);
 
     private static bool IsNegative(k8s.Models.ResourceQuantity quantity) => quantity.ToDecimal() < 0;
 
