@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace VisionPlatform.Training.Benchmarks;
 
-/// <summary>Common options: <c>--runs N</c> (paired runs), <c>--size-mb M</c> (logs), <c>--warmup N</c>.</summary>
+/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c> (monitor).</summary>
 internal sealed record BenchmarkOptions
 {
     public int? Runs { get; init; }
@@ -10,6 +10,9 @@ internal sealed record BenchmarkOptions
     public int? SizeMb { get; init; }
 
     public int Warmup { get; init; } = 2;
+
+    /// <summary>monitor: how many runs the memory measurement tracks (default 10,000).</summary>
+    public int? Tracked { get; init; }
 
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
     {
@@ -33,8 +36,9 @@ internal sealed record BenchmarkOptions
                 "--runs" when n >= 1 => options with { Runs = n },
                 "--size-mb" when n >= 1 => options with { SizeMb = n },
                 "--warmup" => options with { Warmup = n },
-                "--runs" or "--size-mb" => throw new ArgumentException($"{name}: must be at least 1"),
-                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup)"),
+                "--tracked" when n >= 1 => options with { Tracked = n },
+                "--runs" or "--size-mb" or "--tracked" => throw new ArgumentException($"{name}: must be at least 1"),
+                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup, --tracked)"),
             };
         }
 

@@ -10,11 +10,12 @@ IBenchmarkScenario[] scenarios =
     new SpawnScenario(),
     new LogsScenario(),
     new SubmitScenario(),
+    new MonitorScenario(),
 ];
 
 if (args.Length == 0 || args[0] is "--help" or "-h")
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M] [--warmup N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M] [--warmup N] [--tracked N]");
     foreach (var s in scenarios)
     {
         Console.Error.WriteLine($"  {s.Name,-10} {s.Description}");

@@ -7,13 +7,17 @@ internal sealed record ContainerLaunch(
     string Program,
     IReadOnlyList<string> Arguments,
     string WorkingDirectory,
-    IReadOnlyDictionary<string, string> Environment);
+    IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>Set for a simulated image: no process is started, this decides how the container runs and exits.</summary>
+    public Func<Workloads.SimulatedContainerStart, Workloads.SimulatedRun>? Simulation { get; init; }
+}
 
 /// <summary>
 /// One container running as a local process in its own session and process group. Output lines go to the pod log;
 /// stopping signals the whole group (SIGTERM, then SIGKILL after the grace period), so nothing it spawned survives.
 /// </summary>
-internal sealed class ContainerProcess : IAsyncDisposable
+internal sealed class ContainerProcess : RunningContainer
 {
     private const string SetSid = "/usr/bin/setsid";
     private readonly Process _process;
@@ -32,10 +36,7 @@ internal sealed class ContainerProcess : IAsyncDisposable
     public int ProcessId { get; }
 
     /// <summary>Completes with the exit code (128 + signal when a signal ended the process).</summary>
-    public Task<int> Exited => _exited;
-
-    /// <summary>True once the process was killed to simulate the kernel's OOM killer.</summary>
-    public bool OomKilled { get; private set; }
+    public override Task<int> Exited => _exited;
 
     public static ContainerProcess Start(ContainerLaunch launch, PodLogWriter log)
     {
@@ -75,7 +76,7 @@ internal sealed class ContainerProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM to the group, SIGKILL after <paramref name="gracePeriod"/> if it is still there.</summary>
-    public async Task StopAsync(TimeSpan gracePeriod, CancellationToken cancellationToken = default)
+    public override async Task StopAsync(TimeSpan gracePeriod, CancellationToken cancellationToken = default)
     {
         if (_exited.IsCompleted)
         {
@@ -92,14 +93,8 @@ internal sealed class ContainerProcess : IAsyncDisposable
         await _exited.ConfigureAwait(false);
     }
 
-    /// <summary>Simulates the OOM killer: SIGKILL to the whole group, reported as OOMKilled.</summary>
-    public void KillAsOutOfMemory()
-    {
-        OomKilled = true;
-        Kill();
-    }
-
-    public void Kill()
+    /// <summary>SIGKILL to the whole group (and the process tree).</summary>
+    public override void Kill()
     {
         ProcessGroup.Signal(ProcessId, ProcessGroup.SigKill);
         try
@@ -112,7 +107,7 @@ internal sealed class ContainerProcess : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (!_exited.IsCompleted)
         {

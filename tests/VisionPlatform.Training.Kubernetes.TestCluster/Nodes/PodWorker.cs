@@ -23,7 +23,7 @@ internal sealed class PodWorker : IAsyncDisposable
     private readonly string _name;
     private readonly List<JsonObject> _containers;
     private readonly Dictionary<string, JsonObject> _statuses = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ContainerProcess> _processes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RunningContainer> _processes = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _deletionRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -273,6 +273,12 @@ internal sealed class PodWorker : IAsyncDisposable
             .Select(a => volumes.Map(ContainerEnvironment.Expand(a, variables)))
             .ToList();
         var full = mapping.BuildArgv(argv);
+        if (mapping.Simulation is { } simulation)
+        {
+            // no process: the whole argv goes to the simulation, which needs no program to exist
+            return new ContainerLaunch(string.Empty, full, volumes.WorkingDirectory(container.Str("workingDir")), environment) { Simulation = simulation };
+        }
+
         if (full.Count == 0)
         {
             throw new ContainerConfigException("no command specified");
@@ -287,10 +293,13 @@ internal sealed class PodWorker : IAsyncDisposable
         {
             var name = Name(container);
             var log = new PodLogWriter(PodLogWriter.PathFor(_context.DataDirectory, _ns, _name, name), _context.Time);
-            ContainerProcess process;
+            RunningContainer process;
+            var launch = launches[name];
             try
             {
-                process = ContainerProcess.Start(launches[name], log);
+                process = launch.Simulation is { } simulation
+                    ? StartSimulated(container, launch, simulation, log)
+                    : ContainerProcess.Start(launch, log);
             }
             catch (System.ComponentModel.Win32Exception ex)
             {
@@ -315,6 +324,23 @@ internal sealed class PodWorker : IAsyncDisposable
 
         _phase = _processes.Count > 0 ? "Running" : "Failed";
         WriteStatus();
+    }
+
+    private SimulatedContainer StartSimulated(
+        JsonObject container, ContainerLaunch launch, Func<SimulatedContainerStart, SimulatedRun> simulation, PodLogWriter log)
+    {
+        SimulatedRun run;
+        try
+        {
+            run = simulation(new SimulatedContainerStart(container.Str("image") ?? string.Empty, launch.Arguments, launch.Environment));
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
+        {
+            // the image's "entrypoint" rejected its input: the container exits at once, as a program would
+            run = new SimulatedRun(TimeSpan.Zero, 1) { Output = [ex.Message] };
+        }
+
+        return SimulatedContainer.Start(run, log, _context.Time);
     }
 
     private async Task SuperviseAsync(CancellationToken cancellationToken)
@@ -362,7 +388,7 @@ internal sealed class PodWorker : IAsyncDisposable
         WriteStatus();
     }
 
-    private void RecordExit(string name, ContainerProcess process)
+    private void RecordExit(string name, RunningContainer process)
     {
         var container = _containers.First(c => Name(c) == name);
         var exitCode = process.Exited.Result;

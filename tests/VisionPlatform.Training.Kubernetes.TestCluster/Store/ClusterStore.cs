@@ -659,7 +659,7 @@ public sealed class ClusterStore
 
     private void Publish(ResourceType type, StoreEventType kind, JsonObject obj, JsonObject? previous)
     {
-        var change = new Change(kind, obj, previous, ResourceVersionOf(obj));
+        var change = new Change(kind, obj, previous, ResourceVersionOf(obj), _time.GetTimestamp());
         var history = HistoryOf(type);
         history.Events.Enqueue(change);
         history.Trim(_historySize);
@@ -706,7 +706,7 @@ public sealed class ClusterStore
 
     private static string Key(string? ns, string name) => ns is null ? name : ns + "/" + name;
 
-    private sealed record Change(StoreEventType Type, JsonObject Object, JsonObject? Previous, long ResourceVersion);
+    private sealed record Change(StoreEventType Type, JsonObject Object, JsonObject? Previous, long ResourceVersion, long CommittedTimestamp);
 
     private sealed class History
     {
@@ -745,6 +745,7 @@ public sealed class ClusterStore
             Channel.Writer.TryWrite(new StoreEvent(change.Type, change.Object.DeepClone().AsObject(), change.ResourceVersion)
             {
                 PreviousObject = change.Previous?.DeepClone().AsObject(),
+                CommittedTimestamp = change.CommittedTimestamp,
             });
         }
 

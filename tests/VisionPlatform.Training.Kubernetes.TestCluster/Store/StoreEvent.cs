@@ -29,6 +29,14 @@ public sealed record StoreEvent(StoreEventType Type, JsonObject Object, long Res
     /// <summary>The object before the change, for <see cref="StoreEventType.Modified"/> events; null otherwise.</summary>
     public JsonObject? PreviousObject { get; init; }
 
+    /// <summary>
+    /// When the store applied this change: a <see cref="TimeProvider.GetTimestamp"/> value of the store's clock, taken
+    /// under the store lock as the write committed. Compare it with the same clock (for the system clock,
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>) to measure how long the change took to reach an
+    /// observer. 0 for the current objects a watch from scratch starts with (state, not a change) and for bookmarks.
+    /// </summary>
+    public long CommittedTimestamp { get; init; }
+
     /// <summary>The wire name of the event type: ADDED, MODIFIED, DELETED or BOOKMARK.</summary>
     public static string WireName(StoreEventType type) => type switch
     {

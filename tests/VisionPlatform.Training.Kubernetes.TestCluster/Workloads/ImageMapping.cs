@@ -16,6 +16,12 @@ public sealed record ImageMapping
     /// <summary>Rewrites the container's argv (<c>command</c> + <c>args</c>); null keeps it as is.</summary>
     public Func<IReadOnlyList<string>, IReadOnlyList<string>>? RewriteCommand { get; init; }
 
+    /// <summary>
+    /// When set, containers of this image start no process: the function decides from the container's argv and
+    /// environment how long it runs and how it exits (see <see cref="Simulated(Func{SimulatedContainerStart, SimulatedRun})"/>).
+    /// </summary>
+    public Func<SimulatedContainerStart, SimulatedRun>? Simulation { get; init; }
+
     /// <summary>Runs the container's own <c>command</c>/<c>args</c> unchanged, resolved on the local PATH.</summary>
     public static ImageMapping Passthrough { get; } = new();
 
@@ -45,6 +51,25 @@ public sealed record ImageMapping
             return [trainScriptPath, .. rest];
         },
     };
+
+    /// <summary>
+    /// A simulated image: each container runs for the time <paramref name="behaviour"/> returns and exits with its exit
+    /// code, without starting a local process. The pod goes through the same states as with a process (ContainerCreating,
+    /// Running, Completed/Error), so thousands of pods cost timers, not processes.
+    /// </summary>
+    public static ImageMapping Simulated(Func<SimulatedContainerStart, SimulatedRun> behaviour)
+    {
+        ArgumentNullException.ThrowIfNull(behaviour);
+        return new() { Simulation = behaviour };
+    }
+
+    /// <summary>A simulated image whose containers all run for <paramref name="runTime"/> and exit with <paramref name="exitCode"/>.</summary>
+    public static ImageMapping Simulated(TimeSpan runTime, int exitCode = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runTime, TimeSpan.Zero);
+        var run = new SimulatedRun(runTime, exitCode);
+        return Simulated(_ => run);
+    }
 
     internal IReadOnlyList<string> BuildArgv(IReadOnlyList<string> containerArgv)
     {

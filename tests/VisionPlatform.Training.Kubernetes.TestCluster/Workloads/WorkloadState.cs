@@ -28,7 +28,7 @@ internal sealed class WorkloadState
     public ImageRegistry Images { get; }
 
     /// <summary>Running containers by <c>namespace/pod/container</c>.</summary>
-    public ConcurrentDictionary<string, ContainerProcess> Containers { get; } = new(StringComparer.Ordinal);
+    public ConcurrentDictionary<string, RunningContainer> Containers { get; } = new(StringComparer.Ordinal);
 
     public static WorkloadState For(ClusterContext context)
     {
