@@ -98,6 +98,9 @@ public sealed class KubernetesExecutorOptions
     /// <summary>How often <c>WatchAsync</c> and log following re-read the Job (default 2 seconds).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The run monitor: one watch for Jobs and one for pods, a status cache, events (<c>Training:Kubernetes:Monitor</c>).</summary>
+    public KubernetesMonitorOptions Monitor { get; set; } = new();
+
     /// <summary>How many of the failed container's last log lines a Failed status carries in its message (default 20; 0 for none).</summary>
     public int FailureLogLines { get; set; } = 20;
 

@@ -85,6 +85,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             errors.Add($"{p}:FailureLogLines is {options.FailureLogLines}: it must be between 0 and 1000.");
         }
 
+        errors.AddRange(options.Monitor.Validate($"{p}:Monitor"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -65,10 +65,22 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetService<IOptions<TrainingOptions>>()?.Value.Trainer));
+        // The run monitor: one list + watch for Jobs and pods, whose cache serves the executor's reads (Training:Kubernetes:Monitor).
+        services.TryAddSingleton(sp => new KubernetesRunMonitor(
+            sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
+            sp.GetService<TrainingEventHub>(),
+            sp.GetService<TrainingCostCalculator>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILogger<KubernetesRunMonitor>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
         builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
             sp.GetRequiredService<TrainingJobSpecBuilder>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesTrainingExecutor>>()));
+            sp.GetService<ILogger<KubernetesTrainingExecutor>>())
+        {
+            Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
+            Costs = sp.GetService<TrainingCostCalculator>(),
+        });
         return builder;
     }
 }

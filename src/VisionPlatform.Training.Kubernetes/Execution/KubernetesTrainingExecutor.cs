@@ -74,6 +74,12 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
 
     private KubernetesExecutorOptions Options => _builder.Options;
 
+    /// <summary>The run monitor whose cache serves reads while it is synced (set by <c>AddKubernetes</c>); none when constructed by hand.</summary>
+    internal KubernetesRunMonitor? Monitor { get; init; }
+
+    /// <summary>Adds cost to terminal statuses read from the API (set by <c>AddKubernetes</c>).</summary>
+    internal TrainingCostCalculator? Costs { get; init; }
+
     /// <inheritdoc />
     public Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
         StartAsync(config, jobOptions: null, cancellationToken);
@@ -134,6 +140,20 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     public async Task<TrainingRunStatus> GetStatusAsync(TrainingRun run, CancellationToken cancellationToken = default)
     {
         var (ns, name) = Locate(run);
+        if (Monitor is { IsSynced: true } monitor &&
+            monitor.TryGetStatus(run, _stopped.TryGetValue(run.ResourceId, out var stoppedByUs) ? stoppedByUs : null, out var cached, out var failedPod))
+        {
+            // From the monitor's cache: no API call, except one log read the first time a run is seen Failed.
+            if (failedPod is not null && Options.FailureLogLines > 0)
+            {
+                var lines = await TryReadTailAsync(_connection.GetClient(), ns, failedPod, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+                monitor.RememberFailureTail(run, string.Join(Environment.NewLine, lines));
+                monitor.TryGetStatus(run, null, out cached, out _);
+            }
+
+            return cached;
+        }
+
         var client = _connection.GetClient();
         var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
         if (job is null || !BelongsTo(job, run.JobId))
@@ -147,14 +167,16 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         var status = KubernetesStatusMapper.Map(run, job, pods, _time.GetUtcNow(), Options, _stopped.TryGetValue(run.ResourceId, out var stopped) ? stopped : null);
         if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
         {
-            var tail = await TryReadTailAsync(client, ns, KubernetesStatusMapper.OrderByCreation(pods)[^1], Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+            var tail = await TryReadTailAsync(client, ns, KubernetesStatusMapper.OrderByCreation(pods)[^1].Metadata.Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
             if (tail.Count > 0)
             {
                 status = status with { Message = $"{status.Message}{Environment.NewLine}Last log lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}" };
             }
         }
 
-        return status;
+        return Costs is { } costs && CachedJob.From(job, ns, Options.Gpu.ResourceName, null) is { } resources
+            ? costs.WithCost(status, resources.Gpus, resources.CpuRequest)
+            : status;
     }
 
     /// <inheritdoc />
@@ -163,6 +185,8 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         TrainingRunStatus? last = null;
         while (true)
         {
+            // Taken before the read, so a change in between wakes the wait below.
+            var changed = Monitor is { IsSynced: true } monitor ? monitor.Changed(run) : null;
             var status = await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
             if (last is null || last.Phase != status.Phase || last.Reason != status.Reason || last.Attempt != status.Attempt ||
                 last.ExitCode != status.ExitCode || last.Message != status.Message)
@@ -176,7 +200,15 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
                 yield break;
             }
 
-            await Task.Delay(Options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            if (changed is not null)
+            {
+                // Event-driven while the monitor is synced; the timeout only re-checks a run nothing reports on.
+                await WaitAsync(changed, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.Delay(Options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -243,6 +275,11 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     {
         query ??= TrainingRunQuery.All;
         var selector = BuildSelector(query);
+        if (Monitor is { IsSynced: true } monitor)
+        {
+            return monitor.List(query, r => _stopped.TryGetValue(r.ResourceId, out var at) ? at : null);
+        }
+
         var ns = Options.Namespace;
         var client = _connection.GetClient();
         var jobs = new List<V1Job>();
@@ -477,18 +514,29 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         }
     }
 
-    private async Task<IReadOnlyList<string>> TryReadTailAsync(IKubernetes client, string ns, V1Pod pod, int lines, CancellationToken cancellationToken)
+    private async Task WaitAsync(Task changed, CancellationToken cancellationToken)
     {
         try
         {
-            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, ns, container: TrainingJobSpecBuilder.ContainerName, tailLines: lines, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await changed.WaitAsync(TimeSpan.FromSeconds(30), _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> TryReadTailAsync(IKubernetes client, string ns, string podName, int lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(podName, ns, container: TrainingJobSpecBuilder.ContainerName, tailLines: lines, cancellationToken: cancellationToken).ConfigureAwait(false);
             using var reader = new StreamReader(stream);
             var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             return text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(lines).ToList();
         }
         catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
         {
-            Log.FailureLogUnavailable(_logger, pod.Metadata?.Name ?? "?", ex.Message);
+            Log.FailureLogUnavailable(_logger, podName, ex.Message);
             return [];
         }
     }

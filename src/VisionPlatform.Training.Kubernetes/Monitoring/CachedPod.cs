@@ -1,0 +1,129 @@
+using k8s.Models;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>
+/// What the monitor keeps of a pod: its owner, phase, scheduling condition and the trainer container's state (for
+/// Unschedulable, ImagePullBackOff, OOMKilled, exit codes and attempts), nothing else.
+/// </summary>
+internal sealed class CachedPod
+{
+    public required string Name { get; init; }
+
+    /// <summary>The Job the pod belongs to (by its controller reference or job-name label).</summary>
+    public required string JobName { get; init; }
+
+    /// <summary>The controller Job's uid; empty when the pod names none.</summary>
+    public Guid OwnerUid { get; init; }
+
+    public DateTime? Created { get; init; }
+
+    public string? Phase { get; init; }
+
+    public string? Reason { get; init; }
+
+    public DateTime? StartTime { get; init; }
+
+    public string? ScheduledStatus { get; init; }
+
+    public string? ScheduledReason { get; init; }
+
+    public string? ScheduledMessage { get; init; }
+
+    public DateTime? ScheduledAt { get; init; }
+
+    public string? Image { get; init; }
+
+    public string? WaitingReason { get; init; }
+
+    public string? WaitingMessage { get; init; }
+
+    public DateTime? RunningSince { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    public string? TerminatedReason { get; init; }
+
+    public DateTime? TerminatedStartedAt { get; init; }
+
+    public int? LastExitCode { get; init; }
+
+    public string? LastTerminatedReason { get; init; }
+
+    /// <summary>Whether the trainer container runs now (its log can be followed).</summary>
+    public bool IsRunning => Phase == "Running" && RunningSince is not null;
+
+    /// <summary>Reads a pod; <see langword="null"/> when it names no Job.</summary>
+    public static CachedPod? From(V1Pod pod)
+    {
+        var metadata = pod.Metadata;
+        var owner = metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Job");
+        var labels = metadata?.Labels;
+        string? jobName = owner?.Name;
+        if (jobName is null && labels is not null && !labels.TryGetValue("batch.kubernetes.io/job-name", out jobName))
+        {
+            labels.TryGetValue("job-name", out jobName);
+        }
+
+        if (metadata?.Name is not { } name || string.IsNullOrEmpty(jobName))
+        {
+            return null;
+        }
+
+        _ = Guid.TryParse(owner?.Uid, out var ownerUid);
+        var scheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
+        var trainer = KubernetesStatusMapper.TrainerStatus(pod);
+        return new CachedPod
+        {
+            Name = name,
+            JobName = jobName,
+            OwnerUid = ownerUid,
+            Created = metadata.CreationTimestamp,
+            Phase = StringPool.Share(pod.Status?.Phase),
+            Reason = StringPool.Share(pod.Status?.Reason),
+            StartTime = pod.Status?.StartTime,
+            ScheduledStatus = StringPool.Share(scheduled?.Status),
+            ScheduledReason = StringPool.Share(scheduled?.Reason),
+            ScheduledMessage = StringPool.Share(scheduled?.Message),
+            ScheduledAt = scheduled?.LastTransitionTime,
+            Image = StringPool.Share(trainer?.Image ?? pod.Spec?.Containers?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)?.Image),
+            WaitingReason = StringPool.Share(trainer?.State?.Waiting?.Reason),
+            WaitingMessage = StringPool.Share(trainer?.State?.Waiting?.Message),
+            RunningSince = trainer?.State?.Running?.StartedAt,
+            ExitCode = trainer?.State?.Terminated?.ExitCode,
+            TerminatedReason = StringPool.Share(trainer?.State?.Terminated?.Reason),
+            TerminatedStartedAt = trainer?.State?.Terminated?.StartedAt,
+            LastExitCode = trainer?.LastState?.Terminated?.ExitCode,
+            LastTerminatedReason = StringPool.Share(trainer?.LastState?.Terminated?.Reason),
+        };
+    }
+
+    /// <summary>A pod with just the fields the mapper reads.</summary>
+    public V1Pod ToPod() => new()
+    {
+        Metadata = new V1ObjectMeta { Name = Name, CreationTimestamp = Created },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = TrainingJobSpecBuilder.ContainerName, Image = Image }] },
+        Status = new V1PodStatus
+        {
+            Phase = Phase,
+            Reason = Reason,
+            StartTime = StartTime,
+            Conditions = ScheduledStatus is null ? null : [new V1PodCondition { Type = "PodScheduled", Status = ScheduledStatus, Reason = ScheduledReason, Message = ScheduledMessage, LastTransitionTime = ScheduledAt }],
+            ContainerStatuses =
+            [
+                new V1ContainerStatus
+                {
+                    Name = TrainingJobSpecBuilder.ContainerName,
+                    Image = Image,
+                    State = new V1ContainerState
+                    {
+                        Waiting = WaitingReason is null && WaitingMessage is null ? null : new V1ContainerStateWaiting { Reason = WaitingReason, Message = WaitingMessage },
+                        Running = RunningSince is null ? null : new V1ContainerStateRunning { StartedAt = RunningSince },
+                        Terminated = ExitCode is null ? null : new V1ContainerStateTerminated { ExitCode = ExitCode.Value, Reason = TerminatedReason, StartedAt = TerminatedStartedAt },
+                    },
+                    LastState = LastExitCode is null ? null : new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = LastExitCode.Value, Reason = LastTerminatedReason } },
+                },
+            ],
+        },
+    };
+}

@@ -1,0 +1,549 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>
+/// Keeps every SDK run in the executor's namespace current with one list + watch for Jobs and one for their pods
+/// (label <c>app.kubernetes.io/managed-by</c>), in a compact cache. Each change is mapped with
+/// <see cref="KubernetesStatusMapper"/> and published to the event hub (terminal statuses with their cost); the executor
+/// serves status, watch and list reads from the cache while the monitor is synced. See <c>docs/monitoring.md</c>.
+/// </summary>
+internal sealed class KubernetesRunMonitor : BackgroundService
+{
+    private readonly KubernetesExecutorOptions _options;
+    private readonly ITrainingEventPublisher? _publisher;
+    private readonly TrainingCostCalculator _costs;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Func<KubernetesConnection> _connectionFactory;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, CachedJob> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, CachedPod>> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TrainingRunStatus> _deleted = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deletedOrder = new();
+    private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    private KubernetesConnection? _connection;
+    private ResourceInformer<V1Job>? _jobInformer;
+    private ResourceInformer<V1Pod>? _podInformer;
+    private volatile bool _running;
+    private bool _publishing;
+
+    public KubernetesRunMonitor(
+        KubernetesExecutorOptions options,
+        ITrainingEventPublisher? publisher,
+        TrainingCostCalculator? costs,
+        TimeProvider? time,
+        ILogger<KubernetesRunMonitor>? logger,
+        Func<KubernetesConnection>? connectionFactory = null)
+    {
+        _options = options;
+        _publisher = publisher;
+        _costs = costs ?? TrainingCostCalculator.Unpriced;
+        _time = time ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _connectionFactory = connectionFactory ?? (() => new KubernetesConnection(
+            options.Connection,
+            () => new KubernetesResilienceHandler(options.Connection.Resilience, _time, _logger)));
+    }
+
+    /// <summary>The namespace watched.</summary>
+    public string Namespace => _options.Namespace;
+
+    /// <summary>Whether reads can be served from the cache: running, both lists done, no re-list pending.</summary>
+    public bool IsSynced => _running && _jobInformer?.Synced == true && _podInformer?.Synced == true;
+
+    /// <summary>Runs in the cache (live and recently deleted).</summary>
+    public int TrackedRuns
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _jobs.Count + _deleted.Count;
+            }
+        }
+    }
+
+    /// <summary>The status of a run from the cache; false when the cache does not know the run (then read the API).</summary>
+    /// <param name="run">The run.</param>
+    /// <param name="stoppedAt">When this process stopped the run, if it did.</param>
+    /// <param name="status">The status.</param>
+    /// <param name="failedPod">The pod whose log tail the Failed status still lacks, or null.</param>
+    public bool TryGetStatus(TrainingRun run, DateTimeOffset? stoppedAt, out TrainingRunStatus status, out string? failedPod)
+    {
+        var (ns, name) = KubernetesTrainingExecutor.Locate(run);
+        failedPod = null;
+        status = null!;
+        if (ns != Namespace)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (_jobs.TryGetValue(name, out var job) && job.Run.Equals(run))
+            {
+                status = Map(job, _time.GetUtcNow(), stoppedAt);
+                if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
+                {
+                    failedPod = Pods(job).LastOrDefault()?.Name;
+                }
+
+                return true;
+            }
+
+            if (_deleted.TryGetValue(name, out var gone) && gone.Run.Equals(run))
+            {
+                status = gone;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Keeps the failed trainer's last log lines for the run's Failed status (read once by the executor).</summary>
+    public void RememberFailureTail(TrainingRun run, string tail)
+    {
+        var (_, name) = KubernetesTrainingExecutor.Locate(run);
+        lock (_gate)
+        {
+            if (_jobs.TryGetValue(name, out var job) && job.Run.Equals(run))
+            {
+                job.FailureTail = tail;
+                Publish(job);
+            }
+        }
+    }
+
+    /// <summary>The runs in the cache that match a query (labels already validated by the executor), oldest first.</summary>
+    public IReadOnlyList<TrainingRunStatus> List(TrainingRunQuery query, Func<TrainingRun, DateTimeOffset?> stoppedAt)
+    {
+        var required = new List<KeyValuePair<string, string>>();
+        if (query.ProjectId is { } project)
+        {
+            required.Add(new(KubernetesLabels.ProjectId, KubernetesJobNames.ToLabelValue(project)));
+        }
+
+        required.AddRange(query.Labels ?? new Dictionary<string, string>());
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            return _jobs.Values
+                .Where(j => required.TrueForAll(l => j.HasLabel(l.Key, l.Value)))
+                .OrderBy(j => j.Created ?? DateTime.MinValue).ThenBy(j => j.Name, StringComparer.Ordinal)
+                .Select(j => Map(j, now, stoppedAt(j.Run)))
+                .Where(s => query.Phases is not { Count: > 0 } phases || phases.Contains(s.Phase))
+                .ToList();
+        }
+    }
+
+    /// <summary>
+    /// A task that completes when the run's cached state changes next (or the monitor's sync state does). Take it
+    /// before reading the status so a change in between is not missed.
+    /// </summary>
+    public Task Changed(TrainingRun run) =>
+        _waiters.GetOrAdd(KubernetesTrainingExecutor.Locate(run).Name, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        base.Dispose();
+        _connection?.Dispose();
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Monitor.Enabled)
+        {
+            return;
+        }
+
+        _connection = _connectionFactory();
+        if (_connection.Error is { } error)
+        {
+            MonitorLog.NotStarted(_logger, error);
+            return;
+        }
+
+        var client = _connection.GetClient();
+        var ns = _options.Namespace;
+        var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}";
+        var pageSize = _options.Monitor.ListPageSize;
+        var timeoutSeconds = (int)_options.Monitor.WatchTimeout.TotalSeconds;
+        _jobInformer = new ResourceInformer<V1Job>(
+            "jobs",
+            async (next, ct) =>
+            {
+                var page = await client.BatchV1.ListNamespacedJobAsync(ns, labelSelector: selector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
+                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
+            },
+            (rv, onError, ct) => client.BatchV1.WatchListNamespacedJobAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
+            new JobTarget(this),
+            _options.Monitor,
+            _time,
+            _logger);
+        _podInformer = new ResourceInformer<V1Pod>(
+            "pods",
+            async (next, ct) =>
+            {
+                var page = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: selector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
+                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
+            },
+            (rv, onError, ct) => client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
+            new PodTarget(this),
+            _options.Monitor,
+            _time,
+            _logger);
+
+        _running = true;
+        MonitorLog.Started(_logger, ns);
+        try
+        {
+            await Task.WhenAll(
+                _jobInformer.RunAsync(stoppingToken),
+                _podInformer.RunAsync(stoppingToken),
+                ReevaluateAsync(stoppingToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _running = false;
+            SignalAll();
+        }
+    }
+
+    private async Task ReevaluateAsync(CancellationToken cancellationToken)
+    {
+        // Only time moves a pod stuck pulling its image to Failed (ImagePullBackOffTimeout); no watch event says so.
+        using var timer = new PeriodicTimer(_options.Monitor.ReevaluateInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                lock (_gate)
+                {
+                    foreach (var name in _deferred.ToList())
+                    {
+                        // The pod watch is slow or quiet (bookmarks are rare on real servers): publish what is known.
+                        _deferred.Remove(name);
+                        if (_jobs.TryGetValue(name, out var late))
+                        {
+                            Publish(late, Map(late, _time.GetUtcNow(), null));
+                        }
+                    }
+
+                    foreach (var job in _jobs.Values)
+                    {
+                        if (!job.IsFinished && Pods(job).Any(p => p.WaitingReason is "ErrImagePull" or "ImagePullBackOff"))
+                        {
+                            Publish(job);
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void ReplaceJobs(IReadOnlyList<V1Job> items)
+    {
+        lock (_gate)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var item in items)
+            {
+                if (Upsert(item) is { } job)
+                {
+                    seen.Add(job.Name);
+                }
+            }
+
+            // Deleted while no watch was open (a re-list after 410, or an outage): the same as a DELETED event.
+            foreach (var name in _jobs.Keys.Where(n => !seen.Contains(n)).ToList())
+            {
+                Remove(name, null);
+            }
+
+            PublishAll();
+        }
+    }
+
+    private void ApplyJob(WatchEventType type, V1Job item)
+    {
+        lock (_gate)
+        {
+            if (type == WatchEventType.Deleted)
+            {
+                Remove(item.Metadata?.Name, item.Metadata?.Uid);
+            }
+            else if (Upsert(item) is { } job)
+            {
+                Publish(job);
+            }
+        }
+    }
+
+    private void ReplacePods(IReadOnlyList<V1Pod> items)
+    {
+        lock (_gate)
+        {
+            _pods.Clear();
+            foreach (var item in items)
+            {
+                if (CachedPod.From(item) is { } pod)
+                {
+                    PodsOf(pod.JobName)[pod.Name] = pod;
+                }
+            }
+
+            PublishAll();
+            PublishCaughtUp();
+        }
+    }
+
+    private void ApplyPod(WatchEventType type, V1Pod item)
+    {
+        if (CachedPod.From(item) is not { } pod)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (type == WatchEventType.Deleted)
+            {
+                if (_pods.TryGetValue(pod.JobName, out var pods) && pods.Remove(pod.Name) && pods.Count == 0)
+                {
+                    _pods.Remove(pod.JobName);
+                }
+            }
+            else
+            {
+                PodsOf(pod.JobName)[pod.Name] = pod;
+            }
+
+            if (_jobs.TryGetValue(pod.JobName, out var job))
+            {
+                Publish(job);
+            }
+
+            PublishCaughtUp();
+        }
+    }
+
+    private void PodsAdvanced()
+    {
+        lock (_gate)
+        {
+            PublishCaughtUp();
+        }
+    }
+
+    private void PublishCaughtUp()
+    {
+        if (_deferred.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var name in _deferred.ToList())
+        {
+            if (!_jobs.TryGetValue(name, out var job))
+            {
+                _deferred.Remove(name);
+            }
+            else if (!PodsBehind(job))
+            {
+                Publish(job);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the pod watch has not yet delivered everything that happened before the Job's last change. The two watches
+    /// are separate streams: a Job's Complete condition can arrive before the pod's exit code, which would publish a
+    /// final status without it (and then a second one with it). resourceVersions are etcd revisions, shared by all
+    /// types; when either is not a number, nothing is held back.
+    /// </summary>
+    private bool PodsBehind(CachedJob job) =>
+        job.ResourceVersion > 0 &&
+        long.TryParse(_podInformer?.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pods) &&
+        pods < job.ResourceVersion;
+
+    private void SyncChanged()
+    {
+        lock (_gate)
+        {
+            if (!_publishing && _jobInformer?.Synced == true && _podInformer?.Synced == true)
+            {
+                // Publish only once both lists are in, so a running Job is never reported Pending for lack of its pod.
+                _publishing = true;
+                PublishAll();
+            }
+        }
+
+        SignalAll();
+    }
+
+    private CachedJob? Upsert(V1Job item)
+    {
+        var name = item.Metadata?.Name;
+        if (name is null)
+        {
+            return null;
+        }
+
+        _jobs.TryGetValue(name, out var previous);
+        if (CachedJob.From(item, Namespace, _options.Gpu.ResourceName, previous) is not { } job)
+        {
+            return null;
+        }
+
+        _jobs[name] = job;
+        _deleted.Remove(name);
+        return job;
+    }
+
+    private void Remove(string? name, string? uid)
+    {
+        if (name is null || !_jobs.TryGetValue(name, out var job) || (uid is not null && Guid.TryParse(uid, out var u) && u != job.Uid))
+        {
+            return;
+        }
+
+        _jobs.Remove(name);
+        var now = _time.GetUtcNow();
+        var final = Map(job, now, job.IsFinished ? null : KubernetesStatusMapper.ToOffset(job.DeletionTimestamp) ?? now);
+        if (_options.Monitor.DeletedRunRetention > 0)
+        {
+            _deleted[name] = final;
+            _deletedOrder.Enqueue(name);
+            while (_deleted.Count > _options.Monitor.DeletedRunRetention && _deletedOrder.TryDequeue(out var oldest))
+            {
+                _deleted.Remove(oldest);
+            }
+        }
+
+        Publish(job, final);
+    }
+
+    private void PublishAll()
+    {
+        foreach (var job in _jobs.Values)
+        {
+            Publish(job);
+        }
+    }
+
+    private void Publish(CachedJob job, TrainingRunStatus? status = null)
+    {
+        if (_publishing && _publisher is { } publisher)
+        {
+            if (status is null && job.IsFinished && PodsBehind(job))
+            {
+                // Held back until the pod watch catches up (PublishCaughtUp), at the latest until the next re-evaluation.
+                _deferred.Add(job.Name);
+                Signal(job.Name);
+                return;
+            }
+
+            _deferred.Remove(job.Name);
+            status ??= Map(job, _time.GetUtcNow(), null);
+            if (status.Phase is TrainingPhase.Succeeded or TrainingPhase.Failed && job.PublishedPhase == TrainingPhase.Pending && status.StartedAt is not null)
+            {
+                // The run started and finished between two observations (an outage, a re-list): it did run, so say so.
+                publisher.PublishStatus(status with
+                {
+                    Phase = TrainingPhase.Running,
+                    Reason = TrainingStatusReasons.Running,
+                    Message = $"Attempt {status.Attempt} ran (observed after it finished).",
+                    FinishedAt = null,
+                    ExitCode = null,
+                    Cost = null,
+                });
+            }
+
+            publisher.PublishStatus(status);
+            job.PublishedPhase = status.Phase;
+        }
+
+        Signal(job.Name);
+    }
+
+    private TrainingRunStatus Map(CachedJob job, DateTimeOffset now, DateTimeOffset? stoppedAt)
+    {
+        var status = KubernetesStatusMapper.Map(job.Run, job.ToJob(Namespace), Pods(job).Select(p => p.ToPod()).ToList(), now, _options, job.IsFinished ? null : stoppedAt);
+        if (status.Phase == TrainingPhase.Failed && !string.IsNullOrEmpty(job.FailureTail))
+        {
+            status = status with { Message = $"{status.Message}{Environment.NewLine}Last log lines:{Environment.NewLine}{job.FailureTail}" };
+        }
+
+        return _costs.WithCost(status, job.Gpus, job.CpuRequest);
+    }
+
+    private List<CachedPod> Pods(CachedJob job) =>
+        _pods.TryGetValue(job.Name, out var pods)
+            ? pods.Values.Where(p => p.OwnerUid == Guid.Empty || p.OwnerUid == job.Uid)
+                .OrderBy(p => p.Created ?? DateTime.MinValue).ThenBy(p => p.Name, StringComparer.Ordinal).ToList()
+            : [];
+
+    private Dictionary<string, CachedPod> PodsOf(string jobName)
+    {
+        if (!_pods.TryGetValue(jobName, out var pods))
+        {
+            pods = new Dictionary<string, CachedPod>(1, StringComparer.Ordinal);
+            _pods[jobName] = pods;
+        }
+
+        return pods;
+    }
+
+    private void Signal(string name)
+    {
+        if (_waiters.TryRemove(name, out var waiter))
+        {
+            waiter.TrySetResult();
+        }
+    }
+
+    private void SignalAll()
+    {
+        foreach (var name in _waiters.Keys)
+        {
+            Signal(name);
+        }
+    }
+
+    private sealed class JobTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Job>
+    {
+        public void Replace(IReadOnlyList<V1Job> items) => monitor.ReplaceJobs(items);
+
+        public void Apply(WatchEventType type, V1Job item) => monitor.ApplyJob(type, item);
+
+        public void Advanced()
+        {
+        }
+
+        public void SyncChanged() => monitor.SyncChanged();
+    }
+
+    private sealed class PodTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Pod>
+    {
+        public void Replace(IReadOnlyList<V1Pod> items) => monitor.ReplacePods(items);
+
+        public void Apply(WatchEventType type, V1Pod item) => monitor.ApplyPod(type, item);
+
+        public void Advanced() => monitor.PodsAdvanced();
+
+        public void SyncChanged() => monitor.SyncChanged();
+    }
+}
