@@ -10,7 +10,9 @@ namespace VisionPlatform.Training.Benchmarks.Scenarios;
 /// Submitting a Job: <see cref="KubernetesTrainingExecutor.StartAsync(TrainingJobConfig, CancellationToken)"/> (spec
 /// building, local validation, one create call) against a bare KubernetesClient create of the same, pre-built Job.
 /// Both talk HTTP to the in-process test cluster (API server only, so no pods run and nothing else competes for the
-/// CPU); API calls per start are counted from the cluster's request log.
+/// CPU); API calls per start are counted from the cluster's request log. Bytes allocated per start are the process's
+/// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>) around each call, so they include the in-process API server's
+/// share, which is the same on both sides: the difference is what the SDK adds.
 /// </summary>
 internal sealed class SubmitScenario : IBenchmarkScenario
 {
@@ -46,21 +48,24 @@ internal sealed class SubmitScenario : IBenchmarkScenario
         var raw = new List<double>();
         var ratios = new List<double>();
         var requests = new List<double>();
+        var sdkBytes = new List<double>();
+        var rawBytes = new List<double>();
         for (var i = -options.Warmup; i < runs; i++)
         {
             var sdkJob = NewJob($"submit-sdk-{i + options.Warmup}");
             var rawJob = specs.Build(NewJob($"submit-raw-{i + options.Warmup}"));
             double sdkMs, rawMs;
+            long sdkAllocated, rawAllocated;
             int calls;
             if (i % 2 == 0)
             {
-                (sdkMs, calls) = await MeasureSdkAsync(executor, cluster, sdkJob, cancellationToken);
-                rawMs = await MeasureRawAsync(client, rawJob, cancellationToken);
+                (sdkMs, sdkAllocated, calls) = await MeasureSdkAsync(executor, cluster, sdkJob, cancellationToken);
+                (rawMs, rawAllocated) = await MeasureRawAsync(client, rawJob, cancellationToken);
             }
             else
             {
-                rawMs = await MeasureRawAsync(client, rawJob, cancellationToken);
-                (sdkMs, calls) = await MeasureSdkAsync(executor, cluster, sdkJob, cancellationToken);
+                (rawMs, rawAllocated) = await MeasureRawAsync(client, rawJob, cancellationToken);
+                (sdkMs, sdkAllocated, calls) = await MeasureSdkAsync(executor, cluster, sdkJob, cancellationToken);
             }
 
             if (i < 0)
@@ -72,7 +77,9 @@ internal sealed class SubmitScenario : IBenchmarkScenario
             raw.Add(rawMs);
             ratios.Add(sdkMs / rawMs);
             requests.Add(calls);
-            progress.WriteLine($"submit pair {i + 1}/{runs}: sdk {sdkMs:0.00} ms ({calls} API call(s)), raw {rawMs:0.00} ms");
+            sdkBytes.Add(sdkAllocated);
+            rawBytes.Add(rawAllocated);
+            progress.WriteLine($"submit pair {i + 1}/{runs}: sdk {sdkMs:0.00} ms {sdkAllocated} B ({calls} API call(s)), raw {rawMs:0.00} ms {rawAllocated} B");
         }
 
         return
@@ -83,23 +90,31 @@ internal sealed class SubmitScenario : IBenchmarkScenario
             BenchmarkResult.Of("submit.raw_ms", Stats.Median(raw)),
             BenchmarkResult.Of("submit.ratio", Stats.Median(ratios)),
             BenchmarkResult.Of("submit.ratio_of_medians", Stats.Median(sdk) / Stats.Median(raw)),
+            BenchmarkResult.Of("submit.alloc_bytes_per_start", Stats.Median(sdkBytes) - Stats.Median(rawBytes), "0"),
+            BenchmarkResult.Of("submit.alloc_bytes_per_start.sdk", Stats.Median(sdkBytes), "0"),
+            BenchmarkResult.Of("submit.alloc_bytes_per_start.raw", Stats.Median(rawBytes), "0"),
         ];
     }
 
-    private static async Task<(double Ms, int Calls)> MeasureSdkAsync(KubernetesTrainingExecutor executor, KubernetesTestCluster cluster, TrainingJobConfig job, CancellationToken cancellationToken)
+    private static async Task<(double Ms, long Allocated, int Calls)> MeasureSdkAsync(KubernetesTrainingExecutor executor, KubernetesTestCluster cluster, TrainingJobConfig job, CancellationToken cancellationToken)
     {
         cluster.Requests.Clear();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         await executor.StartAsync(job, cancellationToken);
         var ms = clock.Elapsed.TotalMilliseconds;
-        return (ms, cluster.Requests.Count);
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        return (ms, allocated, cluster.Requests.Count);
     }
 
-    private static async Task<double> MeasureRawAsync(IKubernetes client, k8s.Models.V1Job job, CancellationToken cancellationToken)
+    private static async Task<(double Ms, long Allocated)> MeasureRawAsync(IKubernetes client, k8s.Models.V1Job job, CancellationToken cancellationToken)
     {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         await client.BatchV1.CreateNamespacedJobAsync(job, Namespace, cancellationToken: cancellationToken);
-        return clock.Elapsed.TotalMilliseconds;
+        var ms = clock.Elapsed.TotalMilliseconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        return (ms, allocated);
     }
 
     private static TrainingJobConfig NewJob(string jobId) => new TrainingJobConfigBuilder
