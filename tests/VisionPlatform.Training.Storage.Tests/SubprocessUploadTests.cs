@@ -97,20 +97,33 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_stopped_run_keeps_its_checkpoint_in_the_bucket()
+    public async Task A_stopped_run_keeps_its_checkpoints_in_the_bucket_and_large_files_go_up_in_parts()
     {
-        using var store = new S3ArtifactStore(server.Options());
+        var storage = server.Options();
+        storage.MultipartThresholdBytes = 5 * 1024 * 1024;
+        storage.MultipartPartSizeBytes = 5 * 1024 * 1024;
+        var storeLogs = new CapturingLoggerProvider();
+        using var store = new S3ArtifactStore(storage, storeLogs.CreateLogger<S3ArtifactStore>());
         var executor = _runs.CreateExecutor(_runs.NewOptions(), store);
         var run = await executor.StartAsync(SubprocessRuns.Job("job-upload-stopped", epochs: 1000, new { epoch_seconds = 0.2 }));
         var running = await SubprocessRuns.WaitForAsync(executor, run, _ => File.Exists(Path.Combine(_runs.OutputDirectory(run), "checkpoint_epoch_1.json")));
         running.ArtifactUpload!.State.Should().Be(ArtifactUploadState.Pending, "a running run is uploaded when it ends");
+
+        // A real trainer's weights are large: write 12 MiB into the output directory as the trainer would.
+        var weights = Path.Combine(_runs.OutputDirectory(run), "weights", "last.pt");
+        Directory.CreateDirectory(Path.GetDirectoryName(weights)!);
+        await File.WriteAllBytesAsync(weights, Hashes.RandomBytes(12 * 1024 * 1024 + 17, seed: 5));
 
         var stopped = await executor.StopAsync(run);
         var upload = await executor.WaitForArtifactUploadAsync(run).WaitAsync(TimeSpan.FromSeconds(120));
 
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         upload!.State.Should().Be(ArtifactUploadState.Uploaded, upload.Message);
-        (await ListAsync(store, "job-upload-stopped")).Should().Contain(["checkpoint_epoch_1.json", "last.json", ArtifactLayout.TrainLogFile]);
+        (await ListAsync(store, "job-upload-stopped")).Should().Contain(["checkpoint_epoch_1.json", "last.json", "weights/last.pt", ArtifactLayout.TrainLogFile]);
+        (await StoredSha256Async(store.GetRunPrefix("job-upload-stopped") + "weights/last.pt")).Should().Be(Hashes.OfFile(weights));
+        storeLogs.Entries.Should().Contain(
+            e => e.Id.Id == 4101 && e.Text.Contains("weights/last.pt", StringComparison.Ordinal) && e.Text.Contains("3 parts", StringComparison.Ordinal),
+            "12 MiB in 5 MiB parts is a three-part multipart upload");
     }
 
     [Fact]
@@ -155,13 +168,15 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         var slow = _runs.NewOptions();
         slow.Subprocess.UploadAttempts = 3;
         slow.Subprocess.UploadRetryDelay = TimeSpan.FromMinutes(10);
-        var first = _runs.CreateExecutor(slow, downStore);
+        var firstLogs = new CapturingLoggerProvider();
+        var first = _runs.CreateExecutor(slow, downStore, firstLogs.CreateLogger<SubprocessTrainingExecutor>());
         var run = await first.StartAsync(SubprocessRuns.Job("job-upload-resumed", epochs: 1));
         var waiting = await SubprocessRuns.WaitForAsync(first, run, s => s.ArtifactUpload is { State: ArtifactUploadState.Pending, Attempts: 1 });
         waiting.ArtifactUpload!.Message.Should().Contain("Attempt 1 of 3 failed").And.Contain("Retrying in 00:10:00");
 
         // Shutting down cancels the wait at once and leaves the upload pending on disk.
         await first.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        firstLogs.Entries.Should().Contain(e => e.Id.Id == 1084, "the interruption is logged");
 
         var storage = server.Options(prefix: down.Prefix);
         using var store = new S3ArtifactStore(storage);
@@ -173,6 +188,61 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         upload!.State.Should().Be(ArtifactUploadState.Uploaded, upload.Message);
         upload.Attempts.Should().Be(2, "one attempt by each executor");
         (await ListAsync(store, "job-upload-resumed")).Should().Contain(["metrics.json", "checkpoint_epoch_1.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
+    }
+
+    [Fact]
+    public async Task After_a_crash_during_an_upload_or_a_failed_upload_a_new_executor_uploads_the_run()
+    {
+        // Two finished runs whose uploads failed against storage that was down.
+        var down = server.Options($"http://127.0.0.1:{SubprocessRuns.ClosedPort()}");
+        down.MaxRetryAttempts = 0;
+        using var downStore = new S3ArtifactStore(down);
+        var once = _runs.NewOptions();
+        once.Subprocess.UploadAttempts = 1;
+        var first = _runs.CreateExecutor(once, downStore);
+        var crashed = await first.StartAsync(SubprocessRuns.Job("job-crashed-upload", epochs: 1));
+        var failed = await first.StartAsync(SubprocessRuns.Job("job-failed-upload", epochs: 1));
+        (await first.WaitForArtifactUploadAsync(crashed).WaitAsync(TimeSpan.FromSeconds(120)))!.State.Should().Be(ArtifactUploadState.Failed);
+        (await first.WaitForArtifactUploadAsync(failed).WaitAsync(TimeSpan.FromSeconds(120)))!.State.Should().Be(ArtifactUploadState.Failed);
+        await first.DisposeAsync();
+
+        // Pretend the host died in the middle of the first one's upload: state.json still says Uploading.
+        var statePath = Path.Combine(_runs.RunDirectory(crashed), "state.json");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(statePath))!;
+        state["artifactUpload"]!["state"] = "Uploading";
+        state["artifactUpload"]!["finishedAt"] = null;
+        await File.WriteAllTextAsync(statePath, state.ToJsonString());
+
+        using var store = new S3ArtifactStore(server.Options(prefix: down.Prefix));
+        var logs = new CapturingLoggerProvider();
+        var second = _runs.CreateExecutor(_runs.NewOptions(), store, logs.CreateLogger<SubprocessTrainingExecutor>());
+        var resumed = await second.WaitForArtifactUploadAsync(crashed).WaitAsync(TimeSpan.FromSeconds(120));
+        var retried = await second.WaitForArtifactUploadAsync(failed).WaitAsync(TimeSpan.FromSeconds(120));
+
+        resumed!.State.Should().Be(ArtifactUploadState.Uploaded, resumed.Message);
+        retried!.State.Should().Be(ArtifactUploadState.Uploaded, retried.Message);
+        retried.Attempts.Should().Be(2, "the failed attempt counts, and the new executor made one more");
+        (await ListAsync(store, "job-crashed-upload")).Should().Contain(["metrics.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
+        (await ListAsync(store, "job-failed-upload")).Should().Contain(["metrics.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
+        logs.Entries.Count(e => e.Id.Id == 1081).Should().Be(2);
+    }
+
+    [Fact]
+    public void Upload_options_are_validated_at_start_up_naming_the_key()
+    {
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors(o =>
+        {
+            o.Subprocess.UploadAttempts = 0;
+            o.Subprocess.UploadRetryDelay = TimeSpan.FromHours(1);
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var read = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingOptions>>().Value;
+
+        read.Should().Throw<Microsoft.Extensions.Options.OptionsValidationException>()
+            .Which.Message.Should().Contain("Training:Subprocess:UploadAttempts is 0: it must be between 1 and 20.")
+            .And.Contain("Training:Subprocess:UploadRetryDelay is 01:00:00");
     }
 
     [Fact]
