@@ -7,6 +7,7 @@ using VisionPlatform.Training;
 using VisionPlatform.Training.Routing;
 using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Subprocess;
+using VisionPlatform.Training.Subprocess.Monitoring;
 using VisionPlatform.Training.Trainers;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -86,7 +87,10 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<SubprocessTrainingExecutor>>(),
-            sp.GetService<IArtifactStore>()));
+            sp.GetService<IArtifactStore>(),
+            sp.GetService<TrainingEventHub>(),
+            sp.GetService<TrainingCostCalculator>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SubprocessRunRecovery>());
         services.AddSingleton(_ => new TrainingExecutorRegistration(TrainingExecutorNames.Subprocess));
         services.AddKeyedSingleton<ITrainingExecutor>(TrainingExecutorNames.Subprocess, (sp, _) => sp.GetRequiredService<SubprocessTrainingExecutor>());
     }

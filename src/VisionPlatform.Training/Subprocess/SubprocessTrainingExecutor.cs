@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Subprocess.Artifacts;
 using VisionPlatform.Training.Subprocess.Logs;
+using VisionPlatform.Training.Subprocess.Monitoring;
 using VisionPlatform.Training.Subprocess.Native;
 using VisionPlatform.Training.Subprocess.Runs;
 using VisionPlatform.Training.Trainers;
@@ -40,6 +41,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     private readonly CancellationTokenSource _disposing = new();
     private readonly Task _monitor;
     private readonly RunArtifactUploader? _uploads;
+    private readonly SubprocessRunMonitor _runMonitor;
     private int _active;
     private int _recovered;
     private bool _disposed;
@@ -62,6 +64,19 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         TimeProvider? timeProvider = null,
         ILogger<SubprocessTrainingExecutor>? logger = null,
         IArtifactStore? artifactStore = null)
+        : this(options, contract, timeProvider, logger, artifactStore, events: null, cost: null)
+    {
+    }
+
+    /// <summary>Creates the executor that publishes its runs' events and prices their cost (how the DI container creates it).</summary>
+    internal SubprocessTrainingExecutor(
+        IOptions<TrainingOptions> options,
+        ITrainerContract contract,
+        TimeProvider? timeProvider,
+        ILogger<SubprocessTrainingExecutor>? logger,
+        IArtifactStore? artifactStore,
+        ITrainingEventPublisher? events,
+        TrainingCostCalculator? cost)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(contract);
@@ -74,6 +89,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
             : _options.RunsDirectory);
         _uploads = artifactStore is not null && _options.UploadArtifacts ? new RunArtifactUploader(artifactStore, _options, _time, _logger) : null;
+        _runMonitor = new SubprocessRunMonitor(events, cost ?? TrainingCostCalculator.Unpriced, _time, _options.PollInterval, _logger);
         _monitor = Task.Run(MonitorAsync);
     }
 
@@ -82,6 +98,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
 
     /// <summary>The absolute directory holding one directory per run.</summary>
     public string RunsDirectory => _runsDirectory;
+
+    /// <summary>How many runs' logs are followed now because a subscriber wants their progress or log lines.</summary>
+    internal int FollowedRuns => _runMonitor.FollowedRuns;
 
     /// <summary>
     /// What would run for a job, without side effects: the program, the argument list and the environment names
@@ -147,7 +166,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
                     : throw new TrainingException(TrainingErrorCode.ExecutorFailure, $"The run directory '{paths.Directory}' of job '{config.JobId}' exists but its state cannot be read.") { ExecutorName = Name, JobId = config.JobId };
             }
 
-            entry = new RunEntry(paths, state, new TrainingRun(Name, config.JobId, paths.Name)) { Config = config };
+            entry = new RunEntry(paths, state, new TrainingRun(Name, config.JobId, paths.Name), _runMonitor) { Config = config };
             lock (_gate)
             {
                 if (_runs.TryGetValue(paths.Name, out var adopted))
@@ -161,6 +180,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
                     _queue.Add(entry);
                 }
             }
+
+            entry.Announce();
         }
 
         _uploads?.Track(entry);
@@ -194,7 +215,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         {
             var changed = entry.Changed;
             var status = entry.ToStatus();
-            if (status != last)
+            if (StatusChange.IsNews(last, status))
             {
                 yield return status;
                 last = status;
@@ -205,7 +226,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
                 yield break;
             }
 
-            // Exits of our own children push a change; the delay is a safety net for runs polled via /proc.
+            // Every state change (exit reaped, /proc poll, stop, launch) completes Changed at once; the delay picks up
+            // new progress lines, read from the log's tail only when it grew.
             await WaitAnyAsync(changed, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -511,6 +533,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             StopIndexing(entry);
         }
 
+        _runMonitor.Dispose();
+
         _disposing.Dispose();
     }
 
@@ -571,6 +595,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         Message = "The subprocess executor has no such run.",
     };
 
+    /// <summary>Finds earlier runs now (at host start-up) rather than at the first call; see <see cref="SubprocessRunRecovery"/>.</summary>
+    internal void Recover() => EnsureRecovered();
+
     /// <summary>The first time any method runs: find earlier runs, reattach to live ones, requeue queued ones.</summary>
     private void EnsureRecovered()
     {
@@ -613,7 +640,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             return null;
         }
 
-        var entry = new RunEntry(paths, state, new TrainingRun(Name, state.JobId, paths.Name));
+        var entry = new RunEntry(paths, state, new TrainingRun(Name, state.JobId, paths.Name), _runMonitor);
         lock (_gate)
         {
             if (_runs.TryGetValue(paths.Name, out var raced))
@@ -633,6 +660,12 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         else if (state.Phase == TrainingPhase.Running)
         {
             Reattach(entry, state);
+        }
+
+        // Runs that were already finished are not news; live ones (and those recovery just found Lost) are.
+        if (state.Phase is TrainingPhase.Pending or TrainingPhase.Running)
+        {
+            entry.Announce();
         }
 
         return entry;

@@ -43,9 +43,16 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         return options;
     }
 
-    public SubprocessTrainingExecutor CreateExecutor(TrainingOptions options, ITrainerContract? contract = null)
+    public SubprocessTrainingExecutor CreateExecutor(TrainingOptions options, ITrainerContract? contract = null) =>
+        Track(new SubprocessTrainingExecutor(Options.Create(options), contract ?? new FlagTrainerContract()));
+
+    /// <summary>An executor that publishes to <paramref name="events"/>, as the DI container creates it.</summary>
+    internal SubprocessTrainingExecutor CreatePublishingExecutor(TrainingOptions options, ITrainingEventPublisher? events, TrainingCostCalculator? cost = null) =>
+        Track(new SubprocessTrainingExecutor(Options.Create(options), new FlagTrainerContract(), TimeProvider.System, logger: null, artifactStore: null, events, cost));
+
+    /// <summary>Registers an executor created elsewhere, so its runs are stopped and it is disposed with the context.</summary>
+    public SubprocessTrainingExecutor Track(SubprocessTrainingExecutor executor)
     {
-        var executor = new SubprocessTrainingExecutor(Options.Create(options), contract ?? new FlagTrainerContract());
         lock (_executors)
         {
             _executors.Add(executor);

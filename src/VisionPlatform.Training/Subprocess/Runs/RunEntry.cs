@@ -1,12 +1,14 @@
+using VisionPlatform.Training.Subprocess.Monitoring;
 using VisionPlatform.Training.Subprocess.Native;
 
 namespace VisionPlatform.Training.Subprocess.Runs;
 
 /// <summary>
 /// An executor's in-memory view of one run: its persisted state, its process and the signals that wake watchers.
-/// <see cref="State"/> is only changed under <see cref="Sync"/> and always saved to <c>state.json</c> right after.
+/// <see cref="State"/> is only changed under <see cref="Sync"/> and always saved to <c>state.json</c> right after; each
+/// change is reported to the monitor under the same lock, so its events are in the order of the changes.
 /// </summary>
-internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingRun handle)
+internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingRun handle, SubprocessRunMonitor? monitor = null)
 {
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _terminal = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -37,6 +39,9 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
 
     /// <summary>Whether the process is not ours to reap, so its end is found by polling <c>/proc</c>.</summary>
     public bool PollLiveness { get; set; }
+
+    /// <summary>The latest progress from the log, and the log's follower while someone wants its lines.</summary>
+    public RunProgressTracker ProgressTracker { get; } = new(paths.LogFile);
 
     /// <summary>The log size recorded by the last index entry.</summary>
     public long IndexedSize { get; set; }
@@ -83,9 +88,11 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
             }
 
             RunStore.Save(Paths, next);
+            var before = State.Phase;
             State = next;
             previous = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            monitor?.Observe(this, before);
         }
 
         previous.TrySetResult();
@@ -104,9 +111,11 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
         TaskCompletionSource previous;
         lock (Sync)
         {
+            var before = State.Phase;
             State = state;
             previous = _changed;
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            monitor?.Observe(this, before);
         }
 
         previous.TrySetResult();
@@ -125,7 +134,16 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
         }
     }
 
-    /// <summary>The public status.</summary>
+    /// <summary>Publishes the current state of a run the executor has just learnt of (a new job, or one found on disk).</summary>
+    public void Announce()
+    {
+        lock (Sync)
+        {
+            monitor?.Observe(this, previousPhase: null);
+        }
+    }
+
+    /// <summary>The public status, with the latest progress and, once terminal, the cost.</summary>
     public TrainingRunStatus ToStatus()
     {
         RunStateDocument s;
@@ -134,7 +152,7 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
             s = State;
         }
 
-        return new TrainingRunStatus
+        var status = new TrainingRunStatus
         {
             Run = Handle,
             Phase = s.Phase,
@@ -146,5 +164,6 @@ internal sealed class RunEntry(RunPaths paths, RunStateDocument state, TrainingR
             ExitCode = s.ExitCode,
             ArtifactUpload = s.ArtifactUpload,
         };
+        return monitor is null ? status : monitor.Describe(this, s, status);
     }
 }
