@@ -76,7 +76,8 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
         builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
             sp.GetRequiredService<TrainingJobSpecBuilder>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesTrainingExecutor>>())
+            sp.GetService<ILogger<KubernetesTrainingExecutor>>(),
+            sp.GetService<VisionPlatform.Training.Diagnostics.TrainingMetrics>())
         {
             Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
             Costs = sp.GetService<TrainingCostCalculator>(),

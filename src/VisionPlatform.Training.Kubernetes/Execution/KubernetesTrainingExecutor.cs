@@ -40,10 +40,16 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     /// <param name="timeProvider">The clock (default system).</param>
     /// <param name="logger">The logger (default none).</param>
     public KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
+        : this(builder, timeProvider, logger, metrics: null)
+    {
+    }
+
+    /// <summary>As the public constructor, with every API attempt counted on the SDK's meter (the DI registration uses it).</summary>
+    internal KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider, ILogger<KubernetesTrainingExecutor>? logger, Diagnostics.TrainingMetrics? metrics)
         : this(
             new KubernetesConnection(
                 (builder ?? throw new ArgumentNullException(nameof(builder))).Options.Connection,
-                () => new KubernetesResilienceHandler(builder.Options.Connection.Resilience, timeProvider, logger)),
+                () => new KubernetesResilienceHandler(builder.Options.Connection.Resilience, timeProvider, logger) { Metrics = metrics }),
             builder,
             timeProvider,
             logger)

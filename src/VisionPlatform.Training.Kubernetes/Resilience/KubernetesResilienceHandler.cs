@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
+using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Kubernetes.Resilience;
 
 namespace VisionPlatform.Training.Kubernetes;
@@ -45,13 +47,16 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         _pipeline = BuildPipeline();
     }
 
+    /// <summary>Counts every attempt (<c>training.kubernetes.*</c> instruments); <see langword="null"/> for no metrics.</summary>
+    internal TrainingMetrics? Metrics { get; init; }
+
     /// <inheritdoc />
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (IsStreaming(request))
         {
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return await SendStreamingAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
@@ -64,7 +69,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                     ctx.Properties.Set(AttemptsKey, ctx.Properties.GetValue(AttemptsKey, 0) + 1);
                     try
                     {
-                        return Outcome.FromResult(await state.handler.SendOnceAsync(state.request, ctx.CancellationToken).ConfigureAwait(false));
+                        return Outcome.FromResult(await state.handler.SendOnceAsync(state.request, ctx.CancellationToken, state.cancellationToken).ConfigureAwait(false));
                     }
 #pragma warning disable CA1031 // Every failure becomes an outcome; the pipeline decides whether to retry it.
                     catch (Exception e)
@@ -74,7 +79,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                     }
                 },
                 context,
-                (handler: this, request)).ConfigureAwait(false);
+                (handler: this, request, cancellationToken)).ConfigureAwait(false);
 
             var failed = outcome.Exception is not null || IsTransient(outcome.Result!.StatusCode);
             if (failed && !cancellationToken.IsCancellationRequested)
@@ -111,16 +116,39 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                 query.Contains("follow=true", StringComparison.OrdinalIgnoreCase));
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Watches and log follows: one attempt, no retries, no timeout (the stream is the answer).</summary>
+    private async Task<HttpResponseMessage> SendStreamingAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
         try
         {
             response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (!IsNotSent(e))
+        catch (Exception e)
         {
-            RecordIfUnanswered(request);
+            Count(request, null, e, cancellationToken.IsCancellationRequested);
+            throw;
+        }
+
+        Count(request, response.StatusCode, null, callerCanceled: false);
+        return response;
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken, CancellationToken callerToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Count(request, null, e, callerToken.IsCancellationRequested);
+            if (!IsNotSent(e))
+            {
+                RecordIfUnanswered(request);
+            }
+
             throw;
         }
 
@@ -128,13 +156,37 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         {
             // Read the body inside the attempt, so the attempt timeout and the retries cover it too.
             await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
-            return response;
         }
-        catch
+        catch (Exception e)
         {
+            Count(request, response.StatusCode, e, callerToken.IsCancellationRequested);
             response.Dispose();
             RecordIfUnanswered(request);
             throw;
+        }
+
+        Count(request, response.StatusCode, null, callerCanceled: false);
+        return response;
+    }
+
+    /// <summary>Counts one attempt: answered (<paramref name="status"/>) or not (<paramref name="failure"/>).</summary>
+    private void Count(HttpRequestMessage request, HttpStatusCode? status, Exception? failure, bool callerCanceled)
+    {
+        if (Metrics is not { } metrics)
+        {
+            return;
+        }
+
+        var kind = KubernetesApiRequestKind.Of(request);
+        if (failure is not null)
+        {
+            var errorType = KubernetesApiRequestKind.ErrorType(failure, callerCanceled);
+            metrics.KubernetesApiCall(kind.Verb, kind.Resource, (int?)status, errorType, isError: !callerCanceled);
+        }
+        else
+        {
+            var isError = KubernetesApiRequestKind.IsErrorStatus(status!.Value);
+            metrics.KubernetesApiCall(kind.Verb, kind.Resource, (int)status.Value, isError ? ((int)status.Value).ToString(CultureInfo.InvariantCulture) : null, isError);
         }
     }
 
@@ -169,6 +221,12 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } r ? RetryAfter(r) : null),
                 OnRetry = args =>
                 {
+                    if (Metrics is { } metrics && args.Context.Properties.TryGetValue(RequestKey, out var retried))
+                    {
+                        var kind = KubernetesApiRequestKind.Of(retried);
+                        metrics.KubernetesApiRetry(kind.Verb, kind.Resource);
+                    }
+
                     var request = CurrentRequest(args.Context);
                     KubernetesResilienceLog.Retrying(
                         _logger,

@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
+using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Routing;
 using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Subprocess;
@@ -64,7 +66,13 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName
                 ? new JsonConfigTrainerContract()
                 : new FlagTrainerContract());
-        services.TryAddSingleton(sp => new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), () => sp.GetService<ITrainingExecutor>()));
+        services.TryAddSingleton(sp => new TrainingMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp =>
+        {
+            var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), () => sp.GetService<ITrainingExecutor>());
+            sp.GetRequiredService<TrainingMetrics>().Observe(hub);
+            return hub;
+        });
         services.TryAddSingleton<ITrainingEventSource>(sp => sp.GetRequiredService<TrainingEventHub>());
         services.TryAddSingleton(sp => new TrainingCostCalculator(() => sp.GetRequiredService<IOptionsMonitor<TrainingOptions>>().CurrentValue.Cost));
         services.TryAddSingleton<TrainingExecutorManager>();

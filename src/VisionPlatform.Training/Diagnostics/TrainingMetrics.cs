@@ -1,19 +1,65 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace VisionPlatform.Training.Diagnostics;
 
 /// <summary>
-/// The SDK's instruments on one <see cref="Meter"/> named <see cref="TrainingTelemetry.MeterName"/>. Created from the
-/// host's <see cref="IMeterFactory"/> when there is one, so meters are scoped to the service provider and tests can
-/// observe them; otherwise from a private meter.
+/// The SDK's instruments on one <see cref="Meter"/> named <see cref="TrainingTelemetry.MeterName"/>: a DI singleton
+/// shared by the manager, the event hub and the Kubernetes API handler. Created from the host's
+/// <see cref="IMeterFactory"/> when there is one, so meters are scoped to the service provider and tests can observe
+/// them; otherwise from a private meter.
+/// <para>
+/// Run outcomes come from the hub's status transitions. An outcome is counted once per run, and only when this host saw
+/// the run live: a transition from a non-terminal status, or a run that is first seen terminal while (or after) this host
+/// started it. A run first seen already finished (after a host restart, a re-list, or the hub forgetting old runs) counts
+/// nothing, so restarts never count runs twice.
+/// </para>
 /// </summary>
 internal sealed class TrainingMetrics : IDisposable
 {
+    /// <summary>The framework tag of runs this host did not start (a status does not carry the framework).</summary>
+    public const string UnknownFramework = "unknown";
+
+    /// <summary>How many started runs are remembered for their framework tag.</summary>
+    internal const int StartedRunCapacity = 10_000;
+
+    private const string OtherReason = "other";
+
+    private static readonly HashSet<string> KnownReasons = new(StringComparer.Ordinal)
+    {
+        TrainingStatusReasons.WaitingForSlot, TrainingStatusReasons.WaitingForGpu, TrainingStatusReasons.Starting,
+        TrainingStatusReasons.Running, TrainingStatusReasons.Completed, TrainingStatusReasons.NonZeroExitCode,
+        TrainingStatusReasons.InvalidTrainerInput, TrainingStatusReasons.Signaled, TrainingStatusReasons.StoppedByUser,
+        TrainingStatusReasons.ExitNotObserved, TrainingStatusReasons.LaunchFailed, TrainingStatusReasons.NotFound,
+        TrainingStatusReasons.Unschedulable, TrainingStatusReasons.ImagePullBackOff, TrainingStatusReasons.ErrImagePull,
+        TrainingStatusReasons.ContainerCreating, TrainingStatusReasons.Suspended, TrainingStatusReasons.BackoffLimitExceeded,
+        TrainingStatusReasons.DeadlineExceeded, TrainingStatusReasons.PodFailurePolicy, TrainingStatusReasons.OomKilled,
+    };
+
+    // Running times from seconds to days; waits from a fraction of a second (a free slot) to hours (a GPU queue).
+    private static readonly double[] RunDurationBuckets = [1, 5, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 14_400, 28_800, 86_400, 259_200];
+    private static readonly double[] PendingDurationBuckets = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1_800, 3_600, 14_400];
+
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private readonly Counter<long> _starts;
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _startFailures;
+    private readonly Counter<long> _succeeded;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _stopped;
+    private readonly Histogram<double> _runDuration;
+    private readonly Histogram<double> _pendingDuration;
+    private readonly Counter<long> _eventsDropped;
+    private readonly Counter<long> _apiCalls;
+    private readonly Counter<long> _apiErrors;
+    private readonly Counter<long> _apiRetries;
+    private readonly StartedRunRegistry _startedRuns = new(StartedRunCapacity);
+
+    // Executors and phases once reported active keep reporting (0 when idle), so a series drops to zero instead of vanishing.
+    private readonly ConcurrentDictionary<(string Executor, TrainingPhase Phase), bool> _activeSeries = new();
+    private TrainingEventHub? _hub;
 
     public TrainingMetrics(IMeterFactory? meterFactory)
     {
@@ -27,13 +73,48 @@ internal sealed class TrainingMetrics : IDisposable
             _meter = meterFactory.Create(TrainingTelemetry.MeterName);
         }
 
-        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started, by the executor that runs them.");
+        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started through the manager, by the executor that runs them.");
         _fallbacks = _meter.CreateCounter<long>(TrainingTelemetry.FallbacksInstrument, "{fallback}", "Starts that ran on a fallback executor because the requested one was unavailable.");
         _startFailures = _meter.CreateCounter<long>(TrainingTelemetry.StartFailuresInstrument, "{failure}", "Starts no executor in the chain could take.");
+        _succeeded = _meter.CreateCounter<long>(TrainingTelemetry.SucceededInstrument, "{run}", "Runs seen finishing successfully.");
+        _failed = _meter.CreateCounter<long>(TrainingTelemetry.FailedInstrument, "{run}", "Runs seen failing, or lost while live.");
+        _stopped = _meter.CreateCounter<long>(TrainingTelemetry.StoppedInstrument, "{run}", "Runs seen ending because they were stopped.");
+        _runDuration = _meter.CreateHistogram(
+            TrainingTelemetry.RunDurationInstrument,
+            "s",
+            "Running time of finished runs, from StartedAt to FinishedAt.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = RunDurationBuckets });
+        _pendingDuration = _meter.CreateHistogram(
+            TrainingTelemetry.PendingDurationInstrument,
+            "s",
+            "Time runs waited before running (queued for a slot, a GPU node, an image pull), from CreatedAt to StartedAt.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PendingDurationBuckets });
+        _eventsDropped = _meter.CreateCounter<long>(TrainingTelemetry.EventsDroppedInstrument, "{event}", "Events slow subscribers lost.");
+        _apiCalls = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiCallsInstrument, "{request}", "HTTP requests to the Kubernetes API, one per attempt.");
+        _apiErrors = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiErrorsInstrument, "{request}", "Kubernetes API attempts that got no answer, 429 or 5xx.");
+        _apiRetries = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiRetriesInstrument, "{retry}", "Kubernetes API attempts that were retried.");
+        _meter.CreateObservableUpDownCounter(TrainingTelemetry.ActiveRunsInstrument, ObserveActiveRuns, "{run}", "Live runs the SDK tracks, by executor and phase.");
+        _meter.CreateObservableUpDownCounter(TrainingTelemetry.SubscribersInstrument, () => (long)(_hub?.SubscriberCount ?? 0), "{subscription}", "Open event subscriptions.");
     }
 
-    public void RunStarted(string executor) =>
-        _starts.Add(1, new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, executor));
+    /// <summary>Follows the hub's status changes and subscribers (once; the DI registration calls it when it creates the hub).</summary>
+    public void Observe(TrainingEventHub hub)
+    {
+        ArgumentNullException.ThrowIfNull(hub);
+        if (Interlocked.CompareExchange(ref _hub, hub, null) is not null)
+        {
+            return;
+        }
+
+        hub.StatusChanged += OnStatusChanged;
+        hub.EventsDropped += OnEventsDropped;
+    }
+
+    /// <summary>Notes a start before the executor is called; dispose the scope when the start is over.</summary>
+    public StartScope BeginStart(string jobId, string framework) =>
+        new(this, jobId, framework, _startedRuns.Begin(jobId, framework));
 
     public void FellBack(string requested, string used, string reasonKind) =>
         _fallbacks.Add(
@@ -48,11 +129,150 @@ internal sealed class TrainingMetrics : IDisposable
             new KeyValuePair<string, object?>(TrainingTelemetry.RequestedExecutorTag, requested),
             new KeyValuePair<string, object?>(TrainingTelemetry.ReasonTag, reasonKind));
 
+    /// <summary>One HTTP attempt against the Kubernetes API: answered with <paramref name="statusCode"/>, or not answered (<paramref name="errorType"/>).</summary>
+    public void KubernetesApiCall(string verb, string resource, int? statusCode, string? errorType, bool isError)
+    {
+        var tags = new TagList
+        {
+            { TrainingTelemetry.KubernetesVerbTag, verb },
+            { TrainingTelemetry.KubernetesResourceTag, resource },
+        };
+        if (statusCode is { } code)
+        {
+            tags.Add(TrainingTelemetry.HttpStatusCodeTag, code);
+        }
+
+        if (errorType is not null)
+        {
+            tags.Add(TrainingTelemetry.ErrorTypeTag, errorType);
+        }
+
+        _apiCalls.Add(1, tags);
+        if (isError)
+        {
+            _apiErrors.Add(1, tags);
+        }
+    }
+
+    public void KubernetesApiRetry(string verb, string resource) =>
+        _apiRetries.Add(
+            1,
+            new KeyValuePair<string, object?>(TrainingTelemetry.KubernetesVerbTag, verb),
+            new KeyValuePair<string, object?>(TrainingTelemetry.KubernetesResourceTag, resource));
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _hub, null) is { } hub)
+        {
+            hub.StatusChanged -= OnStatusChanged;
+            hub.EventsDropped -= OnEventsDropped;
+        }
+
         if (_ownsMeter)
         {
             _meter.Dispose();
         }
+    }
+
+    private static string? Outcome(TrainingPhase phase) => phase switch
+    {
+        TrainingPhase.Succeeded => "succeeded",
+        TrainingPhase.Failed or TrainingPhase.Lost or TrainingPhase.NotFound => "failed",
+        TrainingPhase.Stopped => "stopped",
+        _ => null,
+    };
+
+    private static string ReasonValue(string reason) => KnownReasons.Contains(reason) ? reason : OtherReason;
+
+    private static double Seconds(DateTimeOffset from, DateTimeOffset to) => Math.Max(0, (to - from).TotalSeconds);
+
+    private void OnStatusChanged(TrainingRunStatus? previous, TrainingRunStatus current)
+    {
+        var startedHere = _startedRuns.TryGet(current.Run, out var framework, out var finished);
+
+        // Only what this host saw happen: a change from a live status, or the first status of a run it is starting.
+        var seenLive = previous is { IsTerminal: false } || (previous is null && startedHere && !finished);
+        if (!seenLive)
+        {
+            return;
+        }
+
+        var executor = new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, current.ExecutorName);
+        var frameworkTag = new KeyValuePair<string, object?>(TrainingTelemetry.FrameworkTag, framework);
+
+        // The wait before the first attempt ran (a retried attempt's new start time is not a second wait).
+        if (current.StartedAt is { } startedAt && previous?.StartedAt is null && current.Attempt <= 1 && current.CreatedAt is { } createdAt)
+        {
+            _pendingDuration.Record(Seconds(createdAt, startedAt), executor, frameworkTag);
+        }
+
+        if (!current.IsTerminal || Outcome(current.Phase) is not { } outcome)
+        {
+            return;
+        }
+
+        var counter = outcome switch
+        {
+            "succeeded" => _succeeded,
+            "stopped" => _stopped,
+            _ => _failed,
+        };
+        counter.Add(1, executor, frameworkTag, new KeyValuePair<string, object?>(TrainingTelemetry.ReasonTag, ReasonValue(current.Reason)));
+        if (current.StartedAt is { } ranFrom && current.FinishedAt is { } ranTo)
+        {
+            _runDuration.Record(Seconds(ranFrom, ranTo), executor, frameworkTag, new KeyValuePair<string, object?>(TrainingTelemetry.OutcomeTag, outcome));
+        }
+
+        _startedRuns.Finish(current.Run);
+    }
+
+    private void OnEventsDropped(TrainingEventOverflowPolicy policy, long count) =>
+        _eventsDropped.Add(
+            count,
+            new KeyValuePair<string, object?>(TrainingTelemetry.OverflowPolicyTag, policy == TrainingEventOverflowPolicy.Disconnect ? "disconnect" : "drop_oldest"));
+
+    private IEnumerable<Measurement<long>> ObserveActiveRuns()
+    {
+        if (_hub is not { } hub)
+        {
+            return [];
+        }
+
+        var counts = new Dictionary<(string Executor, TrainingPhase Phase), long>();
+        foreach (var (key, count) in hub.ActiveRunsByExecutorAndPhase())
+        {
+            counts[key] = count;
+            _activeSeries.TryAdd(key, true);
+        }
+
+        var measurements = new List<Measurement<long>>(_activeSeries.Count);
+        foreach (var key in _activeSeries.Keys)
+        {
+            measurements.Add(new Measurement<long>(
+                counts.GetValueOrDefault(key),
+                new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, key.Executor),
+                new KeyValuePair<string, object?>(TrainingTelemetry.PhaseTag, key.Phase == TrainingPhase.Pending ? "pending" : "running")));
+        }
+
+        return measurements;
+    }
+
+    /// <summary>One start under way: <see cref="Started"/> counts the run; disposing without it forgets the start.</summary>
+    internal readonly struct StartScope(TrainingMetrics metrics, string jobId, string framework, StartedRunRegistry.Entry entry) : IDisposable
+    {
+        /// <summary>Counts a started run, unless the start returned a run this host already counted (an idempotent repeat).</summary>
+        public void Started(TrainingRun run)
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            if (metrics._startedRuns.Started(entry, run, framework))
+            {
+                metrics._starts.Add(
+                    1,
+                    new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, run.ExecutorName),
+                    new KeyValuePair<string, object?>(TrainingTelemetry.FrameworkTag, framework));
+            }
+        }
+
+        public void Dispose() => metrics._startedRuns.Abandon(jobId, entry);
     }
 }

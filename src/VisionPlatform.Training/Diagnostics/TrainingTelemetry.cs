@@ -5,7 +5,8 @@ namespace VisionPlatform.Training.Diagnostics;
 /// <summary>
 /// The names the SDK publishes telemetry under, so hosts can subscribe (for example
 /// <c>builder.Services.AddOpenTelemetry().WithMetrics(m =&gt; m.AddMeter(TrainingTelemetry.MeterName))</c>).
-/// Instrument names are dotted and lower case, in the style of OpenTelemetry semantic conventions.
+/// Instrument names are dotted and lower case, in the style of OpenTelemetry semantic conventions. Every tag has a
+/// small, bounded set of values; job ids appear on spans only, never on metrics. See docs/monitoring.md.
 /// </summary>
 public static class TrainingTelemetry
 {
@@ -15,7 +16,7 @@ public static class TrainingTelemetry
     /// <summary>The name of the SDK's <see cref="ActivitySource"/> (the same as <see cref="MeterName"/>).</summary>
     public const string ActivitySourceName = MeterName;
 
-    /// <summary>Counter: runs started, tagged with <see cref="ExecutorTag"/> (the executor that runs them).</summary>
+    /// <summary>Counter: runs started through the manager, tagged with <see cref="ExecutorTag"/> (the executor that runs them) and <see cref="FrameworkTag"/>.</summary>
     public const string StartsInstrument = "training.starts";
 
     /// <summary>Counter: starts that ran on a fallback executor, tagged with <see cref="RequestedExecutorTag"/>, <see cref="ExecutorTag"/> and <see cref="ReasonTag"/>.</summary>
@@ -24,14 +25,102 @@ public static class TrainingTelemetry
     /// <summary>Counter: starts that failed because no executor in the chain could take the job, tagged with <see cref="RequestedExecutorTag"/> and <see cref="ReasonTag"/>.</summary>
     public const string StartFailuresInstrument = "training.start_failures";
 
+    /// <summary>Counter: runs seen finishing with <see cref="TrainingPhase.Succeeded"/>, tagged with <see cref="ExecutorTag"/>, <see cref="FrameworkTag"/> and <see cref="ReasonTag"/>.</summary>
+    public const string SucceededInstrument = "training.runs.succeeded";
+
+    /// <summary>
+    /// Counter: runs seen finishing with <see cref="TrainingPhase.Failed"/>, or ending as <see cref="TrainingPhase.Lost"/> or
+    /// <see cref="TrainingPhase.NotFound"/> while they were live, tagged with <see cref="ExecutorTag"/>, <see cref="FrameworkTag"/> and <see cref="ReasonTag"/>.
+    /// </summary>
+    public const string FailedInstrument = "training.runs.failed";
+
+    /// <summary>Counter: runs seen ending with <see cref="TrainingPhase.Stopped"/>, tagged with <see cref="ExecutorTag"/>, <see cref="FrameworkTag"/> and <see cref="ReasonTag"/>.</summary>
+    public const string StoppedInstrument = "training.runs.stopped";
+
+    /// <summary>Histogram (seconds): a finished run's running time, <c>StartedAt</c> to <c>FinishedAt</c>, tagged with <see cref="ExecutorTag"/>, <see cref="FrameworkTag"/> and <see cref="OutcomeTag"/>.</summary>
+    public const string RunDurationInstrument = "training.run.duration";
+
+    /// <summary>Histogram (seconds): how long a run waited before it started running, <c>CreatedAt</c> to <c>StartedAt</c>, tagged with <see cref="ExecutorTag"/> and <see cref="FrameworkTag"/>.</summary>
+    public const string PendingDurationInstrument = "training.run.pending_duration";
+
+    /// <summary>Observable up-down counter: live runs the SDK tracks, tagged with <see cref="ExecutorTag"/> and <see cref="PhaseTag"/>.</summary>
+    public const string ActiveRunsInstrument = "training.runs.active";
+
+    /// <summary>Counter: events a slow subscriber lost (dropped, or discarded when it was disconnected), tagged with <see cref="OverflowPolicyTag"/>.</summary>
+    public const string EventsDroppedInstrument = "training.events.dropped";
+
+    /// <summary>Observable up-down counter: open event subscriptions.</summary>
+    public const string SubscribersInstrument = "training.events.subscribers";
+
+    /// <summary>
+    /// Counter: HTTP requests to the Kubernetes API, one per attempt (retries included, watches and log follows too),
+    /// tagged with <see cref="KubernetesVerbTag"/>, <see cref="KubernetesResourceTag"/> and either
+    /// <see cref="HttpStatusCodeTag"/> (answered) or <see cref="ErrorTypeTag"/> (not answered).
+    /// </summary>
+    public const string KubernetesApiCallsInstrument = "training.kubernetes.api_calls";
+
+    /// <summary>Counter: Kubernetes API attempts that failed transiently (no answer, 429 or 5xx), with the same tags as <see cref="KubernetesApiCallsInstrument"/> plus <see cref="ErrorTypeTag"/>.</summary>
+    public const string KubernetesApiErrorsInstrument = "training.kubernetes.api_errors";
+
+    /// <summary>Counter: Kubernetes API attempts that were retried, tagged with <see cref="KubernetesVerbTag"/> and <see cref="KubernetesResourceTag"/>.</summary>
+    public const string KubernetesApiRetriesInstrument = "training.kubernetes.api_retries";
+
+    /// <summary>Span: one start through the manager, with its routing and fallback decisions.</summary>
+    public const string StartActivityName = "training.start";
+
+    /// <summary>Span: one stop through the manager.</summary>
+    public const string StopActivityName = "training.stop";
+
     /// <summary>Tag: the executor that runs (or would have run) the job.</summary>
     public const string ExecutorTag = "training.executor";
 
     /// <summary>Tag: the executor the request asked for (the default unless overridden).</summary>
     public const string RequestedExecutorTag = "training.executor.requested";
 
-    /// <summary>Tag: a short machine-readable reason, for example <c>unavailable</c>, <c>circuit_open</c>, <c>timeout</c>.</summary>
+    /// <summary>
+    /// Tag: a short machine-readable reason. On start failures and fallbacks for example <c>unavailable</c>,
+    /// <c>circuit_open</c>, <c>timeout</c>; on run outcomes one of <see cref="TrainingStatusReasons"/>, or <c>other</c>.
+    /// </summary>
     public const string ReasonTag = "training.reason";
+
+    /// <summary>Tag: the job's framework (for example <c>ultralytics</c>), or <c>unknown</c> for runs this host did not start.</summary>
+    public const string FrameworkTag = "training.framework";
+
+    /// <summary>Tag: how a run ended: <c>succeeded</c>, <c>failed</c> or <c>stopped</c>.</summary>
+    public const string OutcomeTag = "training.outcome";
+
+    /// <summary>Tag: the phase of a live run: <c>pending</c> or <c>running</c>.</summary>
+    public const string PhaseTag = "training.phase";
+
+    /// <summary>Tag: the subscriber's overflow policy: <c>drop_oldest</c> or <c>disconnect</c>.</summary>
+    public const string OverflowPolicyTag = "training.overflow_policy";
+
+    /// <summary>Tag (spans only): the caller's job id.</summary>
+    public const string JobIdTag = "training.job_id";
+
+    /// <summary>Tag (spans only): whether the start ran on a fallback executor.</summary>
+    public const string FallbackTag = "training.fallback";
+
+    /// <summary>Tag (spans only): why the start ran where it did, when it did not run on the requested executor (a sentence).</summary>
+    public const string FallbackReasonTag = "training.fallback.reason";
+
+    /// <summary>Tag (spans only): the phase the stopped run reported.</summary>
+    public const string ResultPhaseTag = "training.result.phase";
+
+    /// <summary>Tag: the Kubernetes API verb: <c>get</c>, <c>list</c>, <c>watch</c>, <c>create</c>, <c>update</c>, <c>patch</c>, <c>delete</c>, <c>deletecollection</c>, or <c>other</c>.</summary>
+    public const string KubernetesVerbTag = "training.kubernetes.verb";
+
+    /// <summary>Tag: the Kubernetes resource, with its subresource, for example <c>jobs</c>, <c>pods</c>, <c>pods/log</c>; <c>other</c> for non-resource paths.</summary>
+    public const string KubernetesResourceTag = "training.kubernetes.resource";
+
+    /// <summary>Tag: the HTTP status code of an answered request (OpenTelemetry <c>http.response.status_code</c>).</summary>
+    public const string HttpStatusCodeTag = "http.response.status_code";
+
+    /// <summary>
+    /// Tag: why something failed (OpenTelemetry <c>error.type</c>): the status code of an error answer, or <c>timeout</c>,
+    /// <c>connection_error</c>, <c>io_error</c>, <c>canceled</c> when there was no answer; on spans the error code or exception type.
+    /// </summary>
+    public const string ErrorTypeTag = "error.type";
 
     /// <summary>The SDK's activity source; spans are named after the operation, for example <c>training.start</c>.</summary>
     internal static ActivitySource ActivitySource { get; } = new(ActivitySourceName);

@@ -14,20 +14,25 @@ internal sealed class EventSubscriber(TrainingEventSubscription options, TimePro
 
     public TrainingEventSubscription Options { get; } = options;
 
-    public void Offer(TrainingJobEvent item)
+    /// <summary>Buffers an event without waiting.</summary>
+    /// <returns>How many events this subscriber lost to its overflow policy because of this one (for the metrics).</returns>
+    public long Offer(TrainingJobEvent item)
     {
         TaskCompletionSource? wake;
+        long lost = 0;
         lock (_gate)
         {
             if (_overflowed)
             {
-                return;
+                return 0;
             }
 
             if (_queue.Count >= Options.BufferCapacity)
             {
                 if (Options.OverflowPolicy == TrainingEventOverflowPolicy.Disconnect)
                 {
+                    // The buffered events and this one are never delivered.
+                    lost = _queue.Count + 1;
                     _overflowed = true;
                     _queue.Clear();
                 }
@@ -35,6 +40,7 @@ internal sealed class EventSubscriber(TrainingEventSubscription options, TimePro
                 {
                     _queue.Dequeue();
                     _dropped++;
+                    lost = 1;
                 }
             }
 
@@ -48,6 +54,7 @@ internal sealed class EventSubscriber(TrainingEventSubscription options, TimePro
         }
 
         wake?.TrySetResult();
+        return lost;
     }
 
     /// <summary>Takes the next event, waiting when there is none.</summary>

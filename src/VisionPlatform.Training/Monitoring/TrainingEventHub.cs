@@ -37,6 +37,9 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     /// <summary>Raised synchronously after a run's phase changed: the previous status (null when first seen) and the new one.</summary>
     internal event Action<TrainingRunStatus?, TrainingRunStatus>? StatusChanged;
 
+    /// <summary>Raised when a slow subscriber lost events (its overflow policy and how many), for the metrics.</summary>
+    internal event Action<TrainingEventOverflowPolicy, long>? EventsDropped;
+
     /// <summary>How often <see cref="WaitForCompletionAsync"/> re-reads the status in case no monitor reports the run.</summary>
     internal TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -50,6 +53,17 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
             .Where(s => s is { IsTerminal: false })
             .GroupBy(s => s!.ExecutorName, StringComparer.Ordinal)
             .Select(g => new KeyValuePair<string, int>(g.Key, g.Count()));
+
+    /// <summary>Non-terminal tracked runs per executor and phase, for the active-runs gauge.</summary>
+    internal IEnumerable<KeyValuePair<(string Executor, TrainingPhase Phase), int>> ActiveRunsByExecutorAndPhase() =>
+        _runs.Values
+            .Select(r => r.Status)
+            .Where(s => s is { IsTerminal: false })
+            .GroupBy(s => (s!.ExecutorName, s.Phase))
+            .Select(g => new KeyValuePair<(string, TrainingPhase), int>(g.Key, g.Count()));
+
+    /// <summary>The number of open subscriptions.</summary>
+    internal int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
     /// <inheritdoc />
     public IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default)
@@ -416,7 +430,10 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
                 continue;
             }
 
-            subscriber.Offer(item);
+            if (subscriber.Offer(item) is var lost and > 0)
+            {
+                EventsDropped?.Invoke(options.OverflowPolicy, lost);
+            }
         }
     }
 

@@ -26,6 +26,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TrainingMetrics _metrics;
+    private readonly bool _ownsMetrics;
     private readonly ExecutorAvailabilityCache _availability;
     private readonly ExecutorCircuitBreakers _breakers;
     private readonly RunPlacementJournal _journal = new(JournalCapacity);
@@ -54,7 +55,10 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
         _names = registrations.Select(r => r.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<TrainingExecutorManager>() ?? NullLogger.Instance;
-        _metrics = new TrainingMetrics(meterFactory);
+        // Shared with the event hub and the Kubernetes handler when registered; a private one for a hand-built manager.
+        var shared = services.GetService<TrainingMetrics>();
+        _ownsMetrics = shared is null;
+        _metrics = shared ?? new TrainingMetrics(meterFactory);
         _availability = new ExecutorAvailabilityCache(_time, () => _options.CurrentValue.Availability, _logger);
         _breakers = new ExecutorCircuitBreakers(_time, () => _options.CurrentValue.Availability.CircuitBreaker, _logger);
     }
@@ -110,16 +114,21 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         var requested = Resolve(options?.Executor ?? DefaultExecutorName);
-        using var activity = TrainingTelemetry.ActivitySource.StartActivity("training.start");
-        activity?.SetTag("training.job_id", config.JobId);
-        activity?.SetTag(TrainingTelemetry.RequestedExecutorTag, requested);
-
-        using (await _jobLocks.AcquireAsync(config.JobId, cancellationToken).ConfigureAwait(false))
+        using var activity = TrainingActivities.StartStart(config, requested);
+        try
         {
-            var result = await StartLockedAsync(config, requested, options?.NoFallback ?? false, cancellationToken).ConfigureAwait(false);
-            activity?.SetTag(TrainingTelemetry.ExecutorTag, result.ExecutorUsed);
-            _metrics.RunStarted(result.ExecutorUsed);
-            return result;
+            using (await _jobLocks.AcquireAsync(config.JobId, cancellationToken).ConfigureAwait(false))
+            {
+                using var tracking = _metrics.BeginStart(config.JobId, config.Framework.Value);
+                var result = await StartLockedAsync(config, requested, options?.NoFallback ?? false, cancellationToken).ConfigureAwait(false);
+                tracking.Started(result.Run);
+                TrainingActivities.Started(activity, result);
+                return result;
+            }
+        }
+        catch (Exception e) when (TrainingActivities.Failed(activity, e))
+        {
+            throw;
         }
     }
 
@@ -152,8 +161,21 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
         For(run).GetLogsAsync(run, options, cancellationToken);
 
     /// <inheritdoc />
-    public Task<TrainingRunStatus> StopAsync(TrainingRun run, TrainingStopOptions? options = null, CancellationToken cancellationToken = default) =>
-        For(run).StopAsync(run, options, cancellationToken);
+    public async Task<TrainingRunStatus> StopAsync(TrainingRun run, TrainingStopOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var executor = For(run);
+        using var activity = TrainingActivities.StartStop(run);
+        try
+        {
+            var status = await executor.StopAsync(run, options, cancellationToken).ConfigureAwait(false);
+            TrainingActivities.Stopped(activity, status);
+            return status;
+        }
+        catch (Exception e) when (TrainingActivities.Failed(activity, e))
+        {
+            throw;
+        }
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrainingRunStatus>> ListAsync(TrainingRunQuery? query = null, CancellationToken cancellationToken = default)
@@ -219,7 +241,13 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
         GetAvailabilityAsync(DefaultExecutorName, cancellationToken);
 
     /// <summary>Disposes the private meter, if the manager created one.</summary>
-    public void Dispose() => _metrics.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMetrics)
+        {
+            _metrics.Dispose();
+        }
+    }
 
     /// <summary>Probes every registered executor now (used by the background refresher).</summary>
     internal async Task RefreshAvailabilityAsync(CancellationToken cancellationToken)
@@ -547,7 +575,6 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
     {
         RoutingLog.StartFailed(_logger, config.JobId, requested, message);
         _metrics.StartFailed(requested, reasonKind);
-        Activity.Current?.SetStatus(ActivityStatusCode.Error, code.Value);
         return new TrainingException(code, message, cause) { ExecutorName = requested, JobId = config.JobId };
     }
 
