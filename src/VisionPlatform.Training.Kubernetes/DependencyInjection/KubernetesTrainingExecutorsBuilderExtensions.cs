@@ -71,7 +71,10 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             sp.GetService<TrainingEventHub>(),
             sp.GetService<TrainingCostCalculator>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesRunMonitor>>()));
+            sp.GetService<ILogger<KubernetesRunMonitor>>())
+        {
+            Metrics = sp.GetService<VisionPlatform.Training.Diagnostics.TrainingMetrics>(),
+        });
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
         builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
             sp.GetRequiredService<TrainingJobSpecBuilder>(),

@@ -49,8 +49,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _connectionFactory = connectionFactory ?? (() => new KubernetesConnection(
             options.Connection,
-            () => new KubernetesResilienceHandler(options.Connection.Resilience, _time, _logger)));
+            () => new KubernetesResilienceHandler(options.Connection.Resilience, _time, _logger) { Metrics = Metrics }));
     }
+
+    /// <summary>Counts the monitor's API calls (lists and watches) on the SDK's meter; <see langword="null"/> for none.</summary>
+    internal VisionPlatform.Training.Diagnostics.TrainingMetrics? Metrics { get; init; }
 
     /// <summary>The namespace watched.</summary>
     public string Namespace => _options.Namespace;

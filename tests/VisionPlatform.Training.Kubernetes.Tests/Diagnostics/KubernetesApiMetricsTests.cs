@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using k8s;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 
@@ -135,5 +136,34 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         errors.Should().HaveCount(4, "the first attempt and three retries (Resilience:MaxRetryAttempts)");
         errors.Should().OnlyContain(m => (string?)m[TrainingTelemetry.ErrorTypeTag] == "connection_error" && m[TrainingTelemetry.HttpStatusCodeTag] == null);
         _meters.Of(TrainingTelemetry.KubernetesApiRetriesInstrument).Should().HaveCount(3);
+    }
+
+    [Fact]
+    public async Task The_monitors_lists_and_watches_are_counted_too()
+    {
+        var hosted = _provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            bool Seen(string verb, string resource) => _meters.Of(TrainingTelemetry.KubernetesApiCallsInstrument)
+                .Any(m => (string?)m[TrainingTelemetry.KubernetesVerbTag] == verb && (string?)m[TrainingTelemetry.KubernetesResourceTag] == resource && m[TrainingTelemetry.HttpStatusCodeTag] is 200);
+            while (!(Seen("list", "jobs") && Seen("watch", "jobs") && Seen("list", "pods") && Seen("watch", "pods")))
+            {
+                DateTime.UtcNow.Should().BeBefore(deadline, "the monitor lists and then watches Jobs and pods");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            foreach (var service in Enumerable.Reverse(hosted))
+            {
+                await service.StopAsync(CancellationToken.None);
+            }
+        }
     }
 }
