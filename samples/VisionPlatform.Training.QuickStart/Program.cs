@@ -1,5 +1,6 @@
 // QuickStart: run one training job end to end through VisionPlatform.Training.
 //   dotnet run --project samples/VisionPlatform.Training.QuickStart -- [--epochs 5] [--dry-run] [--help]
+//   dotnet run --project samples/VisionPlatform.Training.QuickStart -- --print-cluster-setup > cluster-setup.yaml
 // Exit codes: 0 the job succeeded, 1 it failed, 2 bad input (one line on stderr naming the flag or setting),
 //   3 the executor is unavailable and --no-fallback was given (one line on stderr with the reason).
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,11 @@ builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training
 builder.Services.AddSingleton<QuickStartRunner>();
 
 using var host = builder.Build();
+if (command.PrintClusterSetup)
+{
+    return ClusterSetupPrint.Print(host.Services, Console.Out, Console.Error);
+}
+
 try
 {
     await host.StartAsync().ConfigureAwait(false);

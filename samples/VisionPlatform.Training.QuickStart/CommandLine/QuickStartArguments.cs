@@ -31,6 +31,7 @@ internal static class QuickStartArguments
         new("--output-dir", null, "runs directory (default: <temp>/visionplatform-quickstart/runs)", (c, v) => c.OutputDirectory = NonEmpty("--output-dir", v)),
         new("--advanced-config", nameof(TrainingJobConfigBuilder.AdvancedConfig), "trainer-specific settings as one JSON object", (c, v) => c.Job.AdvancedConfig = v),
         new("--project-id", nameof(TrainingJobConfigBuilder.ProjectId), "the platform's project id", (c, v) => c.Job.ProjectId = v),
+        new("--print-cluster-setup", null, "print the cluster set-up (namespace, RBAC, ConfigMap, ...) as YAML for kubectl apply; needs no cluster", null, c => c.PrintClusterSetup = true),
         new("--help", null, "show this help", null, c => c.Help = true),
     ];
 

@@ -12,6 +12,9 @@ internal sealed class QuickStartCommand
 
     public bool Help { get; set; }
 
+    /// <summary>Print the cluster set-up as YAML and exit (<c>--print-cluster-setup</c>).</summary>
+    public bool PrintClusterSetup { get; set; }
+
     /// <summary>Where runs go (<c>Training:Subprocess:RunsDirectory</c>); null keeps the configured or default one.</summary>
     public string? OutputDirectory { get; set; }
 

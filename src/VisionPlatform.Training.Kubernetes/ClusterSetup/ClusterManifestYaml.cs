@@ -19,7 +19,7 @@ internal static class ClusterManifestYaml
             .Append("#\n")
             .Append("# Secret '").Append(m.SecretName).Append("' is not part of this manifest (its values never are). Create it with:\n")
             .Append("#   kubectl -n ").Append(ns).Append(" create secret generic ").Append(m.SecretName);
-        var secretKeys = m.Secret?.Data?.Keys.Order(StringComparer.Ordinal).ToList() ?? [.. m.SecretKeysReferenced];
+        var secretKeys = (m.Secret?.Data?.Keys ?? []).Union(m.SecretKeysReferenced, StringComparer.Ordinal).Order(StringComparer.Ordinal);
         foreach (var key in secretKeys)
         {
             text.Append(" --from-literal=").Append(key).Append("=...");
