@@ -1,0 +1,48 @@
+namespace VisionPlatform.Training.Backend.Hosting;
+
+/// <summary>
+/// Makes the <c>Training</c> section work from any working directory: the trainer script named in appsettings.json is
+/// resolved against the current directory, then the app's directory and its parents (so <c>samples/trainer/train.py</c>
+/// is found from the repository root and from the build output), and runs go under the system temp directory unless
+/// configured.
+/// </summary>
+internal static class TrainerLocation
+{
+    private const string ScriptKey = "Training:Subprocess:Script";
+    private const string RunsKey = "Training:Subprocess:RunsDirectory";
+
+    public static void Apply(IConfigurationManager configuration)
+    {
+        var script = configuration[ScriptKey];
+        if (!string.IsNullOrEmpty(script) && !Path.IsPathRooted(script))
+        {
+            configuration[ScriptKey] = Resolve(script)
+                ?? throw new InvalidOperationException($"{ScriptKey}: '{script}' was not found in the current directory, the app directory or any of its parents.");
+        }
+
+        if (string.IsNullOrEmpty(configuration[RunsKey]))
+        {
+            configuration[RunsKey] = Path.Combine(Path.GetTempPath(), "visionplatform-backend", "runs");
+        }
+    }
+
+    private static string? Resolve(string relative)
+    {
+        var candidate = Path.GetFullPath(relative);
+        if (File.Exists(candidate))
+        {
+            return candidate;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,48 @@
+// Backend sample: a minimal API over VisionPlatform.Training that starts runs, serves their status, logs and cost, and
+// streams their events to browsers as server-sent events. Runs on this machine with no cluster:
+//   dotnet run --project samples/VisionPlatform.Training.Backend
+//   curl -N localhost:5080/events
+// Endpoints: RunEndpoints (runs), EventStreamEndpoints (server-sent events), IndexPage (a live page at /).
+using System.Text.Json.Serialization;
+using VisionPlatform.Training.Backend;
+using VisionPlatform.Training.Backend.Events;
+using VisionPlatform.Training.Backend.Hosting;
+using VisionPlatform.Training.Backend.Page;
+using VisionPlatform.Training.Backend.Runs;
+
+await BackendApp.Create(args).RunAsync().ConfigureAwait(false);
+
+namespace VisionPlatform.Training.Backend
+{
+    /// <summary>Composes the app; tests call <see cref="Create"/> to run it in-process on a real port.</summary>
+    public static class BackendApp
+    {
+        /// <summary>Builds the app from <c>appsettings.json</c>, the environment and <paramref name="args"/>.</summary>
+        /// <param name="args">Command-line configuration, for example <c>--urls=http://127.0.0.1:0</c>.</param>
+        /// <param name="configure">Last changes before the app is built (tests swap executors here).</param>
+        /// <returns>The app, not started.</returns>
+        public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+            TrainerLocation.Apply(builder.Configuration);
+
+            builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
+            if (builder.Configuration.GetSection("Training:Kubernetes").Exists())
+            {
+                builder.Services.AddTrainingExecutors().AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
+            }
+
+            builder.Services.AddProblemDetails();
+            builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+            builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.SectionName).ValidateOnStart();
+            configure?.Invoke(builder);
+
+            var app = builder.Build();
+            app.UseExceptionHandler();
+            app.MapIndexPage();
+            app.MapRunEndpoints();
+            app.MapEventStreamEndpoints();
+            return app;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text;
+
+namespace VisionPlatform.Training.Backend.Runs;
+
+/// <summary>
+/// Starting, reading and stopping runs. Runs are addressed by job id; the executor manager finds which executor runs
+/// each one. Errors are problem details: 400 names each bad field, its value and the rule; 404 an unknown job id;
+/// 409 a job id already used with other settings; 503 no executor can start runs now.
+/// </summary>
+internal static class RunEndpoints
+{
+    public static IEndpointRouteBuilder MapRunEndpoints(this IEndpointRouteBuilder app)
+    {
+        var runs = app.MapGroup("/runs");
+        runs.MapPost("/", StartAsync);
+        runs.MapGet("/", ListAsync);
+        runs.MapGet("/{jobId}", GetAsync);
+        runs.MapGet("/{jobId}/logs", GetLogsAsync);
+        runs.MapPost("/{jobId}/stop", StopAsync);
+        runs.MapDelete("/{jobId}", StopAsync);
+        return app;
+    }
+
+    private static async Task<IResult> StartAsync(StartRunRequest request, ITrainingExecutor executor, CancellationToken cancellationToken)
+    {
+        var builder = request.ToBuilder();
+        var errors = builder.Validate();
+        if (errors.Count > 0)
+        {
+            return Invalid(errors);
+        }
+
+        try
+        {
+            var run = await executor.StartAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
+            var location = "/runs/" + Uri.EscapeDataString(run.JobId);
+            return TypedResults.Accepted(location, new StartRunResponse(run.ToString(), run.JobId, run.ExecutorName, location, location + "/events", location + "/logs"));
+        }
+        catch (TrainingValidationException e)
+        {
+            return Invalid(e.Errors);
+        }
+        catch (TrainingException e) when (e.Code == TrainingErrorCode.JobConflict)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "The job id is already used with other settings");
+        }
+        catch (TrainingException e) when (e.Code == TrainingErrorCode.ExecutorUnavailable)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No executor can start the run now");
+        }
+    }
+
+    private static async Task<IResult> ListAsync(string? projectId, string? phase, ITrainingExecutor executor, CancellationToken cancellationToken)
+    {
+        var phases = new List<TrainingPhase>();
+        foreach (var name in (phase ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<TrainingPhase>(name, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(name, out _))
+            {
+                return Invalid([new TrainingValidationError("phase", name, "must be a comma-separated list of " + string.Join(", ", Enum.GetNames<TrainingPhase>()))]);
+            }
+
+            phases.Add(parsed);
+        }
+
+        var statuses = await executor.ListAsync(new TrainingRunQuery { ProjectId = projectId, Phases = phases.Count > 0 ? phases : null }, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(statuses.Select(RunView.From).ToArray());
+    }
+
+    private static async Task<IResult> GetAsync(string jobId, ITrainingExecutor executor, CancellationToken cancellationToken) =>
+        await FindAsync(jobId, executor, cancellationToken).ConfigureAwait(false) is { } run
+        && await executor.GetStatusAsync(run, cancellationToken).ConfigureAwait(false) is { Phase: not TrainingPhase.NotFound } status
+            ? TypedResults.Ok(RunView.From(status))
+            : UnknownJob(jobId);
+
+    private static async Task<IResult> GetLogsAsync(
+        string jobId,
+        int? tail,
+        bool? follow,
+        bool? timestamps,
+        ITrainingExecutor executor,
+        HttpContext context)
+    {
+        if (tail is < 0)
+        {
+            return Invalid([new TrainingValidationError("tail", tail.Value.ToString(CultureInfo.InvariantCulture), "must be 0 or more lines")]);
+        }
+
+        var aborted = context.RequestAborted;
+        if (await FindAsync(jobId, executor, aborted).ConfigureAwait(false) is not { } run)
+        {
+            return UnknownJob(jobId);
+        }
+
+        var options = new TrainingLogOptions { TailLines = tail, Follow = follow == true, Timestamps = timestamps == true };
+        return TypedResults.Stream(
+            async body =>
+            {
+                try
+                {
+                    if (options.Follow)
+                    {
+                        // Send the headers now: a followed log may stay silent for a long time.
+                        await body.FlushAsync(aborted).ConfigureAwait(false);
+                    }
+
+                    await foreach (var line in executor.GetLogsAsync(run, options, aborted).ConfigureAwait(false))
+                    {
+                        var text = line.Timestamp is { } at ? at.ToString("O", CultureInfo.InvariantCulture) + " " + line.Text : line.Text;
+                        await body.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), aborted).ConfigureAwait(false);
+                        if (options.Follow)
+                        {
+                            // Following is a live view: each line goes out as it is read.
+                            await body.FlushAsync(aborted).ConfigureAwait(false);
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                {
+                    // The client went away; the log stream ends with the request.
+                }
+            },
+            "text/plain; charset=utf-8");
+    }
+
+    private static async Task<IResult> StopAsync(string jobId, double? graceSeconds, ITrainingExecutor executor, CancellationToken cancellationToken)
+    {
+        if (graceSeconds is < 0 or > 3600 || (graceSeconds is { } g && !double.IsFinite(g)))
+        {
+            return Invalid([new TrainingValidationError("graceSeconds", graceSeconds?.ToString(CultureInfo.InvariantCulture), "must be between 0 and 3600 seconds")]);
+        }
+
+        if (await FindAsync(jobId, executor, cancellationToken).ConfigureAwait(false) is not { } run)
+        {
+            return UnknownJob(jobId);
+        }
+
+        var options = new TrainingStopOptions { GracePeriod = graceSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null };
+        var status = await executor.StopAsync(run, options, cancellationToken).ConfigureAwait(false);
+        return status.Phase == TrainingPhase.NotFound ? UnknownJob(jobId) : TypedResults.Ok(RunView.From(status));
+    }
+
+    internal static async Task<TrainingRun?> FindAsync(string jobId, ITrainingExecutor executor, CancellationToken cancellationToken) =>
+        string.IsNullOrWhiteSpace(jobId) ? null : await executor.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+
+    internal static IResult UnknownJob(string jobId) =>
+        TypedResults.Problem($"No run has job id '{jobId}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown job id");
+
+    private static IResult Invalid(IEnumerable<TrainingValidationError> errors)
+    {
+        var fields = errors
+            .Select(e => new TrainingValidationError(char.IsUpper(e.Field[0]) ? StartRunRequest.FieldFor(e.Field) : e.Field, e.Value, e.Rule))
+            .ToArray();
+        return TypedResults.Problem(
+            detail: string.Join("; ", fields.Select(f => f.ToString())),
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "The request is invalid",
+            extensions: new Dictionary<string, object?> { ["errors"] = fields });
+    }
+}
+
+/// <summary>The answer to <c>POST /runs</c>: the handle to persist and where to follow the run.</summary>
+/// <param name="Handle">The run handle (<c>TrainingRun.Parse</c> rebuilds it).</param>
+/// <param name="JobId">The job id.</param>
+/// <param name="Executor">The executor that runs it.</param>
+/// <param name="Status">The status URL.</param>
+/// <param name="Events">The server-sent-events URL.</param>
+/// <param name="Logs">The log URL.</param>
+public sealed record StartRunResponse(string Handle, string JobId, string Executor, string Status, string Events, string Logs);
