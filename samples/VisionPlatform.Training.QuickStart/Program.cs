@@ -5,6 +5,8 @@
 //   3 the executor is unavailable and --no-fallback was given (one line on stderr with the reason).
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
 using VisionPlatform.Training.QuickStart;
@@ -48,6 +50,8 @@ catch (UsageException e)
     return ExitCodes.BadInput;
 }
 
+// stdout carries the sample's output (progress, or the YAML of --dry-run and --print-cluster-setup): logs go to stderr.
+builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"))
     .AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
 builder.Services.AddSingleton<QuickStartRunner>();
