@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace VisionPlatform.Training.Benchmarks;
 
-/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c> (monitor).</summary>
+/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c> and <c>--wait-each 0|1</c> (monitor).</summary>
 internal sealed record BenchmarkOptions
 {
     public int? Runs { get; init; }
@@ -13,6 +13,9 @@ internal sealed record BenchmarkOptions
 
     /// <summary>monitor: how many runs the memory measurement tracks (default 10,000).</summary>
     public int? Tracked { get; init; }
+
+    /// <summary>monitor: 1 adds one <c>WaitForCompletionAsync</c> per run besides the all-runs subscriber (default 0).</summary>
+    public bool WaitEach { get; init; }
 
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
     {
@@ -37,8 +40,10 @@ internal sealed record BenchmarkOptions
                 "--size-mb" when n >= 1 => options with { SizeMb = n },
                 "--warmup" => options with { Warmup = n },
                 "--tracked" when n >= 1 => options with { Tracked = n },
+                "--wait-each" when n <= 1 => options with { WaitEach = n == 1 },
+                "--wait-each" => throw new ArgumentException($"{name}: must be 0 or 1"),
                 "--runs" or "--size-mb" or "--tracked" => throw new ArgumentException($"{name}: must be at least 1"),
-                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup, --tracked)"),
+                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup, --tracked, --wait-each)"),
             };
         }
 

@@ -13,6 +13,8 @@ internal sealed class MonitorEventRecorder
     private readonly ConcurrentDictionary<(string JobId, TrainingPhase Phase), long> _firstReceipt = new();
     private readonly ConcurrentDictionary<(TrainingRun Run, TrainingPhase Phase, string? Reason, int Attempt), byte> _seen = new();
     private readonly ConcurrentDictionary<string, TrainingRunStatus> _terminal = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _history = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _duplicateExamples = new();
     private readonly Action<string, long> _onTerminal;
     private int _events;
     private int _duplicates;
@@ -28,6 +30,9 @@ internal sealed class MonitorEventRecorder
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public IReadOnlyDictionary<string, TrainingRunStatus> Terminal => _terminal;
+
+    /// <summary>A few duplicates with the run's phase history up to them, to see where they come from.</summary>
+    public IEnumerable<string> DuplicateExamples => _duplicateExamples;
 
     public bool TryGetReceipt(string jobId, TrainingPhase phase, out long timestamp) => _firstReceipt.TryGetValue((jobId, phase), out timestamp);
 
@@ -74,9 +79,14 @@ internal sealed class MonitorEventRecorder
             case TrainingPhaseChangedEvent phase:
                 Interlocked.Increment(ref _events);
                 var status = phase.Status;
+                var step = $"#{phase.Sequence} {status.Phase}/{status.Reason}/{status.Attempt}";
+                var history = _history.AddOrUpdate(phase.JobId, step, (_, before) => before + " > " + step);
                 if (!_seen.TryAdd((phase.Run, status.Phase, status.Reason, status.Attempt), 0))
                 {
-                    Interlocked.Increment(ref _duplicates);
+                    if (Interlocked.Increment(ref _duplicates) <= 5)
+                    {
+                        _duplicateExamples.Enqueue($"{phase.JobId}: {history}");
+                    }
                 }
 
                 _firstReceipt.TryAdd((phase.JobId, status.Phase), received);

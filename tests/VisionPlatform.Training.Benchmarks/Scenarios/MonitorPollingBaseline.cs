@@ -31,7 +31,7 @@ internal sealed class MonitorCompletion
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _observed = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<long> _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly int _expected;
+    private int _expected;
 
     public MonitorCompletion(int expected) => _expected = expected;
 
@@ -44,9 +44,24 @@ internal sealed class MonitorCompletion
 
     public void Observe(string jobId, long timestamp)
     {
-        if (_observed.TryAdd(jobId, timestamp) && _observed.Count >= _expected)
+        if (_observed.TryAdd(jobId, timestamp))
         {
-            _all.TrySetResult(_observed.Values.Max());
+            CheckAll();
+        }
+    }
+
+    /// <summary>A run whose start failed and that the cluster never saw is not waited for.</summary>
+    public void Forget()
+    {
+        Interlocked.Decrement(ref _expected);
+        CheckAll();
+    }
+
+    private void CheckAll()
+    {
+        if (_observed.Count >= Volatile.Read(ref _expected))
+        {
+            _all.TrySetResult(_observed.IsEmpty ? System.Diagnostics.Stopwatch.GetTimestamp() : _observed.Values.Max());
         }
     }
 }

@@ -27,13 +27,14 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     public const string ExitCodeVariable = "VP_SIM_EXIT_CODE";
 
     /// <summary>Starts are spread evenly over this window (a backend does not submit 1,000 jobs in one burst).</summary>
-    private static readonly TimeSpan StartWindow = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StartWindow = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MinRunTime = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxRunTime = TimeSpan.FromSeconds(60);
     private const double FailureShare = 0.1;
     private const int Seed = 20261128;
     private const int NodeCount = 4;
     private const int PodsPerNode = 300;
+    private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The trainer image: each container runs for VP_SIM_RUN_MS and exits with VP_SIM_EXIT_CODE, without a process.</summary>
     private static readonly ImageMapping SimulatedTrainer = ImageMapping.Simulated(start => new SimulatedRun(
@@ -50,7 +51,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     public async Task<IReadOnlyList<BenchmarkResult>> RunAsync(BenchmarkOptions options, TextWriter progress, CancellationToken cancellationToken)
     {
         var results = new List<BenchmarkResult>();
-        results.AddRange(await RunJobsAsync(options.Runs ?? 1000, progress, cancellationToken));
+        results.AddRange(await RunJobsAsync(options.Runs ?? 1000, options.WaitEach, progress, cancellationToken));
         results.AddRange(await MeasureTrackedMemoryAsync(options.Tracked ?? 10_000, progress, cancellationToken));
         return results;
     }
@@ -74,7 +75,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         return builder.Build();
     }
 
-    private static async Task<IReadOnlyList<BenchmarkResult>> RunJobsAsync(int jobs, TextWriter progress, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<BenchmarkResult>> RunJobsAsync(int jobs, bool waitEach, TextWriter progress, CancellationToken cancellationToken)
     {
         var clusterOptions = new KubernetesTestClusterOptions();
         clusterOptions.Namespaces.Add(Namespace);
@@ -87,12 +88,21 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         }
 
         clusterOptions.Workloads.ImageResolver = _ => SimulatedTrainer;
+
+        // nothing is deleted here, so the garbage collector and the TTL controller would only add passes over 2,000
+        // objects; the others batch changes into at most two passes a second (see WorkloadOptions.MinReconcileInterval)
+        clusterOptions.Components.Clear();
+        clusterOptions.Components.Add(() => new Kubernetes.TestCluster.Controllers.JobController());
+        clusterOptions.Components.Add(() => new Scheduler());
+        clusterOptions.Components.Add(() => new Kubernetes.TestCluster.Nodes.NodeAgent());
+        clusterOptions.Workloads.MinReconcileInterval = ReconcileInterval;
         await using var cluster = await KubernetesTestCluster.StartAsync(clusterOptions, cancellationToken);
         await CreateReferencedObjectsAsync(cluster, cancellationToken);
 
         using var host = BuildHost(cluster);
         var events = host.Services.GetRequiredService<ITrainingEventSource>();
-        var executor = host.Services.GetRequiredService<ITrainingExecutor>();
+        // the Kubernetes executor itself, as the submit scenario: the manager's availability probe and fallback are not what is measured
+        var executor = host.Services.GetRequiredService<KubernetesTrainingExecutor>();
 
         var random = new Random(Seed);
         var plan = Enumerable.Range(0, jobs).Select(i => (
@@ -116,8 +126,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         await host.StartAsync(cancellationToken);
 
         var finals = new System.Collections.Concurrent.ConcurrentDictionary<string, TrainingRunStatus>(StringComparer.Ordinal);
-        var startErrors = 0;
-        var runs = new List<Task>(jobs);
+        var runs = new List<Task<bool>>(jobs);
         foreach (var (config, offset) in plan)
         {
             var wait = offset - Stopwatch.GetElapsedTime(windowStart);
@@ -126,23 +135,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
                 await Task.Delay(wait, cancellationToken);
             }
 
-            runs.Add(Task.Run(
-                async () =>
-                {
-                    try
-                    {
-                        var run = await executor.StartAsync(config, cancellationToken);
-                        var status = await events.WaitForCompletionAsync(run, TimeSpan.FromMinutes(5), cancellationToken);
-                        completion.Observe(run.JobId, Stopwatch.GetTimestamp());
-                        finals[run.JobId] = status;
-                    }
-                    catch (Exception ex) when (ex is TrainingException or TimeoutException)
-                    {
-                        Interlocked.Increment(ref startErrors);
-                        progress.WriteLine($"monitor: {config.JobId}: {ex.Message}");
-                    }
-                },
-                cancellationToken));
+            runs.Add(Task.Run(() => StartAsync(executor, events, cluster, config, waitEach, completion, finals, progress, cancellationToken), cancellationToken));
         }
 
         progress.WriteLine($"monitor: all {jobs} started after {Stopwatch.GetElapsedTime(windowStart).TotalSeconds:0.0} s");
@@ -150,7 +143,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var reporter = ReportProgressAsync(progress, completion, recorder, cluster, windowStart, stopRecording.Token);
         try
         {
-            windowEnd = await completion.All.WaitAsync(MaxRunTime + StartWindow + TimeSpan.FromMinutes(3), cancellationToken);
+            windowEnd = await completion.All.WaitAsync(MaxRunTime + StartWindow + TimeSpan.FromMinutes(4), cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -170,22 +163,73 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         }
 
         await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        var startErrors = runs.Count(r => r.IsCompletedSuccessfully && !r.Result);
         await stopRecording.CancelAsync();
         await recording;
         await reporter;
         await host.StopAsync(CancellationToken.None);
 
-        return Report(jobs, plan.Select(p => p.Config.JobId).ToList(), requests, window, clock, recorder, finals, startErrors, progress);
+        return Report(jobs, waitEach, plan.Select(p => p.Config.JobId).ToList(), requests, window, clock, recorder, startErrors, progress);
+    }
+
+    /// <summary>Starts one run (and waits for it when <paramref name="waitEach"/>); false when the start failed.</summary>
+    private static async Task<bool> StartAsync(
+        KubernetesTrainingExecutor executor,
+        ITrainingEventSource events,
+        KubernetesTestCluster cluster,
+        TrainingJobConfig config,
+        bool waitEach,
+        MonitorCompletion completion,
+        System.Collections.Concurrent.ConcurrentDictionary<string, TrainingRunStatus> finals,
+        TextWriter progress,
+        CancellationToken cancellationToken)
+    {
+        TrainingRun run;
+        try
+        {
+            run = await executor.StartAsync(config, cancellationToken);
+        }
+        catch (TrainingException ex)
+        {
+            // an unanswered create may still have reached the server: then the run exists and is waited for like the others
+            var created = cluster.Store.List(
+                Kubernetes.TestCluster.Store.ResourceType.Jobs,
+                Namespace,
+                j => j["metadata"]?["annotations"]?[KubernetesLabels.JobIdAnnotation]?.GetValue<string>() == config.JobId).Items.Count > 0;
+            progress.WriteLine($"monitor: {config.JobId}: start failed{(created ? " (the Job was created anyway)" : string.Empty)}: {ex.Message}");
+            if (!created)
+            {
+                completion.Forget();
+            }
+
+            return false;
+        }
+
+        if (waitEach)
+        {
+            try
+            {
+                var status = await events.WaitForCompletionAsync(run, TimeSpan.FromMinutes(8), cancellationToken);
+                completion.Observe(run.JobId, Stopwatch.GetTimestamp());
+                finals[run.JobId] = status;
+            }
+            catch (TimeoutException ex)
+            {
+                progress.WriteLine($"monitor: {config.JobId}: {ex.Message}");
+            }
+        }
+
+        return true;
     }
 
     private static List<BenchmarkResult> Report(
         int jobs,
+        bool waitEach,
         IReadOnlyList<string> jobIds,
         IReadOnlyList<RequestLogEntry> requests,
         TimeSpan window,
         MonitorChangeClock clock,
         MonitorEventRecorder recorder,
-        IReadOnlyDictionary<string, TrainingRunStatus> finals,
         int startErrors,
         TextWriter progress)
     {
@@ -225,6 +269,11 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         }
 
         var missing = jobIds.Count(id => !recorder.Terminal.ContainsKey(id));
+        foreach (var example in recorder.DuplicateExamples)
+        {
+            progress.WriteLine($"monitor: duplicate: {example}");
+        }
+
         progress.WriteLine($"monitor: window {window.TotalSeconds:0.0} s; API calls besides the {creates} creates: {string.Join(", ", byKind)}");
         progress.WriteLine($"monitor: {lifetimes.Count} lifetimes, mean {(lifetimes.Count > 0 ? lifetimes.Average(l => l.TotalSeconds) : 0):0.0} s");
 
@@ -233,9 +282,10 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         return
         [
             new("monitor.jobs", jobs.ToString(invariant)),
-            new("monitor.succeeded", finals.Values.Count(s => s.Phase == TrainingPhase.Succeeded).ToString(invariant)),
-            new("monitor.failed", finals.Values.Count(s => s.Phase == TrainingPhase.Failed).ToString(invariant)),
-            new("monitor.errors", startErrors.ToString(invariant)),
+            new("monitor.wait_each", waitEach ? "1" : "0"),
+            new("monitor.succeeded", recorder.Terminal.Values.Count(s => s.Phase == TrainingPhase.Succeeded).ToString(invariant)),
+            new("monitor.failed", recorder.Terminal.Values.Count(s => s.Phase == TrainingPhase.Failed).ToString(invariant)),
+            new("monitor.start_errors", startErrors.ToString(invariant)),
             BenchmarkResult.Of("monitor.window_s", window.TotalSeconds, "0.0"),
             new("monitor.create_requests", creates.ToString(invariant)),
             new("monitor.requests", monitoring.Count.ToString(invariant)),
@@ -322,8 +372,8 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         await host.StartAsync(cancellationToken);
 
         // the monitor publishes every run it lists; without one nothing arrives, so stop waiting early
-        var deadline = Task.Delay(TimeSpan.FromMinutes(2), cancellationToken);
-        var quiet = Task.Delay(TimeSpan.FromSeconds(30), cancellationToken);
+        var deadline = Task.Delay(TimeSpan.FromMinutes(3), cancellationToken);
+        var quiet = Task.Delay(TimeSpan.FromSeconds(90), cancellationToken);
         while (!allSeen.Task.IsCompleted)
         {
             var done = await Task.WhenAny(allSeen.Task, deadline, Task.Delay(1000, cancellationToken));

@@ -27,7 +27,7 @@ public sealed class GarbageCollector : IClusterComponent
         _store = context.Store;
         _loop = new ReconcileLoop(
             "garbage-collector", context.Store, [ResourceType.Jobs, ResourceType.Pods], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<GarbageCollector>());
+            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<GarbageCollector>(), context.Options.Workloads.MinReconcileInterval);
         _loop.Start();
         return Task.CompletedTask;
     }

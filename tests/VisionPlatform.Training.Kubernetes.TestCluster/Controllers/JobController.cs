@@ -26,7 +26,7 @@ public sealed partial class JobController : IClusterComponent
         _logger = context.LoggerFactory.CreateLogger<JobController>();
         _loop = new ReconcileLoop(
             "job-controller", context.Store, [ResourceType.Jobs, ResourceType.Pods], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, _logger);
+            context.Options.Workloads.ResyncInterval, _logger, context.Options.Workloads.MinReconcileInterval);
         _loop.Start();
         return Task.CompletedTask;
     }

@@ -19,12 +19,16 @@ internal sealed partial class ReconcileLoop : IAsyncDisposable
     private readonly IReadOnlyList<ResourceType> _watched;
     private readonly Func<CancellationToken, Task<TimeSpan?>> _reconcile;
     private readonly TimeSpan _resync;
+    private readonly TimeSpan _minInterval;
     private readonly ILogger _logger;
 
+    /// <param name="minInterval">The shortest time from the start of one pass to the start of the next (0: none); changes
+    /// that arrive meanwhile are handled together by the next pass.</param>
     public ReconcileLoop(
         string name, ClusterStore store, IReadOnlyList<ResourceType> watched, Func<CancellationToken, Task<TimeSpan?>> reconcile,
-        TimeSpan resync, ILogger logger)
+        TimeSpan resync, ILogger logger, TimeSpan minInterval = default)
     {
+        _minInterval = minInterval;
         _name = name;
         _store = store;
         _watched = watched;
@@ -111,6 +115,7 @@ internal sealed partial class ReconcileLoop : IAsyncDisposable
                 }
             }
 
+            var passStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 var requested = await _reconcile(cancellationToken).ConfigureAwait(false);
@@ -126,6 +131,22 @@ internal sealed partial class ReconcileLoop : IAsyncDisposable
             {
                 LogPassFailed(_logger, _name, ex);
                 next = TimeSpan.FromMilliseconds(200);
+            }
+
+            // with thousands of objects a pass is expensive: let the changes of the next interval pile up into one pass
+            var rest = _minInterval - System.Diagnostics.Stopwatch.GetElapsedTime(passStarted);
+            if (rest > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(rest, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                next = next > rest ? next - rest : TimeSpan.Zero;
             }
         }
     }

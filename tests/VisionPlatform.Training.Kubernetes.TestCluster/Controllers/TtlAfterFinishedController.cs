@@ -21,7 +21,7 @@ public sealed class TtlAfterFinishedController : IClusterComponent
         _context = context;
         _loop = new ReconcileLoop(
             "ttl-after-finished", context.Store, [ResourceType.Jobs], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<TtlAfterFinishedController>());
+            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<TtlAfterFinishedController>(), context.Options.Workloads.MinReconcileInterval);
         _loop.Start();
         return Task.CompletedTask;
     }

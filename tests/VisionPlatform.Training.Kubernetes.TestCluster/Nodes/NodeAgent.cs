@@ -29,7 +29,7 @@ public sealed class NodeAgent : IClusterComponent
         _state = WorkloadState.For(context);
         _loop = new ReconcileLoop(
             "node-agent", context.Store, [ResourceType.Pods, ResourceType.Nodes], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>());
+            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>(), context.Options.Workloads.MinReconcileInterval);
         _state.Nodes.Changed += _loop.Kick;
         _loop.Start();
         return Task.CompletedTask;

@@ -26,7 +26,7 @@ public sealed class Scheduler : IClusterComponent
         _state = WorkloadState.For(context);
         _loop = new ReconcileLoop(
             "scheduler", context.Store, [ResourceType.Pods], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<Scheduler>());
+            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<Scheduler>(), context.Options.Workloads.MinReconcileInterval);
         _state.Nodes.Changed += _loop.Kick;
         _loop.Start();
         return Task.CompletedTask;

@@ -37,4 +37,12 @@ public sealed class WorkloadOptions
 
     /// <summary>How often the controllers re-check everything even without a change (they also react to every change).</summary>
     public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The shortest time between the starts of two reconciliation passes of one component. Default 0: every change is
+    /// handled at once. Each pass looks at the whole state, so with thousands of Jobs and pods passes that run back to
+    /// back would take the machine; a few hundred milliseconds batches the changes (real controllers batch through
+    /// their work queues too).
+    /// </summary>
+    public TimeSpan MinReconcileInterval { get; set; }
 }
