@@ -66,7 +66,7 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName
                 ? new JsonConfigTrainerContract()
                 : new FlagTrainerContract());
-        services.TryAddSingleton(sp => new TrainingMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(sp => new TrainingMetrics(sp.GetService<IMeterFactory>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp =>
         {
             var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), () => sp.GetService<ITrainingExecutor>());

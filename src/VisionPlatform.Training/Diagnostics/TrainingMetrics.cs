@@ -57,12 +57,15 @@ internal sealed class TrainingMetrics : IDisposable
     private readonly Counter<long> _apiRetries;
     private readonly StartedRunRegistry _startedRuns = new(StartedRunCapacity);
 
-    // Executors and phases once reported active keep reporting (0 when idle), so a series drops to zero instead of vanishing.
-    private readonly ConcurrentDictionary<(string Executor, TrainingPhase Phase), bool> _activeSeries = new();
+    // Series once reported keep reporting (0 when idle), so they drop to zero instead of vanishing.
+    private readonly ConcurrentDictionary<(string Executor, TrainingPhase Phase, string Reason), bool> _activeSeries = new();
+    private readonly ConcurrentDictionary<string, bool> _pendingSeries = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
     private TrainingEventHub? _hub;
 
-    public TrainingMetrics(IMeterFactory? meterFactory)
+    public TrainingMetrics(IMeterFactory? meterFactory, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider ?? TimeProvider.System;
         if (meterFactory is null)
         {
             _meter = new Meter(TrainingTelemetry.MeterName);
@@ -95,7 +98,8 @@ internal sealed class TrainingMetrics : IDisposable
         _apiCalls = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiCallsInstrument, "{request}", "HTTP requests to the Kubernetes API, one per attempt.");
         _apiErrors = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiErrorsInstrument, "{request}", "Kubernetes API attempts that got no answer, 429 or 5xx.");
         _apiRetries = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiRetriesInstrument, "{retry}", "Kubernetes API attempts that were retried.");
-        _meter.CreateObservableUpDownCounter(TrainingTelemetry.ActiveRunsInstrument, ObserveActiveRuns, "{run}", "Live runs the SDK tracks, by executor and phase.");
+        _meter.CreateObservableUpDownCounter(TrainingTelemetry.ActiveRunsInstrument, ObserveActiveRuns, "{run}", "Live runs the SDK tracks, by executor, phase and reason.");
+        _meter.CreateObservableGauge(TrainingTelemetry.OldestPendingAgeInstrument, ObserveOldestPending, "s", "How long the longest-waiting pending run has waited since it was created, by executor (0 when none waits).");
         _meter.CreateObservableUpDownCounter(TrainingTelemetry.SubscribersInstrument, () => (long)(_hub?.SubscriberCount ?? 0), "{subscription}", "Open event subscriptions.");
     }
 
@@ -238,10 +242,11 @@ internal sealed class TrainingMetrics : IDisposable
             return [];
         }
 
-        var counts = new Dictionary<(string Executor, TrainingPhase Phase), long>();
-        foreach (var (key, count) in hub.ActiveRunsByExecutorAndPhase())
+        var counts = new Dictionary<(string Executor, TrainingPhase Phase, string Reason), long>();
+        foreach (var group in hub.ActiveRunGroups())
         {
-            counts[key] = count;
+            var key = (group.Executor, group.Phase, ReasonValue(group.Reason));
+            counts[key] = counts.GetValueOrDefault(key) + group.Count;
             _activeSeries.TryAdd(key, true);
         }
 
@@ -251,10 +256,34 @@ internal sealed class TrainingMetrics : IDisposable
             measurements.Add(new Measurement<long>(
                 counts.GetValueOrDefault(key),
                 new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, key.Executor),
-                new KeyValuePair<string, object?>(TrainingTelemetry.PhaseTag, key.Phase == TrainingPhase.Pending ? "pending" : "running")));
+                new KeyValuePair<string, object?>(TrainingTelemetry.PhaseTag, key.Phase == TrainingPhase.Pending ? "pending" : "running"),
+                new KeyValuePair<string, object?>(TrainingTelemetry.ReasonTag, key.Reason)));
         }
 
         return measurements;
+    }
+
+    private IEnumerable<Measurement<double>> ObserveOldestPending()
+    {
+        if (_hub is not { } hub)
+        {
+            return [];
+        }
+
+        var now = _time.GetUtcNow();
+        var oldest = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var group in hub.ActiveRunGroups())
+        {
+            if (group.Phase == TrainingPhase.Pending && group.OldestSince is { } since)
+            {
+                oldest[group.Executor] = Math.Max(oldest.GetValueOrDefault(group.Executor), Seconds(since, now));
+                _pendingSeries.TryAdd(group.Executor, true);
+            }
+        }
+
+        return _pendingSeries.Keys
+            .Select(executor => new Measurement<double>(oldest.GetValueOrDefault(executor), new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, executor)))
+            .ToList();
     }
 
     /// <summary>One start under way: <see cref="Started"/> counts the run; disposing without it forgets the start.</summary>

@@ -43,8 +43,11 @@ public static class TrainingTelemetry
     /// <summary>Histogram (seconds): how long a run waited before it started running, <c>CreatedAt</c> to <c>StartedAt</c>, tagged with <see cref="ExecutorTag"/> and <see cref="FrameworkTag"/>.</summary>
     public const string PendingDurationInstrument = "training.run.pending_duration";
 
-    /// <summary>Observable up-down counter: live runs the SDK tracks, tagged with <see cref="ExecutorTag"/> and <see cref="PhaseTag"/>.</summary>
+    /// <summary>Observable up-down counter: live runs the SDK tracks, tagged with <see cref="ExecutorTag"/>, <see cref="PhaseTag"/> and <see cref="ReasonTag"/>.</summary>
     public const string ActiveRunsInstrument = "training.runs.active";
+
+    /// <summary>Observable gauge (seconds): how long the longest-waiting pending run has waited since it was created, tagged with <see cref="ExecutorTag"/>; 0 when none waits.</summary>
+    public const string OldestPendingAgeInstrument = "training.runs.oldest_pending_age";
 
     /// <summary>Counter: events a slow subscriber lost (dropped, or discarded when it was disconnected), tagged with <see cref="OverflowPolicyTag"/>.</summary>
     public const string EventsDroppedInstrument = "training.events.dropped";

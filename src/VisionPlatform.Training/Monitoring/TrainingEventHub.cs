@@ -54,13 +54,19 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
             .GroupBy(s => s!.ExecutorName, StringComparer.Ordinal)
             .Select(g => new KeyValuePair<string, int>(g.Key, g.Count()));
 
-    /// <summary>Non-terminal tracked runs per executor and phase, for the active-runs gauge.</summary>
-    internal IEnumerable<KeyValuePair<(string Executor, TrainingPhase Phase), int>> ActiveRunsByExecutorAndPhase() =>
+    /// <summary>Non-terminal tracked runs grouped by executor, phase and reason, for the active-runs instruments.</summary>
+    internal List<Diagnostics.ActiveRunGroup> ActiveRunGroups() =>
         _runs.Values
             .Select(r => r.Status)
             .Where(s => s is { IsTerminal: false })
-            .GroupBy(s => (s!.ExecutorName, s.Phase))
-            .Select(g => new KeyValuePair<(string, TrainingPhase), int>(g.Key, g.Count()));
+            .GroupBy(s => (s!.ExecutorName, s.Phase, s.Reason))
+            .Select(g => new Diagnostics.ActiveRunGroup(
+                g.Key.ExecutorName,
+                g.Key.Phase,
+                g.Key.Reason,
+                g.Count(),
+                g.Min(s => s!.Phase == TrainingPhase.Pending ? s.CreatedAt : s.StartedAt)))
+            .ToList();
 
     /// <summary>The number of open subscriptions.</summary>
     internal int SubscriberCount => Volatile.Read(ref _subscribers).Length;

@@ -58,7 +58,7 @@ public sealed class TrainingExecutorManager : ITrainingExecutor, IDisposable
         // Shared with the event hub and the Kubernetes handler when registered; a private one for a hand-built manager.
         var shared = services.GetService<TrainingMetrics>();
         _ownsMetrics = shared is null;
-        _metrics = shared ?? new TrainingMetrics(meterFactory);
+        _metrics = shared ?? new TrainingMetrics(meterFactory, _time);
         _availability = new ExecutorAvailabilityCache(_time, () => _options.CurrentValue.Availability, _logger);
         _breakers = new ExecutorCircuitBreakers(_time, () => _options.CurrentValue.Availability.CircuitBreaker, _logger);
     }

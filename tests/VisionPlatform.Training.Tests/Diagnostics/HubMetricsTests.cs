@@ -13,31 +13,54 @@ public sealed class HubMetricsTests : IDisposable
     private static TrainingRun Run(string executor, string id) => new(executor, id, $"{executor}/{id}");
 
     [Fact]
-    public void Active_runs_are_reported_by_executor_and_phase_and_drop_to_zero()
+    public void Active_runs_are_reported_by_executor_phase_and_reason_and_drop_to_zero()
     {
         var hub = _host.Hub;
         hub.PublishStatus(TelemetryHost.Status(Run("alpha", "a1"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
         hub.PublishStatus(TelemetryHost.Status(Run("alpha", "a2"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
         hub.PublishStatus(TelemetryHost.Status(Run("alpha", "a3"), TrainingPhase.Pending, TrainingStatusReasons.WaitingForGpu));
         hub.PublishStatus(TelemetryHost.Status(Run("beta", "b1"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
-        hub.PublishStatus(TelemetryHost.Status(Run("beta", "b2"), TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
+        hub.PublishStatus(TelemetryHost.Status(Run("beta", "b2"), TrainingPhase.Pending, "SomeNewKubeletReason"));
+        hub.PublishStatus(TelemetryHost.Status(Run("beta", "b3"), TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
 
-        _host.ActiveNow().Should().BeEquivalentTo(new Dictionary<(string, string), long>
+        _host.ActiveNow().Should().BeEquivalentTo(new Dictionary<(string, string, string), long>
         {
-            [("alpha", "running")] = 2,
-            [("alpha", "pending")] = 1,
-            [("beta", "running")] = 1,
+            [("alpha", "running", TrainingStatusReasons.Running)] = 2,
+            [("alpha", "pending", TrainingStatusReasons.WaitingForGpu)] = 1,
+            [("beta", "running", TrainingStatusReasons.Running)] = 1,
+            [("beta", "pending", "other")] = 1,
         });
 
         hub.PublishStatus(TelemetryHost.Status(Run("beta", "b1"), TrainingPhase.Failed, TrainingStatusReasons.OomKilled, TelemetryHost.T0, TelemetryHost.T0.AddMinutes(1)));
+        hub.PublishStatus(TelemetryHost.Status(Run("beta", "b2"), TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser));
         hub.PublishStatus(TelemetryHost.Status(Run("alpha", "a3"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
 
-        _host.ActiveNow().Should().BeEquivalentTo(new Dictionary<(string, string), long>
+        _host.ActiveNow().Should().BeEquivalentTo(new Dictionary<(string, string, string), long>
         {
-            [("alpha", "running")] = 3,
-            [("alpha", "pending")] = 0,
-            [("beta", "running")] = 0,
+            [("alpha", "running", TrainingStatusReasons.Running)] = 3,
+            [("alpha", "pending", TrainingStatusReasons.WaitingForGpu)] = 0,
+            [("beta", "running", TrainingStatusReasons.Running)] = 0,
+            [("beta", "pending", "other")] = 0,
         }, "a series that was reported goes to zero rather than disappearing");
+    }
+
+    [Fact]
+    public void The_oldest_pending_run_shows_how_long_a_job_has_been_stuck()
+    {
+        var hub = _host.Hub;
+        _host.OldestPendingNow().Should().BeEmpty();
+        hub.PublishStatus(TelemetryHost.Status(Run("alpha", "gpu-1"), TrainingPhase.Pending, TrainingStatusReasons.Unschedulable)); // created at T0
+        hub.PublishStatus(TelemetryHost.Status(Run("alpha", "gpu-2"), TrainingPhase.Pending, TrainingStatusReasons.WaitingForGpu) with { CreatedAt = TelemetryHost.T0.AddMinutes(30) });
+        hub.PublishStatus(TelemetryHost.Status(Run("beta", "cpu-1"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
+
+        _host.Time.Advance(TimeSpan.FromMinutes(40));
+        _host.OldestPendingNow().Should().Equal(new Dictionary<string, double> { ["alpha"] = 2_400 });
+
+        hub.PublishStatus(TelemetryHost.Status(Run("alpha", "gpu-1"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0.AddMinutes(40)));
+        _host.OldestPendingNow().Should().Equal(new Dictionary<string, double> { ["alpha"] = 600 });
+
+        hub.PublishStatus(TelemetryHost.Status(Run("alpha", "gpu-2"), TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0.AddMinutes(40)));
+        _host.OldestPendingNow().Should().Equal(new Dictionary<string, double> { ["alpha"] = 0 });
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Tests.Routing;
 
@@ -19,6 +20,7 @@ internal sealed class TelemetryHost : IDisposable
     {
         var services = new ServiceCollection();
         services.AddSingleton<IMeterFactory, TestMeterFactory>();
+        services.AddSingleton<TimeProvider>(Time);
         services.AddLogging();
         services.AddTrainingExecutors(o =>
             {
@@ -39,6 +41,7 @@ internal sealed class TelemetryHost : IDisposable
         RunDuration = Collect<double>(meters, TrainingTelemetry.RunDurationInstrument);
         PendingDuration = Collect<double>(meters, TrainingTelemetry.PendingDurationInstrument);
         ActiveRuns = Collect<long>(meters, TrainingTelemetry.ActiveRunsInstrument);
+        OldestPendingAge = Collect<double>(meters, TrainingTelemetry.OldestPendingAgeInstrument);
         EventsDropped = Collect<long>(meters, TrainingTelemetry.EventsDroppedInstrument);
         Subscribers = Collect<long>(meters, TrainingTelemetry.SubscribersInstrument);
         Manager = _provider.GetRequiredService<TrainingExecutorManager>();
@@ -69,11 +72,16 @@ internal sealed class TelemetryHost : IDisposable
 
     public MetricCollector<long> ActiveRuns { get; }
 
+    public MetricCollector<double> OldestPendingAge { get; }
+
     public MetricCollector<long> EventsDropped { get; }
 
     public MetricCollector<long> Subscribers { get; }
 
     public static DateTimeOffset T0 { get; } = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The host's clock, starting at <see cref="T0"/>.</summary>
+    public FakeTimeProvider Time { get; } = new(T0);
 
     public static TrainingJobConfig Job(string id, string framework = "ultralytics") => new TrainingJobConfigBuilder
     {
@@ -88,14 +96,22 @@ internal sealed class TelemetryHost : IDisposable
     public static TrainingRunStatus Status(TrainingRun run, TrainingPhase phase, string reason, DateTimeOffset? startedAt = null, DateTimeOffset? finishedAt = null) =>
         new() { Run = run, Phase = phase, Reason = reason, CreatedAt = T0, StartedAt = startedAt, FinishedAt = finishedAt };
 
-    /// <summary>Reads the observable instruments now and returns the latest value per (executor, phase).</summary>
-    public Dictionary<(string Executor, string Phase), long> ActiveNow()
+    /// <summary>Reads the active-runs instrument now: the value per (executor, phase, reason).</summary>
+    public Dictionary<(string Executor, string Phase, string Reason), long> ActiveNow()
     {
         ActiveRuns.Clear();
         ActiveRuns.RecordObservableInstruments();
         return ActiveRuns.GetMeasurementSnapshot().ToDictionary(
-            m => ((string)m.Tags[TrainingTelemetry.ExecutorTag]!, (string)m.Tags[TrainingTelemetry.PhaseTag]!),
+            m => ((string)m.Tags[TrainingTelemetry.ExecutorTag]!, (string)m.Tags[TrainingTelemetry.PhaseTag]!, (string)m.Tags[TrainingTelemetry.ReasonTag]!),
             m => m.Value);
+    }
+
+    /// <summary>Reads the oldest-pending-age gauge now: seconds per executor.</summary>
+    public Dictionary<string, double> OldestPendingNow()
+    {
+        OldestPendingAge.Clear();
+        OldestPendingAge.RecordObservableInstruments();
+        return OldestPendingAge.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags[TrainingTelemetry.ExecutorTag]!, m => m.Value);
     }
 
     public long SubscribersNow()
