@@ -52,6 +52,9 @@ internal sealed class CachedJob
     /// <summary>The last phase published for this run (to make a Running event when a run was seen only pending, then finished).</summary>
     public TrainingPhase? PublishedPhase { get; set; }
 
+    /// <summary>Whether a watch reported the Job as ADDED (created while watched) and no status was published for it yet.</summary>
+    public bool New { get; set; }
+
     /// <summary>The failed trainer's last log lines, once read for a Failed status.</summary>
     public string? FailureTail { get; set; }
 
@@ -101,6 +104,7 @@ internal sealed class CachedJob
             CpuRequest = StringPool.Share(cpu?.ToString()),
             PublishedPhase = previous?.Uid == uid ? previous.PublishedPhase : null,
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,
+            New = previous?.Uid == uid && previous.New,
         };
     }
 

@@ -288,9 +288,14 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             {
                 Remove(item.Metadata?.Name, item.Metadata?.Uid);
             }
-            else if (Upsert(item) is { } job)
+            else
             {
-                Publish(job);
+                var known = item.Metadata?.Name is { } name && _jobs.TryGetValue(name, out var previous) && previous.Uid.ToString() == item.Metadata.Uid;
+                if (Upsert(item) is { } job)
+                {
+                    job.New |= type == WatchEventType.Added && !known;
+                    Publish(job);
+                }
             }
         }
     }
@@ -461,6 +466,25 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
             _deferred.Remove(job.Name);
             status ??= Map(job, _time.GetUtcNow(), null);
+            if (job.New && job.PublishedPhase is null && status.Phase != TrainingPhase.Pending && !publisher.TryGetStatus(job.Run.JobId, out _))
+            {
+                // A Job created while watched was pending first, even when its pod's events arrived before the Job's
+                // (the two watches are separate streams, replayed separately after a reconnect).
+                publisher.PublishStatus(status with
+                {
+                    Phase = TrainingPhase.Pending,
+                    Reason = TrainingStatusReasons.Starting,
+                    Message = "The Job was created.",
+                    StartedAt = null,
+                    FinishedAt = null,
+                    ExitCode = null,
+                    Cost = null,
+                    Progress = null,
+                });
+                job.PublishedPhase = TrainingPhase.Pending;
+            }
+
+            job.New = false;
             if (status.Phase is TrainingPhase.Succeeded or TrainingPhase.Failed && job.PublishedPhase == TrainingPhase.Pending && status.StartedAt is not null)
             {
                 // The run started and finished between two observations (an outage, a re-list): it did run, so say so.

@@ -113,6 +113,51 @@ public sealed class HttpFaultTests
     }
 
     [Fact]
+    public async Task Stalling_watches_silences_an_open_stream_without_closing_it_and_spares_new_watches()
+    {
+        await using var cluster = await ApiFixture.StartAsync();
+        using var client = cluster.CreateClient();
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "a" } }, "default");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var names = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var first = new TaskCompletionSource();
+        var stalled = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var (_, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", allowWatchBookmarks: true, timeoutSeconds: 1, cancellationToken: cts.Token))
+                {
+                    names.Enqueue(item.Metadata.Name ?? "bookmark");
+                    first.TrySetResult();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        await first.Task.WaitAsync(cts.Token);
+        cluster.Faults.StallWatches().Should().Be(1);
+        await client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "b" } }, "default");
+
+        var fresh = new List<string>();
+        await foreach (var (_, item) in client.CoreV1.WatchListNamespacedConfigMapAsync("default", resourceVersion: "0", timeoutSeconds: 300, cancellationToken: cts.Token))
+        {
+            fresh.Add(item.Metadata.Name);
+            if (fresh.Contains("b"))
+            {
+                break;
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2), cts.Token);
+        stalled.IsCompleted.Should().BeFalse("a stalled stream ends neither by timeoutSeconds (1 s) nor by closing");
+        names.Should().NotContain("b", "nothing reaches a stalled watch");
+        await cts.CancelAsync();
+        await stalled;
+    }
+
+    [Fact]
     public async Task Request_log_records_method_path_query_and_status_and_can_be_cleared()
     {
         await using var cluster = await ApiFixture.StartAsync();

@@ -81,7 +81,7 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
                 await foreach (var change in watch.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
                     var line = Render(type, change, labels, fields, ref initialEnd);
-                    if (line is not null)
+                    if (line is not null && !drop.Stalled)
                     {
                         await WriteLineAsync(http, line).ConfigureAwait(false);
                     }
@@ -90,6 +90,18 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
             catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
             {
                 // timeoutSeconds (or the server's own watch timeout) passed: end the stream normally.
+            }
+
+            if (drop.Stalled)
+            {
+                // A stalled connection never delivers its end either: hold it open until the client gives up.
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, http.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ public sealed class HttpFaults
     private readonly Lock _gate = new();
     private readonly List<FaultRule> _rules = [];
     private readonly ConcurrentDictionary<int, Action> _watches = new();
+    private readonly ConcurrentDictionary<int, WatchRegistration> _registrations = new();
     private readonly ClusterStore _store;
     private readonly Func<IListenerControl> _listener;
     private int _nextWatchId;
@@ -79,6 +80,27 @@ public sealed class HttpFaults
         return dropped;
     }
 
+    /// <summary>
+    /// Makes every open watch go silent, as a half-open connection or a stuck proxy does: the connection stays open but
+    /// no further event or bookmark reaches the client, and <c>timeoutSeconds</c> no longer ends the stream. Watches
+    /// opened later are not affected.
+    /// </summary>
+    /// <returns>How many watches went silent.</returns>
+    public int StallWatches()
+    {
+        var stalled = 0;
+        foreach (var registration in _registrations.Values)
+        {
+            if (!registration.Stalled)
+            {
+                registration.Stalled = true;
+                stalled++;
+            }
+        }
+
+        return stalled;
+    }
+
     /// <summary>Forgets the watch history: any watch from an older resourceVersion gets an ERROR 410 Expired.</summary>
     public void ExpireWatchHistory() => _store.ExpireHistory();
 
@@ -132,11 +154,17 @@ public sealed class HttpFaults
         return (status, retryAfter, delay);
     }
 
-    internal IDisposable RegisterWatch(Action abort)
+    internal WatchRegistration RegisterWatch(Action abort)
     {
         var id = Interlocked.Increment(ref _nextWatchId);
         _watches[id] = abort;
-        return new Registration(() => _watches.TryRemove(id, out _));
+        var registration = new WatchRegistration(() =>
+        {
+            _watches.TryRemove(id, out _);
+            _registrations.TryRemove(id, out _);
+        });
+        _registrations[id] = registration;
+        return registration;
     }
 
     private void Add(FaultRule rule)
@@ -160,8 +188,17 @@ public sealed class HttpFaults
         public TimeSpan Delay { get; } = delay;
     }
 
-    private sealed class Registration(Action dispose) : IDisposable
+    /// <summary>One open watch: unregisters on dispose; <see cref="Stalled"/> silences it.</summary>
+    internal sealed class WatchRegistration(Action dispose) : IDisposable
     {
+        private volatile bool _stalled;
+
+        public bool Stalled
+        {
+            get => _stalled;
+            set => _stalled = value;
+        }
+
         public void Dispose() => dispose();
     }
 }
