@@ -152,6 +152,32 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_queued_run_is_published_as_waiting_for_a_slot_and_runs_once_the_first_run_has_ended()
+    {
+        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(maxConcurrentRuns: 1), hub);
+        await using var recorder = new EventRecorder(hub, new TrainingEventSubscription { IncludeCurrentState = false, IncludeProgress = false });
+
+        var first = await executor.StartAsync(Job("job-first", epochs: 2, new { epoch_seconds = 0.3 }).Build());
+        var second = await executor.StartAsync(Job("job-second", epochs: 1).Build());
+        await hub.WaitForCompletionAsync(second, Patience);
+        await recorder.WaitForPhaseAsync("job-second", TrainingPhase.Succeeded);
+
+        var queued = recorder.OfRun<TrainingPhaseChangedEvent>("job-second");
+        queued.Select(e => (e.Status.Phase, e.Status.Reason)).Should().Equal(
+            (TrainingPhase.Pending, TrainingStatusReasons.WaitingForSlot),
+            (TrainingPhase.Running, TrainingStatusReasons.Running),
+            (TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
+        queued.Select(e => e.Sequence).Should().Equal(1, 2, 3);
+        queued[0].Status.Cost.Should().BeNull("a queued run has cost nothing");
+        var all = recorder.Events;
+        all.IndexOf(queued[1]).Should().BeGreaterThan(all.IndexOf(recorder.OfRun<TrainingPhaseChangedEvent>("job-first").Single(e => e.Status.IsTerminal)),
+            "the slot frees when the first run ends");
+        recorder.Events.OfType<TrainingProgressEvent>().Should().BeEmpty("nobody asked for progress");
+        first.JobId.Should().Be("job-first");
+    }
+
+    [Fact]
     public async Task A_subscriber_that_arrives_mid_run_gets_the_latest_progress_and_following_ends_with_the_subscription()
     {
         var hub = new TrainingEventHub(TimeProvider.System, () => null);
