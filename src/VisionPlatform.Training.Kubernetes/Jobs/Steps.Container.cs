@@ -15,7 +15,7 @@ internal sealed class ContainerStep : IJobBuildStep
         container.Image = context.Framework?.Image ?? options.Image.ForFramework(context.FrameworkName);
         container.ImagePullPolicy = options.Image.PullPolicy;
         container.Command = [.. options.EffectiveCommand];
-        ApplyJobParts(context, template: null);
+        SetImageOverrideAndArguments(context);
 
         var pod = context.Pod;
         if (options.Image.PullSecrets.Count > 0)
@@ -29,7 +29,9 @@ internal sealed class ContainerStep : IJobBuildStep
     }
 
     /// <summary>The job's own image, if it has one, and the trainer contract's arguments.</summary>
-    public void ApplyJobParts(JobBuildContext context, JobTemplate? template)
+    public void ApplyJobParts(JobBuildContext context, JobTemplate template) => SetImageOverrideAndArguments(context);
+
+    private static void SetImageOverrideAndArguments(JobBuildContext context)
     {
         var container = context.Container;
         container.Image = context.JobOptions.Image ?? container.Image;
