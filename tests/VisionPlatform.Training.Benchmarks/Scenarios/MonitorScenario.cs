@@ -298,6 +298,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
             BenchmarkResult.Of("monitor.ratio", monitoring.Count == 0 ? double.PositiveInfinity : (double)polling / monitoring.Count, "0.0"),
             new("monitor.event_p50_ms", Ms(latencies, 50)),
             new("monitor.event_p99_ms", Ms(latencies, 99)),
+            new("monitor.event_terminal_p50_ms", Ms(terminalLatencies, 50)),
             new("monitor.event_terminal_p99_ms", Ms(terminalLatencies, 99)),
             new("monitor.event_max_ms", latencies.Count == 0 ? "n/a" : latencies.Max().ToString("0.0", invariant)),
             new("monitor.event_samples", latencies.Count.ToString(invariant)),
