@@ -66,6 +66,40 @@ public sealed class SubprocessEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_real_run_streams_its_phases_and_progress_in_order_and_ends_with_its_cost()
+    {
+        // Opened before the start, so the stream sees the run's whole life.
+        await using var all = await SseConnection.OpenAsync(Http, "/events");
+        await StartAsync("real-sse", epochs: 2, epochSeconds: 0.5);
+        await using var one = await SseConnection.OpenAsync(Http, "/runs/real-sse/events");
+
+        await one.Completion.WaitAsync(TimeSpan.FromSeconds(90));
+        var frames = (await all.WaitForAsync(f => f.Any(IsTerminalPhase))).Where(f => f.Id!.StartsWith("real-sse:", StringComparison.Ordinal)).ToArray();
+
+        var story = frames.Select(f => f.Event == "phase"
+            ? f.Json.GetProperty("status").GetProperty("phase").GetString()
+            : "epoch " + f.Json.GetProperty("progress").GetProperty("epoch").GetInt32()).ToArray();
+        story.Should().Equal(["Pending", "Running", "epoch 1", "epoch 2", "Succeeded"], "frames: " + string.Join(Environment.NewLine, frames.Select(f => f.ToString())));
+        frames.Select(f => long.Parse(f.Id!.Split(':')[1])).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        var final = frames[^1].Json.GetProperty("status");
+        final.GetProperty("cost").GetProperty("cpuHours").GetDouble().Should().BePositive();
+        final.GetProperty("cost").GetProperty("currency").GetString().Should().Be("USD");
+
+        // The single-run stream: current state first, the same events after it, and it ended after the terminal phase.
+        one.Frames.Should().NotBeEmpty();
+        one.Frames[^1].Should().Match<SseFrame>(f => IsTerminalPhase(f));
+        one.Frames.Select(f => f.Id).Should().OnlyHaveUniqueItems();
+
+        var status = await Http.GetFromJsonAsync<JsonElement>("/runs/real-sse");
+        status.GetProperty("progress").GetProperty("percent").GetDouble().Should().Be(100);
+        status.GetProperty("progress").GetProperty("metrics").GetProperty("loss").GetDouble().Should().BePositive();
+        status.GetProperty("cost").GetProperty("runningHours").GetDouble().Should().BePositive();
+    }
+
+    private static bool IsTerminalPhase(SseFrame frame) =>
+        frame.Event == "phase" && frame.Json.GetProperty("status").GetProperty("phase").GetString() is "Succeeded" or "Failed" or "Stopped" or "Lost";
+
+    [Fact]
     public async Task Stopping_a_real_run_ends_it_as_stopped()
     {
         await StartAsync("real-long", epochs: 100, epochSeconds: 2);

@@ -688,16 +688,18 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
         {
             var line = new TrainingLogLine(text, now, state.Current.Attempt);
             state.Log.Add(line);
-            if (publishLogs)
-            {
-                Events!.PublishLog(state.Handle, line);
-            }
 
-            // Progress comes from the log, as in the real executors, so a test's VP_PROGRESS lines count too.
+            // Progress comes from the log, as in the real executors, so a test's VP_PROGRESS lines count too; like
+            // them, the progress event goes out before the line it was read from.
             if (TrainingProgressProtocol.TryParse(text, now, out var progress))
             {
                 state.Progress = progress.WithEstimate(state.Current.StartedAt, now);
                 Events?.PublishProgress(state.Handle, progress);
+            }
+
+            if (publishLogs)
+            {
+                Events!.PublishLog(state.Handle, line);
             }
         }
 

@@ -56,8 +56,8 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         });
         kinds.Should().Equal(
             "Pending", "Running", "log loading dataset",
-            "progress-line", "progress 1",
-            "progress-line", "progress 2",
+            "progress 1", "progress-line",
+            "progress 2", "progress-line",
             "Succeeded");
         events.Cast<TrainingRunEvent>().Select(e => e.Sequence).Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
         events.Cast<TrainingRunEvent>().Should().OnlyContain(e => e.Run.Equals(run));
