@@ -246,6 +246,26 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_run_stopped_while_queued_has_nothing_to_upload_and_is_Skipped()
+    {
+        using var store = new S3ArtifactStore(server.Options());
+        var options = _runs.NewOptions();
+        options.Subprocess.MaxConcurrentRuns = 1;
+        var executor = _runs.CreateExecutor(options, store);
+        var busy = await executor.StartAsync(SubprocessRuns.Job("job-busy", epochs: 1000, new { epoch_seconds = 0.2 }));
+        await SubprocessRuns.WaitForAsync(executor, busy, s => s.Phase == TrainingPhase.Running);
+        var queued = await executor.StartAsync(SubprocessRuns.Job("job-queued", epochs: 1));
+
+        (await executor.StopAsync(queued)).Phase.Should().Be(TrainingPhase.Stopped);
+        var upload = await executor.WaitForArtifactUploadAsync(queued).WaitAsync(TimeSpan.FromSeconds(60));
+
+        upload!.State.Should().Be(ArtifactUploadState.Skipped);
+        upload.Message.Should().Contain("never started");
+        (await ListAsync(store, "job-queued")).Should().BeEmpty();
+        await executor.StopAsync(busy, new TrainingStopOptions { GracePeriod = TimeSpan.Zero });
+    }
+
+    [Fact]
     public async Task With_uploads_switched_off_nothing_leaves_the_machine()
     {
         var storage = server.Options();

@@ -24,6 +24,7 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
     private readonly TimeSpan _retryDelay;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    // Not disposed: it has no timer, and a late Track (a run adopted during shutdown) may still read its token.
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, Task> _uploads = new(StringComparer.Ordinal);
     private int _disposed;
@@ -146,8 +147,9 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
             await entry.Terminal.WaitAsync(cancellationToken).ConfigureAwait(false);
             await UploadAsync(entry, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OutOfMemoryException)
         {
+            // Shutting down: whatever the interrupted request threw, the upload is resumed by the next executor.
             if (entry.IsTerminal)
             {
                 RecordInterrupted(entry);
