@@ -38,6 +38,12 @@ internal sealed class ObjectApi<T>
 
     /// <summary>Whether an existing object must carry the SDK's managed-by label (not for the namespace, which is shared).</summary>
     public bool RequireManagedLabel { get; init; } = true;
+
+    /// <summary>
+    /// Whether a skipped object is still looked for (default true: the report says whether pods will find it). False for
+    /// an optional object whose absence is what a disabled option asks for (the NetworkPolicy).
+    /// </summary>
+    public bool LookForWhenSkipped { get; init; } = true;
 }
 
 /// <summary>
@@ -146,8 +152,7 @@ internal sealed class ManagedObject<T>(ObjectApi<T> api, string name, string? @n
             throw new InvalidOperationException($"{api.Kind} '{name}' has neither a wanted state nor a reason to skip it.");
         }
 
-        // A disabled optional object (the NetworkPolicy) is not looked for: its absence is what was asked for.
-        if (api.Kind == "NetworkPolicy")
+        if (!api.LookForWhenSkipped)
         {
             return Result(ClusterResourceState.Skipped, [], skipped);
         }

@@ -94,6 +94,9 @@ internal static class ObjectKinds
             (!SameSet(desired.Spec?.PolicyTypes, existing.Spec?.PolicyTypes, t => t), "spec.policyTypes"),
             (!SameSet(desired.Spec?.Egress, existing.Spec?.Egress, EgressKey), "spec.egress"),
             ((existing.Spec?.Ingress?.Count ?? 0) != (desired.Spec?.Ingress?.Count ?? 0), "spec.ingress")),
+
+        // Disabled means "not managed", not "must be absent": a policy someone else added is none of our business.
+        LookForWhenSkipped = false,
     };
 
     private static List<string> CompareSecret(V1Secret desired, V1Secret existing)
