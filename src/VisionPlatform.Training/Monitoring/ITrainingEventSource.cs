@@ -7,7 +7,11 @@ namespace VisionPlatform.Training;
 /// </summary>
 public interface ITrainingEventSource
 {
-    /// <summary>Subscribes to events. The subscription is live from the moment this method returns, before the first <c>MoveNextAsync</c>.</summary>
+    /// <summary>
+    /// Subscribes to events. Settings are checked at once; the subscription itself starts with the first
+    /// <c>MoveNextAsync</c> (start enumerating right away) and ends when the enumeration ends or is cancelled, so an
+    /// abandoned subscription holds nothing.
+    /// </summary>
     /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
     /// <param name="cancellationToken">Ends the subscription.</param>
     /// <returns>The events, in order per run, until cancelled.</returns>
