@@ -28,7 +28,9 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private readonly Queue<string> _deletedOrder = new();
     private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodLogFollower> _follows = new(StringComparer.Ordinal);
     private KubernetesConnection? _connection;
+    private IKubernetes? _client;
     private ResourceInformer<V1Job>? _jobInformer;
     private ResourceInformer<V1Pod>? _podInformer;
     private volatile bool _running;
@@ -93,6 +95,12 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             if (_jobs.TryGetValue(name, out var job) && job.Run.Equals(run))
             {
                 status = Map(job, _time.GetUtcNow(), stoppedAt);
+                if (status.Progress is null && _publisher?.TryGetStatus(run.JobId, out var known) == true && known.Run.Equals(run) && known.Progress is { } progress)
+                {
+                    // The latest VP_PROGRESS line seen while someone followed the run (no log is read for a status).
+                    status = status with { Progress = progress };
+                }
+
                 if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
                 {
                     failedPod = Pods(job).LastOrDefault()?.Name;
@@ -177,6 +185,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         }
 
         var client = _connection.GetClient();
+        _client = client;
         var ns = _options.Namespace;
         var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}";
         var pageSize = _options.Monitor.ListPageSize;
@@ -208,6 +217,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
         _running = true;
         MonitorLog.Started(_logger, ns);
+        if (_publisher is not null)
+        {
+            _publisher.InterestChanged += OnInterestChanged;
+        }
+
         try
         {
             await Task.WhenAll(
@@ -218,6 +232,29 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         finally
         {
             _running = false;
+            if (_publisher is not null)
+            {
+                _publisher.InterestChanged -= OnInterestChanged;
+            }
+
+            List<PodLogFollower> follows;
+            lock (_gate)
+            {
+                follows = [.. _follows.Values];
+                _follows.Clear();
+            }
+
+            foreach (var follow in follows)
+            {
+                follow.Stop();
+            }
+
+            await Task.WhenAll(follows.Select(f => f.Completion)).ConfigureAwait(false);
+            foreach (var follow in follows)
+            {
+                follow.Dispose();
+            }
+
             SignalAll();
         }
     }
@@ -501,9 +538,104 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
             publisher.PublishStatus(status);
             job.PublishedPhase = status.Phase;
+            UpdateFollow(job);
         }
 
         Signal(job.Name);
+    }
+
+    private void OnInterestChanged(string? jobId)
+    {
+        if (!_running)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (jobId is null)
+            {
+                foreach (var job in _jobs.Values)
+                {
+                    UpdateFollow(job);
+                }
+            }
+            else if (_jobs.TryGetValue(KubernetesJobNames.FromJobId(jobId), out var job))
+            {
+                UpdateFollow(job);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Follows the run's pod log while someone wants its progress or log lines and its trainer runs (at most
+    /// <c>Monitor:MaxLogFollows</c> at once); stops following when nobody does. A follow whose pod stopped ends by
+    /// itself once the log is drained, so the last progress line is not lost.
+    /// </summary>
+    private void UpdateFollow(CachedJob job)
+    {
+        if (_publisher is not { } publisher || _client is not { } client)
+        {
+            return;
+        }
+
+        var jobId = job.Run.JobId;
+        var wanted = publisher.WantsProgress(jobId) || publisher.WantsLogs(jobId);
+        if (_follows.TryGetValue(job.Name, out var current))
+        {
+            if (!wanted && !current.Stopping)
+            {
+                current.Stop();
+            }
+
+            return;
+        }
+
+        var pods = Pods(job);
+        if (!wanted || job.IsFinished || pods.Count == 0 || !pods[^1].IsRunning)
+        {
+            return;
+        }
+
+        if (_follows.Count >= _options.Monitor.MaxLogFollows)
+        {
+            MonitorLog.FollowLimit(_logger, jobId, _options.Monitor.MaxLogFollows);
+            return;
+        }
+
+        var pod = pods[^1];
+        var follow = new PodLogFollower(client, Namespace, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(job.Name, pod.Name), _time, _logger);
+        _follows[job.Name] = follow;
+        follow.Completion.ContinueWith(
+            _ =>
+            {
+                lock (_gate)
+                {
+                    if (_follows.TryGetValue(job.Name, out var registered) && ReferenceEquals(registered, follow))
+                    {
+                        _follows.Remove(job.Name);
+                    }
+
+                    // A retry's pod may have started meanwhile.
+                    if (_running && _jobs.TryGetValue(job.Name, out var latest))
+                    {
+                        UpdateFollow(latest);
+                    }
+                }
+
+                follow.Dispose();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private bool IsPodRunning(string jobName, string podName)
+    {
+        lock (_gate)
+        {
+            return _pods.TryGetValue(jobName, out var pods) && pods.TryGetValue(podName, out var pod) && pod.IsRunning;
+        }
     }
 
     private TrainingRunStatus Map(CachedJob job, DateTimeOffset now, DateTimeOffset? stoppedAt)
