@@ -422,7 +422,31 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private bool PodsBehind(CachedJob job) =>
         job.ResourceVersion > 0 &&
         long.TryParse(_podInformer?.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pods) &&
-        pods < job.ResourceVersion;
+        pods < job.ResourceVersion &&
+        !PodsSettled(job);
+
+    /// <summary>
+    /// Whether the cache already holds every pod the Job counted as finished, all of them terminal. A run's last write is
+    /// usually the Job's own status, after its pod's; no pod event follows it, so waiting for the pod watch to pass the
+    /// Job's resourceVersion would hold the final event until the next bookmark, for no new information.
+    /// </summary>
+    private bool PodsSettled(CachedJob job)
+    {
+        if (!_pods.TryGetValue(job.Name, out var pods) || pods.Count == 0)
+        {
+            return false;
+        }
+
+        foreach (var pod in pods.Values)
+        {
+            if (pod.Phase is not ("Succeeded" or "Failed"))
+            {
+                return false;
+            }
+        }
+
+        return pods.Count >= job.Succeeded + job.Failed;
+    }
 
     private void SyncChanged()
     {
