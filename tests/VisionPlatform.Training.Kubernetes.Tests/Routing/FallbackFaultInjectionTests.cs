@@ -242,7 +242,13 @@ public class FallbackFaultInjectionTests
             result.IsFallback.Should().Be(result.ExecutorUsed == "subprocess");
         }
 
-        results.Where(r => unsettled.Contains(r.Run.JobId)).Should().OnlyContain(r => r.ExecutorUsed == "kubernetes", "a job whose create went unanswered stays with the cluster");
+        // Whether a delayed create is refused as unsettled or resolved at once (the lookup already finds the Job) depends
+        // on timing; either way, a job whose create went unanswered stays with the cluster.
+        foreach (var result in results.Where(r => unsettled.Contains(r.Run.JobId)))
+        {
+            result.ExecutorUsed.Should().Be("kubernetes", "a job whose create went unanswered stays with the cluster");
+        }
+
         results.Should().Contain(r => r.FallbackReason != null && r.FallbackReason.Contains("circuit breaker", StringComparison.Ordinal), "the breaker tripped");
         results.Should().Contain(r => r.ExecutorUsed == "kubernetes");
     }
