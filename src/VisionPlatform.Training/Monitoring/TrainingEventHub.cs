@@ -140,8 +140,12 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
             previous = state.Status;
             if (previous is not null && previous.Run.Equals(status.Run))
             {
-                // A terminal run never goes back (a stale watch event or a slow poll must not revive it).
-                if (previous.IsTerminal && !status.IsTerminal)
+                // A terminal run never goes back (a stale watch event or a slow poll must not revive it), and a running
+                // attempt does not go back to pending: between a pod's failure and the Job controller's decision a
+                // Kubernetes run maps to Pending for the same attempt, which a browser would show as a step backwards.
+                // A retry is a new attempt and is published.
+                if ((previous.IsTerminal && !status.IsTerminal)
+                    || (previous.Phase == TrainingPhase.Running && status.Phase == TrainingPhase.Pending && status.Attempt <= previous.Attempt))
                 {
                     return;
                 }

@@ -26,6 +26,7 @@ public sealed class TrainingEventHubTests
         hub.PublishStatus(Status(run, TrainingPhase.Pending));
         hub.PublishStatus(Status(run, TrainingPhase.Running));
         hub.PublishStatus(Status(run, TrainingPhase.Running) with { Message = "newer details, same phase" });
+        hub.PublishStatus(Status(run, TrainingPhase.Pending, "Starting")); // same attempt: a running run does not go back
         hub.PublishStatus(Status(run, TrainingPhase.Succeeded));
         hub.PublishStatus(Status(run, TrainingPhase.Running)); // stale: a terminal run never goes back
 
@@ -42,6 +43,19 @@ public sealed class TrainingEventHubTests
         received.Select(e => e.PreviousPhase).Should().Equal(null, TrainingPhase.Pending, TrainingPhase.Running);
         hub.TryGetStatus("job-1", out var latest).Should().BeTrue();
         latest!.Phase.Should().Be(TrainingPhase.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_retry_is_a_new_attempt_and_goes_back_to_pending()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        var run = Run();
+        hub.PublishStatus(Status(run, TrainingPhase.Running));
+        hub.PublishStatus(Status(run, TrainingPhase.Pending, "Starting", attempt: 2));
+        hub.TryGetStatus(run.JobId, out var status).Should().BeTrue();
+        status!.Phase.Should().Be(TrainingPhase.Pending);
+        status.Attempt.Should().Be(2);
+        await Task.CompletedTask;
     }
 
     [Fact]
