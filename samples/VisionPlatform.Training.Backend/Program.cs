@@ -26,10 +26,11 @@ namespace VisionPlatform.Training.Backend
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             TrainerLocation.Apply(builder.Configuration);
 
-            builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
+            var training = builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
             if (builder.Configuration.GetSection("Training:Kubernetes").Exists())
             {
-                builder.Services.AddTrainingExecutors().AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
+                // Kubernetes only when configured: with no cluster the sample runs on the subprocess executor alone.
+                training.AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
             }
 
             builder.Services.AddProblemDetails();

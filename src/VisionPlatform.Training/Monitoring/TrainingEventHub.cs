@@ -46,14 +46,6 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     /// <summary>The number of runs tracked, for diagnostics and the memory benchmark.</summary>
     internal int TrackedRuns => _runs.Count;
 
-    /// <summary>Non-terminal tracked runs per executor, for the active-runs gauge.</summary>
-    internal IEnumerable<KeyValuePair<string, int>> ActiveRunsByExecutor() =>
-        _runs.Values
-            .Select(r => r.Status)
-            .Where(s => s is { IsTerminal: false })
-            .GroupBy(s => s!.ExecutorName, StringComparer.Ordinal)
-            .Select(g => new KeyValuePair<string, int>(g.Key, g.Count()));
-
     /// <summary>Non-terminal tracked runs grouped by executor, phase and reason, for the active-runs instruments.</summary>
     internal List<Diagnostics.ActiveRunGroup> ActiveRunGroups() =>
         _runs.Values
