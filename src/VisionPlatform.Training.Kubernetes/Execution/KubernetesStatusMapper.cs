@@ -35,7 +35,9 @@ internal static class KubernetesStatusMapper
             CreatedAt = created,
             StartedAt = startedAt ?? (phase == TrainingPhase.Pending ? null : started),
             FinishedAt = finished,
-            ExitCode = phase is TrainingPhase.Succeeded or TrainingPhase.Failed ? exitCode : null,
+            // A Job completes only when its pod exited 0, so a Succeeded run's exit code is known even when the pod is
+            // not (yet) in view: the monitor's pod watch may lag its Job watch, and the code must not change afterwards.
+            ExitCode = phase switch { TrainingPhase.Succeeded => exitCode ?? 0, TrainingPhase.Failed => exitCode, _ => null },
             Attempt = attempt,
         };
 

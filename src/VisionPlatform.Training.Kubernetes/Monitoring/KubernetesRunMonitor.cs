@@ -26,7 +26,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private readonly Dictionary<string, Dictionary<string, CachedPod>> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrainingRunStatus> _deleted = new(StringComparer.Ordinal);
     private readonly Queue<string> _deletedOrder = new();
-    private readonly HashSet<string> _deferred = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _deferred = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PodLogFollower> _follows = new(StringComparer.Ordinal);
     private KubernetesConnection? _connection;
@@ -35,6 +35,10 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private ResourceInformer<V1Pod>? _podInformer;
     private volatile bool _running;
     private bool _publishing;
+
+    // The resourceVersion up to which the pod cache holds every change, updated under _gate together with the cache.
+    // Not the informer's own version: that one moves as an event is read, before the event is applied here.
+    private long _podsVersion;
 
     public KubernetesRunMonitor(
         KubernetesExecutorOptions options,
@@ -269,9 +273,17 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             {
                 lock (_gate)
                 {
-                    foreach (var name in _deferred.ToList())
+                    var now = _time.GetUtcNow();
+                    foreach (var (name, since) in _deferred.ToList())
                     {
-                        // The pod watch is slow or quiet (bookmarks are rare on real servers): publish what is known.
+                        // The pod watch is slow or quiet (bookmarks are rare on real servers): publish what is known, but
+                        // only once the Job has waited a whole interval, so a Job held back just before a tick still gets
+                        // its pod's exit code (a second terminal event for the same run would break "each phase once").
+                        if (now - since < _options.Monitor.ReevaluateInterval)
+                        {
+                            continue;
+                        }
+
                         _deferred.Remove(name);
                         if (_jobs.TryGetValue(name, out var late))
                         {
@@ -337,10 +349,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         }
     }
 
-    private void ReplacePods(IReadOnlyList<V1Pod> items)
+    private void ReplacePods(IReadOnlyList<V1Pod> items, string? resourceVersion)
     {
         lock (_gate)
         {
+            _podsVersion = ParseVersion(resourceVersion);
             _pods.Clear();
             foreach (var item in items)
             {
@@ -357,13 +370,15 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
     private void ApplyPod(WatchEventType type, V1Pod item)
     {
-        if (CachedPod.From(item) is not { } pod)
-        {
-            return;
-        }
-
+        var pod = CachedPod.From(item);
         lock (_gate)
         {
+            _podsVersion = Math.Max(_podsVersion, ParseVersion(item.Metadata?.ResourceVersion));
+            if (pod is null)
+            {
+                return;
+            }
+
             if (type == WatchEventType.Deleted)
             {
                 if (_pods.TryGetValue(pod.JobName, out var pods) && pods.Remove(pod.Name) && pods.Count == 0)
@@ -385,10 +400,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         }
     }
 
-    private void PodsAdvanced()
+    private void PodsAdvanced(string resourceVersion)
     {
         lock (_gate)
         {
+            _podsVersion = Math.Max(_podsVersion, ParseVersion(resourceVersion));
             PublishCaughtUp();
         }
     }
@@ -400,7 +416,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             return;
         }
 
-        foreach (var name in _deferred.ToList())
+        foreach (var name in _deferred.Keys.ToList())
         {
             if (!_jobs.TryGetValue(name, out var job))
             {
@@ -421,9 +437,12 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     /// </summary>
     private bool PodsBehind(CachedJob job) =>
         job.ResourceVersion > 0 &&
-        long.TryParse(_podInformer?.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pods) &&
-        pods < job.ResourceVersion &&
+        _podsVersion > 0 &&
+        _podsVersion < job.ResourceVersion &&
         !PodsSettled(job);
+
+    private static long ParseVersion(string? resourceVersion) =>
+        long.TryParse(resourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : 0;
 
     /// <summary>
     /// Whether the cache already holds every pod the Job counted as finished, all of them terminal. A run's last write is
@@ -520,7 +539,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             if (status is null && job.IsFinished && PodsBehind(job))
             {
                 // Held back until the pod watch catches up (PublishCaughtUp), at the latest until the next re-evaluation.
-                _deferred.Add(job.Name);
+                _deferred.TryAdd(job.Name, _time.GetUtcNow());
                 Signal(job.Name);
                 return;
             }
@@ -708,11 +727,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
     private sealed class JobTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Job>
     {
-        public void Replace(IReadOnlyList<V1Job> items) => monitor.ReplaceJobs(items);
+        public void Replace(IReadOnlyList<V1Job> items, string? resourceVersion) => monitor.ReplaceJobs(items);
 
         public void Apply(WatchEventType type, V1Job item) => monitor.ApplyJob(type, item);
 
-        public void Advanced()
+        public void Advanced(string resourceVersion)
         {
         }
 
@@ -721,11 +740,11 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
     private sealed class PodTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Pod>
     {
-        public void Replace(IReadOnlyList<V1Pod> items) => monitor.ReplacePods(items);
+        public void Replace(IReadOnlyList<V1Pod> items, string? resourceVersion) => monitor.ReplacePods(items, resourceVersion);
 
         public void Apply(WatchEventType type, V1Pod item) => monitor.ApplyPod(type, item);
 
-        public void Advanced() => monitor.PodsAdvanced();
+        public void Advanced(string resourceVersion) => monitor.PodsAdvanced(resourceVersion);
 
         public void SyncChanged() => monitor.SyncChanged();
     }

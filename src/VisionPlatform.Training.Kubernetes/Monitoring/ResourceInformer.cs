@@ -108,7 +108,7 @@ internal sealed class ResourceInformer<T>
         while (!string.IsNullOrEmpty(next));
 
         _resourceVersion = listVersion;
-        _target.Replace(items);
+        _target.Replace(items, listVersion);
         _failures = 0;
         MonitorLog.Listed(_logger, _resource, items.Count, listVersion ?? "-");
         SetSynced(true);
@@ -150,9 +150,9 @@ internal sealed class ResourceInformer<T>
                 {
                     _target.Apply(type, item);
                 }
-                else if (type == WatchEventType.Bookmark)
+                else if (type == WatchEventType.Bookmark && item?.Metadata?.ResourceVersion is { Length: > 0 } bookmark)
                 {
-                    _target.Advanced();
+                    _target.Advanced(bookmark);
                 }
 
                 _failures = 0;

@@ -95,6 +95,17 @@ public class KubernetesStatusMapperTests
     }
 
     [Fact]
+    public void A_complete_job_whose_pod_is_not_in_view_still_reports_exit_code_0()
+    {
+        // The monitor's pod watch can lag its Job watch; the exit code of a completed Job is 0 by definition.
+        var job = Job(succeeded: 1);
+        job.Status.Conditions = [Condition("Complete", "CompletionsReached")];
+        var status = Map(job, []);
+        status.Phase.Should().Be(TrainingPhase.Succeeded);
+        status.ExitCode.Should().Be(0);
+    }
+
+    [Fact]
     public void Success_criteria_met_is_already_succeeded()
     {
         var job = Job(succeeded: 1);

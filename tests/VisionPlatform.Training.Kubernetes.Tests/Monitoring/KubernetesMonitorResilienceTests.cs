@@ -150,7 +150,7 @@ public class KubernetesMonitorResilienceTests
             // A phase event is published when the phase or its reason changes (Pending/Starting, then
             // Pending/ContainerCreating): each phase is entered once, never re-entered, and no event repeats.
             var phases = recorder.Phases(run.JobId);
-            var trail = string.Join(", ", phases.Select(p => $"{p.Status.Phase}/{p.Status.Reason}"));
+            var trail = string.Join(", ", phases.Select(p => $"{p.Status.Phase}/{p.Status.Reason}#{p.Status.Attempt} exit {p.Status.ExitCode} seq {p.Sequence} '{p.Status.Message}'"));
             phases.Select(e => e.Status.Phase).Where((phase, i) => i == 0 || phases[i - 1].Status.Phase != phase)
                 .Should().Equal([TrainingPhase.Pending, TrainingPhase.Running, TrainingPhase.Succeeded], $"run {run.JobId} enters each phase once ({trail})");
             phases.Select(e => (e.Status.Phase, e.Status.Reason)).Should().OnlyHaveUniqueItems($"no state is published twice ({trail})");

@@ -25,9 +25,11 @@ public class KubernetesMonitorTests
         foreach (var run in runs)
         {
             var phases = recorder.Phases(run.JobId);
-            phases.Select(p => p.Status.Phase).Distinct().Should().Equal(TrainingPhase.Pending, TrainingPhase.Running, TrainingPhase.Succeeded);
-            phases.Count(p => p.Status.Phase == TrainingPhase.Running).Should().Be(1, "a phase is published once");
-            phases.Count(p => p.Status.Phase == TrainingPhase.Succeeded).Should().Be(1);
+            var trail = string.Join(", ", phases.Select(p => $"{p.Status.Phase}/{p.Status.Reason}#{p.Status.Attempt} exit {p.Status.ExitCode} '{p.Status.Message}'"));
+            phases.Select(p => p.Status.Phase).Distinct().Should().Equal([TrainingPhase.Pending, TrainingPhase.Running, TrainingPhase.Succeeded], trail);
+            phases.Count(p => p.Status.Phase == TrainingPhase.Running).Should().Be(1, $"a phase is published once ({trail})");
+            phases.Count(p => p.Status.Phase == TrainingPhase.Succeeded).Should().Be(1, trail);
+            phases[^1].Status.ExitCode.Should().Be(0, trail);
             phases.Select(p => p.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
             var done = phases[^1].Status;
             done.Cost.Should().NotBeNull("a finished run that started has a cost");
