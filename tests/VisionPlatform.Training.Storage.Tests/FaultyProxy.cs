@@ -7,7 +7,7 @@ namespace VisionPlatform.Training.Storage.Tests;
 
 public enum ProxyFault
 {
-    /// <summary>Reset the first connection whose first request is an upload (<c>PUT</c>) in the middle of its body.</summary>
+    /// <summary>Reset the connection of the first upload (<c>PUT</c>) in the middle of its body.</summary>
     CutUploadBody,
 
     /// <summary>Read the first upload (<c>PUT</c>) completely, then answer 503 SlowDown instead of passing it on.</summary>
@@ -22,6 +22,7 @@ public enum ProxyFault
 /// </summary>
 public sealed class FaultyProxy : IAsyncDisposable
 {
+    private static readonly string[] RequestMethods = ["GET /", "PUT /", "POST /", "HEAD /", "DELETE /"];
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _targetPort;
     private readonly ProxyFault _fault;
@@ -78,8 +79,13 @@ public sealed class FaultyProxy : IAsyncDisposable
         {
             await server.ConnectAsync(IPAddress.Loopback, _targetPort, linked.Token);
             var state = new ConnectionState(id);
-            var up = PumpUpAsync(client, server, state, linked.Token);
-            var down = PumpDownAsync(server, client, state, linked.Token);
+
+            // Take both streams before either pump starts: a pump can run to completion synchronously (the whole request
+            // already buffered) and shut down or reset a socket, after which TcpClient.GetStream() throws.
+            var clientStream = client.GetStream();
+            var serverStream = server.GetStream();
+            var up = PumpUpAsync(client, server, clientStream, serverStream, state, linked.Token);
+            var down = PumpDownAsync(client, server, serverStream, clientStream, state, linked.Token);
             await Task.WhenAny(up, down);
             await linked.CancelAsync();
             await Task.WhenAll(Quiet(up), Quiet(down));
@@ -89,21 +95,21 @@ public sealed class FaultyProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpUpAsync(TcpClient client, TcpClient server, ConnectionState state, CancellationToken cancellationToken)
+    private async Task PumpUpAsync(TcpClient client, TcpClient server, NetworkStream source, NetworkStream target, ConnectionState state, CancellationToken cancellationToken)
     {
-        var source = client.GetStream();
-        var target = server.GetStream();
         var buffer = new byte[16 * 1024];
         long sinceUpload = -1;
-        var first = true;
         int read;
         while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
         {
             var text = Encoding.ASCII.GetString(buffer, 0, Math.Min(read, 200));
-            if (first)
+
+            // A client sends a request only after the answer to the previous one, so a kept-alive connection's next
+            // request starts a read. Whether a request gets a connection of its own or reuses one depends on timing.
+            if (StartsRequest(text))
             {
-                first = false;
                 Events.Enqueue($"connection {state.Id}: {text.Split('\r')[0]}");
+                sinceUpload = -1;
                 if (text.StartsWith("PUT /", StringComparison.Ordinal) && FaultCount == 0)
                 {
                     if (_fault == ProxyFault.RejectFirstUpload && TryTakeFault())
@@ -141,10 +147,8 @@ public sealed class FaultyProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpDownAsync(TcpClient server, TcpClient client, ConnectionState state, CancellationToken cancellationToken)
+    private async Task PumpDownAsync(TcpClient client, TcpClient server, NetworkStream source, NetworkStream target, ConnectionState state, CancellationToken cancellationToken)
     {
-        var source = server.GetStream();
-        var target = client.GetStream();
         var buffer = new byte[16 * 1024];
         long sent = 0;
         int read;
@@ -205,6 +209,8 @@ public sealed class FaultyProxy : IAsyncDisposable
         Events.Enqueue($"connection {state.Id}: upload answered with 503 after {bodyReceived} body bytes");
         client.Client.Shutdown(SocketShutdown.Both);
     }
+
+    private static bool StartsRequest(string text) => RequestMethods.Any(m => text.StartsWith(m, StringComparison.Ordinal));
 
     private static int IndexOfHeaderEnd(MemoryStream stream) =>
         stream.GetBuffer().AsSpan(0, (int)stream.Length).IndexOf("\r\n\r\n"u8);
