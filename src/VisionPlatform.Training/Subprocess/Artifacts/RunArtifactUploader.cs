@@ -182,8 +182,9 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
 
         if (!started)
         {
-            Record(entry, ArtifactUploadState.Skipped, "The trainer never started; there is nothing to upload.", earlierAttempts, final: true);
+            // Each outcome is logged before it is recorded: recording publishes it, and whoever it wakes sees the log entry.
             ArtifactUploadLog.Skipped(_logger, jobId);
+            Record(entry, ArtifactUploadState.Skipped, "The trainer never started; there is nothing to upload.", earlierAttempts, final: true);
             return;
         }
 
@@ -199,13 +200,13 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
                 // The trainer writes its log itself; a run that was lost before launching has none.
                 var log = File.Exists(entry.Paths.LogFile) ? entry.Paths.LogFile : null;
                 var result = await _store.UploadRunAsync(jobId, entry.Paths.OutputDirectory, log, cancellationToken).ConfigureAwait(false);
+                ArtifactUploadLog.Uploaded(_logger, jobId, result.Artifacts.Count, result.TotalBytes, result.Bucket, result.RunPrefix);
                 Record(
                     entry,
                     ArtifactUploadState.Uploaded,
                     $"Uploaded {result.Artifacts.Count} files ({result.TotalBytes.ToString(CultureInfo.InvariantCulture)} bytes) to s3://{result.Bucket}/{result.RunPrefix}.",
                     attempt,
                     final: true);
-                ArtifactUploadLog.Uploaded(_logger, jobId, result.Artifacts.Count, result.TotalBytes, result.Bucket, result.RunPrefix);
                 return;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OutOfMemoryException)
@@ -214,19 +215,19 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
                 if (round >= _attempts || (e is TrainingException failure && failure.Code == TrainingErrorCode.ValidationFailed))
                 {
                     // Bad input (a missing output directory, a reserved file name) fails the same way every time.
-                    Record(entry, ArtifactUploadState.Failed, $"The upload failed after {round} attempt(s): {error}", attempt, final: true);
                     ArtifactUploadLog.UploadFailed(_logger, jobId, round, e.GetType().Name, e.Message, entry.Paths.OutputDirectory);
+                    Record(entry, ArtifactUploadState.Failed, $"The upload failed after {round} attempt(s): {error}", attempt, final: true);
                     return;
                 }
 
                 var delay = DelayBefore(round + 1);
+                ArtifactUploadLog.AttemptFailed(_logger, jobId, round, _attempts, e.GetType().Name, e.Message, delay);
                 Record(
                     entry,
                     ArtifactUploadState.Pending,
                     $"Attempt {round} of {_attempts} failed: {error} Retrying in {delay.ToString("c", CultureInfo.InvariantCulture)}.",
                     attempt,
                     final: false);
-                ArtifactUploadLog.AttemptFailed(_logger, jobId, round, _attempts, e.GetType().Name, e.Message, delay);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
