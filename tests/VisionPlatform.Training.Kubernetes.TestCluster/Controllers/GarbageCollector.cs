@@ -44,13 +44,16 @@ public sealed class GarbageCollector : IClusterComponent
     private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _store!;
-        var jobs = store.List(ResourceType.Jobs, null).Items.ToDictionary(j => j.Uid(), StringComparer.Ordinal);
+        // Pods first: a pod is created after its Job, so every owner of a listed pod is in the Job list that follows
+        // unless it was really deleted. (Jobs first let a Job created between the two lists look gone, and its new pod
+        // was collected as an orphan: the run failed its first attempt for no reason.)
         var pods = store.List(ResourceType.Pods, null).Items;
+        var jobs = store.List(ResourceType.Jobs, null).Items.ToDictionary(j => j.Uid(), StringComparer.Ordinal);
 
         foreach (var pod in pods)
         {
             var jobRefs = JobOwnerReferences(pod).ToList();
-            if (jobRefs.Count > 0 && jobRefs.TrueForAll(r => !jobs.ContainsKey(r.Str("uid") ?? string.Empty)) && !pod.HasDeletionTimestamp())
+            if (jobRefs.Count > 0 && jobRefs.TrueForAll(r => !jobs.ContainsKey(r.Str("uid") ?? string.Empty) && !OwnerExists(store, pod, r)) && !pod.HasDeletionTimestamp())
             {
                 // every owner is gone: the dependent goes too
                 TryDelete(pod);
@@ -88,6 +91,12 @@ public sealed class GarbageCollector : IClusterComponent
 
         return Task.FromResult<TimeSpan?>(null);
     }
+
+    /// <summary>Upstream's live lookup before deleting a dependent: is the owner (same name and uid) there now?</summary>
+    private static bool OwnerExists(ClusterStore store, JsonObject pod, JsonObject ownerRef) =>
+        ownerRef.Str("name") is { } name
+        && store.Get(ResourceType.Jobs, pod.Namespace(), name) is { } owner
+        && owner.Uid() == ownerRef.Str("uid");
 
     private static IEnumerable<JsonObject> JobOwnerReferences(JsonObject pod) =>
         pod.ObjOrNull("metadata").ArrOrNull("ownerReferences").Objects().Where(r => r.Str("kind") == "Job" && r.Str("apiVersion") == "batch/v1");
