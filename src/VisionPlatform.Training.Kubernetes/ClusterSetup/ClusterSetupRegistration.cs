@@ -27,12 +27,17 @@ internal static class ClusterSetupRegistration
         }
 
         options.ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ClusterSetupOptions>>(new ClusterSetupOptionsValidator($"{kubernetesSectionPath}:ClusterSetup"));
+        var sectionPath = $"{kubernetesSectionPath}:ClusterSetup";
+        services.AddSingleton<IValidateOptions<ClusterSetupOptions>>(new ClusterSetupOptionsValidator(sectionPath));
         services.TryAddSingleton(sp => new KubernetesClusterSetup(
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
             sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
             sp.GetService<IOptions<ArtifactStorageOptions>>()?.Value,
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesClusterSetup>>()));
+            sp.GetService<ILogger<KubernetesClusterSetup>>())
+        {
+            // Errors and Skipped hints name the keys of the section the host actually bound.
+            SectionPath = sectionPath,
+        });
     }
 }

@@ -25,8 +25,9 @@ public sealed class KubernetesClusterSetup : IDisposable
     private readonly KubernetesExecutorOptions _executorOptions;
     private readonly ClusterSetupOptions _options;
     private readonly ArtifactStorageOptions? _storage;
-    private readonly ClusterSetupOptionsValidator _validator = new(ClusterSetupOptions.SectionName);
     private readonly ILogger _logger;
+    private readonly string _sectionPath = ClusterSetupOptions.SectionName;
+    private readonly ClusterSetupOptionsValidator _validator = new(ClusterSetupOptions.SectionName);
 
     /// <summary>
     /// Creates the set-up with its own client, connecting as <c>Training:Kubernetes:Connection</c> says (API calls retried
@@ -124,6 +125,20 @@ public sealed class KubernetesClusterSetup : IDisposable
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
 
+    /// <summary>
+    /// The configuration path the options were bound from (default <see cref="ClusterSetupOptions.SectionName"/>), named in
+    /// validation errors and in the hints of Skipped objects; <c>AddKubernetes(section)</c> sets it to the bound section's path.
+    /// </summary>
+    internal string SectionPath
+    {
+        get => _sectionPath;
+        init
+        {
+            _sectionPath = value;
+            _validator = new ClusterSetupOptionsValidator(value);
+        }
+    }
+
     private ClusterManifest Manifest(ClusterSetupOptions? options)
     {
         var effective = options ?? _options;
@@ -133,7 +148,7 @@ public sealed class KubernetesClusterSetup : IDisposable
             throw new TrainingValidationException(errors);
         }
 
-        return ClusterManifest.Build(_executorOptions, effective, _storage, ClusterSetupOptions.SectionName);
+        return ClusterManifest.Build(_executorOptions, effective, _storage, _sectionPath);
     }
 
     private async Task<ClusterSetupReport> RunAsync(ClusterSetupOptions? options, bool ensure, CancellationToken cancellationToken)

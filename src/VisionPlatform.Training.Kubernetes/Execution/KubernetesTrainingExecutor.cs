@@ -362,8 +362,9 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
 
         var client = _connection.GetClient();
         var timeout = Options.Connection.AvailabilityTimeout;
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timer.CancelAfter(timeout);
+        // The deadline runs on the injected clock, like every other wait of the executor.
+        using var deadline = new CancellationTokenSource(timeout, _time);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         string reason;
         try
         {
