@@ -158,6 +158,66 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         (await SubprocessRuns.WaitForAsync(executor, next, s => s.IsTerminal)).Phase.Should().Be(TrainingPhase.Succeeded);
     }
 
+    [Theory]
+    [InlineData(ArtifactUploadState.Uploaded)]
+    [InlineData(ArtifactUploadState.Failed)]
+    [InlineData(ArtifactUploadState.Skipped)]
+    public async Task The_final_upload_state_is_logged_before_anyone_waiting_for_it_can_see_it(ArtifactUploadState expected)
+    {
+        var storage = expected == ArtifactUploadState.Failed ? server.Options($"http://127.0.0.1:{SubprocessRuns.ClosedPort()}") : server.Options();
+        storage.MaxRetryAttempts = 0;
+        using var store = new S3ArtifactStore(storage);
+        var options = _runs.NewOptions();
+        options.Subprocess.UploadAttempts = 1;
+        options.Subprocess.MaxConcurrentRuns = 1;
+        var logs = new CapturingLoggerProvider();
+        var executor = _runs.CreateExecutor(options, store, logs.CreateLogger<SubprocessTrainingExecutor>());
+
+        // What a caller of GetStatusAsync saw while each final upload line was being written.
+        TrainingRun? watched = null;
+        var seenWhileLogging = new System.Collections.Concurrent.ConcurrentQueue<(int Event, ArtifactUploadState? State)>();
+        var jobId = $"job-order-{expected.ToString().ToLowerInvariant()}";
+        logs.Writing = (id, text) =>
+        {
+            if ((id.Id is 1081 or 1083 or 1085) && text.Contains($"job {jobId}", StringComparison.Ordinal) && Volatile.Read(ref watched) is { } run)
+            {
+                seenWhileLogging.Enqueue((id.Id, executor.GetStatusAsync(run).GetAwaiter().GetResult().ArtifactUpload?.State));
+            }
+        };
+
+        TrainingRun? busy = null;
+        if (expected == ArtifactUploadState.Skipped)
+        {
+            // A run stopped while queued never starts its trainer: its upload is Skipped.
+            busy = await executor.StartAsync(SubprocessRuns.Job("job-order-busy", epochs: 1000, new { epoch_seconds = 0.2 }));
+            await SubprocessRuns.WaitForAsync(executor, busy, s => s.Phase == TrainingPhase.Running);
+            Volatile.Write(ref watched, await executor.StartAsync(SubprocessRuns.Job(jobId, epochs: 1)));
+            await executor.StopAsync(watched!);
+        }
+        else
+        {
+            Volatile.Write(ref watched, await executor.StartAsync(SubprocessRuns.Job(jobId, epochs: 1, new { epoch_seconds = 0.5 })));
+        }
+
+        var upload = await executor.WaitForArtifactUploadAsync(watched!).WaitAsync(TimeSpan.FromSeconds(120));
+
+        upload!.State.Should().Be(expected, upload.Message);
+        var finalEvent = expected switch
+        {
+            ArtifactUploadState.Uploaded => 1081,
+            ArtifactUploadState.Failed => UploadFailedEvent,
+            _ => 1085,
+        };
+        logs.Entries.Should().Contain(e => e.Id.Id == finalEvent && e.Text.Contains(jobId, StringComparison.Ordinal), "the line is written by the time the wait returns");
+        seenWhileLogging.Should().ContainSingle().Which.Should().Be(
+            (finalEvent, (ArtifactUploadState?)(expected == ArtifactUploadState.Skipped ? ArtifactUploadState.Pending : ArtifactUploadState.Uploading)),
+            "the final state is published only after its log line is written");
+        if (busy is not null)
+        {
+            await executor.StopAsync(busy, new TrainingStopOptions { GracePeriod = TimeSpan.Zero });
+        }
+    }
+
     [Fact]
     public async Task A_new_executor_resumes_an_upload_the_previous_one_did_not_finish()
     {

@@ -11,6 +11,9 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 
     public string AllText => string.Join(Environment.NewLine, Entries.Select(e => e.Text));
 
+    /// <summary>Called on the logging thread for every entry, before it is queued (to see what was visible at that moment).</summary>
+    public Action<EventId, string>? Writing { get; set; }
+
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
     public ILogger<T> CreateLogger<T>() => new LoggerFactory([this]).CreateLogger<T>();
@@ -26,8 +29,12 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Entries.Enqueue((eventId, logLevel, formatter(state, exception) + (exception is null ? string.Empty : Environment.NewLine + exception)));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var text = formatter(state, exception) + (exception is null ? string.Empty : Environment.NewLine + exception);
+            owner.Writing?.Invoke(eventId, text);
+            owner.Entries.Enqueue((eventId, logLevel, text));
+        }
     }
 }
 
