@@ -61,6 +61,40 @@ public sealed class OptionsTests
         e.ToString().Should().NotContain(secret);
     }
 
+    [Theory]
+    [InlineData("https://AKIAEXAMPLE:topsecret@host", "https://***@host")]
+    [InlineData("https://AKIAEXAMPLE:top/secret@storage.example:9000/base", "https://***@storage.example:9000/base")]
+    [InlineData("AKIAEXAMPLE:topsecret@host", "***@host")]
+    [InlineData("https://host/?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=topsecret", "https://host/?***")]
+    [InlineData("https://AKIAEXAMPLE@host#topsecret", "https://***@host#***")]
+    public void A_service_url_with_credentials_is_rejected_without_showing_them(string serviceUrl, string shown)
+    {
+        using var provider = Build(new()
+        {
+            ["Training:Storage:ServiceUrl"] = serviceUrl,
+            ["Training:Storage:Bucket"] = "artifacts",
+        });
+
+        var act = () => provider.GetRequiredService<IArtifactStore>();
+
+        var e = act.Should().Throw<OptionsValidationException>().Which;
+        e.Failures.Should().ContainSingle().Which.Should().StartWith($"Training:Storage:ServiceUrl is '{shown}': it must be an absolute http or https URL without user info");
+        var described = new ArtifactStorageOptions { ServiceUrl = serviceUrl, Bucket = "artifacts" }.ToString();
+        described.Should().Contain($"ServiceUrl = {shown},");
+        foreach (var text in new[] { e.ToString(), described })
+        {
+            text.Should().NotContain("topsecret").And.NotContain("AKIAEXAMPLE");
+        }
+    }
+
+    [Fact]
+    public void A_plain_service_url_is_shown_as_configured()
+    {
+        var options = new ArtifactStorageOptions { ServiceUrl = "http://minio:9000/", Bucket = "artifacts" };
+
+        options.ToString().Should().Contain("ServiceUrl = http://minio:9000/,");
+    }
+
     [Fact]
     public void Direct_construction_validates_with_the_same_messages()
     {

@@ -111,9 +111,12 @@ public sealed class ArtifactStorageOptions
     internal ResponseChecksumValidation? EffectiveResponseChecksumValidation =>
         ResponseChecksumValidation ?? (HasCustomEndpoint ? Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED : null);
 
-    /// <summary>Describes the settings; credentials are reported only as set or unset, never by value.</summary>
+    /// <summary>
+    /// Describes the settings; credentials are reported only as set or unset, never by value, and a
+    /// <see cref="ServiceUrl"/>'s user info, query and fragment show as <c>***</c>.
+    /// </summary>
     public override string ToString() =>
-        $"ArtifactStorageOptions {{ ServiceUrl = {ServiceUrl ?? "(Amazon S3)"}, Bucket = {Bucket}, Region = {Region}, " +
+        $"ArtifactStorageOptions {{ ServiceUrl = {ServiceUrlRedaction.Redact(ServiceUrl) ?? "(Amazon S3)"}, Bucket = {Bucket}, Region = {Region}, " +
         $"AuthenticationRegion = {AuthenticationRegion}, ForcePathStyle = {EffectiveForcePathStyle}, Prefix = {Prefix}, " +
         $"AccessKeyId = {(AccessKeyId is null ? "(unset)" : "(set)")}, SecretAccessKey = {(SecretAccessKey is null ? "(unset)" : "(redacted)")}, " +
         $"RequestChecksumCalculation = {EffectiveRequestChecksumCalculation?.ToString() ?? "(SDK default)"}, " +

@@ -42,7 +42,7 @@ internal sealed partial class ArtifactStorageOptionsValidator(string sectionPath
              (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps) ||
              url.Query.Length > 0 || url.Fragment.Length > 0 || url.UserInfo.Length > 0))
         {
-            errors.Add($"{p}:ServiceUrl is '{o.ServiceUrl}': it must be an absolute http or https URL without user info, query or fragment (for example https://<account>.r2.cloudflarestorage.com).");
+            errors.Add($"{p}:ServiceUrl is '{ServiceUrlRedaction.Redact(o.ServiceUrl)}': it must be an absolute http or https URL without user info, query or fragment (for example https://<account>.r2.cloudflarestorage.com).");
         }
 
         if (string.IsNullOrWhiteSpace(o.Region) || !RegionName().IsMatch(o.Region))
