@@ -8,10 +8,11 @@ public class ExecutorAvailabilityRefresherTests
     [Fact]
     public async Task The_hosted_refresher_probes_every_executor_each_interval_so_recovery_is_seen_without_a_start()
     {
+        var interval = TimeSpan.FromSeconds(10);
         using var host = new RoutingHost(new ScriptedExecutor("kubernetes"), new ScriptedExecutor("subprocess"), o =>
         {
             o.Availability.BackgroundRefresh = true;
-            o.Availability.RefreshInterval = TimeSpan.FromSeconds(10);
+            o.Availability.RefreshInterval = interval;
         });
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
         var refresher = host.Services.GetServices<IHostedService>().Single(s => s.GetType().Name == "ExecutorAvailabilityRefresher");
@@ -19,12 +20,18 @@ public class ExecutorAvailabilityRefresherTests
         await refresher.StartAsync(CancellationToken.None);
         try
         {
-            await WaitUntilAsync(() => host.Primary.ProbeCalls >= 1 && host.Secondary.ProbeCalls >= 1);
+            // A round is over when the refresher waits for the next interval: its probes' answers are cached by then,
+            // and only a wait that exists is ended by moving the fake clock on.
+            await WaitUntilAsync(() => host.Time.TimersCreated(interval) >= 1);
+            host.Primary.ProbeCalls.Should().BeGreaterThanOrEqualTo(1);
+            host.Secondary.ProbeCalls.Should().BeGreaterThanOrEqualTo(1);
             (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
 
             host.Primary.Availability = null;
-            host.Time.Advance(TimeSpan.FromSeconds(10));
-            await WaitUntilAsync(() => host.Primary.ProbeCalls >= 2);
+            var before = host.Primary.ProbeCalls;
+            host.Time.Advance(interval);
+            await WaitUntilAsync(() => host.Time.TimersCreated(interval) >= 2);
+            host.Primary.ProbeCalls.Should().BeGreaterThan(before, "the interval passed, so the refresher probed again");
 
             // The cached answer is fresh (no probe on this call) and says the executor is back.
             var probes = host.Primary.ProbeCalls;

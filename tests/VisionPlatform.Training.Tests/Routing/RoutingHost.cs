@@ -40,7 +40,7 @@ internal sealed class RoutingHost : IDisposable
         Manager = _provider.GetRequiredService<TrainingExecutorManager>();
     }
 
-    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    public TimerCountingTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public ScriptedExecutor Primary { get; }
 
