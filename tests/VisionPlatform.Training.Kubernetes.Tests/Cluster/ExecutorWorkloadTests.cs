@@ -168,7 +168,9 @@ public class ExecutorWorkloadTests
     [Fact]
     public async Task An_image_that_cannot_be_pulled_is_pending_then_failed_after_the_timeout()
     {
-        await using var h = await WorkloadHarness.StartAsync(executor: o => o.ImagePullBackOffTimeout = TimeSpan.FromSeconds(3));
+        // The Pending status must be seen before the timeout turns it Failed, by a poll that a loaded machine can delay by
+        // seconds; pod times are whole seconds, so a short timeout left a window of about two seconds.
+        await using var h = await WorkloadHarness.StartAsync(executor: o => o.ImagePullBackOffTimeout = TimeSpan.FromSeconds(10));
         var run = await h.Executor.StartAsync(Jobs.Config("pull-1").Build(), new KubernetesJobOptions { Image = "registry.example.com/missing/image:0" });
 
         var pending = await h.WaitForAsync(run, s => s.Reason is TrainingStatusReasons.ErrImagePull or TrainingStatusReasons.ImagePullBackOff, "an image pull failure");
