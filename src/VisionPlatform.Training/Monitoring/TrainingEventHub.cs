@@ -80,11 +80,11 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive or Timeout.InfiniteTimeSpan.");
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            deadline.CancelAfter(timeout);
-        }
+        // The timeout runs on the injected clock (CancelAfter would use the system clock), so a fake clock drives it.
+        using var timer = timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(timeout, _time);
+        using var deadline = timer is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
 
         var subscription = new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false };
         using var reconcile = new CancellationTokenSource();

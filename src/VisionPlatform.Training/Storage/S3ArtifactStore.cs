@@ -42,7 +42,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         _presignHttp = S3ClientFactory.UsesHttp(options);
         Bucket = options.Bucket!;
         _calls = new S3Calls(_client, Bucket, StorageResilience.Create(options, Bucket, _logger, _timeProvider));
-        _writer = new S3ObjectWriter(_calls, options, _logger);
+        _writer = new S3ObjectWriter(_calls, options, _logger, _timeProvider);
     }
 
     /// <summary>Creates a store from DI options (validated at start-up).</summary>

@@ -17,7 +17,7 @@ namespace VisionPlatform.Training.Storage;
 /// </list>
 /// A mismatch in step 2 is retried like a transient failure; a mismatch in step 3 fails the upload.
 /// </summary>
-internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions options, ILogger logger)
+internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions options, ILogger logger, TimeProvider time)
 {
     public const string Sha256MetadataKey = "x-amz-meta-sha256";
 
@@ -167,7 +167,7 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
         try
         {
             // Not the caller's token: a cancelled upload must still release the parts it left on the server.
-            using var timeout = new CancellationTokenSource(options.RequestTimeout);
+            using var timeout = new CancellationTokenSource(options.RequestTimeout, time);
             await calls.Client.AbortMultipartUploadAsync(
                 new AbortMultipartUploadRequest { BucketName = calls.Bucket, Key = key, UploadId = uploadId }, timeout.Token).ConfigureAwait(false);
         }
