@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using VisionPlatform.Training.Storage;
 
 namespace VisionPlatform.Training.Kubernetes;
 
@@ -324,6 +325,10 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             {
                 errors.Add($"{p}:{variable} is not a valid environment variable name: it {KubernetesSyntax.EnvNameRule}.");
             }
+            else if (ArtifactEnvironment.Names.Contains(variable))
+            {
+                errors.Add(ArtifactVariableReserved(p, variable));
+            }
 
             if (reference is null || string.IsNullOrEmpty(reference.Name))
             {
@@ -338,6 +343,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         }
     }
 
+    private static string ArtifactVariableReserved(string p, string variable) =>
+        $"{p}:{variable} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket and the run's prefix, never a secret) for every Job; it cannot be configured.";
+
     private static void ValidateEnvironment(List<string> errors, string p, IDictionary<string, string> environment, HashSet<string> referenced)
     {
         foreach (var (variable, value) in environment)
@@ -345,6 +353,10 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             if (!KubernetesSyntax.IsEnvVarName(variable))
             {
                 errors.Add($"{p}:{variable} is not a valid environment variable name: it {KubernetesSyntax.EnvNameRule}.");
+            }
+            else if (ArtifactEnvironment.Names.Contains(variable))
+            {
+                errors.Add(ArtifactVariableReserved(p, variable));
             }
             else if (referenced.Contains(variable) || PlatformVariables.Contains(variable))
             {

@@ -64,7 +64,8 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
         services.TryAddSingleton(sp => new TrainingJobSpecBuilder(
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
             sp.GetRequiredService<ITrainerContract>(),
-            sp.GetService<IOptions<TrainingOptions>>()?.Value.Trainer));
+            sp.GetService<IOptions<TrainingOptions>>()?.Value.Trainer,
+            sp.GetService<VisionPlatform.Training.Storage.IArtifactStore>()));
         // The run monitor: one list + watch for Jobs and pods, whose cache serves the executor's reads (Training:Kubernetes:Monitor).
         services.TryAddSingleton(sp => new KubernetesRunMonitor(
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,

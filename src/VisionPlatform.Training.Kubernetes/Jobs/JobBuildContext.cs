@@ -101,6 +101,12 @@ internal sealed class JobBuildContext
 
     public List<TrainingValidationError> Problems { get; } = [];
 
+    /// <summary>
+    /// <c>VP_ARTIFACT_BUCKET</c> and <c>VP_ARTIFACT_PREFIX</c> for this job when an artifact store is configured; none for
+    /// templates (the prefix is per job) or without a store. Plain values, never secrets.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? ArtifactVariables { get; init; }
+
     /// <summary>Parsed quantities shared by the builds of one builder; <see langword="null"/> to parse every time.</summary>
     public QuantityCache? Quantities { get; init; }
 

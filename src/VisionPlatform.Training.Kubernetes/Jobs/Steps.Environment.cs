@@ -4,7 +4,8 @@ namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
 /// The container's environment: writable HOME and cache directories, then the executor's, the framework's and the
-/// job's plain values (later wins), then Secret and ConfigMap references. Secret values never enter the spec.
+/// job's plain values (later wins), the run's artifact location (<c>VP_ARTIFACT_BUCKET</c>, <c>VP_ARTIFACT_PREFIX</c>) when a
+/// store is configured, then Secret and ConfigMap references. Secret values never enter the spec.
 /// </summary>
 internal sealed class EnvironmentStep : IJobBuildStep
 {
@@ -26,16 +27,17 @@ internal sealed class EnvironmentStep : IJobBuildStep
     {
         var plain = OptionValues(context);
         Merge(plain, context.Invocation.Environment);
+        Merge(plain, context.ArtifactVariables);
         context.Container.Env = Compose(plain, References(context.Options), cloneReferences: false);
     }
 
     /// <summary>
-    /// The job's environment, when it has one, merged over the template's values; without one the template's list
-    /// (already copied) is the answer.
+    /// The job's environment and artifact location, when it has either, merged over the template's values; without them
+    /// the template's list (already copied) is the answer.
     /// </summary>
     public void ApplyJobParts(JobBuildContext context, JobTemplate template)
     {
-        if (context.Invocation.Environment.Count == 0)
+        if (context.Invocation.Environment.Count == 0 && context.ArtifactVariables is not { Count: > 0 })
         {
             return;
         }
@@ -43,6 +45,7 @@ internal sealed class EnvironmentStep : IJobBuildStep
         var plain = new SortedDictionary<string, string>(StringComparer.Ordinal);
         Merge(plain, template.EnvironmentValues);
         Merge(plain, context.Invocation.Environment);
+        Merge(plain, context.ArtifactVariables);
         context.Container.Env = Compose(plain, template.EnvironmentReferences, cloneReferences: true);
     }
 

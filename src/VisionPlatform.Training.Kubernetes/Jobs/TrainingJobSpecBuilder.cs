@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
+using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Kubernetes;
@@ -46,6 +47,7 @@ public sealed class TrainingJobSpecBuilder
 
     private readonly ITrainerContract _contract;
     private readonly TrainerOptions? _trainer;
+    private readonly IArtifactStore? _artifactStore;
     private readonly ConcurrentDictionary<(string Framework, bool UsesGpus), JobTemplate> _templates = new();
     private readonly QuantityCache _quantities = new();
 
@@ -54,12 +56,28 @@ public sealed class TrainingJobSpecBuilder
     /// <param name="contract">The trainer contract: the same one the subprocess executor uses.</param>
     /// <param name="trainer">Shared trainer settings; only plain values (the MLflow URI) are used, never local storage keys.</param>
     public TrainingJobSpecBuilder(KubernetesExecutorOptions options, ITrainerContract contract, TrainerOptions? trainer = null)
+        : this(options, contract, trainer, artifactStore: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a builder whose Jobs tell the trainer where its artifacts belong: with a store, every Job's trainer container
+    /// gets the plain variables <see cref="ArtifactEnvironment.BucketVariable"/> (the store's bucket) and
+    /// <see cref="ArtifactEnvironment.PrefixVariable"/> (<see cref="IArtifactStore.GetRunPrefix"/> of the job), the same
+    /// ones the subprocess executor sets. <c>AddKubernetes</c> passes the registered <see cref="IArtifactStore"/>, if any.
+    /// </summary>
+    /// <param name="options">The executor's options (image, resources, volumes, references, policies).</param>
+    /// <param name="contract">The trainer contract: the same one the subprocess executor uses.</param>
+    /// <param name="trainer">Shared trainer settings; only plain values (the MLflow URI) are used, never local storage keys.</param>
+    /// <param name="artifactStore">Where the runs' artifacts go; <see langword="null"/> sets neither variable.</param>
+    public TrainingJobSpecBuilder(KubernetesExecutorOptions options, ITrainerContract contract, TrainerOptions? trainer, IArtifactStore? artifactStore)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(contract);
         Options = options;
         _contract = contract;
         _trainer = trainer;
+        _artifactStore = artifactStore;
     }
 
     /// <summary>The options the builder uses.</summary>
@@ -105,7 +123,7 @@ public sealed class TrainingJobSpecBuilder
             return null;
         }
 
-        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer, template.CreateJob()) { Quantities = _quantities };
+        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer, template.CreateJob()) { Quantities = _quantities, ArtifactVariables = ArtifactVariables(config) };
         foreach (var step in Steps)
         {
             step.ApplyJobParts(context, template);
@@ -117,7 +135,7 @@ public sealed class TrainingJobSpecBuilder
     /// <summary>The full path: every step from an empty Job, then the whole Job validated.</summary>
     private V1Job BuildFully(TrainingJobConfig config, KubernetesJobOptions jobOptions, TrainerInvocation invocation)
     {
-        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer) { Quantities = _quantities };
+        var context = new JobBuildContext(config, Options, jobOptions, invocation, _trainer) { Quantities = _quantities, ArtifactVariables = ArtifactVariables(config) };
         foreach (var step in Steps)
         {
             step.Apply(context);
@@ -131,6 +149,10 @@ public sealed class TrainingJobSpecBuilder
 
         return context.Job;
     }
+
+    /// <summary>The run's artifact location for the trainer (per job: the prefix holds the job id); none without a store.</summary>
+    private IReadOnlyDictionary<string, string>? ArtifactVariables(TrainingJobConfig config) =>
+        _artifactStore is null ? null : ArtifactEnvironment.ForRun(_artifactStore, config.JobId);
 
     private JobTemplate TemplateFor(string framework, bool usesGpus)
     {

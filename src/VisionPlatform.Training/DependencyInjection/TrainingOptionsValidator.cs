@@ -124,6 +124,10 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
             {
                 errors.Add($"{key}:{name} is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
             }
+            else if (Storage.ArtifactEnvironment.Names.Contains(name))
+            {
+                errors.Add($"{key}:{name} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket and the run's prefix) for every run; it cannot be configured here.");
+            }
             else if (TrainingJobConfigBuilder.ReservedEnvironmentNames.Contains(name))
             {
                 errors.Add($"{key}:{name} is set by the executor (from Training:Trainer and the run's GPUs); it cannot be configured here.");

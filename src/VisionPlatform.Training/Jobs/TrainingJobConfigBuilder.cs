@@ -36,6 +36,7 @@ public sealed partial class TrainingJobConfigBuilder
     public static IReadOnlySet<string> ReservedEnvironmentNames { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "CUDA_VISIBLE_DEVICES", "AWS_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKEND_API_URL",
+        Storage.ArtifactEnvironment.BucketVariable, Storage.ArtifactEnvironment.PrefixVariable,
     };
 
     /// <summary>Creates an empty builder with the platform's defaults (10 epochs, batch 16, learning rate 0.001, adam).</summary>

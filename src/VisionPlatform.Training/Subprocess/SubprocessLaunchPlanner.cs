@@ -6,7 +6,7 @@ using VisionPlatform.Training.Trainers;
 namespace VisionPlatform.Training.Subprocess;
 
 /// <summary>Turns a job into the exact program, argument list and environment of its trainer process.</summary>
-internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerContract contract)
+internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerContract contract, Storage.IArtifactStore? artifactStore = null)
 {
     private const string Key = TrainingOptions.SectionName + ":Subprocess";
 
@@ -110,6 +110,12 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
         }
 
         Add(environment, invocation.Environment, "job");
+        if (artifactStore is not null)
+        {
+            // Where the run's artifacts belong, as a pod trainer is told: the same two plain variables in both executors.
+            Add(environment, Storage.ArtifactEnvironment.ForRun(artifactStore, config.JobId), "storage");
+        }
+
         var trainer = options.Trainer;
         AddIfSet(environment, "AWS_S3_ENDPOINT_URL", trainer.StorageEndpointUrl);
         AddIfSet(environment, "AWS_ACCESS_KEY_ID", trainer.StorageAccessKeyId);

@@ -84,7 +84,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         _options = root.Subprocess;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _planner = new SubprocessLaunchPlanner(root, contract);
+        _planner = new SubprocessLaunchPlanner(root, contract, artifactStore);
         _runsDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(_options.RunsDirectory)
             ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
             : _options.RunsDirectory);
