@@ -169,7 +169,9 @@ public class TrainerJobTests
     public async Task Passing_the_active_deadline_terminates_the_pods_and_fails_with_deadline_exceeded()
     {
         await using var env = await WorkloadCluster.StartAsync();
-        await env.CreateAsync(WorkloadCluster.TrainerJob("train-deadline", ["--epochs", "100", "--epoch_seconds", "1"], configure: s => s.ActiveDeadlineSeconds = 2));
+        // startTime has whole seconds, so a deadline of N s can end N-1 s after the start: 5 s leave a loaded machine time
+        // to start the trainer and the test time to see it running before the deadline ends it.
+        await env.CreateAsync(WorkloadCluster.TrainerJob("train-deadline", ["--epochs", "100", "--epoch_seconds", "1"], configure: s => s.ActiveDeadlineSeconds = 5));
         await env.WaitForPodAsync("train-deadline", p => p.Status?.Phase == "Running");
         WorkloadCluster.ProcessRunningWith("train-deadline").Should().BeTrue();
 
@@ -182,7 +184,9 @@ public class TrainerJobTests
         job.Status.Terminating.Should().Be(0);
         job.Status.Failed.Should().Be(1);
         WorkloadCluster.ProcessRunningWith("train-deadline").Should().BeFalse("the trainer was terminated");
-        (await env.PodsOfAsync("train-deadline")).Should().BeEmpty("the deleted pod is gone once the node agent confirmed its termination");
+
+        // As upstream, the Job fails once its pods are terminal; the node agent removes a terminal pod in a later write.
+        await env.WaitUntilAsync(async () => (await env.PodsOfAsync("train-deadline")).Count == 0, "the deleted pod is gone once the node agent confirmed its termination");
     }
 
     [Fact]
