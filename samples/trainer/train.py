@@ -28,7 +28,8 @@ is written first), 130 after SIGINT.
 
 Test and benchmark knobs: ``--workers N`` (child processes that behave like PyTorch data-loader workers: they
 ignore SIGTERM, so only a process-group kill removes them when the main process is terminated),
-``--epoch_seconds S``, ``--fail_at_epoch K``, ``--exit_code C``, ``--log_lines_per_epoch N`` and
+``--epoch_seconds S``, ``--fail_at_epoch K``, ``--diverge_at_epoch K`` (from epoch K the loss is NaN, as in a
+diverging run: the progress line leaves it out), ``--exit_code C``, ``--log_lines_per_epoch N`` and
 ``--log_bytes B`` (write B bytes of log lines to stdout as fast as possible, then exit 0). Each knob can also be
 given as a key of ``--advanced_config`` (``{"workers": 2, "epoch_seconds": 1}``) or as ``VP_<KNOB>`` in the
 environment (``VP_LOG_BYTES=1073741824``), because the SDK passes only the contract's flags.
@@ -68,6 +69,7 @@ KNOBS = (
     ("workers", int, 0),
     ("epoch_seconds", float, 0.0),
     ("fail_at_epoch", int, None),
+    ("diverge_at_epoch", int, None),
     ("exit_code", int, 0),
     ("log_lines_per_epoch", int, 0),
     ("log_bytes", int, None),
@@ -280,6 +282,8 @@ def validate(s, args):
         raise BadInput(f"--workers: {args.workers} must be between 0 and 64")
     if args.epoch_seconds < 0:
         raise BadInput(f"--epoch_seconds: {args.epoch_seconds} must not be negative")
+    if args.diverge_at_epoch is not None and args.diverge_at_epoch < 1:
+        raise BadInput(f"--diverge_at_epoch: {args.diverge_at_epoch} must be at least 1")
     if args.log_lines_per_epoch < 0:
         raise BadInput(f"--log_lines_per_epoch: {args.log_lines_per_epoch} must not be negative")
     if not 0 <= args.exit_code <= 255:
@@ -300,6 +304,22 @@ def check_int(flag, value, minimum):
 
 def log(message):
     print(message, flush=True)
+
+
+def finite_metrics(metrics):
+    """The metrics that are finite numbers: JSON has no NaN or Infinity (json.dumps would write bare NaN)."""
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def progress(epoch, total_epochs, step, metrics):
+    """Prints the VP_PROGRESS line; a non-finite metric (a diverging loss) is left out, never written as NaN."""
+    line = {"epoch": epoch, "total_epochs": total_epochs, "step": step, "metrics": finite_metrics(metrics)}
+    log("VP_PROGRESS " + json.dumps(line, allow_nan=False))
+
+
+def json_safe(metrics):
+    """For files: a non-finite metric becomes null, so checkpoints and metrics.json stay valid JSON."""
+    return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in metrics.items()}
 
 
 def write_json(path, value):
@@ -552,7 +572,7 @@ def train(s, args):
     if s["job_type"] != "training":
         loss, acc = evaluate(params, xs, ys)
         metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
-        log(f"VP_PROGRESS {json.dumps({'epoch': 1, 'total_epochs': 1, 'step': 0, 'metrics': metrics})}")
+        progress(1, 1, 0, metrics)
         if s["job_type"] == "export":
             write_json(os.path.join(out, "model.json"), {"weights": params[:-1], "bias": params[-1]})
         write_json(os.path.join(out, "metrics.json"), {
@@ -582,13 +602,14 @@ def train(s, args):
                 log(f"epoch {epoch} log line {i + 1}/{args.log_lines_per_epoch}: step {step}")
             sleep_interruptibly(args.epoch_seconds)
             loss, acc = evaluate(params, xs, ys)
+            if args.diverge_at_epoch is not None and epoch >= args.diverge_at_epoch:
+                loss = float("nan")
             metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
-            history.append({"epoch": epoch, "step": step, **metrics})
+            history.append({"epoch": epoch, "step": step, **json_safe(metrics)})
             save_checkpoint(out, s, epoch, step, params, opt, history, final=True)
             log(f"Epoch {epoch}/{s['epochs']}: loss={loss:.4f} accuracy={acc:.4f} "
                 f"({time.monotonic() - started:.2f}s)")
-            log("VP_PROGRESS " + json.dumps(
-                {"epoch": epoch, "total_epochs": s["epochs"], "step": step, "metrics": metrics}))
+            progress(epoch, s["epochs"], step, metrics)
     except Stopped:
         # The epoch in progress is incomplete: save the weights as of now under the last completed epoch,
         # so --resume repeats it.

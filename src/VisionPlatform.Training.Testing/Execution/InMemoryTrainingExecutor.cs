@@ -462,10 +462,10 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
     /// <param name="run">The run.</param>
     /// <param name="epoch">The last completed epoch (0 or more).</param>
     /// <param name="totalEpochs">The number of epochs the run trains, when known (usually the config's <c>Epochs</c>).</param>
-    /// <param name="metrics">The latest metrics by name, for example <c>loss</c>.</param>
+    /// <param name="metrics">The latest metrics by name, for example <c>loss</c>; NaN or infinite values are left out, as a trainer leaves them out.</param>
     /// <param name="step">The optimizer step reached, when known.</param>
     /// <returns>The run's status with the new progress and its estimate of the time left.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, or <paramref name="totalEpochs"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> or <paramref name="step"/> is negative, or <paramref name="totalEpochs"/> is not positive.</exception>
     /// <exception cref="TrainingException"><see cref="TrainingErrorCode.RunNotFound"/> for an unknown run.</exception>
     /// <exception cref="InvalidOperationException">The run already finished.</exception>
     public TrainingRunStatus ReportProgress(TrainingRun run, int epoch, int? totalEpochs = null, IReadOnlyDictionary<string, double>? metrics = null, long? step = null)
