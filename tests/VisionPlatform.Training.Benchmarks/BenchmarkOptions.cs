@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace VisionPlatform.Training.Benchmarks;
 
-/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c> and <c>--wait-each 0|1</c> (monitor).</summary>
+/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c>, <c>--wait-each 0|1</c> and <c>--memory-only 0|1</c> (monitor).</summary>
 internal sealed record BenchmarkOptions
 {
     public int? Runs { get; init; }
@@ -16,6 +16,9 @@ internal sealed record BenchmarkOptions
 
     /// <summary>monitor: 1 adds one <c>WaitForCompletionAsync</c> per run besides the all-runs subscriber (default 0).</summary>
     public bool WaitEach { get; init; }
+
+    /// <summary>monitor: 1 measures only the memory of the tracked runs, without driving runs to the end (default 0).</summary>
+    public bool MemoryOnly { get; init; }
 
     public static BenchmarkOptions Parse(IReadOnlyList<string> args)
     {
@@ -41,9 +44,10 @@ internal sealed record BenchmarkOptions
                 "--warmup" => options with { Warmup = n },
                 "--tracked" when n >= 1 => options with { Tracked = n },
                 "--wait-each" when n <= 1 => options with { WaitEach = n == 1 },
-                "--wait-each" => throw new ArgumentException($"{name}: must be 0 or 1"),
+                "--memory-only" when n <= 1 => options with { MemoryOnly = n == 1 },
+                "--wait-each" or "--memory-only" => throw new ArgumentException($"{name}: must be 0 or 1"),
                 "--runs" or "--size-mb" or "--tracked" => throw new ArgumentException($"{name}: must be at least 1"),
-                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup, --tracked, --wait-each)"),
+                _ => throw new ArgumentException($"{name}: unknown option (use --runs, --size-mb, --warmup, --tracked, --wait-each, --memory-only)"),
             };
         }
 

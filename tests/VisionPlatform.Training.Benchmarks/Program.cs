@@ -15,7 +15,7 @@ IBenchmarkScenario[] scenarios =
 
 if (args.Length == 0 || args[0] is "--help" or "-h")
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M] [--warmup N] [--tracked N] [--wait-each 0|1]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project tests/VisionPlatform.Training.Benchmarks -- <scenario> [--runs N] [--size-mb M] [--warmup N] [--tracked N] [--wait-each 0|1] [--memory-only 0|1]");
     foreach (var s in scenarios)
     {
         Console.Error.WriteLine($"  {s.Name,-10} {s.Description}");

@@ -8,46 +8,60 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal sealed class CachedJob
 {
-    private CachedJob(TrainingRun run, Guid uid)
+    // Times are kept as DateTime with default meaning "none" (see CompactTime).
+    private readonly DateTime _created;
+    private readonly DateTime _deletionTimestamp;
+    private readonly DateTime _startTime;
+    private readonly DateTime _completionTime;
+
+    private CachedJob(TrainingRun run, string name, Guid uid)
     {
         Run = run;
+        Name = name;
         Uid = uid;
     }
 
     public TrainingRun Run { get; }
 
-    public string Name => Run.ResourceId[(Run.ResourceId.IndexOf('/', StringComparison.Ordinal) + 1)..];
+    /// <summary>The Job's name (the cache's key for the run).</summary>
+    public string Name { get; }
 
     public Guid Uid { get; }
 
-    public DateTime? Created { get; private set; }
+    public DateTime? Created { get => CompactTime.Unpack(_created); private init => _created = CompactTime.Pack(value); }
 
-    public DateTime? DeletionTimestamp { get; private set; }
+    public DateTime? DeletionTimestamp { get => CompactTime.Unpack(_deletionTimestamp); private init => _deletionTimestamp = CompactTime.Pack(value); }
 
-    public bool Suspend { get; private set; }
+    public bool Suspend { get; private init; }
 
-    public DateTime? StartTime { get; private set; }
+    public DateTime? StartTime { get => CompactTime.Unpack(_startTime); private init => _startTime = CompactTime.Pack(value); }
 
-    public DateTime? CompletionTime { get; private set; }
+    public DateTime? CompletionTime { get => CompactTime.Unpack(_completionTime); private init => _completionTime = CompactTime.Pack(value); }
 
-    public int Active { get; private set; }
+    public int Active { get; private init; }
 
-    public int Failed { get; private set; }
+    public int Failed { get; private init; }
 
-    public int Succeeded { get; private set; }
+    public int Succeeded { get; private init; }
 
     /// <summary>The conditions whose status is True (the only ones the mapper reads).</summary>
-    public CachedCondition[] Conditions { get; private set; } = [];
+    public CachedCondition[] Conditions { get; private init; } = [];
 
-    /// <summary>Label keys and values, alternating (for list queries).</summary>
-    public string[] Labels { get; private set; } = [];
+    /// <summary>
+    /// Label keys and values, alternating (for list queries), without the job id label: the same array instance for
+    /// every Job with the same labels (see <see cref="StringPool.ShareLabels"/>).
+    /// </summary>
+    public string[] Labels { get; private init; } = [];
+
+    /// <summary>The value of the job id label (<see cref="KubernetesLabels.JobId"/>), the run's own job id string when equal; null when the Job has none.</summary>
+    public string? JobIdLabel { get; private init; }
 
     /// <summary>The Job's resourceVersion as a number (0 when it is not one), to tell whether the pod watch has caught up with it.</summary>
-    public long ResourceVersion { get; private set; }
+    public long ResourceVersion { get; private init; }
 
-    public int Gpus { get; private set; }
+    public int Gpus { get; private init; }
 
-    public string? CpuRequest { get; private set; }
+    public string? CpuRequest { get; private init; }
 
     /// <summary>The last phase published for this run (to make a Running event when a run was seen only pending, then finished).</summary>
     public TrainingPhase? PublishedPhase { get; set; }
@@ -73,6 +87,9 @@ internal sealed class CachedJob
         var run = previous is not null && previous.Uid == uid && previous.Run.JobId == jobId
             ? previous.Run
             : new TrainingRun(TrainingExecutorNames.Kubernetes, jobId, $"{ns}/{name}");
+
+        // One copy of the name per run: the previous record's (also the cache's key) or the one in the run's resource id.
+        var runName = previous is not null && previous.Name == name ? previous.Name : NameOf(run);
         var container = job.Spec?.Template?.Spec?.Containers?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)
             ?? job.Spec?.Template?.Spec?.Containers?.FirstOrDefault();
         var limits = container?.Resources?.Limits;
@@ -82,7 +99,8 @@ internal sealed class CachedJob
             : 0;
         var cpu = requests?.TryGetValue("cpu", out var c) == true ? c : limits?.TryGetValue("cpu", out c) == true ? c : null;
         var status = job.Status;
-        return new CachedJob(run, uid)
+        var (labels, jobIdLabel) = ReadLabels(metadata.Labels, run.JobId);
+        return new CachedJob(run, runName, uid)
         {
             Created = metadata.CreationTimestamp,
             DeletionTimestamp = metadata.DeletionTimestamp,
@@ -96,9 +114,8 @@ internal sealed class CachedJob
                 .Where(x => x.Status == "True")
                 .Select(x => new CachedCondition(StringPool.Share(x.Type)!, StringPool.Share(x.Reason), StringPool.Share(x.Message), x.LastTransitionTime))
                 .ToArray(),
-            Labels = (metadata.Labels ?? new Dictionary<string, string>())
-                .SelectMany(l => new[] { StringPool.Share(l.Key)!, l.Key == KubernetesLabels.JobId ? l.Value : StringPool.Share(l.Value)! })
-                .ToArray(),
+            Labels = labels,
+            JobIdLabel = jobIdLabel,
             ResourceVersion = long.TryParse(metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rv) ? rv : 0,
             Gpus = gpus,
             CpuRequest = StringPool.Share(cpu?.ToString()),
@@ -110,6 +127,11 @@ internal sealed class CachedJob
 
     public bool HasLabel(string key, string value)
     {
+        if (key == KubernetesLabels.JobId)
+        {
+            return JobIdLabel == value;
+        }
+
         for (var i = 0; i + 1 < Labels.Length; i += 2)
         {
             if (Labels[i] == key)
@@ -119,6 +141,47 @@ internal sealed class CachedJob
         }
 
         return false;
+    }
+
+    /// <summary>The Job name part of a Kubernetes run's resource id (<c>namespace/name</c>): the name the cache keys the run by.</summary>
+    private static string NameOf(TrainingRun run)
+    {
+        var slash = run.ResourceId.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? run.ResourceId : run.ResourceId[(slash + 1)..];
+    }
+
+    /// <summary>
+    /// The labels without the job id label, shared with every Job that has the same ones, and the job id label's value
+    /// (the run's job id string itself when equal, so it is not kept twice).
+    /// </summary>
+    private static (string[] Labels, string? JobIdLabel) ReadLabels(IDictionary<string, string>? source, string jobId)
+    {
+        if (source is null || source.Count == 0)
+        {
+            return ([], null);
+        }
+
+        string? jobIdLabel = null;
+        var pairs = new string[2 * source.Count];
+        var count = 0;
+        foreach (var (key, value) in source)
+        {
+            if (key == KubernetesLabels.JobId)
+            {
+                jobIdLabel = value == jobId ? jobId : value;
+                continue;
+            }
+
+            pairs[count++] = StringPool.Share(key)!;
+            pairs[count++] = StringPool.Share(value)!;
+        }
+
+        if (count < pairs.Length)
+        {
+            Array.Resize(ref pairs, count);
+        }
+
+        return (StringPool.ShareLabels(pairs), jobIdLabel);
     }
 
     /// <summary>A Job with just the fields the mapper reads. A finished Job that is being deleted keeps its outcome.</summary>

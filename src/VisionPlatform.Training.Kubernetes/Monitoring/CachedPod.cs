@@ -8,21 +8,26 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal sealed class CachedPod
 {
-    public required string Name { get; init; }
+    // Times are kept as DateTime with default meaning "none" (8 bytes instead of 16 for a DateTime?): no Kubernetes
+    // timestamp is 0001-01-01, and 10,000 cached pods make the difference count.
+    private readonly DateTime _created;
+    private readonly DateTime _startTime;
+    private readonly DateTime _scheduledAt;
+    private readonly DateTime _runningSince;
+    private readonly DateTime _terminatedStartedAt;
 
-    /// <summary>The Job the pod belongs to (by its controller reference or job-name label).</summary>
-    public required string JobName { get; init; }
+    public required string Name { get; init; }
 
     /// <summary>The controller Job's uid; empty when the pod names none.</summary>
     public Guid OwnerUid { get; init; }
 
-    public DateTime? Created { get; init; }
+    public DateTime? Created { get => CompactTime.Unpack(_created); init => _created = CompactTime.Pack(value); }
 
     public string? Phase { get; init; }
 
     public string? Reason { get; init; }
 
-    public DateTime? StartTime { get; init; }
+    public DateTime? StartTime { get => CompactTime.Unpack(_startTime); init => _startTime = CompactTime.Pack(value); }
 
     public string? ScheduledStatus { get; init; }
 
@@ -30,7 +35,7 @@ internal sealed class CachedPod
 
     public string? ScheduledMessage { get; init; }
 
-    public DateTime? ScheduledAt { get; init; }
+    public DateTime? ScheduledAt { get => CompactTime.Unpack(_scheduledAt); init => _scheduledAt = CompactTime.Pack(value); }
 
     public string? Image { get; init; }
 
@@ -38,13 +43,13 @@ internal sealed class CachedPod
 
     public string? WaitingMessage { get; init; }
 
-    public DateTime? RunningSince { get; init; }
+    public DateTime? RunningSince { get => CompactTime.Unpack(_runningSince); init => _runningSince = CompactTime.Pack(value); }
 
     public int? ExitCode { get; init; }
 
     public string? TerminatedReason { get; init; }
 
-    public DateTime? TerminatedStartedAt { get; init; }
+    public DateTime? TerminatedStartedAt { get => CompactTime.Unpack(_terminatedStartedAt); init => _terminatedStartedAt = CompactTime.Pack(value); }
 
     public int? LastExitCode { get; init; }
 
@@ -54,18 +59,21 @@ internal sealed class CachedPod
     public bool IsRunning => Phase == "Running" && RunningSince is not null;
 
     /// <summary>Reads a pod; <see langword="null"/> when it names no Job.</summary>
-    public static CachedPod? From(V1Pod pod)
+    /// <param name="pod">The pod.</param>
+    /// <param name="jobName">The Job the pod belongs to (by its controller reference or job-name label); not stored in the record, the cache keys pods by it.</param>
+    public static CachedPod? From(V1Pod pod, out string jobName)
     {
         var metadata = pod.Metadata;
         var owner = metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Job");
         var labels = metadata?.Labels;
-        string? jobName = owner?.Name;
-        if (jobName is null && labels is not null && !labels.TryGetValue("batch.kubernetes.io/job-name", out jobName))
+        string? owningJob = owner?.Name;
+        if (owningJob is null && labels is not null && !labels.TryGetValue("batch.kubernetes.io/job-name", out owningJob))
         {
-            labels.TryGetValue("job-name", out jobName);
+            labels.TryGetValue("job-name", out owningJob);
         }
 
-        if (metadata?.Name is not { } name || string.IsNullOrEmpty(jobName))
+        jobName = owningJob ?? string.Empty;
+        if (metadata?.Name is not { } name || string.IsNullOrEmpty(owningJob))
         {
             return null;
         }
@@ -76,7 +84,6 @@ internal sealed class CachedPod
         return new CachedPod
         {
             Name = name,
-            JobName = jobName,
             OwnerUid = ownerUid,
             Created = metadata.CreationTimestamp,
             Phase = StringPool.Share(pod.Status?.Phase),

@@ -23,7 +23,8 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private readonly Func<KubernetesConnection> _connectionFactory;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, CachedJob> _jobs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<string, CachedPod>> _pods = new(StringComparer.Ordinal);
+    // A Job's pods by the Job's name: an array, usually of one pod (a dictionary per Job cost ~250 bytes a run).
+    private readonly Dictionary<string, CachedPod[]> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TrainingRunStatus> _deleted = new(StringComparer.Ordinal);
     private readonly Queue<string> _deletedOrder = new();
     private readonly Dictionary<string, DateTimeOffset> _deferred = new(StringComparer.Ordinal);
@@ -357,9 +358,9 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             _pods.Clear();
             foreach (var item in items)
             {
-                if (CachedPod.From(item) is { } pod)
+                if (CachedPod.From(item, out var jobName) is { } pod)
                 {
-                    PodsOf(pod.JobName)[pod.Name] = pod;
+                    SetPod(jobName, pod);
                 }
             }
 
@@ -370,7 +371,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
     private void ApplyPod(WatchEventType type, V1Pod item)
     {
-        var pod = CachedPod.From(item);
+        var pod = CachedPod.From(item, out var jobName);
         lock (_gate)
         {
             _podsVersion = Math.Max(_podsVersion, ParseVersion(item.Metadata?.ResourceVersion));
@@ -381,17 +382,14 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
             if (type == WatchEventType.Deleted)
             {
-                if (_pods.TryGetValue(pod.JobName, out var pods) && pods.Remove(pod.Name) && pods.Count == 0)
-                {
-                    _pods.Remove(pod.JobName);
-                }
+                RemovePod(jobName, pod.Name);
             }
             else
             {
-                PodsOf(pod.JobName)[pod.Name] = pod;
+                SetPod(jobName, pod);
             }
 
-            if (_jobs.TryGetValue(pod.JobName, out var job))
+            if (_jobs.TryGetValue(jobName, out var job))
             {
                 Publish(job);
             }
@@ -451,12 +449,12 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     /// </summary>
     private bool PodsSettled(CachedJob job)
     {
-        if (!_pods.TryGetValue(job.Name, out var pods) || pods.Count == 0)
+        if (!_pods.TryGetValue(job.Name, out var pods) || pods.Length == 0)
         {
             return false;
         }
 
-        foreach (var pod in pods.Values)
+        foreach (var pod in pods)
         {
             if (pod.Phase is not ("Succeeded" or "Failed"))
             {
@@ -464,7 +462,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             }
         }
 
-        return pods.Count >= job.Succeeded + job.Failed;
+        return pods.Length >= job.Succeeded + job.Failed;
     }
 
     private void SyncChanged()
@@ -496,7 +494,13 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             return null;
         }
 
-        _jobs[name] = job;
+        // Keyed by the record's own name string, so the run keeps one copy of it (its pods too, when they came first).
+        _jobs[job.Name] = job;
+        if (previous is null && _pods.Remove(name, out var pods))
+        {
+            _pods[job.Name] = pods;
+        }
+
         _deleted.Remove(name);
         return job;
     }
@@ -677,7 +681,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     {
         lock (_gate)
         {
-            return _pods.TryGetValue(jobName, out var pods) && pods.TryGetValue(podName, out var pod) && pod.IsRunning;
+            return _pods.TryGetValue(jobName, out var pods) && Array.Find(pods, p => p.Name == podName) is { IsRunning: true };
         }
     }
 
@@ -694,19 +698,53 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
     private List<CachedPod> Pods(CachedJob job) =>
         _pods.TryGetValue(job.Name, out var pods)
-            ? pods.Values.Where(p => p.OwnerUid == Guid.Empty || p.OwnerUid == job.Uid)
+            ? pods.Where(p => p.OwnerUid == Guid.Empty || p.OwnerUid == job.Uid)
                 .OrderBy(p => p.Created ?? DateTime.MinValue).ThenBy(p => p.Name, StringComparer.Ordinal).ToList()
             : [];
 
-    private Dictionary<string, CachedPod> PodsOf(string jobName)
+    /// <summary>Adds or replaces a pod of a Job (by pod name).</summary>
+    private void SetPod(string jobName, CachedPod pod)
     {
         if (!_pods.TryGetValue(jobName, out var pods))
         {
-            pods = new Dictionary<string, CachedPod>(1, StringComparer.Ordinal);
-            _pods[jobName] = pods;
+            // Keyed by the cached Job's own name string when the Job is known, so the run keeps one copy of it.
+            _pods[_jobs.TryGetValue(jobName, out var job) ? job.Name : jobName] = [pod];
+            return;
         }
 
-        return pods;
+        var index = Array.FindIndex(pods, p => p.Name == pod.Name);
+        if (index >= 0)
+        {
+            // The arrays never leave the lock (Pods copies them), so a pod is replaced in place.
+            pods[index] = pod;
+        }
+        else
+        {
+            _pods[jobName] = [.. pods, pod];
+        }
+    }
+
+    private void RemovePod(string jobName, string podName)
+    {
+        if (!_pods.TryGetValue(jobName, out var pods))
+        {
+            return;
+        }
+
+        var index = Array.FindIndex(pods, p => p.Name == podName);
+        if (index < 0)
+        {
+            return;
+        }
+
+        if (pods.Length == 1)
+        {
+            _pods.Remove(jobName);
+        }
+        else
+        {
+            _pods[jobName] = [.. pods.AsSpan(0, index), .. pods.AsSpan(index + 1)];
+        }
     }
 
     private void Signal(string name)

@@ -15,7 +15,7 @@ internal static class HttpIO
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = JsonContentType;
-        var bytes = Encoding.UTF8.GetBytes(Json.Compact(body) + "\n");
+        var bytes = Json.CompactLine(body);
         context.Response.ContentLength = bytes.Length;
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
     }

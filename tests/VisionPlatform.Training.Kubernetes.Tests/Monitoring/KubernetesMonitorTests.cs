@@ -56,6 +56,12 @@ public class KubernetesMonitorTests
         (await host.Executor.ListAsync()).Should().ContainSingle(s => s.JobId == "mon-reads" && s.Phase == TrainingPhase.Succeeded);
         (await host.Executor.ListAsync(new TrainingRunQuery { ProjectId = "project-7", Phases = [TrainingPhase.Succeeded] })).Should().ContainSingle();
         (await host.Executor.ListAsync(new TrainingRunQuery { ProjectId = "another" })).Should().BeEmpty();
+
+        // the cache keeps the job id label apart from the labels all runs share: both are matched
+        (await host.Executor.ListAsync(new TrainingRunQuery { Labels = new Dictionary<string, string> { [KubernetesLabels.JobId] = "mon-reads", [KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue } }))
+            .Should().ContainSingle(s => s.JobId == "mon-reads");
+        (await host.Executor.ListAsync(new TrainingRunQuery { Labels = new Dictionary<string, string> { [KubernetesLabels.JobId] = "mon-other" } })).Should().BeEmpty();
+        (await host.Executor.ListAsync(new TrainingRunQuery { Labels = new Dictionary<string, string> { [KubernetesLabels.App] = "not-the-app" } })).Should().BeEmpty();
         var watched = new List<TrainingRunStatus>();
         await foreach (var status in host.Executor.WatchAsync(run))
         {
