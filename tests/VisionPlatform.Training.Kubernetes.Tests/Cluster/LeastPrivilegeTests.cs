@@ -1,0 +1,167 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using VisionPlatform.Training.Kubernetes;
+using VisionPlatform.Training.Kubernetes.TestCluster;
+using VisionPlatform.Training.Kubernetes.TestCluster.Api;
+
+namespace VisionPlatform.Training.Kubernetes.Tests;
+
+/// <summary>
+/// The backend Role that <see cref="KubernetesClusterSetup"/> creates is enough for everything the SDK does, and nothing
+/// more: a host whose API user holds exactly that Role's rules starts, reads, follows, lists, watches and stops runs
+/// without a single refused call, while anything outside the rules is answered 403.
+/// </summary>
+public class LeastPrivilegeTests
+{
+    private const string Ns = "training";
+
+    [Fact]
+    public async Task A_host_holding_only_the_backend_Role_runs_reads_follows_lists_watches_and_stops_runs()
+    {
+        // An administrator prepared the namespace (Secret, ConfigMap); from here on the API user holds only the Role.
+        KubernetesTestClusterOptions? clusterOptions = null;
+        await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
+        clusterOptions!.AccessPolicy = BackendRolePolicy();
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o =>
+        {
+            o.Connection.Host = cluster.Cluster.Url.ToString().TrimEnd('/');
+            o.Image.Registry = "registry.example.com/vision";
+            o.Image.Tag = "1.4.0";
+            o.PollInterval = TimeSpan.FromMilliseconds(200);
+        });
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            await RunEverythingAsync(cluster, provider);
+        }
+        finally
+        {
+            foreach (var service in Enumerable.Reverse(hosted))
+            {
+                await service.StopAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task RunEverythingAsync(ClusterHarness cluster, IServiceProvider provider)
+    {
+        var monitor = provider.GetRequiredService<KubernetesRunMonitor>();
+        await Eventually.GetAsync(() => Task.FromResult(monitor.IsSynced), synced => synced, "the monitor to sync under the Role");
+        await using var recorder = new EventRecorder(
+            provider.GetRequiredService<ITrainingEventSource>(),
+            new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 65_536 });
+        var executor = provider.GetRequiredService<TrainingExecutorManager>().GetExecutor(TrainingExecutorNames.Kubernetes);
+
+        // A short run to completion: phase, progress and log events come from the monitor's watches and log follows.
+        var quick = await executor.StartAsync(WorkloadHarness.Trainer("rbac-quick").Build());
+        var followed = new List<TrainingLogLine>();
+        await foreach (var line in executor.GetLogsAsync(quick, new TrainingLogOptions { Follow = true }).WithCancellation(Deadline(120)))
+        {
+            followed.Add(line);
+        }
+
+        followed.Should().Contain(l => l.Text.StartsWith("VP_PROGRESS ", StringComparison.Ordinal), "following the log reads pods/log");
+        await recorder.WaitForAsync(_ => recorder.Phases("rbac-quick").Any(e => e.Status.Phase == TrainingPhase.Succeeded), "the quick run's Succeeded event");
+        recorder.Events.OfType<TrainingProgressEvent>().Should().Contain(e => e.JobId == "rbac-quick");
+        recorder.Events.OfType<TrainingLogEvent>().Should().Contain(e => e.JobId == "rbac-quick");
+        (await executor.GetStatusAsync(quick)).Phase.Should().Be(TrainingPhase.Succeeded);
+        var tail = new List<TrainingLogLine>();
+        await foreach (var line in executor.GetLogsAsync(quick, new TrainingLogOptions { TailLines = 5 }))
+        {
+            tail.Add(line);
+        }
+
+        tail.Should().HaveCount(5);
+
+        // A long run: status, list, find and watch while it runs, then stop it with a grace period.
+        var slow = await executor.StartAsync(WorkloadHarness.Trainer("rbac-slow", """{"epoch_seconds": 5}""", epochs: 100).Build());
+        await Eventually.GetAsync(() => executor.GetStatusAsync(slow), s => s.Phase == TrainingPhase.Running, "the slow run to run", TimeSpan.FromSeconds(120));
+        (await executor.ListAsync()).Select(s => s.JobId).Should().BeEquivalentTo(["rbac-quick", "rbac-slow"]);
+        (await executor.FindAsync("rbac-slow")).Should().Be(slow);
+        await foreach (var status in executor.WatchAsync(slow).WithCancellation(Deadline(60)))
+        {
+            status.Phase.Should().Be(TrainingPhase.Running);
+            break;
+        }
+
+        var stopped = await executor.StopAsync(slow, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(2) });
+
+        stopped.Phase.Should().Be(TrainingPhase.Stopped);
+        await recorder.WaitForAsync(_ => recorder.Phases("rbac-slow").Any(e => e.Status.Phase == TrainingPhase.Stopped), "the slow run's Stopped event");
+        // Background propagation: the garbage collector removes the pods with the Job, whatever the caller may do to pods.
+        var jobName = slow.ResourceId.Split('/')[1];
+        await Eventually.GetAsync(
+            () => cluster.PodsAsync(),
+            pods => !pods.Any(p => p.Metadata.Labels?.Values.Contains(jobName) == true),
+            "the stopped run's pods to be collected",
+            TimeSpan.FromSeconds(120));
+
+        // Every call the SDK made was allowed, except the grace-period pod deletion the Role deliberately does not grant
+        // (documented: the pods then get their own terminationGracePeriodSeconds from the garbage collector).
+        var refused = cluster.Cluster.Requests.Entries.Where(e => e.StatusCode == 403).Select(e => $"{e.Verb} {e.Path}").ToList();
+        refused.Should().ContainSingle("the grace-period stop tries deletecollection once and falls back");
+        refused.Should().OnlyContain(r => r.StartsWith($"deletecollection /api/v1/namespaces/{Ns}/pods", StringComparison.Ordinal), string.Join("; ", refused));
+        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "jobs" && e.StatusCode == 200);
+        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "pods" && e.StatusCode == 200);
+        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "get" && e.Path.EndsWith("/log", StringComparison.Ordinal) && e.StatusCode == 200);
+        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "delete" && e.Resource == "jobs" && e.StatusCode == 200);
+    }
+
+    [Fact]
+    public async Task Anything_outside_the_backend_Role_is_refused_with_403()
+    {
+        await using var host = await ClusterHarness.StartAsync(cluster: c => c.AccessPolicy = BackendRolePolicy(), apiServerOnly: true);
+        var client = host.Client;
+        var secret = new V1Secret { Metadata = new V1ObjectMeta { Name = "stolen", NamespaceProperty = Ns }, StringData = new Dictionary<string, string> { ["k"] = "v" } };
+        var pod = new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = "rogue", NamespaceProperty = Ns },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "c", Image = "busybox" }] },
+        };
+
+        Func<Task>[] outside =
+        [
+            () => client.CoreV1.CreateNamespacedSecretAsync(secret, Ns),
+            () => client.CoreV1.ListNamespacedSecretAsync(Ns),
+            () => client.CoreV1.CreateNamespacedPodAsync(pod, Ns),
+            () => client.CoreV1.DeleteCollectionNamespacedPodAsync(Ns),
+            () => client.CoreV1.DeleteNamespacedPodAsync("any", Ns),
+            () => client.BatchV1.DeleteCollectionNamespacedJobAsync(Ns),
+            () => client.BatchV1.ListNamespacedJobAsync("default"),
+            () => client.CoreV1.ListNamespaceAsync(),
+        ];
+        foreach (var call in outside)
+        {
+            (await call.Should().ThrowAsync<HttpOperationException>()).Which.Response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        }
+
+        // Inside the rules the same client is served.
+        (await client.BatchV1.ListNamespacedJobAsync(Ns)).Items.Should().BeEmpty();
+        (await client.CoreV1.ListNamespacedPodAsync(Ns)).Items.Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// The Role exactly as the SDK renders it (the same object <c>EnsureClusterResourcesAsync</c> creates), turned into the
+    /// test cluster's access policy for the training namespace.
+    /// </summary>
+    private static AccessPolicy BackendRolePolicy()
+    {
+        using var setup = new KubernetesClusterSetup(new KubernetesExecutorOptions { Namespace = Ns });
+        var role = KubernetesYaml.LoadAllFromString(setup.RenderYaml()).OfType<V1Role>().Single();
+        role.Rules.Should().NotBeEmpty();
+        return new AccessPolicy(role.Rules.SelectMany(r => r.ApiGroups.Select(g => new AccessRule([.. r.Verbs], [.. r.Resources], g, Ns))));
+    }
+
+    private static CancellationToken Deadline(int seconds) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+}
