@@ -19,8 +19,9 @@ data, so the loss falls. Per epoch it prints one machine-readable line
 
     VP_PROGRESS {"epoch": e, "total_epochs": n, "step": s, "metrics": {"loss": ..., "accuracy": ...}}
 
-plus human log lines, and writes ``checkpoint_epoch_<e>.json`` and ``last.json``. At the end it writes
-``metrics.json``. ``run.json`` (the exact argv and the sorted environment variable *names*) is written at
+plus human log lines. Its files follow the SDK's artifact layout (docs/storage.md, ``ArtifactLayout``): per epoch
+``checkpoints/checkpoint_epoch_<e>.json``, ``weights/last.json`` (also written on SIGTERM) and ``weights/best.json``
+(the epoch with the lowest finite loss so far); at the end ``metrics.json``. ``run.json`` (the exact argv and the sorted environment variable *names*) is written at
 start, so a test can read it even when the run is killed.
 
 Exit codes: 0 success, 1 training failure, 2 bad input (one line on stderr), 143 after SIGTERM (a checkpoint
@@ -74,6 +75,10 @@ KNOBS = (
     ("log_lines_per_epoch", int, 0),
     ("log_bytes", int, None),
 )
+# The SDK's artifact layout (ArtifactLayout.CheckpointsDirectory / WeightsDirectory): intermediate checkpoints and
+# final weights go into these subfolders of the output directory; metrics.json and run.json stay at its root.
+CHECKPOINTS_DIR = "checkpoints"
+WEIGHTS_DIR = "weights"
 # Orphaned workers give up after this long, a safety net so a broken test cannot leak them forever.
 WORKER_ORPHAN_SECONDS = 120.0
 
@@ -289,10 +294,12 @@ def validate(s, args):
     if not 0 <= args.exit_code <= 255:
         raise BadInput(f"--exit_code: {args.exit_code} must be between 0 and 255")
     if s["resume"] and s["checkpoint_path"] is None:
-        last = os.path.join(s["output_dir"], "last.json")
-        if not os.path.isfile(last):
-            raise BadInput("--resume: needs --checkpoint_path (or a last.json in --output_dir)")
-        s["checkpoint_path"] = last
+        # weights/last.json; last.json at the root is where trainers before the layout change wrote it.
+        candidates = (last_checkpoint_path(s["output_dir"]), os.path.join(s["output_dir"], "last.json"))
+        found = [c for c in candidates if os.path.isfile(c)]
+        if not found:
+            raise BadInput(f"--resume: needs --checkpoint_path (or a {WEIGHTS_DIR}/last.json in --output_dir)")
+        s["checkpoint_path"] = found[0]
     if s["checkpoint_path"] is not None and not os.path.isfile(s["checkpoint_path"]):
         raise BadInput(f"--checkpoint_path: {s['checkpoint_path']!r} does not exist")
 
@@ -324,6 +331,7 @@ def json_safe(metrics):
 
 def write_json(path, value):
     """Atomic write, so a reader (or a kill) never sees half a file."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=2, sort_keys=True)
@@ -464,7 +472,25 @@ def load_checkpoint(path):
         raise BadInput(f"--checkpoint_path: {path!r} is not a checkpoint written by this trainer ({e})") from None
 
 
-def save_checkpoint(out, s, epoch, step, params, opt, history, final=False):
+def epoch_checkpoint_path(out, epoch):
+    return os.path.join(out, CHECKPOINTS_DIR, f"checkpoint_epoch_{epoch}.json")
+
+
+def last_checkpoint_path(out):
+    return os.path.join(out, WEIGHTS_DIR, "last.json")
+
+
+def best_checkpoint_path(out):
+    return os.path.join(out, WEIGHTS_DIR, "best.json")
+
+
+def best_loss_of(history):
+    losses = [h["loss"] for h in history if isinstance(h.get("loss"), (int, float)) and math.isfinite(h["loss"])]
+    return min(losses) if losses else None
+
+
+def save_checkpoint(out, s, epoch, step, params, opt, history, final=False, best=False):
+    """checkpoints/checkpoint_epoch_<e>.json for a completed epoch, weights/last.json always, weights/best.json when best."""
     ckpt = {
         "job_id": s["job_id"],
         "epoch": epoch,
@@ -476,11 +502,11 @@ def save_checkpoint(out, s, epoch, step, params, opt, history, final=False):
         "optimizer_state": opt.state(),
         "history": history,
     }
-    path = os.path.join(out, f"checkpoint_epoch_{epoch}.json")
     if epoch > 0 and final:
-        write_json(path, ckpt)
-    write_json(os.path.join(out, "last.json"), ckpt)
-    return path
+        write_json(epoch_checkpoint_path(out, epoch), ckpt)
+    write_json(last_checkpoint_path(out), ckpt)
+    if best:
+        write_json(best_checkpoint_path(out), ckpt)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -574,7 +600,7 @@ def train(s, args):
         metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
         progress(1, 1, 0, metrics)
         if s["job_type"] == "export":
-            write_json(os.path.join(out, "model.json"), {"weights": params[:-1], "bias": params[-1]})
+            write_json(os.path.join(out, WEIGHTS_DIR, "model.json"), {"weights": params[:-1], "bias": params[-1]})
         write_json(os.path.join(out, "metrics.json"), {
             "job_id": s["job_id"], "job_type": s["job_type"], "status": "completed",
             "epochs_completed": 0, "final": metrics, "history": []})
@@ -582,6 +608,7 @@ def train(s, args):
         return 0
 
     epoch = start_epoch - 1
+    best_loss = best_loss_of(history)
     try:
         for epoch in range(start_epoch, s["epochs"] + 1):
             if args.fail_at_epoch is not None and epoch == args.fail_at_epoch:
@@ -606,14 +633,17 @@ def train(s, args):
                 loss = float("nan")
             metrics = {"loss": round(loss, 6), "accuracy": round(acc, 6)}
             history.append({"epoch": epoch, "step": step, **json_safe(metrics)})
-            save_checkpoint(out, s, epoch, step, params, opt, history, final=True)
+            is_best = math.isfinite(loss) and (best_loss is None or loss < best_loss)
+            if is_best:
+                best_loss = loss
+            save_checkpoint(out, s, epoch, step, params, opt, history, final=True, best=is_best)
             log(f"Epoch {epoch}/{s['epochs']}: loss={loss:.4f} accuracy={acc:.4f} "
                 f"({time.monotonic() - started:.2f}s)")
             progress(epoch, s["epochs"], step, metrics)
     except Stopped:
         # The epoch in progress is incomplete: save the weights as of now under the last completed epoch,
         # so --resume repeats it.
-        path = os.path.join(out, "last.json")
+        path = last_checkpoint_path(out)
         save_checkpoint(out, s, epoch - 1 if epoch >= start_epoch else start_epoch - 1, step, params, opt,
                         history)
         name = "SIGTERM" if _stop_signal == signal.SIGTERM else "SIGINT"

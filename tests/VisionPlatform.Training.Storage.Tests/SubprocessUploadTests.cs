@@ -56,7 +56,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         var prefix = store.GetRunPrefix("job-upload-1");
         prefix.Should().Be($"{storage.Prefix}/job-upload-1/");
         var local = SubprocessRuns.FilesUnder(_runs.OutputDirectory(run));
-        local.Keys.Should().Contain(["checkpoint_epoch_1.json", "checkpoint_epoch_2.json", "last.json", "metrics.json", "run.json"]);
+        local.Keys.Should().Contain(["checkpoints/checkpoint_epoch_1.json", "checkpoints/checkpoint_epoch_2.json", "weights/last.json", "weights/best.json", "metrics.json", "run.json"]);
         local[ArtifactLayout.TrainLogFile] = _runs.LogFile(run);
         foreach (var (relative, path) in local)
         {
@@ -88,7 +88,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         status.Phase.Should().Be(TrainingPhase.Failed);
         upload!.State.Should().Be(ArtifactUploadState.Uploaded, upload.Message);
         var listed = await ListAsync(store, "job-upload-failed");
-        listed.Should().Contain(["checkpoint_epoch_1.json", "last.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
+        listed.Should().Contain(["checkpoints/checkpoint_epoch_1.json", "weights/last.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
         listed.Should().NotContain("metrics.json", "the trainer failed before writing final metrics");
 
         using var log = new MemoryStream();
@@ -106,7 +106,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         using var store = new S3ArtifactStore(storage, storeLogs.CreateLogger<S3ArtifactStore>());
         var executor = _runs.CreateExecutor(_runs.NewOptions(), store);
         var run = await executor.StartAsync(SubprocessRuns.Job("job-upload-stopped", epochs: 1000, new { epoch_seconds = 0.2 }));
-        var running = await SubprocessRuns.WaitForAsync(executor, run, _ => File.Exists(Path.Combine(_runs.OutputDirectory(run), "checkpoint_epoch_1.json")));
+        var running = await SubprocessRuns.WaitForAsync(executor, run, _ => File.Exists(Path.Combine(_runs.OutputDirectory(run), "checkpoints", "checkpoint_epoch_1.json")));
         running.ArtifactUpload!.State.Should().Be(ArtifactUploadState.Pending, "a running run is uploaded when it ends");
 
         // A real trainer's weights are large: write 12 MiB into the output directory as the trainer would.
@@ -119,7 +119,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
 
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         upload!.State.Should().Be(ArtifactUploadState.Uploaded, upload.Message);
-        (await ListAsync(store, "job-upload-stopped")).Should().Contain(["checkpoint_epoch_1.json", "last.json", "weights/last.pt", ArtifactLayout.TrainLogFile]);
+        (await ListAsync(store, "job-upload-stopped")).Should().Contain(["checkpoints/checkpoint_epoch_1.json", "weights/last.json", "weights/last.pt", ArtifactLayout.TrainLogFile]);
         (await StoredSha256Async(store.GetRunPrefix("job-upload-stopped") + "weights/last.pt")).Should().Be(Hashes.OfFile(weights));
         storeLogs.Entries.Should().Contain(
             e => e.Id.Id == 4101 && e.Text.Contains("weights/last.pt", StringComparison.Ordinal) && e.Text.Contains("3 parts", StringComparison.Ordinal),
@@ -247,7 +247,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         before.ArtifactUpload!.IsFinal.Should().BeFalse();
         upload!.State.Should().Be(ArtifactUploadState.Uploaded, upload.Message);
         upload.Attempts.Should().Be(2, "one attempt by each executor");
-        (await ListAsync(store, "job-upload-resumed")).Should().Contain(["metrics.json", "checkpoint_epoch_1.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
+        (await ListAsync(store, "job-upload-resumed")).Should().Contain(["metrics.json", "checkpoints/checkpoint_epoch_1.json", ArtifactLayout.TrainLogFile, ArtifactLayout.RunManifestFile]);
     }
 
     [Fact]

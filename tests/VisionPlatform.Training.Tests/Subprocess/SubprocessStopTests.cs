@@ -29,7 +29,7 @@ public sealed class SubprocessStopTests : IAsyncLifetime
         status.ExitCode.Should().Be(143, "train.py writes a checkpoint on SIGTERM and exits 143");
         tree.Where(IsAlive).Should().BeEmpty("no process of the tree may survive (the workers ignore SIGTERM)");
         SessionMembers(pid).Should().BeEmpty();
-        File.Exists(Path.Combine(_ctx.RunDirectory(run), "output", "last.json")).Should().BeTrue("the trainer checkpoints on SIGTERM");
+        File.Exists(Path.Combine(_ctx.RunDirectory(run), "output", "weights", "last.json")).Should().BeTrue("the trainer checkpoints on SIGTERM");
         (await ReadLogAsync(executor, run)).Should().Contain(l => l.StartsWith("received SIGTERM", StringComparison.Ordinal));
 
         var again = await executor.StopAsync(run);
