@@ -65,12 +65,13 @@ public class FallbackFaultInjectionTests
     {
         await using var host = await FallbackHost.StartAsync(kubernetes: o =>
         {
-            o.Connection.Resilience.AttemptTimeout = TimeSpan.FromMilliseconds(500);
+            // Every request but the two delayed ones must answer within the attempt timeout, on a loaded machine too.
+            o.Connection.Resilience.AttemptTimeout = TimeSpan.FromSeconds(2);
             o.Connection.Resilience.MaxRetryAttempts = 1;
         });
 
         // Both attempts time out on the client, but the server handles them after the delay: the first one creates the Job.
-        host.Cluster.Faults.DelayNext(2, TimeSpan.FromSeconds(2), IsJobCreate);
+        host.Cluster.Faults.DelayNext(2, TimeSpan.FromSeconds(6), IsJobCreate);
 
         var result = await host.Manager.StartAsync(FallbackHost.Job("slow-create"), options: null);
 

@@ -73,7 +73,7 @@ public sealed class SubprocessStopTests : IAsyncLifetime
             .Select(l => int.Parse(l[6..], System.Globalization.CultureInfo.InvariantCulture))
             .ToList();
         children.Should().HaveCount(3);
-        await PollAsync(() => children.Any(IsAlive) ? null : "", TimeSpan.FromSeconds(10), "the orphans to be gone");
+        await PollAsync(() => children.Any(IsAlive) ? null : "", what: "the orphans to be gone");
         children.Where(IsAlive).Should().BeEmpty("the trainer's leftovers are killed with its process group");
     }
 
