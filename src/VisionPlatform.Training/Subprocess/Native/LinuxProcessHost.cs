@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
@@ -16,6 +17,12 @@ namespace VisionPlatform.Training.Subprocess.Native;
 [SupportedOSPlatform("linux")]
 internal sealed class LinuxProcessHost : IProcessHost
 {
+    /// <summary>
+    /// How long a SIGKILL of a trainer's leftovers waits for them to be gone. SIGKILL cannot be refused, but the kernel
+    /// ends a process only when it next runs (later on a loaded machine, or after an uninterruptible wait).
+    /// </summary>
+    private static readonly TimeSpan LeftoverExitWait = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<ProcessIdentity, Task<ChildExit>> _children = new();
     private int _closeFromSupported = 1;
 
@@ -122,6 +129,25 @@ internal sealed class LinuxProcessHost : IProcessHost
         {
             _ = LinuxNative.Kill(member, signal);
         }
+
+        if (kill)
+        {
+            WaitUntilMembersGone(identity.Pid);
+        }
+    }
+
+    /// <summary>
+    /// Waits (bounded) until no process of group or session <paramref name="id"/> but the leader runs any more, so a
+    /// run is reported ended only when its whole tree is: its GPU memory and files are free for the next run.
+    /// </summary>
+    private static void WaitUntilMembersGone(int id)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (ProcStat.FindSessionMembers(id).Any(pid => ProcStat.Read(pid) is { IsZombie: false }) &&
+               Stopwatch.GetElapsedTime(started) < LeftoverExitWait)
+        {
+            Thread.Sleep(10);
+        }
     }
 
     private void AddCloseFrom(IntPtr actions)
@@ -173,12 +199,15 @@ internal sealed class LinuxProcessHost : IProcessHost
                 Marshal.FreeHGlobal(info);
             }
 
-            // 2. Orphaned data-loader workers and anything else left in the trainer's group or session.
+            // 2. Orphaned data-loader workers and anything else left in the trainer's group or session; the exit is
+            //    reported once they are gone.
             _ = LinuxNative.Kill(-pid, LinuxNative.SigKill);
             foreach (var member in ProcStat.FindSessionMembers(pid))
             {
                 _ = LinuxNative.Kill(member, LinuxNative.SigKill);
             }
+
+            WaitUntilMembersGone(pid);
 
             // 3. Reap for the exact exit status.
             int status;
