@@ -9,6 +9,9 @@ namespace VisionPlatform.Training.Kubernetes;
 /// </summary>
 internal static class KubernetesStatusMapper
 {
+    /// <summary>The trainer contract's exit code for input it rejects (the subprocess executor's <c>InvalidTrainerInput</c>).</summary>
+    private const int InvalidInputExitCode = 2;
+
     public static TrainingRunStatus Map(
         TrainingRun run,
         V1Job job,
@@ -135,10 +138,15 @@ internal static class KubernetesStatusMapper
 
         if (exitCode is { } code)
         {
-            var meaning = reason == TrainingStatusReasons.PodFailurePolicy && options.Job.EffectiveFailJobExitCodes.Contains(code)
-                ? " (the trainer rejected its input; it was not retried)"
-                : string.Empty;
+            var failedJob = reason == TrainingStatusReasons.PodFailurePolicy && options.Job.EffectiveFailJobExitCodes.Contains(code);
+            var meaning = failedJob ? " (the trainer rejected its input; it was not retried)" : string.Empty;
             message = $"{message}. Last exit code {code.ToString(CultureInfo.InvariantCulture)}{meaning}.";
+            if (failedJob && code == InvalidInputExitCode)
+            {
+                // The contract's "bad input" exit code gets the reason the subprocess executor gives it, so code that
+                // handles a rejected configuration works the same on both executors.
+                reason = TrainingStatusReasons.InvalidTrainerInput;
+            }
         }
 
         return (reason, message);

@@ -24,7 +24,7 @@ public static class TrainingStatusReasons
     /// <summary>The trainer exited with a non-zero code.</summary>
     public const string NonZeroExitCode = "NonZeroExitCode";
 
-    /// <summary>The trainer rejected its input (exit code 2 in the trainer contract).</summary>
+    /// <summary>The trainer rejected its input (exit code 2 in the trainer contract), on either executor.</summary>
     public const string InvalidTrainerInput = "InvalidTrainerInput";
 
     /// <summary>The trainer was killed by a signal it did not handle.</summary>
@@ -63,7 +63,7 @@ public static class TrainingStatusReasons
     /// <summary>The Job ran longer than its active deadline.</summary>
     public const string DeadlineExceeded = "DeadlineExceeded";
 
-    /// <summary>A pod failure policy rule failed the Job.</summary>
+    /// <summary>A pod failure policy rule failed the Job (for an exit code other than 2, which is <see cref="InvalidTrainerInput"/>).</summary>
     public const string PodFailurePolicy = "PodFailurePolicy";
 
     /// <summary>The container was killed for exceeding its memory limit.</summary>

@@ -120,7 +120,7 @@ public class ExecutorWorkloadTests
         var status = await h.WaitForAsync(run, s => s.IsTerminal, "a terminal status");
 
         status.Phase.Should().Be(TrainingPhase.Failed);
-        status.Reason.Should().Be(TrainingStatusReasons.PodFailurePolicy);
+        status.Reason.Should().Be(TrainingStatusReasons.InvalidTrainerInput, "the subprocess executor's reason for exit code 2");
         status.ExitCode.Should().Be(2);
         status.Attempt.Should().Be(1, "exit code 2 is not retried");
     }

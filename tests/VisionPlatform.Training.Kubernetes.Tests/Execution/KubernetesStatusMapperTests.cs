@@ -136,8 +136,21 @@ public class KubernetesStatusMapperTests
         job.Status.Conditions = [Condition("FailureTarget", "PodFailurePolicy", "Container trainer for pod training/p failed with exit code 2 matching FailJob rule at index 0")];
         var status = Map(job, [Pod("Failed", terminated: new V1ContainerStateTerminated { ExitCode = 2, Reason = "Error" })]);
         status.Phase.Should().Be(TrainingPhase.Failed);
-        status.Reason.Should().Be(TrainingStatusReasons.PodFailurePolicy);
+        status.Reason.Should().Be(TrainingStatusReasons.InvalidTrainerInput, "exit code 2 has the same reason on both executors");
         status.ExitCode.Should().Be(2);
+        status.Message.Should().Contain("rejected its input").And.Contain("FailJob rule");
+    }
+
+    [Fact]
+    public void Another_fail_job_exit_code_keeps_the_pod_failure_policy_reason()
+    {
+        var job = Job(failed: 1);
+        job.Status.Conditions = [Condition("FailureTarget", "PodFailurePolicy", "Container trainer for pod training/p failed with exit code 3 matching FailJob rule at index 0")];
+        var options = new KubernetesExecutorOptions();
+        options.Job.FailJobExitCodes = [2, 3];
+        var status = KubernetesStatusMapper.Map(Run, job, [Pod("Failed", terminated: new V1ContainerStateTerminated { ExitCode = 3, Reason = "Error" })], new DateTimeOffset(T0.AddMinutes(5)), options);
+        status.Reason.Should().Be(TrainingStatusReasons.PodFailurePolicy);
+        status.ExitCode.Should().Be(3);
         status.Message.Should().Contain("rejected its input");
     }
 
