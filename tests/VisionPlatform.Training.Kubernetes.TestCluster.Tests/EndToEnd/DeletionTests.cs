@@ -10,7 +10,7 @@ public class DeletionTests
         var env = await WorkloadCluster.StartAsync();
         await env.CreateAsync(WorkloadCluster.TrainerJob(name, ["--epochs", "60", "--epoch_seconds", "1", "--workers", "1"]));
         var pod = await env.WaitForPodAsync(name, p => p.Status?.Phase == "Running");
-        await env.WaitUntilAsync(() => Task.FromResult(WorkloadCluster.ProcessRunningWith(name)), "the trainer runs");
+        await env.WaitUntilAsync(() => Task.FromResult(env.ProcessRunningWith(name)), "the trainer runs");
         return (env, pod);
     }
 
@@ -26,7 +26,7 @@ public class DeletionTests
         status.Status.Should().Be("Success");
         (await env.Client.BatchV1.ListNamespacedJobAsync(WorkloadCluster.Namespace)).Items.Should().BeEmpty();
         await env.WaitUntilAsync(async () => (await env.PodsOfAsync("del-bg")).Count == 0, "the pods are gone");
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("del-bg")), "the trainer and its workers are killed");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("del-bg")), "the trainer and its workers are killed");
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public class DeletionTests
         terminating.Metadata.Finalizers.Should().Contain("foregroundDeletion");
         await env.WaitUntilAsync(async () => (await env.Client.BatchV1.ListNamespacedJobAsync(WorkloadCluster.Namespace)).Items.Count == 0, "the job is gone");
         (await env.PodsOfAsync("del-fg")).Should().BeEmpty("the job disappears only after its pods");
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("del-fg")), "the trainer and its workers are killed");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("del-fg")), "the trainer and its workers are killed");
     }
 
     [Fact]
@@ -66,10 +66,10 @@ public class DeletionTests
             "the job controller releases the tracking finalizer of the orphan");
         orphan.Metadata.OwnerReferences.Should().BeNullOrEmpty();
         orphan.Status.Phase.Should().Be("Running");
-        WorkloadCluster.ProcessRunningWith("del-orphan").Should().BeTrue();
+        env.ProcessRunningWith("del-orphan").Should().BeTrue();
 
         await env.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, WorkloadCluster.Namespace, gracePeriodSeconds: 1);
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("del-orphan")), "the orphan's processes are killed");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("del-orphan")), "the orphan's processes are killed");
     }
 
     [Fact]
@@ -79,6 +79,6 @@ public class DeletionTests
 
         await env.DisposeAsync();
 
-        WorkloadCluster.ProcessRunningWith("dispose-kill").Should().BeFalse();
+        env.ProcessRunningWith("dispose-kill").Should().BeFalse();
     }
 }

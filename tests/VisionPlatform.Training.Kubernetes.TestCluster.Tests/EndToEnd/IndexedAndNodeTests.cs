@@ -95,7 +95,7 @@ public class IndexedAndNodeTests
         env.Workloads.RemoveNode("node-1").Should().BeTrue();
 
         await env.WaitUntilAsync(async () => !(await env.PodsOfAsync("node-gone")).Any(p => p.Metadata.Uid == running.Metadata.Uid), "the pod of the removed node is gone");
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("node-gone")), "its processes are killed");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("node-gone")), "its processes are killed");
         var job = await env.WaitForJobAsync("node-gone", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
         job.Status.Conditions.Single(c => c.Type == "Failed").Reason.Should().Be("BackoffLimitExceeded");
         env.Workloads.Nodes.Should().BeEmpty();

@@ -114,7 +114,7 @@ public class PodLifecycleTests
         (terminated.Reason, terminated.ExitCode).Should().Be(("OOMKilled", 137));
         var job = await env.WaitForJobAsync("train-oom", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
         job.Status.Conditions.Single(c => c.Type == "Failed").Reason.Should().Be("BackoffLimitExceeded");
-        WorkloadCluster.ProcessRunningWith("train-oom").Should().BeFalse();
+        env.ProcessRunningWith("train-oom").Should().BeFalse();
     }
 
     [Fact]

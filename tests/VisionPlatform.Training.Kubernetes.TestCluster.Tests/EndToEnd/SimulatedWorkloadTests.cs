@@ -35,7 +35,8 @@ public class SimulatedWorkloadTests
     public async Task A_simulated_container_runs_for_its_time_then_completes_like_a_process()
     {
         await using var env = await WorkloadCluster.StartAsync(o => o.Workloads.Images[SimulatedImage] = FromEnvironment);
-        await env.CreateAsync(SimulatedJob("sim-ok", runMs: 1500));
+        // Long enough that a poll delayed by a loaded machine still sees the pod running.
+        await env.CreateAsync(SimulatedJob("sim-ok", runMs: 3000));
 
         var running = await env.WaitForPodAsync("sim-ok", p => p.Status?.Phase == "Running");
         var trainer = running.Status.ContainerStatuses.Single();

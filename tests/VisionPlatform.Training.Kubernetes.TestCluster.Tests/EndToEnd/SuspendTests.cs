@@ -17,7 +17,7 @@ public class SuspendTests
         var suspended = await env.WaitForJobAsync("suspend-running", j => j.Status?.Conditions?.Any(c => c.Type == "Suspended" && c.Status == "True") == true && j.Status.Active is null);
         suspended.Status.Failed.Should().BeNull("pods removed by suspension are not failures");
         await env.WaitUntilAsync(async () => (await env.PodsOfAsync("suspend-running")).Count == 0, "the pod is gone");
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("suspend-running")), "the trainer is stopped");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("suspend-running")), "the trainer is stopped");
         var stillSuspended = await env.Client.BatchV1.ReadNamespacedJobAsync("suspend-running", WorkloadCluster.Namespace);
         stillSuspended.Status.Conditions.Should().NotContain(c => c.Type == "Failed" || c.Type == "FailureTarget");
 
@@ -26,6 +26,6 @@ public class SuspendTests
         var second = await env.WaitForPodAsync("suspend-running", p => p.Status?.Phase == "Running");
         second.Metadata.Uid.Should().NotBe(first.Metadata.Uid);
         await env.Client.BatchV1.DeleteNamespacedJobAsync("suspend-running", WorkloadCluster.Namespace, propagationPolicy: "Foreground");
-        await env.WaitUntilAsync(() => Task.FromResult(!WorkloadCluster.ProcessRunningWith("suspend-running")), "the trainer is stopped");
+        await env.WaitUntilAsync(() => Task.FromResult(!env.ProcessRunningWith("suspend-running")), "the trainer is stopped");
     }
 }

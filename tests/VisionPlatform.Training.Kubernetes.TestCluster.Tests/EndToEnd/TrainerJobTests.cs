@@ -173,7 +173,7 @@ public class TrainerJobTests
         // to start the trainer and the test time to see it running before the deadline ends it.
         await env.CreateAsync(WorkloadCluster.TrainerJob("train-deadline", ["--epochs", "100", "--epoch_seconds", "1"], configure: s => s.ActiveDeadlineSeconds = 5));
         await env.WaitForPodAsync("train-deadline", p => p.Status?.Phase == "Running");
-        WorkloadCluster.ProcessRunningWith("train-deadline").Should().BeTrue();
+        env.ProcessRunningWith("train-deadline").Should().BeTrue();
 
         var job = await env.WaitForJobAsync("train-deadline", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
 
@@ -183,7 +183,7 @@ public class TrainerJobTests
         job.Status.Active.Should().BeNull();
         job.Status.Terminating.Should().Be(0);
         job.Status.Failed.Should().Be(1);
-        WorkloadCluster.ProcessRunningWith("train-deadline").Should().BeFalse("the trainer was terminated");
+        env.ProcessRunningWith("train-deadline").Should().BeFalse("the trainer was terminated");
 
         // As upstream, the Job fails once its pods are terminal; the node agent removes a terminal pod in a later write.
         await env.WaitUntilAsync(async () => (await env.PodsOfAsync("train-deadline")).Count == 0, "the deleted pod is gone once the node agent confirmed its termination");

@@ -129,16 +129,21 @@ internal sealed class WorkloadCluster : IAsyncDisposable
         return await reader.ReadToEndAsync();
     }
 
-    /// <summary>Whether any local process still carries this marker on its command line (the job id we passed).</summary>
-    public static bool ProcessRunningWith(string marker)
+    /// <summary>
+    /// Whether a local process of this cluster still carries this marker on its command line (the job id we passed).
+    /// Its paths are rewritten into the cluster's data directory, so runs of other clusters on the machine (another test
+    /// run with the same job names) do not count.
+    /// </summary>
+    public bool ProcessRunningWith(string marker)
     {
+        var dataDirectory = Cluster.Context.DataDirectory;
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             try
             {
                 var cmdline = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                if (cmdline.Contains(marker) && !stat.Contains(") Z ", StringComparison.Ordinal))
+                if (cmdline.Contains(marker) && cmdline.Any(a => a.StartsWith(dataDirectory, StringComparison.Ordinal)) && !stat.Contains(") Z ", StringComparison.Ordinal))
                 {
                     return true;
                 }
