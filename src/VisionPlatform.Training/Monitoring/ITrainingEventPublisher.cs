@@ -21,6 +21,9 @@ internal interface ITrainingEventPublisher
     /// <summary>Publishes a fallback decision.</summary>
     void PublishFallback(TrainingRun run, string requestedExecutor, string reason);
 
+    /// <summary>Publishes the final state of a run's artifact upload (after it was saved, so a status read sees it).</summary>
+    void PublishArtifactUpload(TrainingRun run, ArtifactUploadStatus upload);
+
     /// <summary>Whether any subscriber wants progress of the job now.</summary>
     bool WantsProgress(string jobId);
 

@@ -238,6 +238,24 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     }
 
     /// <inheritdoc />
+    public void PublishArtifactUpload(TrainingRun run, ArtifactUploadStatus upload)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(upload);
+        var state = _runs.GetOrAdd(run.JobId, static _ => new RunState());
+        lock (state)
+        {
+            // The executor's status update usually carried it here already; this keeps the hub's copy right without one.
+            if (state.Status is { } status && status.Run.Equals(run))
+            {
+                state.Status = status with { ArtifactUpload = upload };
+            }
+
+            Deliver(new TrainingArtifactUploadEvent { Timestamp = _time.GetUtcNow(), Run = run, Sequence = ++state.Sequence, Upload = upload });
+        }
+    }
+
+    /// <inheritdoc />
     public bool WantsProgress(string jobId)
     {
         foreach (var subscriber in Volatile.Read(ref _subscribers))

@@ -5,15 +5,17 @@ namespace VisionPlatform.Training;
 /// <summary>
 /// Something that happened to training runs, delivered by <see cref="ITrainingEventSource.SubscribeAsync"/>.
 /// Match on the derived types: <see cref="TrainingPhaseChangedEvent"/>, <see cref="TrainingProgressEvent"/>,
-/// <see cref="TrainingLogEvent"/>, <see cref="TrainingFallbackEvent"/> and <see cref="TrainingEventsDroppedEvent"/>.
-/// Serialized with System.Text.Json, the <c>type</c> property names the kind (<c>phase</c>, <c>progress</c>, <c>log</c>,
-/// <c>fallback</c>, <c>dropped</c>), which is what a browser receiving server-sent events switches on.
+/// <see cref="TrainingLogEvent"/>, <see cref="TrainingFallbackEvent"/>, <see cref="TrainingArtifactUploadEvent"/> and
+/// <see cref="TrainingEventsDroppedEvent"/>. Serialized with System.Text.Json, the <c>type</c> property names the kind
+/// (<c>phase</c>, <c>progress</c>, <c>log</c>, <c>fallback</c>, <c>artifacts</c>, <c>dropped</c>), which is what a
+/// browser receiving server-sent events switches on.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(TrainingPhaseChangedEvent), "phase")]
 [JsonDerivedType(typeof(TrainingProgressEvent), "progress")]
 [JsonDerivedType(typeof(TrainingLogEvent), "log")]
 [JsonDerivedType(typeof(TrainingFallbackEvent), "fallback")]
+[JsonDerivedType(typeof(TrainingArtifactUploadEvent), "artifacts")]
 [JsonDerivedType(typeof(TrainingEventsDroppedEvent), "dropped")]
 public abstract record TrainingJobEvent
 {
@@ -81,6 +83,19 @@ public sealed record TrainingFallbackEvent : TrainingRunEvent
 
     /// <summary>Why the requested executor was not used.</summary>
     public required string Reason { get; init; }
+}
+
+/// <summary>
+/// The upload of a run's outputs and log to object storage reached a final state (<see cref="ArtifactUploadState.Uploaded"/>,
+/// <see cref="ArtifactUploadState.Failed"/> or <see cref="ArtifactUploadState.Skipped"/>), after the run's terminal
+/// <see cref="TrainingPhaseChangedEvent"/>. It is published once the state is saved, so
+/// <see cref="ITrainingExecutor.GetStatusAsync"/> called after receiving it shows the same
+/// <see cref="TrainingRunStatus.ArtifactUpload"/>. Not part of the current state a new subscription starts with.
+/// </summary>
+public sealed record TrainingArtifactUploadEvent : TrainingRunEvent
+{
+    /// <summary>The final upload state: where the files went, or why every attempt failed.</summary>
+    public required ArtifactUploadStatus Upload { get; init; }
 }
 
 /// <summary>

@@ -88,7 +88,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         _runsDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(_options.RunsDirectory)
             ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
             : _options.RunsDirectory);
-        _uploads = artifactStore is not null && _options.UploadArtifacts ? new RunArtifactUploader(artifactStore, _options, _time, _logger) : null;
+        _uploads = artifactStore is not null && _options.UploadArtifacts ? new RunArtifactUploader(artifactStore, _options, _time, _logger, events) : null;
         _runMonitor = new SubprocessRunMonitor(events, cost ?? TrainingCostCalculator.Unpriced, _time, _options.PollInterval, _logger);
         _monitor = Task.Run(MonitorAsync);
     }

@@ -79,6 +79,76 @@ public sealed class TrainingEventHubTests
     }
 
     [Fact]
+    public async Task An_upload_event_is_numbered_with_the_run_delivered_without_opt_in_and_not_part_of_the_current_state()
+    {
+        var hub = new TrainingEventHub(_time, () => null);
+        var run = Run();
+        var pending = new ArtifactUploadStatus { State = ArtifactUploadState.Pending };
+        var uploaded = new ArtifactUploadStatus { State = ArtifactUploadState.Uploaded, Message = "Uploaded 3 files", Attempts = 1, FinishedAt = _time.GetUtcNow() };
+        hub.PublishStatus(Status(run, TrainingPhase.Running) with { ArtifactUpload = pending });
+        await using var events = hub.SubscribeAsync(new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false }).GetAsyncEnumerator();
+        (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+        events.Current.Should().BeOfType<TrainingPhaseChangedEvent>().Which.Sequence.Should().Be(1);
+
+        hub.PublishStatus(Status(run, TrainingPhase.Succeeded) with { ArtifactUpload = pending });
+        hub.PublishArtifactUpload(run, uploaded);
+
+        (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+        events.Current.Should().BeOfType<TrainingPhaseChangedEvent>().Which.Sequence.Should().Be(2);
+        (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+        var upload = events.Current.Should().BeOfType<TrainingArtifactUploadEvent>().Which;
+        upload.Sequence.Should().Be(3);
+        upload.Run.Should().Be(run);
+        upload.Upload.Should().Be(uploaded);
+        hub.TryGetStatus(run.JobId, out var latest).Should().BeTrue();
+        latest!.ArtifactUpload.Should().Be(uploaded, "the hub's copy of the status shows the final upload too");
+
+        // A new subscriber starts from the phase snapshot (numbered after the upload event), never with a replayed upload event.
+        await using var late = hub.SubscribeAsync(new TrainingEventSubscription { JobId = run.JobId }).GetAsyncEnumerator();
+        (await late.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+        var snapshot = late.Current.Should().BeOfType<TrainingPhaseChangedEvent>().Which;
+        snapshot.Sequence.Should().Be(3);
+        snapshot.Status.ArtifactUpload.Should().Be(uploaded);
+        var more = late.MoveNextAsync().AsTask();
+        (await Task.WhenAny(more, Task.Delay(TimeSpan.FromMilliseconds(300)))).Should().NotBeSameAs(more, "nothing but the snapshot is replayed");
+        hub.PublishStatus(Status(Run("other"), TrainingPhase.Running));
+        hub.PublishArtifactUpload(run, uploaded with { Attempts = 2 });
+        (await more.WaitAsync(Patience)).Should().BeTrue();
+        late.Current.Should().BeOfType<TrainingArtifactUploadEvent>().Which.Sequence.Should().Be(4);
+    }
+
+    [Fact]
+    public void An_upload_event_round_trips_through_json_with_its_type_discriminator()
+    {
+        var original = new TrainingArtifactUploadEvent
+        {
+            Timestamp = _time.GetUtcNow(),
+            Run = Run("job-json"),
+            Sequence = 7,
+            Upload = new ArtifactUploadStatus
+            {
+                State = ArtifactUploadState.Failed,
+                Message = "The upload failed after 2 attempt(s): storage down",
+                Attempts = 2,
+                FinishedAt = _time.GetUtcNow(),
+            },
+        };
+        var options = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+        {
+            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        };
+
+        var json = System.Text.Json.JsonSerializer.Serialize<TrainingJobEvent>(original, options);
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        document.RootElement.GetProperty("type").GetString().Should().Be("artifacts");
+        document.RootElement.GetProperty("jobId").GetString().Should().Be("job-json");
+        document.RootElement.GetProperty("upload").GetProperty("state").GetString().Should().Be("Failed");
+
+        var back = System.Text.Json.JsonSerializer.Deserialize<TrainingJobEvent>(json, options);
+        back.Should().BeOfType<TrainingArtifactUploadEvent>().Which.Should().Be(original);
+    }
+
+    [Fact]
     public async Task A_slow_subscriber_gets_a_gap_marker_where_its_oldest_events_were_dropped()
     {
         var hub = new TrainingEventHub(_time, () => null);

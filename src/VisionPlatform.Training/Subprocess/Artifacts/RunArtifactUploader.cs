@@ -11,6 +11,8 @@ namespace VisionPlatform.Training.Subprocess.Artifacts;
 /// writes (<see cref="IArtifactStore.UploadRunAsync"/>). The progress lives in the run's <c>state.json</c>
 /// (<see cref="RunStateDocument.ArtifactUpload"/>): a run created with storage configured starts as Pending, so an
 /// upload that never finished (host restart, shutdown, storage down) is found and resumed by the next executor.
+/// Each final state (Uploaded, Failed, Skipped) is published as a <see cref="TrainingArtifactUploadEvent"/> once it is
+/// logged and saved; the intermediate states (Uploading, Pending between attempts) are only in the status.
 /// </summary>
 internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
 {
@@ -24,18 +26,20 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
     private readonly TimeSpan _retryDelay;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ITrainingEventPublisher? _events;
     // Not disposed: it has no timer, and a late Track (a run adopted during shutdown) may still read its token.
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, Task> _uploads = new(StringComparer.Ordinal);
     private int _disposed;
 
-    public RunArtifactUploader(IArtifactStore store, SubprocessExecutorOptions options, TimeProvider time, ILogger logger)
+    public RunArtifactUploader(IArtifactStore store, SubprocessExecutorOptions options, TimeProvider time, ILogger logger, ITrainingEventPublisher? events = null)
     {
         _store = store;
         _attempts = Math.Max(1, options.UploadAttempts);
         _retryDelay = options.UploadRetryDelay < TimeSpan.Zero ? TimeSpan.Zero : options.UploadRetryDelay;
         _time = time;
         _logger = logger;
+        _events = events;
     }
 
     /// <summary>The upload state of a new run: uploaded when it ends.</summary>
@@ -275,17 +279,23 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
 
     private void Record(RunEntry entry, ArtifactUploadState state, string message, int attempts, bool final)
     {
-        var now = _time.GetUtcNow();
+        var upload = new ArtifactUploadStatus
+        {
+            State = state,
+            Message = message,
+            Attempts = attempts,
+            FinishedAt = final ? _time.GetUtcNow() : null,
+        };
         entry.Update(s =>
         {
-            s.ArtifactUpload = new ArtifactUploadStatus
-            {
-                State = state,
-                Message = message,
-                Attempts = attempts,
-                FinishedAt = final ? now : null,
-            };
+            s.ArtifactUpload = upload;
             return true;
         });
+
+        // After the save (which throws when state.json cannot be written): whoever the event wakes reads the same state.
+        if (final)
+        {
+            _events?.PublishArtifactUpload(entry.Handle, upload);
+        }
     }
 }
