@@ -173,7 +173,10 @@ public class TrainerJobTests
         // to start the trainer and the test time to see it running before the deadline ends it.
         await env.CreateAsync(WorkloadCluster.TrainerJob("train-deadline", ["--epochs", "100", "--epoch_seconds", "1"], configure: s => s.ActiveDeadlineSeconds = 5));
         await env.WaitForPodAsync("train-deadline", p => p.Status?.Phase == "Running");
-        env.ProcessRunningWith("train-deadline").Should().BeTrue();
+
+        // The pod is Running once the container's process is spawned; python3 may be a pyenv shim that execs a few times
+        // before the interpreter runs, and /proc shows an empty command line for an instant of each exec.
+        await env.WaitUntilAsync(() => Task.FromResult(env.ProcessRunningWith("train-deadline")), "the trainer runs");
 
         var job = await env.WaitForJobAsync("train-deadline", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
 
