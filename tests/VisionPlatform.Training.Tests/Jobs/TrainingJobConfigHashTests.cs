@@ -32,45 +32,29 @@ public sealed class TrainingJobConfigHashTests
     [Fact]
     public void The_hash_of_a_config_without_maps_is_stable_across_versions()
     {
-        var config = new TrainingJobConfigBuilder
-        {
-            JobId = "golden-2",
-            Framework = TrainingFramework.Timm,
-            TaskType = "classification",
-            ModelName = "resnet50",
-            DatasetPath = "d",
-            DatasetFormat = "imagefolder",
-        }.Build();
-
-        config.ConfigHash.Should().Be("31d378dda69d899c68bf0e992dbf1713796280251d96bfdc9b479d6220b4bd04");
+        Plain("golden-2").Build().ConfigHash.Should().Be("31d378dda69d899c68bf0e992dbf1713796280251d96bfdc9b479d6220b4bd04");
     }
 
     [Fact]
     public void Hashes_computed_one_after_another_on_one_thread_do_not_leak_into_each_other()
     {
         // The hash reuses one buffer per thread: a large config followed by a small one must hash the small one alone.
-        var large = new TrainingJobConfigBuilder
-        {
-            JobId = "large",
-            Framework = TrainingFramework.Timm,
-            TaskType = "classification",
-            ModelName = "resnet50",
-            DatasetPath = "d",
-            DatasetFormat = "imagefolder",
-            AdvancedConfig = "{\"notes\": \"" + new string('x', 100_000) + "\"}",
-        }.Build();
+        var builder = Plain("large");
+        builder.AdvancedConfig = "{\"notes\": \"" + new string('x', 100_000) + "\"}";
+        var large = builder.Build();
         _ = large.ConfigHash;
 
-        var small = new TrainingJobConfigBuilder
-        {
-            JobId = "golden-2",
-            Framework = TrainingFramework.Timm,
-            TaskType = "classification",
-            ModelName = "resnet50",
-            DatasetPath = "d",
-            DatasetFormat = "imagefolder",
-        }.Build();
-        small.ConfigHash.Should().Be("31d378dda69d899c68bf0e992dbf1713796280251d96bfdc9b479d6220b4bd04");
+        Plain("golden-2").Build().ConfigHash.Should().Be("31d378dda69d899c68bf0e992dbf1713796280251d96bfdc9b479d6220b4bd04");
         large.ToBuilder().Build().ConfigHash.Should().Be(large.ConfigHash);
     }
+
+    private static TrainingJobConfigBuilder Plain(string jobId) => new()
+    {
+        JobId = jobId,
+        Framework = TrainingFramework.Timm,
+        TaskType = "classification",
+        ModelName = "resnet50",
+        DatasetPath = "d",
+        DatasetFormat = "imagefolder",
+    };
 }
