@@ -236,10 +236,9 @@ public class EnsureClusterResourcesTests
     public async Task The_secret_is_filled_from_the_artifact_store_credentials_for_the_keys_the_Jobs_read()
     {
         await using var h = await SetupHarness.StartAsync();
-        var storage = new VisionPlatform.Training.Storage.ArtifactStorageOptions
+        var storage = new VisionPlatform.Training.Storage.ArtifactStorageConnection
         {
             ServiceUrl = "https://account.r2.cloudflarestorage.com",
-            Bucket = "training",
             AccessKeyId = SetupHarness.AccessKeyValue,
             SecretAccessKey = SetupHarness.SecretKeyValue,
         };
