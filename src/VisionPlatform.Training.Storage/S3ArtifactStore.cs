@@ -39,7 +39,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     /// Creates a store over an S3 client the host owns (IRSA, pod identity, custom handlers or credentials). The store
     /// uses <paramref name="client"/> as it is and never disposes it. Only the options that do not configure a client
     /// apply (<see cref="ArtifactStorageOptions.Bucket"/>, <see cref="ArtifactStorageOptions.Prefix"/>, multipart,
-    /// concurrency, retries, <see cref="ArtifactStorageOptions.VerifyETags"/>, <see cref="ArtifactStorageOptions.UseChunkEncoding"/>);
+    /// concurrency, retries, <see cref="ArtifactStorageOptions.VerifyETags"/>, <see cref="ArtifactStorageOptions.UseChunkEncoding"/>,
+    /// which when unset follows the client's endpoint: plain bodies when the client has a <c>ServiceURL</c>);
     /// endpoint, region, credentials, checksum settings and the request timeout are the client's. Switch the client's own
     /// retries off (<c>MaxErrorRetry = 0</c>) so that attempts do not multiply with the store's. The options are validated first.
     /// </summary>
@@ -64,6 +65,13 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     private S3ArtifactStore(IAmazonS3? client, ArtifactStorageOptions options, ILogger? logger, TimeProvider? timeProvider)
     {
+        if (client is not null && options.UseChunkEncoding is null)
+        {
+            // Unset: decided by the client's endpoint, as it would be by ServiceUrl (plain bodies for a custom endpoint).
+            // The options are the store's own snapshot, so this changes nothing the caller sees.
+            options.UseChunkEncoding = string.IsNullOrEmpty(client.Config?.ServiceURL);
+        }
+
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
