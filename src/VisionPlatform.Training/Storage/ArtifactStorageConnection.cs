@@ -10,10 +10,10 @@ namespace VisionPlatform.Training.Storage;
 /// </summary>
 public sealed class ArtifactStorageConnection
 {
-    /// <summary>The endpoint of an S3-compatible service (<c>https://&lt;account&gt;.r2.cloudflarestorage.com</c>), or <see langword="null"/> for Amazon S3.</summary>
+    /// <summary>The endpoint of an S3-compatible service (<c>https://&lt;account&gt;.r2.cloudflarestorage.com</c>), or <see langword="null"/> for AWS S3 itself.</summary>
     public string? ServiceUrl { get; init; }
 
-    /// <summary>The region (Amazon S3: selects the endpoint; custom endpoint: the signing region), for example <c>us-east-1</c>.</summary>
+    /// <summary>The region (AWS S3: selects the endpoint; custom endpoint: the signing region), for example <c>us-east-1</c>.</summary>
     public string? Region { get; init; }
 
     /// <summary>The static access key id, or <see langword="null"/> when the store uses the ambient credential chain.</summary>
@@ -25,6 +25,6 @@ public sealed class ArtifactStorageConnection
     /// <summary>Describes the connection; the endpoint and the credentials are reported only as set or unset.</summary>
     /// <returns>The description.</returns>
     public override string ToString() =>
-        $"ArtifactStorageConnection {{ ServiceUrl = {(ServiceUrl is null ? "(Amazon S3)" : "(set)")}, Region = {Region}, " +
+        $"ArtifactStorageConnection {{ ServiceUrl = {(ServiceUrl is null ? "(AWS S3)" : "(set)")}, Region = {Region}, " +
         $"AccessKeyId = {(AccessKeyId is null ? "(unset)" : "(set)")}, SecretAccessKey = {(SecretAccessKey is null ? "(unset)" : "(redacted)")} }}";
 }
