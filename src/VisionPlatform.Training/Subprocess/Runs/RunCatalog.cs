@@ -53,12 +53,12 @@ internal sealed class RunCatalog(SubprocessContext context, RetentionPolicy rete
         {
             if (_runs.TryGetValue(paths.Name, out var known))
             {
-                if (!retention.IsExpired(known))
+                if (!IsGone(known))
                 {
                     return known;
                 }
 
-                // Expired here: the directory may have been removed (by another instance) or hold a new run; read it again.
+                // The directory may have been removed (by retention, another instance or by hand) or hold a new run: read it again.
                 _runs.Remove(paths.Name);
             }
         }
@@ -83,6 +83,10 @@ internal sealed class RunCatalog(SubprocessContext context, RetentionPolicy rete
         recover(entry, state);
         return entry;
     }
+
+    /// <summary>Whether a known run's record may be gone: its retention ended, or it is terminal and its <c>state.json</c> was removed.</summary>
+    private bool IsGone(RunEntry entry) =>
+        retention.IsExpired(entry) || (entry.Terminal.IsCompleted && !File.Exists(entry.Paths.StateFile));
 
     /// <summary>Adds a run this executor has just created, unless a concurrent look-up has loaded it first.</summary>
     /// <param name="entry">The new run.</param>
