@@ -1,14 +1,10 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Storage;
-using VisionPlatform.Training.Subprocess.Artifacts;
-using VisionPlatform.Training.Subprocess.Coordination;
 using VisionPlatform.Training.Subprocess.Launch;
 using VisionPlatform.Training.Subprocess.Logs;
 using VisionPlatform.Training.Subprocess.Monitoring;
-using VisionPlatform.Training.Subprocess.Native;
 using VisionPlatform.Training.Subprocess.Recovery;
 using VisionPlatform.Training.Subprocess.Retention;
 using VisionPlatform.Training.Subprocess.Runs;
@@ -33,18 +29,7 @@ namespace VisionPlatform.Training.Subprocess;
 /// </summary>
 public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExecutorPlacement, IAsyncDisposable, IDisposable
 {
-    private readonly SubprocessContext _context;
-    private readonly SubprocessLaunchPlanner _planner;
-    private readonly RunArtifactUploader? _uploads;
-    private readonly RunScheduler _scheduler;
-    private readonly RunCatalog _catalog;
-    private readonly RunRetention _retention;
-    private readonly RunCreator _creator;
-    private readonly RunStopper _stopper;
-    private readonly LogIndexer _indexer;
-    private readonly RunLogReader _logs;
-    private readonly LaunchPreflight _preflight;
-    private readonly RunPoller _poller;
+    private readonly SubprocessParts _parts;
     private int _disposed;
 
     /// <summary>Creates the executor.</summary>
@@ -79,54 +64,17 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(contract);
         var root = options.Value;
-        var subprocess = root.Subprocess;
-        var time = timeProvider ?? TimeProvider.System;
-        var log = logger ?? (ILogger)NullLogger.Instance;
-        var runsDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(subprocess.RunsDirectory)
-            ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
-            : subprocess.RunsDirectory);
-        _context = new SubprocessContext
-        {
-            ExecutorName = TrainingExecutorNames.Subprocess,
-            RunsDirectory = runsDirectory,
-            Options = subprocess,
-            Time = time,
-            Logger = log,
-            Host = ProcessHosts.Current,
-            Shared = SharedRunsDirectory.Join(runsDirectory),
-            Monitor = new SubprocessRunMonitor(events, cost ?? TrainingCostCalculator.Unpriced, time, subprocess.PollInterval, log),
-        };
-        _planner = new SubprocessLaunchPlanner(root, contract, artifactStore);
-        _uploads = artifactStore is not null && subprocess.UploadArtifacts
-            ? new RunArtifactUploader(artifactStore, _context.Shared.Uploads, subprocess, time, log, events)
-            : null;
-
-        var transitions = new RunTransitions(time, log);
-        var indexer = new LogIndexer(_context.Shared.Indexing, time);
-        var policy = new RetentionPolicy(subprocess.RunRetention, time, uploads: _uploads is not null);
-        RunLauncher? launcher = null;
-        _scheduler = new RunScheduler(subprocess, (entry, gpus) => launcher!.LaunchAsync(entry, gpus));
-        var exits = new ExitObserver(_context, indexer, transitions, _scheduler);
-        launcher = new RunLauncher(_context, _planner, transitions, indexer, exits, _scheduler);
-        var recovery = new RunRecovery(_context, _scheduler, transitions, indexer, exits, _uploads);
-        _catalog = new RunCatalog(_context, policy, recovery.Recover);
-        _retention = new RunRetention(_context, _catalog, policy);
-        _creator = new RunCreator(_context, _catalog, _retention, policy, transitions, _scheduler, _uploads);
-        _stopper = new RunStopper(_context, _scheduler, transitions);
-        _indexer = indexer;
-        _logs = new RunLogReader(time, subprocess.PollInterval);
-        _preflight = new LaunchPreflight(_context, _planner);
-        _poller = new RunPoller(_context, _catalog, indexer, transitions, _scheduler, _retention);
+        _parts = new SubprocessParts(root, contract, timeProvider, logger, artifactStore, events, cost);
     }
 
     /// <inheritdoc />
-    public string Name => _context.ExecutorName;
+    public string Name => _parts.Context.ExecutorName;
 
     /// <summary>The absolute directory holding one directory per run.</summary>
-    public string RunsDirectory => _context.RunsDirectory;
+    public string RunsDirectory => _parts.Context.RunsDirectory;
 
     /// <summary>How many runs' logs are followed now because a subscriber wants their progress or log lines.</summary>
-    internal int FollowedRuns => _context.Monitor.FollowedRuns;
+    internal int FollowedRuns => _parts.Context.Monitor.FollowedRuns;
 
     /// <summary>
     /// What would run for a job, without side effects: the program, the argument list and the environment names
@@ -137,8 +85,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     public SubprocessLaunchPlan CreateLaunchPlan(TrainingJobConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var paths = RunPaths.ForJob(_context.RunsDirectory, config.JobId);
-        var (spec, display) = _planner.Build(config, paths, _scheduler.PreviewGpus(config.Resources.Gpus));
+        var paths = RunPaths.ForJob(_parts.Context.RunsDirectory, config.JobId);
+        var (spec, display) = _parts.Planner.Build(config, paths, _parts.Scheduler.PreviewGpus(config.Resources.Gpus));
         return new SubprocessLaunchPlan(spec.FileName, spec.Arguments, spec.WorkingDirectory, spec.LogPath, display);
     }
 
@@ -147,9 +95,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(config);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        _preflight.EnsureRunnable(config);
+        _parts.Preflight.EnsureRunnable(config);
         EnsureRecovered();
-        return _creator.CreateAsync(config, cancellationToken);
+        return _parts.Creator.CreateAsync(config, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -157,7 +105,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(run);
         EnsureRecovered();
-        return Task.FromResult(_catalog.Resolve(run)?.ToStatus() ?? NotFound(run));
+        return Task.FromResult(_parts.Catalog.Resolve(run)?.ToStatus() ?? NotFound(run));
     }
 
     /// <inheritdoc />
@@ -165,13 +113,13 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(run);
         EnsureRecovered();
-        if (_catalog.Resolve(run) is not { } entry)
+        if (_parts.Catalog.Resolve(run) is not { } entry)
         {
             yield return NotFound(run);
             yield break;
         }
 
-        await foreach (var status in StatusWatch.WatchAsync(entry, _context.Time, cancellationToken).ConfigureAwait(false))
+        await foreach (var status in StatusWatch.WatchAsync(entry, _parts.Context.Time, cancellationToken).ConfigureAwait(false))
         {
             yield return status;
         }
@@ -182,8 +130,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(run);
         EnsureRecovered();
-        var entry = _catalog.Resolve(run) ?? throw _context.RunNotFound(run);
-        return _logs.ReadAsync(entry, options ?? TrainingLogOptions.Default, cancellationToken);
+        var entry = _parts.Catalog.Resolve(run) ?? throw _parts.Context.RunNotFound(run);
+        return _parts.Logs.ReadAsync(entry, options ?? TrainingLogOptions.Default, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -191,8 +139,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(run);
         EnsureRecovered();
-        return _catalog.Resolve(run) is { } entry
-            ? await _stopper.StopAsync(entry, options?.GracePeriod, cancellationToken).ConfigureAwait(false)
+        return _parts.Catalog.Resolve(run) is { } entry
+            ? await _parts.Stopper.StopAsync(entry, options?.GracePeriod, cancellationToken).ConfigureAwait(false)
             : NotFound(run);
     }
 
@@ -200,8 +148,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     public Task<IReadOnlyList<TrainingRunStatus>> ListAsync(TrainingRunQuery? query = null, CancellationToken cancellationToken = default)
     {
         EnsureRecovered();
-        _catalog.Scan();
-        return Task.FromResult<IReadOnlyList<TrainingRunStatus>>(_catalog.List(query ?? TrainingRunQuery.All));
+        _parts.Catalog.Scan();
+        return Task.FromResult<IReadOnlyList<TrainingRunStatus>>(_parts.Catalog.List(query ?? TrainingRunQuery.All));
     }
 
     /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
@@ -210,7 +158,7 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     public TrainingPlacement CheckPlacement(TrainingJobConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return _preflight.CheckPlacement(config);
+        return _parts.Preflight.CheckPlacement(config);
     }
 
     /// <inheritdoc />
@@ -218,12 +166,12 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         EnsureRecovered();
-        return Task.FromResult(_catalog.Find(jobId)?.Handle);
+        return Task.FromResult(_parts.Catalog.Find(jobId)?.Handle);
     }
 
     /// <inheritdoc />
     public Task<ExecutorAvailability> CheckAvailabilityAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(_preflight.CheckAvailability());
+        Task.FromResult(_parts.Preflight.CheckAvailability());
 
     /// <summary>
     /// Waits until the upload of a run's outputs to object storage is final (Uploaded, Failed or Skipped), which includes
@@ -238,8 +186,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     {
         ArgumentNullException.ThrowIfNull(run);
         EnsureRecovered();
-        var entry = _catalog.Resolve(run) ?? throw _context.RunNotFound(run);
-        return _uploads is null ? entry.ToStatus().ArtifactUpload : await _uploads.WaitAsync(entry, cancellationToken).ConfigureAwait(false);
+        var entry = _parts.Catalog.Resolve(run) ?? throw _parts.Context.RunNotFound(run);
+        return _parts.Uploads is null ? entry.ToStatus().ArtifactUpload : await _parts.Uploads.WaitAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -255,10 +203,10 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             return;
         }
 
-        await _poller.StopAsync().ConfigureAwait(false);
-        if (_uploads is not null)
+        await _parts.Poller.StopAsync().ConfigureAwait(false);
+        if (_parts.Uploads is not null)
         {
-            await _uploads.DisposeAsync().ConfigureAwait(false);
+            await _parts.Uploads.DisposeAsync().ConfigureAwait(false);
         }
 
         EndDispose();
@@ -272,8 +220,8 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             return;
         }
 
-        _poller.Stop();
-        _uploads?.Dispose();
+        _parts.Poller.Stop();
+        _parts.Uploads?.Dispose();
         EndDispose();
     }
 
@@ -283,9 +231,9 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     /// <summary>The first time any method runs: find earlier runs, reattach to live ones, requeue queued ones, remove expired ones.</summary>
     private void EnsureRecovered()
     {
-        if (_catalog.EnsureRecovered())
+        if (_parts.Catalog.EnsureRecovered())
         {
-            _retention.Sweep();
+            _parts.Retention.Sweep();
         }
     }
 
@@ -304,20 +252,20 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
             return false;
         }
 
-        _scheduler.Close();
+        _parts.Scheduler.Close();
         return true;
     }
 
     private void EndDispose()
     {
         // Another executor (for example after a restart) may index these runs now.
-        foreach (var entry in _catalog.Where(e => e.Indexing))
+        foreach (var entry in _parts.Catalog.Where(e => e.Indexing))
         {
-            _indexer.Stop(entry);
+            _parts.Indexer.Stop(entry);
         }
 
-        _context.Monitor.Dispose();
-        _poller.Dispose();
-        _context.Shared.Leave();
+        _parts.Context.Monitor.Dispose();
+        _parts.Poller.Dispose();
+        _parts.Context.Shared.Leave();
     }
 }
