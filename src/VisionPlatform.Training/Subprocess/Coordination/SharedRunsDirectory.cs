@@ -8,8 +8,9 @@ namespace VisionPlatform.Training.Subprocess.Coordination;
 /// </summary>
 internal sealed class SharedRunsDirectory
 {
-    // The executor's only process-wide mutable state, and it has to be: executor instances are created independently (by
-    // hand, by several containers) yet must agree on one runs directory, and child processes are reaped process-wide.
+    // Besides the process host (ProcessHosts.Current: children are reaped process-wide), this is the executor's only
+    // process-wide mutable state, and it has to be: executor instances are created independently (by hand, by several
+    // containers) yet must agree about one runs directory. Entries live only while an instance over the directory does.
     private static readonly Dictionary<string, SharedRunsDirectory> Open = new(StringComparer.Ordinal);
 
     private readonly string _runsDirectory;
