@@ -73,7 +73,7 @@ internal sealed class RunPoller : IDisposable
             {
                 foreach (var entry in _catalog.Where(e => e.Indexing || e.PollLiveness))
                 {
-                    Poll(entry);
+                    await PollAsync(entry, token).ConfigureAwait(false);
                 }
 
                 _retention.SweepIfDue();
@@ -86,7 +86,7 @@ internal sealed class RunPoller : IDisposable
         }
     }
 
-    private void Poll(RunEntry entry)
+    private async Task PollAsync(RunEntry entry, CancellationToken cancellationToken)
     {
         _indexer.Update(entry);
         if (entry.PollLiveness && entry.Identity is { } identity && !entry.IsTerminal &&
@@ -94,6 +94,7 @@ internal sealed class RunPoller : IDisposable
         {
             entry.PollLiveness = false;
             _context.Host.SignalTree(identity, kill: true);
+            await _context.Host.WaitForTreeExitAsync(identity, cancellationToken).ConfigureAwait(false);
             _indexer.Stop(entry);
             _transitions.Lost(entry, identity.Pid);
             _scheduler.Release(entry);

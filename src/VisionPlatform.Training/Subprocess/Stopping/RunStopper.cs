@@ -62,12 +62,14 @@ internal sealed class RunStopper(SubprocessContext context, RunScheduler schedul
         {
             SubprocessLog.RunKilled(context.Logger, entry.Handle.JobId, grace);
             host.SignalTree(identity, kill: true);
+            await host.WaitForTreeExitAsync(identity).ConfigureAwait(false);
         }
 
         // SIGKILL cannot be refused; the reaper (or the /proc poll) records the end promptly.
         while (!await RunWaits.TerminalAsync(entry, TimeSpan.FromSeconds(5), context.Time).ConfigureAwait(false))
         {
             host.SignalTree(identity, kill: true);
+            await host.WaitForTreeExitAsync(identity).ConfigureAwait(false);
         }
 
         SubprocessLog.RunStopped(context.Logger, entry.Handle.JobId, entry.ToStatus().Reason);
