@@ -22,11 +22,11 @@ internal static class TrainingActivities
         return activity;
     }
 
-    public static void Started(Activity? activity, TrainingStartResult result)
+    public static void Started(Activity? activity, Routing.RoutedStart result)
     {
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(TrainingTelemetry.ExecutorTag, result.ExecutorUsed);
+            activity.SetTag(TrainingTelemetry.ExecutorTag, result.Run.ExecutorName);
             activity.SetTag(TrainingTelemetry.FallbackTag, result.IsFallback);
             if (result.FallbackReason is { } reason)
             {
