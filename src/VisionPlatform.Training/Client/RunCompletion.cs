@@ -1,5 +1,4 @@
 using System.Globalization;
-using VisionPlatform.Training.Routing;
 
 namespace VisionPlatform.Training;
 
@@ -8,7 +7,10 @@ namespace VisionPlatform.Training;
 /// change as it happens), with a slow status re-read as a safety net for a run no monitor reports. Timeouts and the
 /// re-read interval run on the injected <see cref="TimeProvider"/>.
 /// </summary>
-internal sealed class RunCompletion(TrainingEventHub hub, RunRouter runs, TimeProvider time)
+/// <param name="hub">The events.</param>
+/// <param name="readStatus">Reads a run's status from its executor (routing); <see langword="null"/> to rely on events alone.</param>
+/// <param name="time">The clock for the timeout and the re-reads.</param>
+internal sealed class RunCompletion(TrainingEventHub hub, Func<TrainingRun, CancellationToken, Task<TrainingRunStatus>>? readStatus, TimeProvider time)
 {
     /// <summary>How often the status is re-read in case no monitor reports the run.</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
@@ -29,10 +31,10 @@ internal sealed class RunCompletion(TrainingEventHub hub, RunRouter runs, TimePr
 
         var subscription = new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false };
         using var reconcile = new CancellationTokenSource();
-        var reconciler = ReconcileUntilDoneAsync(run, reconcile.Token);
+        var reconciler = readStatus is null ? Task.CompletedTask : ReconcileUntilDoneAsync(run, readStatus, reconcile.Token);
         try
         {
-            await foreach (var item in hub.SubscribeAsync(subscription, (_, ct) => LoadAsync(run, ct), deadline.Token).ConfigureAwait(false))
+            await foreach (var item in hub.SubscribeAsync(subscription, readStatus is null ? null : (_, ct) => LoadAsync(run, readStatus, ct), deadline.Token).ConfigureAwait(false))
             {
                 if (item is TrainingPhaseChangedEvent { Status.IsTerminal: true } done && done.Run.Equals(run))
                 {
@@ -61,16 +63,16 @@ internal sealed class RunCompletion(TrainingEventHub hub, RunRouter runs, TimePr
         throw new OperationCanceledException(cancellationToken);
     }
 
-    private async Task LoadAsync(TrainingRun run, CancellationToken cancellationToken)
+    private async Task LoadAsync(TrainingRun run, Func<TrainingRun, CancellationToken, Task<TrainingRunStatus>> read, CancellationToken cancellationToken)
     {
-        var status = await runs.GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+        var status = await read(run, cancellationToken).ConfigureAwait(false);
         if (status.Phase != TrainingPhase.NotFound)
         {
             hub.PublishStatus(status);
         }
     }
 
-    private async Task ReconcileUntilDoneAsync(TrainingRun run, CancellationToken cancellationToken)
+    private async Task ReconcileUntilDoneAsync(TrainingRun run, Func<TrainingRun, CancellationToken, Task<TrainingRunStatus>> read, CancellationToken cancellationToken)
     {
         // A safety net, not the mechanism: monitors publish changes as they happen. Without a monitor for the run's
         // executor this keeps the wait from waiting forever.
@@ -79,7 +81,7 @@ internal sealed class RunCompletion(TrainingEventHub hub, RunRouter runs, TimePr
             while (!cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(ReconcileInterval, time, cancellationToken).ConfigureAwait(false);
-                var status = await runs.GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+                var status = await read(run, cancellationToken).ConfigureAwait(false);
                 if (status.Phase != TrainingPhase.NotFound || !hub.TryGetStatus(run.JobId, out _))
                 {
                     hub.PublishStatus(status);

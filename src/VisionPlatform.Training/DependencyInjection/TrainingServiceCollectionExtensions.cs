@@ -91,7 +91,11 @@ public static class TrainingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<StartRouter>>()));
         services.TryAddSingleton(sp => new RunRouter(sp.GetRequiredService<ExecutorDirectory>(), sp.GetRequiredService<StartRouter>().Journal));
-        services.TryAddSingleton(sp => new RunCompletion(sp.GetRequiredService<TrainingEventHub>(), sp.GetRequiredService<RunRouter>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp =>
+        {
+            var runs = sp.GetRequiredService<RunRouter>();
+            return new RunCompletion(sp.GetRequiredService<TrainingEventHub>(), runs.GetStatusAsync, sp.GetRequiredService<TimeProvider>());
+        });
         services.TryAddSingleton<ITrainingEventSource>(sp => new TrainingEventSource(sp.GetRequiredService<TrainingEventHub>(), sp.GetRequiredService<RunRouter>()));
 
         // The consumer API.

@@ -12,7 +12,7 @@ namespace VisionPlatform.Training;
 /// but the clock: reading a status it has not seen is the caller's job (see <see cref="TrainingEventSource"/> and
 /// <see cref="TrainingOperation"/>), so executors, routing and the hub form no cycle.
 /// </summary>
-internal sealed class TrainingEventHub : ITrainingEventPublisher
+internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPublisher
 {
     /// <summary>How many terminal runs stay tracked before the oldest are forgotten (their status stays readable from the executor).</summary>
     internal const int TerminalRetention = 10_000;
@@ -62,6 +62,13 @@ internal sealed class TrainingEventHub : ITrainingEventPublisher
     /// <summary>The number of open subscriptions.</summary>
     internal int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
+    /// <summary>Subscribes to what the hub has seen (a single-job subscription of an unseen run starts empty).</summary>
+    /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The events.</returns>
+    public IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(subscription, loadUnknown: null, cancellationToken);
+
     /// <summary>Subscribes; see <see cref="ITrainingEventSource.SubscribeAsync"/>.</summary>
     /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
     /// <param name="loadUnknown">
@@ -73,7 +80,7 @@ internal sealed class TrainingEventHub : ITrainingEventPublisher
     internal IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(
         TrainingEventSubscription? subscription,
         Func<string, CancellationToken, Task>? loadUnknown,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken)
     {
         subscription ??= new TrainingEventSubscription();
         Validate(subscription);

@@ -86,7 +86,7 @@ public class KubernetesOptionsTests
     public void Validation_runs_when_the_host_starts()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddKubernetes(o => o.Namespace = string.Empty);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = string.Empty);
         using var provider = services.BuildServiceProvider();
         var startup = provider.GetRequiredService<IStartupValidator>();
 
@@ -99,7 +99,7 @@ public class KubernetesOptionsTests
     public void Adding_twice_is_harmless_and_both_configurations_apply()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddKubernetes(o => o.Namespace = "first").AddKubernetes(o => o.Image.Tag = "9.9");
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = "first").AddKubernetes(o => o.Image.Tag = "9.9");
         using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value;

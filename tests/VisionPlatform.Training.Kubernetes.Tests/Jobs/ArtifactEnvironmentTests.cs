@@ -81,7 +81,7 @@ public class ArtifactEnvironmentTests
             ["Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET:Key"] = "bucket",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddKubernetes(configuration.GetSection("Training:Kubernetes"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();

@@ -53,7 +53,7 @@ public class RegistrationTests
     [Fact]
     public void Invalid_options_fail_at_registration_naming_the_option()
     {
-        var builder = new ServiceCollection().AddTrainingExecutors();
+        var builder = new ServiceCollection().AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess();
 
         var act = () => builder.AddInMemoryExecutor(configure: o => o.AutoCompleteDelay = TimeSpan.FromDays(2));
 
@@ -112,7 +112,7 @@ public class RegistrationTests
     public async Task The_built_in_subprocess_executor_can_be_replaced_so_a_test_host_touches_no_processes()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
         await using var provider = services.BuildServiceProvider();
         var executor = provider.GetRequiredService<ITrainingExecutor>();
 
@@ -128,7 +128,7 @@ public class RegistrationTests
     {
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o => o.DefaultExecutor = "in-memory").AddInMemoryExecutor().AddInMemoryExecutor();
-        services.AddTrainingExecutors().AddInMemoryExecutor("in-memory", o => o.AutoComplete = true);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddInMemoryExecutor("in-memory", o => o.AutoComplete = true);
         await using var provider = services.BuildServiceProvider();
 
         var manager = provider.GetRequiredService<TrainingExecutorManager>();
@@ -142,7 +142,7 @@ public class RegistrationTests
     public async Task GetInMemoryExecutor_explains_a_missing_or_foreign_executor()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddExecutor("other", _ => new OtherExecutor());
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess().AddExecutor("other", _ => new OtherExecutor());
         await using var provider = services.BuildServiceProvider();
 
         FluentActions.Invoking(() => provider.GetInMemoryExecutor()).Should().Throw<InvalidOperationException>()

@@ -18,7 +18,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task Without_options_the_subprocess_executor_is_the_default_behind_ITrainingExecutor()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var executor = provider.GetRequiredService<ITrainingExecutor>();
@@ -39,10 +39,11 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
         services.AddLogging();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = SubprocessTestContext.Python;
             o.Subprocess.Script = SubprocessTestContext.TrainPy;
-        });
+        }).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         var executor = provider.GetRequiredService<ITrainingExecutor>();
 
@@ -70,7 +71,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:timm:Environment:HF_HOME"] = "/tmp/hf",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         await using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
@@ -103,7 +104,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:Bad Name:Script"] = " ",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         await using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -123,8 +124,8 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task Calling_it_twice_is_safe_and_keeps_one_executor_and_one_validator()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.Subprocess.RunsDirectory = _ctx.RunsDirectory);
-        services.AddTrainingExecutors(o => o.Subprocess.MaxConcurrentRuns = 9);
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.MaxConcurrentRuns = 9; }).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var manager = provider.GetRequiredService<TrainingExecutorManager>();
@@ -142,7 +143,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public void Disposing_the_container_synchronously_is_supported()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.Subprocess.RunsDirectory = _ctx.RunsDirectory);
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
         var provider = services.BuildServiceProvider();
         provider.GetRequiredService<SubprocessTrainingExecutor>();
 

@@ -72,7 +72,7 @@ public sealed class CostOptionsValidationTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         return services.BuildServiceProvider();
     }
 

@@ -22,13 +22,14 @@ public sealed class SubprocessTelemetryTests : IAsyncLifetime
         services.AddSingleton<IMeterFactory, TestMeterFactory>();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Availability.BackgroundRefresh = false;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = Python;
             o.Subprocess.Script = TrainPy;
             o.Subprocess.MaxConcurrentRuns = 3;
             o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(10);
-        });
+        }).AddSubprocess();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         _ctx.Track(_provider.GetRequiredService<SubprocessTrainingExecutor>());
         return Task.CompletedTask;

@@ -33,7 +33,7 @@ public sealed class FallbackEventTests : IAsyncLifetime
             o.Subprocess.Interpreter = SubprocessTestContext.Python;
             o.Subprocess.Script = SubprocessTestContext.TrainPy;
             o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(10);
-        }).AddExecutor("kubernetes", _ => unavailable);
+        }).AddSubprocess().AddExecutor("kubernetes", _ => unavailable);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         _ctx.Track(provider.GetRequiredService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>());
         var manager = provider.GetRequiredService<TrainingExecutorManager>();
@@ -49,7 +49,7 @@ public sealed class FallbackEventTests : IAsyncLifetime
 
         result.IsFallback.Should().BeTrue();
         fallback.RequestedExecutor.Should().Be("kubernetes");
-        fallback.ExecutorUsed.Should().Be(TrainingExecutorNames.Subprocess);
+        fallback.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
         fallback.Run.Should().Be(result.Run);
         fallback.Reason.Should().Be(result.FallbackReason).And.Contain("'kubernetes' is unavailable").And.Contain("connection refused");
 
