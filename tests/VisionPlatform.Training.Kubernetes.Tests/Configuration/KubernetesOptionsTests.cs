@@ -110,14 +110,14 @@ public class KubernetesOptionsTests
     }
 
     [Fact]
-    public void The_executor_is_registered_under_its_name_and_routed_by_the_manager()
+    public void The_executor_is_registered_under_its_name_and_known_to_the_client()
     {
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
         using var provider = services.BuildServiceProvider();
 
         provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes).Should().BeOfType<KubernetesTrainingExecutor>();
-        provider.GetRequiredService<TrainingExecutorManager>().GetExecutor("kubernetes").Name.Should().Be("kubernetes");
+        provider.GetRequiredService<TrainingClient>().ExecutorNames.Should().Equal("kubernetes");
     }
 
     [Fact]

@@ -207,7 +207,7 @@ public class FallbackFaultInjectionTests
         host.Cluster.Faults.DelayNext(3, TimeSpan.FromSeconds(3), IsJobCreate);
         host.Cluster.Faults.FailNext(120, 500, IsJobCreate);
         var ids = Enumerable.Range(0, 100).Select(i => $"burst-{i:D3}").ToList();
-        var results = new System.Collections.Concurrent.ConcurrentBag<TrainingStartResult>();
+        var results = new System.Collections.Concurrent.ConcurrentBag<TrainingOperation>();
         var unsettled = new System.Collections.Concurrent.ConcurrentBag<string>();
 
         // Like a real caller: a start refused as "unsettled" (its create went unanswered) is simply started again.

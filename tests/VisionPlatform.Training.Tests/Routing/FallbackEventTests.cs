@@ -36,20 +36,20 @@ public sealed class FallbackEventTests : IAsyncLifetime
         }).AddSubprocess().AddExecutor("kubernetes", _ => unavailable);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         _ctx.Track(provider.GetRequiredService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>());
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var events = provider.GetRequiredService<ITrainingEventSource>();
         await using var recorder = new EventRecorder(events, new TrainingEventSubscription { JobId = "job-fallback", IncludeCurrentState = false });
 
         // A long run, stopped only once the fallback event has arrived, so its end comes after it whatever the load.
-        var result = await manager.StartAsync(SubprocessTestContext.Job("job-fallback", epochs: 1000, new { epoch_seconds = 0.2 }).Build(), options: null);
+        var result = await client.StartAsync(SubprocessTestContext.Job("job-fallback", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
         var fallback = await recorder.WaitForAsync<TrainingFallbackEvent>(e => e.JobId == "job-fallback", "the fallback event");
         await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Running);
-        await manager.StopAsync(result.Run, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(10) });
+        await result.StopAsync(new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(10) });
         var stopped = await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Stopped);
 
         result.IsFallback.Should().BeTrue();
         fallback.RequestedExecutor.Should().Be("kubernetes");
-        fallback.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        fallback.ExecutorUsed.Should().Be(TrainingExecutorNames.Subprocess);
         fallback.Run.Should().Be(result.Run);
         fallback.Reason.Should().Be(result.FallbackReason).And.Contain("'kubernetes' is unavailable").And.Contain("connection refused");
 

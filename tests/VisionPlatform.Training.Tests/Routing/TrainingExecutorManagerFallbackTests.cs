@@ -24,14 +24,16 @@ public class TrainingExecutorManagerFallbackTests
     }
 
     [Fact]
-    public async Task Plain_ITrainingExecutor_start_uses_the_defaults_and_returns_the_run()
+    public async Task A_start_without_options_uses_the_defaults_and_returns_the_operation()
     {
         using var host = Host();
-        ITrainingExecutor executor = host.Manager;
 
-        var run = await executor.StartAsync(RoutingHost.Job());
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
 
-        run.ExecutorName.Should().Be("kubernetes");
+        operation.ExecutorName.Should().Be("kubernetes");
+        operation.RequestedExecutor.Should().Be("kubernetes");
+        operation.IsFallback.Should().BeFalse();
+        operation.FallbackReason.Should().BeNull();
     }
 
     [Fact]
@@ -311,7 +313,7 @@ public class TrainingExecutorManagerFallbackTests
         var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         (await act.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("Training:Fallback:Enabled is false");
-        host.Manager.DefaultChain.Should().Equal("kubernetes");
+        host.Client.DefaultExecutorName.Should().Be("kubernetes");
     }
 
     [Fact]

@@ -78,7 +78,7 @@ public sealed class SubprocessArtifactEnvironmentTests : IAsyncLifetime
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
         }).AddSubprocess().AddArtifactStorage(ConfigureStore);
         using var provider = services.BuildServiceProvider();
-        var executor = (SubprocessTrainingExecutor)provider.GetRequiredService<TrainingExecutorManager>().GetExecutor(TrainingExecutorNames.Subprocess);
+        var executor = (SubprocessTrainingExecutor)provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
 
         var plan = executor.CreateLaunchPlan(Job("job-di").Build());
 

@@ -26,14 +26,14 @@ public sealed class SubprocessEventTests : IAsyncLifetime
             o.Cost.Default.GpuHour = 100m;
             o.Cost.Executors[TrainingExecutorNames.Subprocess] = new TrainingCostRates { GpuHour = 3600m, CpuHour = 360m };
         });
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
+        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var events = provider.GetRequiredService<ITrainingEventSource>();
         await using var recorder = new EventRecorder(events, new TrainingEventSubscription { IncludeCurrentState = false });
         var builder = Job("job-phases", epochs: 3, new { epoch_seconds = 0.3 });
         builder.Resources = new TrainingResources { Gpus = 1, CpuRequest = "500m" };
 
         var run = await executor.StartAsync(builder.Build());
-        var final = await events.WaitForCompletionAsync(run, Patience);
+        var final = await provider.GetRequiredService<TrainingClient>().GetOperation(run).WaitForCompletionAsync(Patience);
         var status = await executor.GetStatusAsync(run);
         await recorder.WaitForPhaseAsync(run.JobId, TrainingPhase.Succeeded);
 
@@ -208,7 +208,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         TrainingRun live, lost;
         await using (var first = BuildProvider(track: false))
         {
-            var executor = first.GetRequiredService<ITrainingExecutor>();
+            var executor = first.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
             live = await executor.StartAsync(Job("job-survives", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
             lost = await executor.StartAsync(Job("job-lost", epochs: 1).Build());
             await WaitForAsync(executor, live, s => s.Phase == TrainingPhase.Running);
@@ -243,7 +243,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         lostEvent.Status.Cost.Should().NotBeNull();
         await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-survives", "progress of the reattached run");
 
-        var restarted = second.GetRequiredService<ITrainingExecutor>();
+        var restarted = second.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var stopped = await restarted.StopAsync(live, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
         var stoppedEvent = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Stopped);
         stoppedEvent.Status.ExitCode.Should().Be(stopped.ExitCode);
