@@ -61,6 +61,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Training:DefaultExecutor"] = "subprocess",
             ["Training:Trainer:Contract"] = "json-config",
             ["Training:Subprocess:RunsDirectory"] = _ctx.RunsDirectory,
             ["Training:Subprocess:MaxConcurrentRuns"] = "7",
@@ -133,7 +134,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
 
         client.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
         provider.GetServices<IValidateOptions<TrainingOptions>>().Should().ContainSingle();
-        services.Count(d => d.ServiceType == typeof(SubprocessTrainingExecutor)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(SubprocessTrainingExecutor) && !d.IsKeyedService).Should().Be(1);
         options.Subprocess.RunsDirectory.Should().Be(_ctx.RunsDirectory);
         options.Subprocess.MaxConcurrentRuns.Should().Be(9, "the second call's configuration applies too");
         provider.GetRequiredService<SubprocessTrainingExecutor>().RunsDirectory.Should().Be(_ctx.RunsDirectory);

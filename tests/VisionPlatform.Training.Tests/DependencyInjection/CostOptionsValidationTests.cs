@@ -53,6 +53,7 @@ public sealed class CostOptionsValidationTests
     {
         await using var provider = Build(new()
         {
+            ["Training:DefaultExecutor"] = "subprocess",
             ["Training:Cost:Currency"] = "EUR",
             ["Training:Cost:Default:GpuHour"] = "0",
             ["Training:Cost:Executors:kubernetes:GpuHour"] = "2.75",

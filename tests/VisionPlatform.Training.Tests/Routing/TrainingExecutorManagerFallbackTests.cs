@@ -58,7 +58,7 @@ public class TrainingExecutorManagerFallbackTests
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.UnknownExecutor);
-        e.Message.Should().Contain("'slurm'").And.Contain("subprocess, kubernetes");
+        e.Message.Should().Contain("'slurm'").And.Contain("kubernetes, subprocess");
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public class TrainingExecutorManagerFallbackTests
         second.IsFallback.Should().BeTrue();
         host.Primary.StartCalls.Should().Be(1, "the failed call marked the executor unavailable until the next probe");
         host.Fallbacks.GetMeasurementSnapshot().Select(m => m.Tags[TrainingTelemetry.ReasonTag])
-            .Should().Equal("connection_failed", "unavailable");
+            .Should().Equal("unavailable", "unavailable");
 
         // The cluster recovers: once the cached answer expires, new jobs go to it again.
         host.Primary.StartFailure = _ => null;
@@ -191,7 +191,7 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
         var failed = 0;
-        host.Primary.FailAfterCreate = _ => Interlocked.Exchange(ref failed, 1) == 0 ? new TimeoutException("the request timed out after 10 s") : null;
+        host.Primary.FailAfterCreate = _ => Interlocked.Exchange(ref failed, 1) == 0 ? ScriptedExecutor.AnsweredFailure("the server failed after it may have stored the Job (504 Gateway Timeout)") : null;
 
         var result = await host.Client.StartAsync(RoutingHost.Job());
 
@@ -205,7 +205,7 @@ public class TrainingExecutorManagerFallbackTests
     public async Task An_ambiguous_failure_that_cannot_be_settled_does_not_fall_back_and_binds_the_job_to_that_executor()
     {
         using var host = Host(o => o.Availability.RefreshInterval = TimeSpan.FromSeconds(5));
-        host.Primary.StartFailure = _ => new TimeoutException("timed out");
+        host.Primary.StartFailure = _ => ScriptedExecutor.AnsweredFailure("500 Internal Server Error after the write");
         host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
 
         var act = () => host.Client.StartAsync(RoutingHost.Job());
@@ -234,7 +234,7 @@ public class TrainingExecutorManagerFallbackTests
     public async Task Another_job_still_falls_back_while_one_job_is_bound_to_the_unreachable_executor()
     {
         using var host = Host();
-        host.Primary.StartFailure = _ => new TimeoutException("timed out");
+        host.Primary.StartFailure = _ => ScriptedExecutor.AnsweredFailure("500 Internal Server Error after the write");
         host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
         await FluentActions.Awaiting(() => host.Client.StartAsync(RoutingHost.Job("bound"))).Should().ThrowAsync<TrainingException>();
         host.Primary.FindFailure = () => null;
@@ -426,5 +426,66 @@ public class TrainingExecutorManagerFallbackTests
         host.Secondary.Availability = ExecutorAvailability.Unavailable("no interpreter", DateTimeOffset.UnixEpoch);
         host.Time.Advance(TimeSpan.FromSeconds(2));
         (await host.CheckHealthAsync()).Status.Should().Be(HealthStatus.Unhealthy);
+    }
+
+    [Fact]
+    public async Task ExecutorUnavailable_falls_back_decided_from_the_code_alone()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => new TrainingException(TrainingErrorCode.ExecutorUnavailable, "the backend is down");
+
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
+
+        operation.IsFallback.Should().BeTrue();
+        operation.ExecutorName.Should().Be("subprocess");
+        operation.RequestedExecutor.Should().Be("kubernetes");
+        operation.FallbackReason.Should().Contain("the backend is down");
+        host.Primary.FindCalls.Should().Be(0, "an executor that could not be reached applied nothing: no lookup is needed");
+    }
+
+    [Fact]
+    public async Task OutcomeUnknown_never_falls_back_and_a_repeated_start_on_the_same_executor_settles_it()
+    {
+        using var host = Host();
+        var failures = 0;
+        host.Primary.FailAfterCreate = _ => Interlocked.Increment(ref failures) == 1 ? ScriptedExecutor.OutcomeUnknownError() : null;
+
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
+
+        operation.IsFallback.Should().BeFalse();
+        operation.ExecutorName.Should().Be("kubernetes");
+        host.Primary.StartCalls.Should().Be(2, "the unanswered start is repeated, which is idempotent per job id");
+        host.Secondary.StartCalls.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task OutcomeUnknown_that_cannot_be_settled_fails_and_binds_the_job_even_when_a_lookup_finds_nothing()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => ScriptedExecutor.OutcomeUnknownError();
+
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
+
+        var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
+        e.Message.Should().Contain("never answered").And.Contain("not moved to another executor");
+        host.Primary.FindCalls.Should().Be(0, "\"not found\" proves nothing while the write may still be applied");
+        host.Secondary.StartCalls.Should().Be(0);
+
+        host.Primary.StartFailure = _ => ScriptedExecutor.ConnectionRefusedError();
+        (await act.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("may already have a run");
+        host.Secondary.StartCalls.Should().Be(0, "the job stays bound to the executor that may have it");
+    }
+
+    [Fact]
+    public async Task An_exception_without_an_infrastructure_code_surfaces_and_never_moves_the_job()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
+
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
+
+        await act.Should().ThrowAsync<HttpRequestException>("routing decides from TrainingException.Code only, never by digging into exceptions");
+        host.Secondary.StartCalls.Should().Be(0);
     }
 }

@@ -85,7 +85,7 @@ public class TrainingExecutorManagerRoutingTests
             ["Training:Availability:CircuitBreaker:BreakDuration"] = "00:01:00",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess().AddExecutor("kubernetes", _ => new ScriptedExecutor("kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var o = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
