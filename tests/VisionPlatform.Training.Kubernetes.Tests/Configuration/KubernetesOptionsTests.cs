@@ -121,6 +121,26 @@ public class KubernetesOptionsTests
     }
 
     [Fact]
+    public async Task A_host_with_only_AddKubernetes_cannot_spawn_local_processes()
+    {
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        var client = provider.GetRequiredService<TrainingClient>();
+
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        client.ExecutorNames.Should().Equal(TrainingExecutorNames.Kubernetes);
+        provider.GetKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess).Should().BeNull();
+        provider.GetService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>().Should().BeNull();
+        provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(h => h.GetType().Name).Should().NotContain(n => n.Contains("Subprocess", StringComparison.Ordinal));
+        var start = () => client.StartAsync(Jobs.Config("local-1").Build(), new TrainingStartOptions { Executor = TrainingExecutorNames.Subprocess });
+        (await start.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.UnknownExecutor);
+        FluentActions.Invoking(() => client.GetOperation(new TrainingRun(TrainingExecutorNames.Subprocess, "local-1", "local-1").ToString()))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("id");
+    }
+
+    [Fact]
     public void Default_options_are_valid()
     {
         using var provider = Provider(new Dictionary<string, string?>());
@@ -130,6 +150,7 @@ public class KubernetesOptionsTests
 
     private static ServiceProvider Provider(Dictionary<string, string?> settings)
     {
+        settings.TryAdd("Training:DefaultExecutor", TrainingExecutorNames.Kubernetes);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddTrainingExecutors(configuration.GetSection("Training")).AddKubernetes(configuration.GetSection("Training:Kubernetes"));

@@ -188,7 +188,7 @@ public class FallbackFaultInjectionTests
         clusterStatus.ExecutorName.Should().Be("kubernetes");
         clusterStatus.Phase.Should().Be(TrainingPhase.Pending);
         host.Cluster.Requests.CountWhere(r => r.Verb == "get" && r.Resource == "jobs").Should().BeGreaterThan(0);
-        found.Should().Be(onCluster.Run);
+        found!.Run.Should().Be(onCluster.Run);
     }
 
     [Fact]
