@@ -4,7 +4,7 @@ using System.Globalization;
 namespace VisionPlatform.Training.Diagnostics;
 
 /// <summary>
-/// The manager's spans. They start under <see cref="Activity.Current"/>, so a host's incoming W3C <c>traceparent</c>
+/// The training client's spans. They start under <see cref="Activity.Current"/>, so a host's incoming W3C <c>traceparent</c>
 /// (for example an ASP.NET Core request) becomes their parent; the Kubernetes client's HTTP spans become their children.
 /// </summary>
 internal static class TrainingActivities

@@ -81,7 +81,7 @@ public sealed class TrainingMetrics : IDisposable
             _meter = meterFactory.Create(TrainingTelemetry.MeterName);
         }
 
-        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started through the manager, by the executor that runs them.");
+        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started through the training client, by the executor that runs them.");
         _fallbacks = _meter.CreateCounter<long>(TrainingTelemetry.FallbacksInstrument, "{fallback}", "Starts that ran on a fallback executor because the requested one was unavailable.");
         _startFailures = _meter.CreateCounter<long>(TrainingTelemetry.StartFailuresInstrument, "{failure}", "Starts no executor in the chain could take.");
         _succeeded = _meter.CreateCounter<long>(TrainingTelemetry.SucceededInstrument, "{run}", "Runs seen finishing successfully.");

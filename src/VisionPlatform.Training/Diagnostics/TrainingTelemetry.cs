@@ -16,7 +16,7 @@ public static class TrainingTelemetry
     /// <summary>The name of the SDK's <see cref="ActivitySource"/> (the same as <see cref="MeterName"/>).</summary>
     public const string ActivitySourceName = MeterName;
 
-    /// <summary>Counter: runs started through the manager, tagged with <see cref="ExecutorTag"/> (the executor that runs them) and <see cref="FrameworkTag"/>.</summary>
+    /// <summary>Counter: runs started through <see cref="TrainingClient"/>, tagged with <see cref="ExecutorTag"/> (the executor that runs them) and <see cref="FrameworkTag"/>.</summary>
     public const string StartsInstrument = "training.starts";
 
     /// <summary>Counter: starts that ran on a fallback executor, tagged with <see cref="RequestedExecutorTag"/>, <see cref="ExecutorTag"/> and <see cref="ReasonTag"/>.</summary>
@@ -69,10 +69,10 @@ public static class TrainingTelemetry
     /// <summary>Counter: executor requests that were retried, tagged with <see cref="ExecutorTag"/>, <see cref="OperationTag"/> and <see cref="ResourceTag"/>.</summary>
     public const string ExecutorRequestRetriesInstrument = "training.executor.request.retries";
 
-    /// <summary>Span: one start through the manager, with its routing and fallback decisions.</summary>
+    /// <summary>Span: one start through <see cref="TrainingClient"/>, with its routing and fallback decisions.</summary>
     public const string StartActivityName = "training.start";
 
-    /// <summary>Span: one stop through the manager.</summary>
+    /// <summary>Span: one stop through <see cref="TrainingClient"/>.</summary>
     public const string StopActivityName = "training.stop";
 
     /// <summary>Tag: the executor that runs (or would have run) the job.</summary>

@@ -3,7 +3,7 @@ using VisionPlatform.Training.Diagnostics;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
-public class TrainingExecutorManagerFallbackTests
+public class StartFallbackTests
 {
     private static RoutingHost Host(Action<TrainingOptions>? configure = null, int secondaryGpus = 0) =>
         new(new ScriptedExecutor("kubernetes"), new GpuHostExecutor("subprocess", secondaryGpus), configure);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
-public class TrainingExecutorManagerRoutingTests
+public class RunRoutingTests
 {
     private static RoutingHost Host() => new(new ScriptedExecutor("kubernetes"), new ScriptedExecutor("subprocess"));
 
