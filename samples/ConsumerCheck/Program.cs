@@ -17,7 +17,8 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     Args = args,
     ContentRootPath = AppContext.BaseDirectory,
 });
-builder.Services.AddTrainingExecutors(builder.Configuration.GetSection(TrainingOptions.SectionName));
+builder.Services.AddTrainingExecutors(builder.Configuration.GetSection(TrainingOptions.SectionName))
+    .AddSubprocess();
 
 var script = builder.Configuration["Training:Subprocess:Script"];
 if (script is null || !File.Exists(script))
@@ -82,24 +83,24 @@ using (var storage = new ServiceCollection()
 using var host = builder.Build();
 await host.StartAsync(); // validates Training options
 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-var executor = host.Services.GetRequiredService<ITrainingExecutor>();
+var client = host.Services.GetRequiredService<TrainingClient>();
 
-var availability = await executor.CheckAvailabilityAsync(timeout.Token);
+var availability = await client.GetAvailabilityAsync(client.DefaultExecutorName, timeout.Token);
 Console.WriteLine($"executor available: {availability.IsAvailable} {availability.Reason}");
 
 var jobId = $"consumer-check-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}";
-var started = await executor.StartAsync(Job(jobId), timeout.Token);
-Console.WriteLine($"started: {started}");
+var started = await client.StartAsync(Job(jobId), cancellationToken: timeout.Token);
+Console.WriteLine($"started: {started.Id} on {started.ExecutorName}");
 
 var lines = 0;
-await foreach (var line in executor.GetLogsAsync(started, new TrainingLogOptions { Follow = true }, timeout.Token))
+await foreach (var line in started.GetLogsAsync(new TrainingLogOptions { Follow = true }, timeout.Token))
 {
     lines++;
     Console.WriteLine($"  | {line.Text}");
 }
 
-// The handle is what a backend stores; rebuild it as a later request would.
-var final = await executor.GetStatusAsync(TrainingRun.Parse(started.ToString()), timeout.Token);
+// The operation id is what a backend stores; rebuild the operation as a later request would.
+var final = await client.GetOperation(started.Id).WaitForCompletionAsync(TimeSpan.FromMinutes(1), timeout.Token);
 Console.WriteLine($"final: {final.Phase} ({final.Reason}) exit={final.ExitCode} log-lines={lines}");
 await host.StopAsync();
 

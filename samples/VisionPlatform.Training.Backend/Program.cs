@@ -26,7 +26,7 @@ namespace VisionPlatform.Training.Backend
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             TrainerLocation.Apply(builder.Configuration);
 
-            var training = builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"));
+            var training = builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training")).AddSubprocess();
             if (builder.Configuration.GetSection("Training:Kubernetes").Exists())
             {
                 // Kubernetes only when configured: with no cluster the sample runs on the subprocess executor alone.

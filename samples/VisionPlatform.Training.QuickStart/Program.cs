@@ -53,6 +53,7 @@ catch (UsageException e)
 // stdout carries the sample's output (progress, or the YAML of --dry-run and --print-cluster-setup): logs go to stderr.
 builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"))
+    .AddSubprocess()
     .AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
 builder.Services.AddSingleton<QuickStartRunner>();
 

@@ -8,13 +8,13 @@ using VisionPlatform.Training.Subprocess;
 namespace VisionPlatform.Training.QuickStart;
 
 /// <summary>Runs one job on the chosen executor: start, follow the log with a progress bar, report the outcome.</summary>
-internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimeProvider time, IServiceProvider services)
+internal sealed class QuickStartRunner(TrainingClient client, TimeProvider time, IServiceProvider services)
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
     public async Task<int> RunAsync(QuickStartCommand command, TrainingJobConfig config, CancellationToken cancellationToken)
     {
-        if (!executors.ExecutorNames.Contains(command.Executor, StringComparer.OrdinalIgnoreCase))
+        if (!client.ExecutorNames.Contains(command.Executor, StringComparer.OrdinalIgnoreCase))
         {
             ErrorLine.Write(Console.Error, $"--executor: {command.Executor} is not registered in this build");
             return ExitCodes.BadInput;
@@ -26,7 +26,8 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
             return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, Console.Out, Console.Error);
         }
 
-        var executor = executors.GetExecutor(command.Executor);
+        // Executors are registered by name; the concrete one shows what a dry run would launch.
+        var executor = services.GetRequiredKeyedService<ITrainingExecutor>(command.Executor);
         if (command.DryRun)
         {
             return DryRun.Print(executor, config, Console.Out, Console.Error);
@@ -37,16 +38,15 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
             ? RunMetrics.OutputDirectoryOf(subprocess.CreateLaunchPlan(config))
             : null;
 
-        TrainingRun run;
+        TrainingOperation run;
         try
         {
-            var result = await executors.StartAsync(
+            run = await client.StartAsync(
                 config, new TrainingStartOptions { Executor = command.Executor, NoFallback = command.NoFallback }, cancellationToken).ConfigureAwait(false);
-            run = result.Run;
-            if (result.IsFallback)
+            if (run.IsFallback)
             {
-                Console.Error.WriteLine($"executor {result.RequestedExecutor} is unavailable, running on {result.ExecutorUsed} instead: {result.FallbackReason}");
-                outputDirectory = executors.GetExecutor(result.ExecutorUsed) is SubprocessTrainingExecutor local
+                Console.Error.WriteLine($"executor {run.RequestedExecutor} is unavailable, running on {run.ExecutorName} instead: {run.FallbackReason}");
+                outputDirectory = services.GetRequiredKeyedService<ITrainingExecutor>(run.ExecutorName) is SubprocessTrainingExecutor local
                     ? RunMetrics.OutputDirectoryOf(local.CreateLaunchPlan(config))
                     : null;
             }
@@ -72,13 +72,13 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
             return ExitCodes.Failed;
         }
 
-        Console.WriteLine($"started job {run.JobId} on {run.ExecutorName} (handle {run})");
+        Console.WriteLine($"started job {run.JobId} on {run.ExecutorName} (operation id {run.Id})");
         var started = time.GetTimestamp();
         var display = new ProgressDisplay(Console.Out);
         TrainingRunStatus status;
         try
         {
-            await foreach (var line in executors.GetLogsAsync(run, new TrainingLogOptions { Follow = true }, cancellationToken).ConfigureAwait(false))
+            await foreach (var line in run.GetLogsAsync(new TrainingLogOptions { Follow = true }, cancellationToken).ConfigureAwait(false))
             {
                 display.OnLogLine(line.Text);
             }
@@ -88,7 +88,7 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             Console.WriteLine("interrupted: stopping the job ...");
-            status = await executors.StopAsync(run, new TrainingStopOptions { GracePeriod = StopGrace }, CancellationToken.None).ConfigureAwait(false);
+            status = await run.StopAsync(new TrainingStopOptions { GracePeriod = StopGrace }, CancellationToken.None).ConfigureAwait(false);
         }
 
         Report(status, time.GetElapsedTime(started));
@@ -100,19 +100,9 @@ internal sealed class QuickStartRunner(TrainingExecutorManager executors, TimePr
         return status.Phase == TrainingPhase.Succeeded ? ExitCodes.Succeeded : ExitCodes.Failed;
     }
 
-    private async Task<TrainingRunStatus> WaitForOutcomeAsync(TrainingRun run, CancellationToken cancellationToken)
-    {
+    private static Task<TrainingRunStatus> WaitForOutcomeAsync(TrainingOperation run, CancellationToken cancellationToken) =>
         // The log ends when the trainer's output closes; the exit is recorded a moment later.
-        await foreach (var status in executors.WatchAsync(run, cancellationToken).ConfigureAwait(false))
-        {
-            if (status.IsTerminal)
-            {
-                return status;
-            }
-        }
-
-        return await executors.GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
-    }
+        run.WaitForCompletionAsync(cancellationToken);
 
     private static void Report(TrainingRunStatus status, TimeSpan elapsed)
     {

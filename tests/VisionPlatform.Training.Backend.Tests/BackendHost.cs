@@ -39,10 +39,10 @@ internal sealed class BackendHost : IAsyncDisposable
         Http.Dispose();
 
         // Trainers outlive their executor by design (a restarted host reattaches), so a test stops what it started.
-        var executor = App.Services.GetRequiredService<ITrainingExecutor>();
-        foreach (var status in await executor.ListAsync(new TrainingRunQuery { Phases = [TrainingPhase.Pending, TrainingPhase.Running] }))
+        var client = App.Services.GetRequiredService<TrainingClient>();
+        foreach (var status in await client.ListAsync(new TrainingRunQuery { Phases = [TrainingPhase.Pending, TrainingPhase.Running] }))
         {
-            await executor.StopAsync(status.Run, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(2) });
+            await client.GetOperation(status.Run).StopAsync(new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(2) });
         }
 
         await App.StopAsync();

@@ -23,7 +23,7 @@ public sealed class InMemoryEndpointTests : IAsyncLifetime
             b =>
             {
                 b.Services.AddSingleton<TimeProvider>(_clock);
-                b.Services.AddTrainingExecutors().AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
+                b.Services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
             },
             "--Backend:Events:HeartbeatInterval=00:00:01");
 

@@ -12,7 +12,7 @@ public sealed class OptionsTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddTrainingExecutors().AddArtifactStorage(configuration.GetSection("Training:Storage"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess().AddArtifactStorage(configuration.GetSection("Training:Storage"));
         return services.BuildServiceProvider();
     }
 
@@ -159,7 +159,7 @@ public sealed class OptionsTests
     public void Registering_twice_is_harmless_and_later_configuration_still_applies()
     {
         var services = new ServiceCollection();
-        var builder = services.AddTrainingExecutors();
+        var builder = services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess();
         builder.AddArtifactStorage(o => o.Bucket = "first-bucket");
         builder.AddArtifactStorage(o => o.Prefix = "second");
         using var provider = services.BuildServiceProvider();

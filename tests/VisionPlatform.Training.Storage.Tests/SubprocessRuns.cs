@@ -41,6 +41,7 @@ public sealed class SubprocessRuns : IAsyncDisposable
 
     public void Configure(TrainingOptions options)
     {
+        options.DefaultExecutor = TrainingExecutorNames.Subprocess;
         options.Subprocess.Interpreter = Python;
         options.Subprocess.Script = TrainPy;
         options.Subprocess.RunsDirectory = RunsDirectory;

@@ -27,7 +27,7 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         var logs = new CapturingLoggerProvider();
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        services.AddTrainingExecutors(_runs.Configure).AddArtifactStorage(o =>
+        services.AddTrainingExecutors(_runs.Configure).AddSubprocess().AddArtifactStorage(o =>
         {
             o.ServiceUrl = storage.ServiceUrl;
             o.Bucket = storage.Bucket;
@@ -293,9 +293,10 @@ public sealed class SubprocessUploadTests(S3rverFixture server) : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Subprocess.UploadAttempts = 0;
             o.Subprocess.UploadRetryDelay = TimeSpan.FromHours(1);
-        });
+        }).AddSubprocess();
         using var provider = services.BuildServiceProvider();
 
         var read = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainingOptions>>().Value;

@@ -61,9 +61,10 @@ public sealed class UploadEventTests(S3rverFixture server) : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             _runs.Configure(o);
             o.Subprocess.UploadAttempts = uploadAttempts;
-        }).AddArtifactStorage(o =>
+        }).AddSubprocess().AddArtifactStorage(o =>
         {
             o.ServiceUrl = storage.ServiceUrl;
             o.Bucket = storage.Bucket;

@@ -15,8 +15,8 @@ internal static class EventStreamEndpoints
         app.MapGet("/events", (bool? logs, bool? progress) =>
             new ServerSentEventStream(Subscription(jobId: null, logs, progress), endAfterTerminalPhase: false));
 
-        app.MapGet("/runs/{jobId}/events", async (string jobId, bool? logs, bool? progress, ITrainingExecutor executor, CancellationToken cancellationToken) =>
-            await RunEndpoints.FindAsync(jobId, executor, cancellationToken).ConfigureAwait(false) is null
+        app.MapGet("/runs/{jobId}/events", async (string jobId, bool? logs, bool? progress, TrainingClient client, CancellationToken cancellationToken) =>
+            await RunEndpoints.FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is null
                 ? RunEndpoints.UnknownJob(jobId)
                 : new ServerSentEventStream(Subscription(jobId, logs, progress), endAfterTerminalPhase: true));
         return app;

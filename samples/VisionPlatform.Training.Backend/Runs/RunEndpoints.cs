@@ -4,7 +4,7 @@ using System.Text;
 namespace VisionPlatform.Training.Backend.Runs;
 
 /// <summary>
-/// Starting, reading and stopping runs. Runs are addressed by job id; the executor manager finds which executor runs
+/// Starting, reading and stopping runs. Runs are addressed by job id; the training client finds which executor runs
 /// each one. Errors are problem details: 400 names each bad field, its value and the rule; 404 an unknown job id;
 /// 409 a job id already used with other settings; 503 no executor can start runs now.
 /// </summary>
@@ -22,7 +22,7 @@ internal static class RunEndpoints
         return app;
     }
 
-    private static async Task<IResult> StartAsync(StartRunRequest request, ITrainingExecutor executor, CancellationToken cancellationToken)
+    private static async Task<IResult> StartAsync(StartRunRequest request, TrainingClient client, CancellationToken cancellationToken)
     {
         var builder = request.ToBuilder();
         var errors = builder.Validate();
@@ -33,9 +33,9 @@ internal static class RunEndpoints
 
         try
         {
-            var run = await executor.StartAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
+            var run = await client.StartAsync(builder.Build(), cancellationToken: cancellationToken).ConfigureAwait(false);
             var location = "/runs/" + Uri.EscapeDataString(run.JobId);
-            return TypedResults.Accepted(location, new StartRunResponse(run.ToString(), run.JobId, run.ExecutorName, location, location + "/events", location + "/logs"));
+            return TypedResults.Accepted(location, new StartRunResponse(run.Id, run.JobId, run.ExecutorName, location, location + "/events", location + "/logs"));
         }
         catch (TrainingValidationException e)
         {
@@ -51,7 +51,7 @@ internal static class RunEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(string? projectId, string? phase, ITrainingExecutor executor, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? projectId, string? phase, TrainingClient client, CancellationToken cancellationToken)
     {
         var phases = new List<TrainingPhase>();
         foreach (var name in (phase ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -64,13 +64,13 @@ internal static class RunEndpoints
             phases.Add(parsed);
         }
 
-        var statuses = await executor.ListAsync(new TrainingRunQuery { ProjectId = projectId, Phases = phases.Count > 0 ? phases : null }, cancellationToken).ConfigureAwait(false);
+        var statuses = await client.ListAsync(new TrainingRunQuery { ProjectId = projectId, Phases = phases.Count > 0 ? phases : null }, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(statuses.Select(RunView.From).ToArray());
     }
 
-    private static async Task<IResult> GetAsync(string jobId, ITrainingExecutor executor, CancellationToken cancellationToken) =>
-        await FindAsync(jobId, executor, cancellationToken).ConfigureAwait(false) is { } run
-        && await executor.GetStatusAsync(run, cancellationToken).ConfigureAwait(false) is { Phase: not TrainingPhase.NotFound } status
+    private static async Task<IResult> GetAsync(string jobId, TrainingClient client, CancellationToken cancellationToken) =>
+        await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is { } run
+        && await run.UpdateStatusAsync(cancellationToken).ConfigureAwait(false) is { Phase: not TrainingPhase.NotFound } status
             ? TypedResults.Ok(RunView.From(status))
             : UnknownJob(jobId);
 
@@ -79,7 +79,7 @@ internal static class RunEndpoints
         int? tail,
         bool? follow,
         bool? timestamps,
-        ITrainingExecutor executor,
+        TrainingClient client,
         HttpContext context)
     {
         if (tail is < 0)
@@ -88,7 +88,7 @@ internal static class RunEndpoints
         }
 
         var aborted = context.RequestAborted;
-        if (await FindAsync(jobId, executor, aborted).ConfigureAwait(false) is not { } run)
+        if (await FindAsync(jobId, client, aborted).ConfigureAwait(false) is not { } run)
         {
             return UnknownJob(jobId);
         }
@@ -105,7 +105,7 @@ internal static class RunEndpoints
                         await body.FlushAsync(aborted).ConfigureAwait(false);
                     }
 
-                    await foreach (var line in executor.GetLogsAsync(run, options, aborted).ConfigureAwait(false))
+                    await foreach (var line in run.GetLogsAsync(options, aborted).ConfigureAwait(false))
                     {
                         var text = line.Timestamp is { } at ? at.ToString("O", CultureInfo.InvariantCulture) + " " + line.Text : line.Text;
                         await body.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), aborted).ConfigureAwait(false);
@@ -124,25 +124,25 @@ internal static class RunEndpoints
             "text/plain; charset=utf-8");
     }
 
-    private static async Task<IResult> StopAsync(string jobId, double? graceSeconds, ITrainingExecutor executor, CancellationToken cancellationToken)
+    private static async Task<IResult> StopAsync(string jobId, double? graceSeconds, TrainingClient client, CancellationToken cancellationToken)
     {
         if (graceSeconds is < 0 or > 3600 || (graceSeconds is { } g && !double.IsFinite(g)))
         {
             return Invalid([new TrainingValidationError("graceSeconds", graceSeconds?.ToString(CultureInfo.InvariantCulture), "must be between 0 and 3600 seconds")]);
         }
 
-        if (await FindAsync(jobId, executor, cancellationToken).ConfigureAwait(false) is not { } run)
+        if (await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is not { } run)
         {
             return UnknownJob(jobId);
         }
 
         var options = new TrainingStopOptions { GracePeriod = graceSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null };
-        var status = await executor.StopAsync(run, options, cancellationToken).ConfigureAwait(false);
+        var status = await run.StopAsync(options, cancellationToken).ConfigureAwait(false);
         return status.Phase == TrainingPhase.NotFound ? UnknownJob(jobId) : TypedResults.Ok(RunView.From(status));
     }
 
-    internal static async Task<TrainingRun?> FindAsync(string jobId, ITrainingExecutor executor, CancellationToken cancellationToken) =>
-        string.IsNullOrWhiteSpace(jobId) ? null : await executor.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+    internal static async Task<TrainingOperation?> FindAsync(string jobId, TrainingClient client, CancellationToken cancellationToken) =>
+        string.IsNullOrWhiteSpace(jobId) ? null : await client.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
 
     internal static IResult UnknownJob(string jobId) =>
         TypedResults.Problem($"No run has job id '{jobId}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown job id");
@@ -161,7 +161,7 @@ internal static class RunEndpoints
 }
 
 /// <summary>The answer to <c>POST /runs</c>: the handle to persist and where to follow the run.</summary>
-/// <param name="Handle">The run handle (<c>TrainingRun.Parse</c> rebuilds it).</param>
+/// <param name="Handle">The operation id (<c>TrainingClient.GetOperation</c> rebuilds the operation).</param>
 /// <param name="JobId">The job id.</param>
 /// <param name="Executor">The executor that runs it.</param>
 /// <param name="Status">The status URL.</param>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
+using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Trainers;
 
@@ -69,22 +70,22 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
         // The run monitor: one list + watch for Jobs and pods, whose cache serves the executor's reads (Training:Kubernetes:Monitor).
         services.TryAddSingleton(sp => new KubernetesRunMonitor(
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
-            sp.GetService<TrainingEventHub>(),
+            sp.GetService<ITrainingEventPublisher>(),
             sp.GetService<TrainingCostCalculator>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<KubernetesRunMonitor>>())
         {
-            Metrics = sp.GetService<VisionPlatform.Training.Diagnostics.TrainingMetrics>(),
+            Metrics = sp.GetService<TrainingMetrics>(),
         });
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
         builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
             sp.GetRequiredService<TrainingJobSpecBuilder>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<KubernetesTrainingExecutor>>(),
-            sp.GetService<VisionPlatform.Training.Diagnostics.TrainingMetrics>())
+            sp.GetService<TrainingMetrics>(),
+            sp.GetService<TrainingCostCalculator>())
         {
             Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
-            Costs = sp.GetService<TrainingCostCalculator>(),
         });
         return builder;
     }

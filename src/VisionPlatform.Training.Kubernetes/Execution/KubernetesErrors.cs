@@ -32,8 +32,12 @@ internal static class KubernetesErrors
         }
     }
 
-    /// <summary>Translates an API error for an operation (<paramref name="verb"/> on <paramref name="resource"/>).</summary>
-    public static TrainingException Translate(HttpOperationException ex, string verb, string resource, string @namespace, string? jobId)
+    /// <summary>
+    /// Translates an API error for an operation (<paramref name="verb"/> on <paramref name="resource"/>). For a write
+    /// (<paramref name="isWrite"/>) a 500 or 504 answer is <see cref="TrainingErrorCode.ExecutorFailure"/>: the server
+    /// answered, but may have stored the object before it failed, so routing looks it up before it moves the job.
+    /// </summary>
+    public static TrainingException Translate(HttpOperationException ex, string verb, string resource, string @namespace, string? jobId, bool isWrite = false)
     {
         var status = ReadStatus(ex);
         var code = (int?)ex.Response?.StatusCode ?? 0;
@@ -51,6 +55,8 @@ internal static class KubernetesErrors
             409 => (TrainingErrorCode.JobConflict, $"Kubernetes reported a conflict (409 {reason}) for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
             400 or 422 => (TrainingErrorCode.Rejected, $"Kubernetes rejected the request ({code} {reason}): {apiMessage}{Causes(status)}"),
             429 => (TrainingErrorCode.ExecutorUnavailable, $"The Kubernetes API server is throttling requests (429 {reason}): {apiMessage}. Retry later."),
+            500 or 504 when isWrite => (TrainingErrorCode.ExecutorFailure,
+                $"The Kubernetes API server failed ({code} {reason}) for {verb} {resource} in namespace '{@namespace}', and may have applied it: {apiMessage}."),
             >= 500 => (TrainingErrorCode.ExecutorUnavailable, $"The Kubernetes API server failed ({code} {reason}) for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
             _ => (TrainingErrorCode.ExecutorFailure, $"Kubernetes answered {code} {reason} for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
         };
@@ -64,6 +70,22 @@ internal static class KubernetesErrors
             $"The Kubernetes API server (configured from {source}) could not be reached to {verb} {resource}: {ex.Message}",
             ex)
         { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+
+    /// <summary>
+    /// Translates a transport failure of a write: <see cref="TrainingErrorCode.ExecutorUnavailable"/> when the request
+    /// cannot have reached the server (connection refused, name resolution, TLS), otherwise
+    /// <see cref="TrainingErrorCode.OutcomeUnknown"/> (no answer, connection lost mid-request, or an earlier attempt
+    /// unanswered as <see cref="KubernetesOutcomeUnknownException"/> says): the server may still apply it.
+    /// </summary>
+    public static TrainingException WriteFailed(Exception ex, string source, string verb, string resource, string? jobId) =>
+        ex is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError }
+            and not KubernetesOutcomeUnknownException
+            ? Unreachable(ex, source, verb, resource, jobId)
+            : new TrainingException(
+                TrainingErrorCode.OutcomeUnknown,
+                $"The Kubernetes API server (configured from {source}) did not answer the request to {verb} {resource}, so it may still apply it: {ex.Message}",
+                ex)
+            { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
 
     private static string Causes(V1Status? status)
     {

@@ -6,6 +6,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using VisionPlatform.Training.Diagnostics;
 
 namespace VisionPlatform.Training.Kubernetes;
 
@@ -39,20 +40,22 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
     /// <param name="timeProvider">The clock (default system).</param>
     /// <param name="logger">The logger (default none).</param>
-    public KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
-        : this(builder, timeProvider, logger, metrics: null)
-    {
-    }
-
-    /// <summary>As the public constructor, with every API attempt counted on the SDK's meter (the DI registration uses it).</summary>
-    internal KubernetesTrainingExecutor(TrainingJobSpecBuilder builder, TimeProvider? timeProvider, ILogger<KubernetesTrainingExecutor>? logger, Diagnostics.TrainingMetrics? metrics)
+    /// <param name="metrics">Counts every API attempt on the SDK's meter; <see langword="null"/> for none.</param>
+    /// <param name="costs">Adds cost to terminal statuses read from the API; <see langword="null"/> for none.</param>
+    public KubernetesTrainingExecutor(
+        TrainingJobSpecBuilder builder,
+        TimeProvider? timeProvider = null,
+        ILogger<KubernetesTrainingExecutor>? logger = null,
+        TrainingMetrics? metrics = null,
+        TrainingCostCalculator? costs = null)
         : this(
             new KubernetesConnection(
                 (builder ?? throw new ArgumentNullException(nameof(builder))).Options.Connection,
                 () => new KubernetesResilienceHandler(builder.Options.Connection.Resilience, timeProvider, logger) { Metrics = metrics }),
             builder,
             timeProvider,
-            logger)
+            logger,
+            costs)
     {
     }
 
@@ -61,18 +64,25 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
     /// <param name="timeProvider">The clock (default system).</param>
     /// <param name="logger">The logger (default none).</param>
-    public KubernetesTrainingExecutor(IKubernetes client, TrainingJobSpecBuilder builder, TimeProvider? timeProvider = null, ILogger<KubernetesTrainingExecutor>? logger = null)
-        : this(new KubernetesConnection(client ?? throw new ArgumentNullException(nameof(client)), "the client passed to the executor"), builder, timeProvider, logger)
+    /// <param name="costs">Adds cost to terminal statuses read from the API; <see langword="null"/> for none.</param>
+    public KubernetesTrainingExecutor(
+        IKubernetes client,
+        TrainingJobSpecBuilder builder,
+        TimeProvider? timeProvider = null,
+        ILogger<KubernetesTrainingExecutor>? logger = null,
+        TrainingCostCalculator? costs = null)
+        : this(new KubernetesConnection(client ?? throw new ArgumentNullException(nameof(client)), "the client passed to the executor"), builder, timeProvider, logger, costs)
     {
     }
 
-    internal KubernetesTrainingExecutor(KubernetesConnection connection, TrainingJobSpecBuilder builder, TimeProvider? timeProvider, ILogger? logger)
+    internal KubernetesTrainingExecutor(KubernetesConnection connection, TrainingJobSpecBuilder builder, TimeProvider? timeProvider, ILogger? logger, TrainingCostCalculator? costs = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         _connection = connection;
         _builder = builder;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        Costs = costs;
     }
 
     /// <inheritdoc />
@@ -83,8 +93,8 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     /// <summary>The run monitor whose cache serves reads while it is synced (set by <c>AddKubernetes</c>); none when constructed by hand.</summary>
     internal KubernetesRunMonitor? Monitor { get; init; }
 
-    /// <summary>Adds cost to terminal statuses read from the API (set by <c>AddKubernetes</c>).</summary>
-    internal TrainingCostCalculator? Costs { get; init; }
+    /// <summary>Adds cost to terminal statuses read from the API.</summary>
+    private TrainingCostCalculator? Costs { get; }
 
     /// <inheritdoc />
     public Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
@@ -129,15 +139,11 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
             }
             catch (HttpOperationException ex)
             {
-                throw KubernetesErrors.Translate(ex, "create", JobsResource, ns, config.JobId);
+                throw KubernetesErrors.Translate(ex, "create", JobsResource, ns, config.JobId, isWrite: true);
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                throw KubernetesErrors.Unreachable(ex, _connection.Source, "create", JobsResource, config.JobId);
-            }
-            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw KubernetesErrors.Unreachable(ex, _connection.Source, "create", JobsResource, config.JobId);
+                throw KubernetesErrors.WriteFailed(ex, _connection.Source, "create", JobsResource, config.JobId);
             }
         }
     }

@@ -17,11 +17,18 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <see cref="KubernetesResilienceOptions.MaxRetryAfter"/>). Not retried: any other status (403, 404, 409, 422 reach
 /// the executor at once), calls the caller cancelled, and streaming calls (<c>watch=true</c>, <c>follow=true</c>),
 /// which pass straight through. One handler per client: KubernetesClient chains it to its own socket handler.
+/// <para>
+/// A create, update or delete of which an attempt went unanswered (timed out, or the connection broke mid-request) may
+/// still be applied by the server. When such a call fails in the end, the handler throws
+/// <see cref="KubernetesOutcomeUnknownException"/> instead of the last attempt's error, and the executor reports it as
+/// <see cref="TrainingErrorCode.OutcomeUnknown"/>, so routing never takes "not found" for an answer and moves the job.
+/// </para>
 /// </summary>
 public sealed class KubernetesResilienceHandler : DelegatingHandler
 {
     private static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("VisionPlatform.Training.Kubernetes.Request");
     private static readonly ResiliencePropertyKey<int> AttemptsKey = new("VisionPlatform.Training.Kubernetes.Attempts");
+    private static readonly ResiliencePropertyKey<bool> UnansweredKey = new("VisionPlatform.Training.Kubernetes.Unanswered");
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly KubernetesResilienceOptions _options;
     private readonly TimeProvider _time;
@@ -47,8 +54,8 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         _pipeline = BuildPipeline();
     }
 
-    /// <summary>Counts every attempt (<c>training.kubernetes.*</c> instruments); <see langword="null"/> for no metrics.</summary>
-    internal TrainingMetrics? Metrics { get; init; }
+    /// <summary>Counts every attempt (<c>training.executor.request*</c> instruments, tagged <c>kubernetes</c>); <see langword="null"/> for no metrics.</summary>
+    public TrainingMetrics? Metrics { get; init; }
 
     /// <inheritdoc />
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -69,7 +76,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                     ctx.Properties.Set(AttemptsKey, ctx.Properties.GetValue(AttemptsKey, 0) + 1);
                     try
                     {
-                        return Outcome.FromResult(await state.handler.SendOnceAsync(state.request, ctx.CancellationToken, state.cancellationToken).ConfigureAwait(false));
+                        return Outcome.FromResult(await state.handler.SendOnceAsync(state.request, ctx, state.cancellationToken).ConfigureAwait(false));
                     }
 #pragma warning disable CA1031 // Every failure becomes an outcome; the pipeline decides whether to retry it.
                     catch (Exception e)
@@ -85,6 +92,14 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
             if (failed && !cancellationToken.IsCancellationRequested)
             {
                 KubernetesResilienceLog.GaveUp(_logger, request.Method.Method, request.RequestUri?.AbsolutePath ?? "?", context.Properties.GetValue(AttemptsKey, 1), Describe(outcome));
+            }
+
+            if (failed && !cancellationToken.IsCancellationRequested && context.Properties.GetValue(UnansweredKey, false))
+            {
+                outcome.Result?.Dispose();
+                throw new KubernetesOutcomeUnknownException(
+                    $"{request.Method} {request.RequestUri?.AbsolutePath} was sent to the Kubernetes API but at least one of its {context.Properties.GetValue(AttemptsKey, 1)} attempt(s) got no answer, so the server may still apply it; the last attempt: {Describe(outcome)}.",
+                    outcome.Exception);
             }
 
             if (outcome.Exception is TimeoutRejectedException timeout && !cancellationToken.IsCancellationRequested)
@@ -134,8 +149,9 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         return response;
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken, CancellationToken callerToken)
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, ResilienceContext context, CancellationToken callerToken)
     {
+        var cancellationToken = context.CancellationToken;
         HttpResponseMessage response;
         try
         {
@@ -146,7 +162,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
             Count(request, null, e, callerToken.IsCancellationRequested);
             if (!IsNotSent(e))
             {
-                RecordIfUnanswered(request);
+                RecordIfUnanswered(request, context);
             }
 
             throw;
@@ -161,7 +177,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         {
             Count(request, response.StatusCode, e, callerToken.IsCancellationRequested);
             response.Dispose();
-            RecordIfUnanswered(request);
+            RecordIfUnanswered(request, context);
             throw;
         }
 
@@ -181,24 +197,24 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         if (failure is not null)
         {
             var errorType = KubernetesApiRequestKind.ErrorType(failure, callerCanceled);
-            metrics.KubernetesApiCall(kind.Verb, kind.Resource, (int?)status, errorType, isError: !callerCanceled);
+            metrics.RecordExecutorRequest(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource, (int?)status, errorType, isError: !callerCanceled);
         }
         else
         {
             var isError = KubernetesApiRequestKind.IsErrorStatus(status!.Value);
-            metrics.KubernetesApiCall(kind.Verb, kind.Resource, (int)status.Value, isError ? ((int)status.Value).ToString(CultureInfo.InvariantCulture) : null, isError);
+            metrics.RecordExecutorRequest(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource, (int)status.Value, isError ? ((int)status.Value).ToString(CultureInfo.InvariantCulture) : null, isError);
         }
     }
 
     /// <summary>
-    /// A create, update or delete that got no answer may still be applied by the server: tell the manager, so it does
-    /// not take "not found" for an answer and move the job elsewhere.
+    /// A create, update or delete that got no answer may still be applied by the server: remember it for this call, so
+    /// a final failure surfaces as <see cref="KubernetesOutcomeUnknownException"/>.
     /// </summary>
-    private static void RecordIfUnanswered(HttpRequestMessage request)
+    private static void RecordIfUnanswered(HttpRequestMessage request, ResilienceContext context)
     {
         if (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head)
         {
-            VisionPlatform.Training.Routing.UnansweredRequestScope.RecordUnanswered();
+            context.Properties.Set(UnansweredKey, true);
         }
     }
 
@@ -224,7 +240,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                     if (Metrics is { } metrics && args.Context.Properties.TryGetValue(RequestKey, out var retried))
                     {
                         var kind = KubernetesApiRequestKind.Of(retried);
-                        metrics.KubernetesApiRetry(kind.Verb, kind.Resource);
+                        metrics.RecordExecutorRequestRetry(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource);
                     }
 
                     var request = CurrentRequest(args.Context);

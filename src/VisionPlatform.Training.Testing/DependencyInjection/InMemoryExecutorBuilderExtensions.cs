@@ -14,7 +14,7 @@ public static class InMemoryExecutorBuilderExtensions
     /// </code>
     /// <para>
     /// When a real executor is already registered under <paramref name="name"/> (for example <c>subprocess</c>, which
-    /// <c>AddTrainingExecutors</c> registers, or <c>kubernetes</c>), the in-memory executor stands in for it: the host's
+    /// <c>.AddSubprocess()</c> registers, or <c>kubernetes</c>), the in-memory executor stands in for it: the host's
     /// configuration stays as in production, handles look the same, and no process or cluster is touched.
     /// Registering the same in-memory name twice keeps the first registration. Several names may be registered,
     /// each with its own executor, to test routing.
@@ -94,12 +94,8 @@ public static class InMemoryExecutorBuilderExtensions
     }
 
     private static InMemoryTrainingExecutor Create(IServiceProvider sp, string name, InMemoryExecutorOptions options) =>
-        new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>())
-        {
-            // The host's event hub and price table, so subscribers and cost work as with the real executors.
-            Events = sp.GetService<TrainingEventHub>(),
-            CostCalculator = sp.GetService<TrainingCostCalculator>() ?? TrainingCostCalculator.Unpriced,
-        };
+        // The host's event publisher and price table, so subscribers and cost work as with the real executors.
+        new(name, options, sp.GetService<TimeProvider>(), sp.GetService<ILogger<InMemoryTrainingExecutor>>(), sp.GetService<ITrainingEventPublisher>(), sp.GetService<TrainingCostCalculator>());
 
     private static bool SameName(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

@@ -43,24 +43,25 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
     private long _sequence;
     private bool _disposed;
 
-    /// <summary>Where transitions, progress and log lines go; set when the executor is created by the DI registration.</summary>
-    internal ITrainingEventPublisher? Events { get; init; }
-
-    /// <summary>Puts the cost on terminal statuses; the host's price table when created by the DI registration.</summary>
-    internal TrainingCostCalculator CostCalculator { get; init; } = TrainingCostCalculator.Unpriced;
 
     /// <summary>Creates an in-memory executor.</summary>
     /// <param name="name">The executor's registered name, recorded in every handle (default <c>in-memory</c>).</param>
     /// <param name="options">Behaviour options; <see langword="null"/> for the defaults (test-driven transitions). The executor keeps a copy.</param>
     /// <param name="timeProvider">The clock for timestamps and automatic completion; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
     /// <param name="logger">Debug logging of starts and transitions; <see langword="null"/> for none.</param>
+    /// <param name="events">Where transitions, progress and log lines are published (the host's <see cref="ITrainingEventPublisher"/>); <see langword="null"/> for none.</param>
+    /// <param name="costCalculator">Puts the cost on terminal statuses (the host's price table); <see langword="null"/> for <see cref="TrainingCostCalculator.Unpriced"/>.</param>
     /// <exception cref="ArgumentException">The name is blank or an option is invalid (the message names it).</exception>
     public InMemoryTrainingExecutor(
         string name = DefaultName,
         InMemoryExecutorOptions? options = null,
         TimeProvider? timeProvider = null,
-        ILogger<InMemoryTrainingExecutor>? logger = null)
+        ILogger<InMemoryTrainingExecutor>? logger = null,
+        ITrainingEventPublisher? events = null,
+        TrainingCostCalculator? costCalculator = null)
     {
+        Events = events;
+        CostCalculator = costCalculator ?? TrainingCostCalculator.Unpriced;
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         _options = (options ?? new InMemoryExecutorOptions()).Clone();
         _options.ThrowIfInvalid();
@@ -73,6 +74,10 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
 
     /// <inheritdoc />
     public string Name { get; }
+
+    private ITrainingEventPublisher? Events { get; }
+
+    private TrainingCostCalculator CostCalculator { get; }
 
     /// <summary>
     /// The configs of the runs this executor started, in start order. An idempotent repeat of a start adds nothing,

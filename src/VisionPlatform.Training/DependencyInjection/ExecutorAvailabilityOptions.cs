@@ -1,7 +1,7 @@
 namespace VisionPlatform.Training;
 
 /// <summary>
-/// How the manager decides whether an executor can take work (<c>Training:Availability</c>): a cached, cheap probe
+/// How routing decides whether an executor can take work (<c>Training:Availability</c>): a cached, cheap probe
 /// (<see cref="ITrainingExecutor.CheckAvailabilityAsync"/>), refreshed in the background, combined with a circuit
 /// breaker per executor fed by real start failures.
 /// </summary>

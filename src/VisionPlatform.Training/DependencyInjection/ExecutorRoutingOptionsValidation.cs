@@ -3,6 +3,34 @@ namespace VisionPlatform.Training;
 /// <summary>Start-up checks for <c>Training:Fallback</c> and <c>Training:Availability</c>; messages name the key and the rule.</summary>
 internal static class ExecutorRoutingOptionsValidation
 {
+    /// <summary>
+    /// <c>DefaultExecutor</c> is set and registered, and every <c>Fallback:Executors</c> entry is registered; each
+    /// message names the key and lists the registered executors.
+    /// </summary>
+    public static void ValidateNames(List<string> errors, string p, TrainingOptions options, IReadOnlyList<string> registered)
+    {
+        var names = registered.Count == 0
+            ? "none (chain .AddSubprocess(), .AddKubernetes() or .AddExecutor(name, factory) on AddTrainingExecutors)"
+            : string.Join(", ", registered.Distinct(StringComparer.OrdinalIgnoreCase));
+        if (string.IsNullOrWhiteSpace(options.DefaultExecutor))
+        {
+            errors.Add($"{p}:DefaultExecutor is required: set it to the executor new runs go to. Registered executors: {names}.");
+        }
+        else if (!registered.Contains(options.DefaultExecutor, StringComparer.OrdinalIgnoreCase))
+        {
+            errors.Add($"{p}:DefaultExecutor is '{options.DefaultExecutor}', which is not a registered executor. Registered executors: {names}.");
+        }
+
+        var fallbacks = options.Fallback.Executors;
+        for (var i = 0; i < fallbacks.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(fallbacks[i]) && !registered.Contains(fallbacks[i], StringComparer.OrdinalIgnoreCase))
+            {
+                errors.Add($"{p}:Fallback:Executors:{i} is '{fallbacks[i]}', which is not a registered executor. Registered executors: {names}.");
+            }
+        }
+    }
+
     public static void Validate(List<string> errors, string p, TrainingOptions options)
     {
         var f = options.Fallback;

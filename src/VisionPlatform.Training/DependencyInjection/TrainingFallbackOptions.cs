@@ -17,7 +17,7 @@ public sealed class TrainingFallbackOptions
     public IList<string> Executors { get; } = [];
 
     /// <summary>
-    /// How long the manager may spend asking the requested executor whether an ambiguous start (a timeout or a 5xx
+    /// How long routing may spend asking the requested executor whether an ambiguous start (a timeout or a 5xx
     /// after the request may have reached the server) created the run anyway, before it falls back (default 15 s).
     /// </summary>
     public TimeSpan VerifyTimeout { get; set; } = TimeSpan.FromSeconds(15);

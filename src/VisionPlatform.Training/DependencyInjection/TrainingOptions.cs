@@ -11,13 +11,16 @@ public sealed class TrainingOptions
     /// <summary>The configuration section these options are usually bound from.</summary>
     public const string SectionName = "Training";
 
-    /// <summary>The executor new runs go to unless a request names another (default <c>subprocess</c>).</summary>
-    public string DefaultExecutor { get; set; } = TrainingExecutorNames.Subprocess;
+    /// <summary>
+    /// The executor new runs go to unless a request names another. Required, and it must name a registered executor
+    /// (for example <c>subprocess</c> after <c>.AddSubprocess()</c>); checked at start-up.
+    /// </summary>
+    public string DefaultExecutor { get; set; } = string.Empty;
 
     /// <summary>How jobs are handed to the trainer, shared by all executors.</summary>
     public TrainerOptions Trainer { get; set; } = new();
 
-    /// <summary>The local subprocess executor.</summary>
+    /// <summary>The local subprocess executor (<c>Training:Subprocess</c>), used when <c>.AddSubprocess()</c> registers it.</summary>
     public SubprocessExecutorOptions Subprocess { get; set; } = new();
 
     /// <summary>Where a start may go when the requested executor is unavailable (<c>Training:Fallback</c>).</summary>

@@ -4,16 +4,13 @@ using VisionPlatform.Training.Trainers;
 namespace VisionPlatform.Training;
 
 /// <summary>Validates <see cref="TrainingOptions"/> at start-up; every message names the configuration key and the rule.</summary>
-internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOptions<TrainingOptions>
+internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList<string> registeredExecutors) : IValidateOptions<TrainingOptions>
 {
     public ValidateOptionsResult Validate(string? name, TrainingOptions options)
     {
         var p = sectionPath;
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.DefaultExecutor))
-        {
-            errors.Add($"{p}:DefaultExecutor is required (for example 'subprocess' or 'kubernetes').");
-        }
+        ExecutorRoutingOptionsValidation.ValidateNames(errors, p, options, registeredExecutors);
 
         var contract = options.Trainer.Contract;
         if (contract is not (FlagTrainerContract.ContractName or JsonConfigTrainerContract.ContractName))

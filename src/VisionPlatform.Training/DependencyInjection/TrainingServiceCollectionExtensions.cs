@@ -7,9 +7,6 @@ using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
 using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Routing;
-using VisionPlatform.Training.Storage;
-using VisionPlatform.Training.Subprocess;
-using VisionPlatform.Training.Subprocess.Monitoring;
 using VisionPlatform.Training.Trainers;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -17,7 +14,10 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the training SDK in a host's service collection.</summary>
 public static class TrainingServiceCollectionExtensions
 {
-    /// <summary>Registers the training executors with default options.</summary>
+    /// <summary>
+    /// Registers the training client, routing, events, telemetry and cost, and no executor: chain the executors the host
+    /// uses, for example <c>.AddSubprocess()</c> or <c>.AddKubernetes()</c>, and set <c>Training:DefaultExecutor</c>.
+    /// </summary>
     /// <param name="services">The service collection.</param>
     /// <returns>A builder to chain more executors, for example <c>.AddKubernetes()</c>.</returns>
     public static ITrainingExecutorsBuilder AddTrainingExecutors(this IServiceCollection services) =>
@@ -53,53 +53,59 @@ public static class TrainingServiceCollectionExtensions
         configure?.Invoke(options);
 
         var builder = new TrainingExecutorsBuilder(services);
-        if (services.Any(d => d.ServiceType == typeof(TrainingExecutorManager)))
+        if (services.Any(d => d.ServiceType == typeof(TrainingClient)))
         {
             // Second call: only the extra configuration above applies.
             return builder;
         }
 
         options.ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TrainingOptions>>(new TrainingOptionsValidator(sectionPath));
+        services.AddSingleton<IValidateOptions<TrainingOptions>>(sp =>
+            new TrainingOptionsValidator(sectionPath, sp.GetServices<TrainingExecutorRegistration>().Select(r => r.Name).ToArray()));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITrainerContract>(sp =>
             sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName
                 ? new JsonConfigTrainerContract()
                 : new FlagTrainerContract());
+
+        // Telemetry, events and cost: what every executor (built-in or third-party) takes through its constructor.
         services.TryAddSingleton(sp => new TrainingMetrics(sp.GetService<IMeterFactory>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp =>
         {
-            var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), () => sp.GetService<ITrainingExecutor>());
+            var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>());
             sp.GetRequiredService<TrainingMetrics>().Observe(hub);
             return hub;
         });
-        services.TryAddSingleton<ITrainingEventSource>(sp => sp.GetRequiredService<TrainingEventHub>());
+        services.TryAddSingleton<ITrainingEventPublisher>(sp => sp.GetRequiredService<TrainingEventHub>());
         services.TryAddSingleton(sp => new TrainingCostCalculator(() => sp.GetRequiredService<IOptionsMonitor<TrainingOptions>>().CurrentValue.Cost));
-        services.TryAddSingleton<TrainingExecutorManager>();
-        services.TryAddSingleton<ITrainingExecutor>(sp => sp.GetRequiredService<TrainingExecutorManager>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());
-        AddBuiltInSubprocessExecutor(services);
-        return builder;
-    }
 
-    /// <summary>
-    /// The built-in subprocess executor, the default behind <see cref="ITrainingExecutor"/>. It is registered so that an
-    /// explicit <c>.AddExecutor("subprocess", ...)</c> (a test double or a custom implementation) replaces it: its name
-    /// record is created by a factory, which the duplicate-name check of <c>AddExecutor</c> does not see, and the last
-    /// keyed registration of a name is the one resolved.
-    /// </summary>
-    private static void AddBuiltInSubprocessExecutor(IServiceCollection services)
-    {
-        services.TryAddSingleton(sp => new SubprocessTrainingExecutor(
-            sp.GetRequiredService<IOptions<TrainingOptions>>(),
-            sp.GetRequiredService<ITrainerContract>(),
+        // Routing: executors by name, their health, starts with fallback, calls on existing runs.
+        services.TryAddSingleton<ExecutorDirectory>();
+        services.TryAddSingleton(sp => new ExecutorHealth(
+            sp.GetRequiredService<ExecutorDirectory>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<ExecutorHealth>>()));
+        services.TryAddSingleton(sp => new StartRouter(
+            sp.GetRequiredService<ExecutorDirectory>(),
+            sp.GetRequiredService<ExecutorHealth>(),
+            sp.GetRequiredService<TrainingMetrics>(),
+            sp.GetRequiredService<TrainingEventHub>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<SubprocessTrainingExecutor>>(),
-            sp.GetService<IArtifactStore>(),
-            sp.GetService<TrainingEventHub>(),
-            sp.GetService<TrainingCostCalculator>()));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SubprocessRunRecovery>());
-        services.AddSingleton(_ => new TrainingExecutorRegistration(TrainingExecutorNames.Subprocess));
-        services.AddKeyedSingleton<ITrainingExecutor>(TrainingExecutorNames.Subprocess, (sp, _) => sp.GetRequiredService<SubprocessTrainingExecutor>());
+            sp.GetService<ILogger<StartRouter>>()));
+        services.TryAddSingleton(sp => new RunRouter(sp.GetRequiredService<ExecutorDirectory>(), sp.GetRequiredService<StartRouter>().Journal));
+        services.TryAddSingleton(sp =>
+        {
+            var runs = sp.GetRequiredService<RunRouter>();
+            return new RunCompletion(sp.GetRequiredService<TrainingEventHub>(), runs.GetStatusAsync, sp.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton<ITrainingEventSource>(sp => new TrainingEventSource(sp.GetRequiredService<TrainingEventHub>(), sp.GetRequiredService<RunRouter>()));
+
+        // The consumer API.
+        services.TryAddSingleton(sp => new TrainingClient(
+            sp.GetRequiredService<ExecutorDirectory>(),
+            sp.GetRequiredService<ExecutorHealth>(),
+            sp.GetRequiredService<StartRouter>(),
+            sp.GetRequiredService<RunRouter>(),
+            sp.GetRequiredService<RunCompletion>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ExecutorAvailabilityRefresher>());
+        return builder;
     }
 }

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace VisionPlatform.Training.Diagnostics;
 
 /// <summary>
-/// The manager's spans. They start under <see cref="Activity.Current"/>, so a host's incoming W3C <c>traceparent</c>
+/// The training client's spans. They start under <see cref="Activity.Current"/>, so a host's incoming W3C <c>traceparent</c>
 /// (for example an ASP.NET Core request) becomes their parent; the Kubernetes client's HTTP spans become their children.
 /// </summary>
 internal static class TrainingActivities
@@ -22,11 +22,11 @@ internal static class TrainingActivities
         return activity;
     }
 
-    public static void Started(Activity? activity, TrainingStartResult result)
+    public static void Started(Activity? activity, Routing.RoutedStart result)
     {
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(TrainingTelemetry.ExecutorTag, result.ExecutorUsed);
+            activity.SetTag(TrainingTelemetry.ExecutorTag, result.Run.ExecutorName);
             activity.SetTag(TrainingTelemetry.FallbackTag, result.IsFallback);
             if (result.FallbackReason is { } reason)
             {

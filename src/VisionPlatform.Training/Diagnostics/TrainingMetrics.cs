@@ -6,7 +6,9 @@ namespace VisionPlatform.Training.Diagnostics;
 
 /// <summary>
 /// The SDK's instruments on one <see cref="Meter"/> named <see cref="TrainingTelemetry.MeterName"/>: a DI singleton
-/// shared by the manager, the event hub and the Kubernetes API handler. Created from the host's
+/// shared by routing, the event hub and the executors. Executors (built-in or third-party) take it through their
+/// constructors and record their backend requests with <see cref="RecordExecutorRequest"/> and
+/// <see cref="RecordExecutorRequestRetry"/>, tagged with their own name. Created from the host's
 /// <see cref="IMeterFactory"/> when there is one, so meters are scoped to the service provider and tests can observe
 /// them; otherwise from a private meter.
 /// <para>
@@ -16,7 +18,7 @@ namespace VisionPlatform.Training.Diagnostics;
 /// nothing, so restarts never count runs twice.
 /// </para>
 /// </summary>
-internal sealed class TrainingMetrics : IDisposable
+public sealed class TrainingMetrics : IDisposable
 {
     /// <summary>The framework tag of runs this host did not start (a status does not carry the framework).</summary>
     public const string UnknownFramework = "unknown";
@@ -63,6 +65,9 @@ internal sealed class TrainingMetrics : IDisposable
     private readonly TimeProvider _time;
     private TrainingEventHub? _hub;
 
+    /// <summary>Creates the instruments.</summary>
+    /// <param name="meterFactory">Creates the meter (scoped to the host's service provider); <see langword="null"/> for a private meter.</param>
+    /// <param name="timeProvider">The clock for the pending-age gauge; <see langword="null"/> for the system clock.</param>
     public TrainingMetrics(IMeterFactory? meterFactory, TimeProvider? timeProvider = null)
     {
         _time = timeProvider ?? TimeProvider.System;
@@ -76,7 +81,7 @@ internal sealed class TrainingMetrics : IDisposable
             _meter = meterFactory.Create(TrainingTelemetry.MeterName);
         }
 
-        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started through the manager, by the executor that runs them.");
+        _starts = _meter.CreateCounter<long>(TrainingTelemetry.StartsInstrument, "{run}", "Runs started through the training client, by the executor that runs them.");
         _fallbacks = _meter.CreateCounter<long>(TrainingTelemetry.FallbacksInstrument, "{fallback}", "Starts that ran on a fallback executor because the requested one was unavailable.");
         _startFailures = _meter.CreateCounter<long>(TrainingTelemetry.StartFailuresInstrument, "{failure}", "Starts no executor in the chain could take.");
         _succeeded = _meter.CreateCounter<long>(TrainingTelemetry.SucceededInstrument, "{run}", "Runs seen finishing successfully.");
@@ -95,16 +100,16 @@ internal sealed class TrainingMetrics : IDisposable
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PendingDurationBuckets });
         _eventsDropped = _meter.CreateCounter<long>(TrainingTelemetry.EventsDroppedInstrument, "{event}", "Events slow subscribers lost.");
-        _apiCalls = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiCallsInstrument, "{request}", "HTTP requests to the Kubernetes API, one per attempt.");
-        _apiErrors = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiErrorsInstrument, "{request}", "Kubernetes API attempts that got no answer, 429 or 5xx.");
-        _apiRetries = _meter.CreateCounter<long>(TrainingTelemetry.KubernetesApiRetriesInstrument, "{retry}", "Kubernetes API attempts that were retried.");
+        _apiCalls = _meter.CreateCounter<long>(TrainingTelemetry.ExecutorRequestsInstrument, "{request}", "Requests executors sent to their backends, one per attempt.");
+        _apiErrors = _meter.CreateCounter<long>(TrainingTelemetry.ExecutorRequestErrorsInstrument, "{request}", "Executor requests that got no answer or an error answer.");
+        _apiRetries = _meter.CreateCounter<long>(TrainingTelemetry.ExecutorRequestRetriesInstrument, "{retry}", "Executor requests that were retried.");
         _meter.CreateObservableUpDownCounter(TrainingTelemetry.ActiveRunsInstrument, ObserveActiveRuns, "{run}", "Live runs the SDK tracks, by executor, phase and reason.");
         _meter.CreateObservableGauge(TrainingTelemetry.OldestPendingAgeInstrument, ObserveOldestPending, "s", "How long the longest-waiting pending run has waited since it was created, by executor (0 when none waits).");
         _meter.CreateObservableUpDownCounter(TrainingTelemetry.SubscribersInstrument, () => (long)(_hub?.SubscriberCount ?? 0), "{subscription}", "Open event subscriptions.");
     }
 
     /// <summary>Follows the hub's status changes and subscribers (once; the DI registration calls it when it creates the hub).</summary>
-    public void Observe(TrainingEventHub hub)
+    internal void Observe(TrainingEventHub hub)
     {
         ArgumentNullException.ThrowIfNull(hub);
         if (Interlocked.CompareExchange(ref _hub, hub, null) is not null)
@@ -117,29 +122,36 @@ internal sealed class TrainingMetrics : IDisposable
     }
 
     /// <summary>Notes a start before the executor is called; dispose the scope when the start is over.</summary>
-    public StartScope BeginStart(string jobId, string framework) =>
+    internal StartScope BeginStart(string jobId, string framework) =>
         new(this, jobId, framework, _startedRuns.Begin(jobId, framework));
 
-    public void FellBack(string requested, string used, string reasonKind) =>
+    internal void FellBack(string requested, string used, string reasonKind) =>
         _fallbacks.Add(
             1,
             new KeyValuePair<string, object?>(TrainingTelemetry.RequestedExecutorTag, requested),
             new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, used),
             new KeyValuePair<string, object?>(TrainingTelemetry.ReasonTag, reasonKind));
 
-    public void StartFailed(string requested, string reasonKind) =>
+    internal void StartFailed(string requested, string reasonKind) =>
         _startFailures.Add(
             1,
             new KeyValuePair<string, object?>(TrainingTelemetry.RequestedExecutorTag, requested),
             new KeyValuePair<string, object?>(TrainingTelemetry.ReasonTag, reasonKind));
 
-    /// <summary>One HTTP attempt against the Kubernetes API: answered with <paramref name="statusCode"/>, or not answered (<paramref name="errorType"/>).</summary>
-    public void KubernetesApiCall(string verb, string resource, int? statusCode, string? errorType, bool isError)
+    /// <summary>Records one request (one attempt) an executor sent to its backend.</summary>
+    /// <param name="executor">The executor's name (<see cref="ITrainingExecutor.Name"/>).</param>
+    /// <param name="operation">What the request does, from a small fixed set (for example <c>create</c>).</param>
+    /// <param name="resource">What it acts on, from a small fixed set (for example <c>jobs</c>).</param>
+    /// <param name="statusCode">The HTTP status code of the answer; <see langword="null"/> when there was none.</param>
+    /// <param name="errorType">Why it failed (a status code, <c>timeout</c>, <c>connection_error</c>, ...); <see langword="null"/> when it did not.</param>
+    /// <param name="isError">Whether it counts as an error (<see cref="TrainingTelemetry.ExecutorRequestErrorsInstrument"/>).</param>
+    public void RecordExecutorRequest(string executor, string operation, string resource, int? statusCode, string? errorType, bool isError)
     {
         var tags = new TagList
         {
-            { TrainingTelemetry.KubernetesVerbTag, verb },
-            { TrainingTelemetry.KubernetesResourceTag, resource },
+            { TrainingTelemetry.ExecutorTag, executor },
+            { TrainingTelemetry.OperationTag, operation },
+            { TrainingTelemetry.ResourceTag, resource },
         };
         if (statusCode is { } code)
         {
@@ -158,12 +170,18 @@ internal sealed class TrainingMetrics : IDisposable
         }
     }
 
-    public void KubernetesApiRetry(string verb, string resource) =>
+    /// <summary>Records that an executor retried a request.</summary>
+    /// <param name="executor">The executor's name.</param>
+    /// <param name="operation">What the request does.</param>
+    /// <param name="resource">What it acts on.</param>
+    public void RecordExecutorRequestRetry(string executor, string operation, string resource) =>
         _apiRetries.Add(
             1,
-            new KeyValuePair<string, object?>(TrainingTelemetry.KubernetesVerbTag, verb),
-            new KeyValuePair<string, object?>(TrainingTelemetry.KubernetesResourceTag, resource));
+            new KeyValuePair<string, object?>(TrainingTelemetry.ExecutorTag, executor),
+            new KeyValuePair<string, object?>(TrainingTelemetry.OperationTag, operation),
+            new KeyValuePair<string, object?>(TrainingTelemetry.ResourceTag, resource));
 
+    /// <summary>Stops observing the event hub and disposes the meter when it is private.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _hub, null) is { } hub)

@@ -16,7 +16,7 @@ public static class TrainingTelemetry
     /// <summary>The name of the SDK's <see cref="ActivitySource"/> (the same as <see cref="MeterName"/>).</summary>
     public const string ActivitySourceName = MeterName;
 
-    /// <summary>Counter: runs started through the manager, tagged with <see cref="ExecutorTag"/> (the executor that runs them) and <see cref="FrameworkTag"/>.</summary>
+    /// <summary>Counter: runs started through <see cref="TrainingClient"/>, tagged with <see cref="ExecutorTag"/> (the executor that runs them) and <see cref="FrameworkTag"/>.</summary>
     public const string StartsInstrument = "training.starts";
 
     /// <summary>Counter: starts that ran on a fallback executor, tagged with <see cref="RequestedExecutorTag"/>, <see cref="ExecutorTag"/> and <see cref="ReasonTag"/>.</summary>
@@ -56,22 +56,23 @@ public static class TrainingTelemetry
     public const string SubscribersInstrument = "training.events.subscribers";
 
     /// <summary>
-    /// Counter: HTTP requests to the Kubernetes API, one per attempt (retries included, watches and log follows too),
-    /// tagged with <see cref="KubernetesVerbTag"/>, <see cref="KubernetesResourceTag"/> and either
-    /// <see cref="HttpStatusCodeTag"/> (answered) or <see cref="ErrorTypeTag"/> (not answered).
+    /// Counter: requests an executor sent to its backend (for example the Kubernetes API), one per attempt (retries
+    /// included, watches and log follows too), tagged with <see cref="ExecutorTag"/>, <see cref="OperationTag"/>,
+    /// <see cref="ResourceTag"/> and either <see cref="HttpStatusCodeTag"/> (answered) or <see cref="ErrorTypeTag"/>
+    /// (not answered). Executors record it with <see cref="TrainingMetrics.RecordExecutorRequest"/>.
     /// </summary>
-    public const string KubernetesApiCallsInstrument = "training.kubernetes.api_calls";
+    public const string ExecutorRequestsInstrument = "training.executor.requests";
 
-    /// <summary>Counter: Kubernetes API attempts that failed transiently (no answer, 429 or 5xx), with the same tags as <see cref="KubernetesApiCallsInstrument"/> plus <see cref="ErrorTypeTag"/>.</summary>
-    public const string KubernetesApiErrorsInstrument = "training.kubernetes.api_errors";
+    /// <summary>Counter: executor requests that failed (no answer, or an error answer such as 429 or 5xx), with the same tags as <see cref="ExecutorRequestsInstrument"/> plus <see cref="ErrorTypeTag"/>.</summary>
+    public const string ExecutorRequestErrorsInstrument = "training.executor.request.errors";
 
-    /// <summary>Counter: Kubernetes API attempts that were retried, tagged with <see cref="KubernetesVerbTag"/> and <see cref="KubernetesResourceTag"/>.</summary>
-    public const string KubernetesApiRetriesInstrument = "training.kubernetes.api_retries";
+    /// <summary>Counter: executor requests that were retried, tagged with <see cref="ExecutorTag"/>, <see cref="OperationTag"/> and <see cref="ResourceTag"/>.</summary>
+    public const string ExecutorRequestRetriesInstrument = "training.executor.request.retries";
 
-    /// <summary>Span: one start through the manager, with its routing and fallback decisions.</summary>
+    /// <summary>Span: one start through <see cref="TrainingClient"/>, with its routing and fallback decisions.</summary>
     public const string StartActivityName = "training.start";
 
-    /// <summary>Span: one stop through the manager.</summary>
+    /// <summary>Span: one stop through <see cref="TrainingClient"/>.</summary>
     public const string StopActivityName = "training.stop";
 
     /// <summary>Tag: the executor that runs (or would have run) the job.</summary>
@@ -110,11 +111,11 @@ public static class TrainingTelemetry
     /// <summary>Tag (spans only): the phase the stopped run reported.</summary>
     public const string ResultPhaseTag = "training.result.phase";
 
-    /// <summary>Tag: the Kubernetes API verb: <c>get</c>, <c>list</c>, <c>watch</c>, <c>create</c>, <c>update</c>, <c>patch</c>, <c>delete</c>, <c>deletecollection</c>, or <c>other</c>.</summary>
-    public const string KubernetesVerbTag = "training.kubernetes.verb";
+    /// <summary>Tag: what an executor request does, in the backend's own words (for the Kubernetes API the verb: <c>get</c>, <c>list</c>, <c>watch</c>, <c>create</c>, <c>delete</c>, ... or <c>other</c>).</summary>
+    public const string OperationTag = "training.operation";
 
-    /// <summary>Tag: the Kubernetes resource, with its subresource, for example <c>jobs</c>, <c>pods</c>, <c>pods/log</c>; <c>other</c> for non-resource paths.</summary>
-    public const string KubernetesResourceTag = "training.kubernetes.resource";
+    /// <summary>Tag: what an executor request acts on, from a small fixed set (for the Kubernetes API the resource with its subresource, for example <c>jobs</c>, <c>pods/log</c>; <c>other</c> otherwise).</summary>
+    public const string ResourceTag = "training.resource";
 
     /// <summary>Tag: the HTTP status code of an answered request (OpenTelemetry <c>http.response.status_code</c>).</summary>
     public const string HttpStatusCodeTag = "http.response.status_code";

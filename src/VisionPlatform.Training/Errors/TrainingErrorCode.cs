@@ -47,6 +47,13 @@ public readonly record struct TrainingErrorCode
     /// <summary>An unexpected failure in the executor's backend.</summary>
     public static TrainingErrorCode ExecutorFailure { get; } = new("ExecutorFailure");
 
+    /// <summary>
+    /// A state-changing request was sent to the executor's backend but never answered (it timed out or the connection broke
+    /// mid-request), so the backend may still apply it. Routing never moves such a start to another executor; it only
+    /// repeats the start on the same executor, which is idempotent per job id.
+    /// </summary>
+    public static TrainingErrorCode OutcomeUnknown { get; } = new("OutcomeUnknown");
+
     /// <summary>An event subscriber fell behind and its subscription was ended (<see cref="TrainingEventOverflowPolicy.Disconnect"/>).</summary>
     public static TrainingErrorCode SubscriberOverflow { get; } = new("SubscriberOverflow");
 

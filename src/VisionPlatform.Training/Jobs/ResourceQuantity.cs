@@ -7,7 +7,7 @@ namespace VisionPlatform.Training;
 /// Parses Kubernetes quantity strings (<c>500m</c>, <c>2</c>, <c>8Gi</c>, <c>1e3</c>) so that configs are checked
 /// before anything reaches a cluster. Only what validation needs: syntax and a comparable value.
 /// </summary>
-internal static partial class ResourceQuantity
+public static partial class ResourceQuantity
 {
     private static readonly Dictionary<string, decimal> Suffixes = new(StringComparer.Ordinal)
     {

@@ -2,7 +2,7 @@ namespace VisionPlatform.Training;
 
 /// <summary>
 /// Live events of the runs the SDK manages, from every executor: phase changes, progress, log lines (opt-in) and fallback
-/// decisions. Resolve it from DI (<c>AddTrainingExecutors</c> registers it). Kubernetes runs are observed by one watch per
+/// decisions. To wait for one run, use <see cref="TrainingOperation.WaitForCompletionAsync(CancellationToken)"/>. Resolve it from DI (<c>AddTrainingExecutors</c> registers it). Kubernetes runs are observed by one watch per
 /// namespace; subprocess runs by their process exit and log. Each subscriber has its own bounded buffer.
 /// </summary>
 public interface ITrainingEventSource
@@ -17,12 +17,4 @@ public interface ITrainingEventSource
     /// <returns>The events, in order per run, until cancelled.</returns>
     /// <exception cref="TrainingValidationException">The subscription's settings are out of range.</exception>
     IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default);
-
-    /// <summary>Waits until a run is terminal and returns its final status (with cost).</summary>
-    /// <param name="run">The run.</param>
-    /// <param name="timeout">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
-    /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The terminal status.</returns>
-    /// <exception cref="TimeoutException">The run was not terminal within <paramref name="timeout"/>.</exception>
-    Task<TrainingRunStatus> WaitForCompletionAsync(TrainingRun run, TimeSpan timeout, CancellationToken cancellationToken = default);
 }

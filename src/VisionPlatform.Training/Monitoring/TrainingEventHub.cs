@@ -8,7 +8,9 @@ namespace VisionPlatform.Training;
 /// <summary>
 /// The SDK's event hub: executors and monitors publish what they observe, subscribers receive it through their own
 /// bounded buffers. It also keeps the last status of every tracked run, so a new subscriber starts from the current
-/// state and the same state observed twice (after a watch reconnect or re-list) is published once.
+/// state and the same state observed twice (after a watch reconnect or re-list) is published once. It depends on nothing
+/// but the clock: reading a status it has not seen is the caller's job (see <see cref="TrainingEventSource"/> and
+/// <see cref="TrainingOperation"/>), so executors, routing and the hub form no cycle.
 /// </summary>
 internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPublisher
 {
@@ -16,19 +18,16 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     internal const int TerminalRetention = 10_000;
 
     private readonly TimeProvider _time;
-    private readonly Func<ITrainingExecutor?> _statusSource;
     private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _terminalOrder = new();
     private readonly object _subscribersGate = new();
     private EventSubscriber[] _subscribers = [];
     private int _terminalCount;
 
-    /// <param name="time">The clock for event timestamps and completion timeouts.</param>
-    /// <param name="statusSource">Reads a run's status when the hub has not seen it (usually the executor manager), resolved lazily to avoid a cycle.</param>
-    public TrainingEventHub(TimeProvider time, Func<ITrainingExecutor?> statusSource)
+    /// <param name="time">The clock for event timestamps.</param>
+    public TrainingEventHub(TimeProvider time)
     {
         _time = time;
-        _statusSource = statusSource;
     }
 
     /// <inheritdoc />
@@ -40,8 +39,8 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     /// <summary>Raised when a slow subscriber lost events (its overflow policy and how many), for the metrics.</summary>
     internal event Action<TrainingEventOverflowPolicy, long>? EventsDropped;
 
-    /// <summary>How often <see cref="WaitForCompletionAsync"/> re-reads the status in case no monitor reports the run.</summary>
-    internal TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>The clock events are stamped with.</summary>
+    internal TimeProvider Time => _time;
 
     /// <summary>The number of runs tracked, for diagnostics and the memory benchmark.</summary>
     internal int TrackedRuns => _runs.Count;
@@ -63,61 +62,50 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     /// <summary>The number of open subscriptions.</summary>
     internal int SubscriberCount => Volatile.Read(ref _subscribers).Length;
 
-    /// <inheritdoc />
-    public IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default)
+    /// <summary>Subscribes to what the hub has seen (a single-job subscription of an unseen run starts empty).</summary>
+    /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The events.</returns>
+    public IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(TrainingEventSubscription? subscription = null, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(subscription, loadUnknown: null, cancellationToken);
+
+    /// <summary>Subscribes; see <see cref="ITrainingEventSource.SubscribeAsync"/>.</summary>
+    /// <param name="subscription">What to receive; <see langword="null"/> for all runs with current state and progress.</param>
+    /// <param name="loadUnknown">
+    /// Called once, before the snapshot, for a single-job subscription with current state when the hub does not know the
+    /// job yet: it reads the run's status from its executor and publishes it. <see langword="null"/> to skip.
+    /// </param>
+    /// <param name="cancellationToken">Ends the subscription.</param>
+    /// <returns>The events.</returns>
+    internal IAsyncEnumerable<TrainingJobEvent> SubscribeAsync(
+        TrainingEventSubscription? subscription,
+        Func<string, CancellationToken, Task>? loadUnknown,
+        CancellationToken cancellationToken)
     {
         subscription ??= new TrainingEventSubscription();
         Validate(subscription);
-        return SubscribeCoreAsync(subscription, knownRun: null, cancellationToken);
+        return SubscribeCoreAsync(subscription, loadUnknown, cancellationToken);
     }
 
-    /// <inheritdoc />
-    public async Task<TrainingRunStatus> WaitForCompletionAsync(TrainingRun run, TimeSpan timeout, CancellationToken cancellationToken = default)
+    /// <summary>Publishes a fallback decision (routing only; not part of <see cref="ITrainingEventPublisher"/>).</summary>
+    /// <param name="run">The run, on the executor that took it.</param>
+    /// <param name="requestedExecutor">The executor the request asked for.</param>
+    /// <param name="reason">Why it fell back.</param>
+    internal void PublishFallback(TrainingRun run, string requestedExecutor, string reason)
     {
         ArgumentNullException.ThrowIfNull(run);
-        if (timeout != Timeout.InfiniteTimeSpan && timeout <= TimeSpan.Zero)
+        var state = _runs.GetOrAdd(run.JobId, static _ => new RunState());
+        lock (state)
         {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive or Timeout.InfiniteTimeSpan.");
-        }
-
-        // The timeout runs on the injected clock (CancelAfter would use the system clock), so a fake clock drives it.
-        using var timer = timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(timeout, _time);
-        using var deadline = timer is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-
-        var subscription = new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false };
-        using var reconcile = new CancellationTokenSource();
-        var reconciler = ReconcileUntilDoneAsync(run, reconcile.Token);
-        try
-        {
-            await foreach (var item in SubscribeCoreAsync(subscription, run, deadline.Token).ConfigureAwait(false))
+            Deliver(new TrainingFallbackEvent
             {
-                if (item is TrainingPhaseChangedEvent { Status.IsTerminal: true } done && done.Run.Equals(run))
-                {
-                    return done.Status;
-                }
-
-                if (item is TrainingEventsDroppedEvent && TryGetStatus(run.JobId, out var latest) && latest.IsTerminal && latest.Run.Equals(run))
-                {
-                    return latest;
-                }
-            }
+                Timestamp = _time.GetUtcNow(),
+                Run = run,
+                Sequence = ++state.Sequence,
+                RequestedExecutor = requestedExecutor,
+                Reason = reason,
+            });
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"Run '{run.JobId}' on '{run.ExecutorName}' was not finished after {timeout}; its last known phase is {(TryGetStatus(run.JobId, out var last) ? last.Phase : "unknown")}."));
-        }
-        finally
-        {
-            await reconcile.CancelAsync().ConfigureAwait(false);
-            await reconciler.ConfigureAwait(false);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        throw new OperationCanceledException(cancellationToken);
     }
 
     /// <inheritdoc />
@@ -220,24 +208,6 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     }
 
     /// <inheritdoc />
-    public void PublishFallback(TrainingRun run, string requestedExecutor, string reason)
-    {
-        ArgumentNullException.ThrowIfNull(run);
-        var state = _runs.GetOrAdd(run.JobId, static _ => new RunState());
-        lock (state)
-        {
-            Deliver(new TrainingFallbackEvent
-            {
-                Timestamp = _time.GetUtcNow(),
-                Run = run,
-                Sequence = ++state.Sequence,
-                RequestedExecutor = requestedExecutor,
-                Reason = reason,
-            });
-        }
-    }
-
-    /// <inheritdoc />
     public void PublishArtifactUpload(TrainingRun run, ArtifactUploadStatus upload)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -322,7 +292,7 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
 
     private async IAsyncEnumerable<TrainingJobEvent> SubscribeCoreAsync(
         TrainingEventSubscription options,
-        TrainingRun? knownRun,
+        Func<string, CancellationToken, Task>? loadUnknown,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var subscriber = new EventSubscriber(options, _time);
@@ -333,9 +303,9 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
             Dictionary<string, long>? covered = null;
             if (options.IncludeCurrentState)
             {
-                if (options.JobId is { } jobId && !_runs.ContainsKey(jobId))
+                if (options.JobId is { } jobId && loadUnknown is not null && !_runs.ContainsKey(jobId))
                 {
-                    await LoadAsync(jobId, knownRun, cancellationToken).ConfigureAwait(false);
+                    await loadUnknown(jobId, cancellationToken).ConfigureAwait(false);
                 }
 
                 covered = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -384,54 +354,6 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
         }
 
         return snapshot;
-    }
-
-    private async Task LoadAsync(string jobId, TrainingRun? knownRun, CancellationToken cancellationToken)
-    {
-        if (_statusSource() is not { } executor)
-        {
-            return;
-        }
-
-        var run = knownRun ?? await executor.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (run is null)
-        {
-            return;
-        }
-
-        var status = await executor.GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
-        if (status.Phase != TrainingPhase.NotFound)
-        {
-            PublishStatus(status);
-        }
-    }
-
-    private async Task ReconcileUntilDoneAsync(TrainingRun run, CancellationToken cancellationToken)
-    {
-        // A safety net, not the mechanism: monitors publish changes as they happen. Without a monitor for the run's
-        // executor (for example an executor constructed by hand) this keeps WaitForCompletionAsync from waiting forever.
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(ReconcileInterval, _time, cancellationToken).ConfigureAwait(false);
-                if (_statusSource() is { } executor)
-                {
-                    var status = await executor.GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
-                    if (status.Phase != TrainingPhase.NotFound || !_runs.ContainsKey(run.JobId))
-                    {
-                        PublishStatus(status);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Status reads fail while an executor is unavailable; the subscription keeps waiting for the monitor.
-        }
     }
 
     private void Deliver(TrainingJobEvent item)

@@ -9,7 +9,7 @@ namespace VisionPlatform.Training.Routing;
 /// noticed without a start having to try it. Off when <c>Training:Availability:BackgroundRefresh</c> is false.
 /// </summary>
 internal sealed class ExecutorAvailabilityRefresher(
-    TrainingExecutorManager manager,
+    ExecutorHealth health,
     IOptionsMonitor<TrainingOptions> options,
     TimeProvider time) : BackgroundService
 {
@@ -17,7 +17,7 @@ internal sealed class ExecutorAvailabilityRefresher(
     {
         while (!stoppingToken.IsCancellationRequested && options.CurrentValue.Availability.BackgroundRefresh)
         {
-            await manager.RefreshAvailabilityAsync(stoppingToken).ConfigureAwait(false);
+            await health.RefreshAsync(stoppingToken).ConfigureAwait(false);
             try
             {
                 await Task.Delay(options.CurrentValue.Availability.RefreshInterval, time, stoppingToken).ConfigureAwait(false);

@@ -2,7 +2,7 @@ namespace VisionPlatform.Training;
 
 /// <summary>
 /// Implemented by executors that can tell, without starting anything, whether a job fits them (for example the
-/// subprocess executor: GPUs requested ≤ GPUs the host has). The manager asks before it moves a job to a fallback
+/// subprocess executor: GPUs requested ≤ GPUs the host has). Routing asks before it moves a job to a fallback
 /// executor, so a GPU job never silently becomes a CPU run.
 /// </summary>
 public interface ITrainingExecutorPlacement

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace VisionPlatform.Training.Routing;
 
-/// <summary>The manager's log messages. Event ids 1100-1199 are reserved for routing and are stable.</summary>
+/// <summary>Routing's log messages. Event ids 1100-1199 are reserved for routing and are stable.</summary>
 internal static partial class RoutingLog
 {
     [LoggerMessage(EventId = 1100, EventName = "TrainingFallback", Level = LogLevel.Warning,

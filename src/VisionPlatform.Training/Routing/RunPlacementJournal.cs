@@ -4,7 +4,7 @@ namespace VisionPlatform.Training.Routing;
 
 /// <summary>
 /// Remembers, for the most recent job ids this process started, which executor has the run, and which job ids may
-/// exist on an executor after an ambiguous failure. The manager consults it so a job id never runs on two executors:
+/// exist on an executor after an ambiguous failure. Routing consults it so a job id never runs on two executors:
 /// a repeated start goes to the executor that has the run, and a run that may have been created (a request was sent
 /// but never answered) binds the job id to that executor for good. Bounded: the oldest entries are forgotten first.
 /// </summary>
@@ -21,7 +21,7 @@ internal sealed class RunPlacementJournal(int capacity)
 
     private void Set(string jobId, Placement placement)
     {
-        // Starts of one job id are serialised by the manager, so add-or-update needs no further coordination.
+        // Starts of one job id are serialised by routing, so add-or-update needs no further coordination.
         var isNew = !_placements.ContainsKey(jobId);
         _placements[jobId] = placement;
         if (!isNew)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace VisionPlatform.Training;
 
@@ -6,11 +7,12 @@ namespace VisionPlatform.Training;
 /// Reports whether new training runs can start: <see cref="HealthStatus.Healthy"/> when the default executor is
 /// available, <see cref="HealthStatus.Degraded"/> when only a fallback is, and the registration's failure status
 /// (usually <see cref="HealthStatus.Unhealthy"/>) when none is. The data lists every executor in the default chain
-/// with <c>available</c> or <c>unavailable: reason</c>. Uses the manager's cached availability, so it is cheap to poll.
+/// with <c>available</c> or <c>unavailable: reason</c>. Uses the client's cached availability, so it is cheap to poll.
 /// Register it with <c>.AddTrainingHealthChecks()</c> on the training builder.
 /// </summary>
-/// <param name="manager">The manager whose executors are checked.</param>
-public sealed class TrainingExecutorsHealthCheck(TrainingExecutorManager manager) : IHealthCheck
+/// <param name="client">The client whose executors are checked.</param>
+/// <param name="options">The default executor and the fallback chain.</param>
+public sealed class TrainingExecutorsHealthCheck(TrainingClient client, IOptionsMonitor<TrainingOptions> options) : IHealthCheck
 {
     /// <summary>The name the check is registered under by default.</summary>
     public const string DefaultName = "training-executors";
@@ -19,7 +21,13 @@ public sealed class TrainingExecutorsHealthCheck(TrainingExecutorManager manager
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var chain = manager.DefaultChain;
+        var current = options.CurrentValue;
+        List<string> chain = [current.DefaultExecutor];
+        if (current.Fallback.Enabled)
+        {
+            chain.AddRange(current.Fallback.Executors.Where(n => !chain.Contains(n, StringComparer.OrdinalIgnoreCase)).Distinct(StringComparer.OrdinalIgnoreCase));
+        }
+
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         var available = new List<string>();
         foreach (var name in chain)
@@ -27,7 +35,7 @@ public sealed class TrainingExecutorsHealthCheck(TrainingExecutorManager manager
             string state;
             try
             {
-                var availability = await manager.GetAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
+                var availability = await client.GetAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
                 state = availability.IsAvailable ? "available" : $"unavailable: {availability.Reason}";
                 if (availability.IsAvailable)
                 {

@@ -1,6 +1,6 @@
 namespace VisionPlatform.Training;
 
-/// <summary>Per-request choices for <see cref="TrainingExecutorManager.StartAsync(TrainingJobConfig, TrainingStartOptions?, CancellationToken)"/>.</summary>
+/// <summary>Per-request choices for <see cref="TrainingClient.StartAsync(TrainingJobConfig, TrainingStartOptions?, CancellationToken)"/>.</summary>
 public sealed record TrainingStartOptions
 {
     /// <summary>The executor to run the job on; <see langword="null"/> for <c>Training:DefaultExecutor</c>.</summary>

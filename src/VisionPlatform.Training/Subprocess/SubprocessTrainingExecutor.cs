@@ -41,25 +41,16 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     /// Where finished runs are uploaded (output directory and log), unless <see cref="SubprocessExecutorOptions.UploadArtifacts"/>
     /// is off; <see langword="null"/> keeps every run on local disk only.
     /// </param>
+    /// <param name="events">Where the runs' phase changes, progress, log lines and uploads are published; <see langword="null"/> for none.</param>
+    /// <param name="cost">Prices terminal runs; <see langword="null"/> for <see cref="TrainingCostCalculator.Unpriced"/>.</param>
     public SubprocessTrainingExecutor(
         IOptions<TrainingOptions> options,
         ITrainerContract contract,
         TimeProvider? timeProvider = null,
         ILogger<SubprocessTrainingExecutor>? logger = null,
-        IArtifactStore? artifactStore = null)
-        : this(options, contract, timeProvider, logger, artifactStore, events: null, cost: null)
-    {
-    }
-
-    /// <summary>Creates the executor that publishes its runs' events and prices their cost (how the DI container creates it).</summary>
-    internal SubprocessTrainingExecutor(
-        IOptions<TrainingOptions> options,
-        ITrainerContract contract,
-        TimeProvider? timeProvider,
-        ILogger<SubprocessTrainingExecutor>? logger,
-        IArtifactStore? artifactStore,
-        ITrainingEventPublisher? events,
-        TrainingCostCalculator? cost)
+        IArtifactStore? artifactStore = null,
+        ITrainingEventPublisher? events = null,
+        TrainingCostCalculator? cost = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(contract);

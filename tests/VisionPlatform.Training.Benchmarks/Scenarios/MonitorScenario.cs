@@ -16,7 +16,7 @@ namespace VisionPlatform.Training.Benchmarks.Scenarios;
 /// Live status at scale: 1,000 Kubernetes runs started through the SDK host (AddTrainingExecutors().AddKubernetes()
 /// with its hosted services running) against the in-process test cluster, whose Job controller, scheduler and node
 /// agent drive them to the end with a simulated trainer image (no processes: each pod runs 30-60 s, about 1 in 10
-/// exits 2 and fails its Job). A backend-style all-runs subscriber and one <c>WaitForCompletionAsync</c> per run
+/// exits 2 and fails its Job). A backend-style all-runs subscriber and one <c>TrainingOperation.WaitForCompletionAsync</c> per run
 /// observe them. Reports the API calls the SDK made to keep every status current against what 5 s polling per job would
 /// have made, the latency from the store write to the subscriber, and then the memory of 10,000 tracked runs.
 /// </summary>
@@ -105,8 +105,9 @@ internal sealed class MonitorScenario : IBenchmarkScenario
 
         using var host = BuildHost(cluster);
         var events = host.Services.GetRequiredService<ITrainingEventSource>();
-        // the Kubernetes executor itself, as the submit scenario: the manager's availability probe and fallback are not what is measured
+        // the Kubernetes executor itself, as the submit scenario: routing (availability probe, fallback) is not what is measured
         var executor = host.Services.GetRequiredService<KubernetesTrainingExecutor>();
+        var client = host.Services.GetRequiredService<TrainingClient>();
 
         var random = new Random(Seed);
         var plan = Enumerable.Range(0, jobs).Select(i => (
@@ -139,7 +140,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
                 await Task.Delay(wait, cancellationToken);
             }
 
-            runs.Add(Task.Run(() => StartAsync(executor, events, cluster, config, waitEach, completion, finals, progress, cancellationToken), cancellationToken));
+            runs.Add(Task.Run(() => StartAsync(executor, client, cluster, config, waitEach, completion, finals, progress, cancellationToken), cancellationToken));
         }
 
         progress.WriteLine($"monitor: all {jobs} started after {Stopwatch.GetElapsedTime(windowStart).TotalSeconds:0.0} s");
@@ -179,7 +180,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     /// <summary>Starts one run (and waits for it when <paramref name="waitEach"/>); false when the start failed.</summary>
     private static async Task<bool> StartAsync(
         KubernetesTrainingExecutor executor,
-        ITrainingEventSource events,
+        TrainingClient client,
         KubernetesTestCluster cluster,
         TrainingJobConfig config,
         bool waitEach,
@@ -213,7 +214,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         {
             try
             {
-                var status = await events.WaitForCompletionAsync(run, TimeSpan.FromMinutes(8), cancellationToken);
+                var status = await client.GetOperation(run).WaitForCompletionAsync(TimeSpan.FromMinutes(8), cancellationToken);
                 completion.Observe(run.JobId, Stopwatch.GetTimestamp());
                 finals[run.JobId] = status;
             }
@@ -326,7 +327,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var populate = Stopwatch.StartNew();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddTrainingExecutors().AddKubernetes(o => o.Namespace = Namespace);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = Namespace);
         await using (var specProvider = services.BuildServiceProvider())
         {
             MonitorTrackedRuns.Populate(cluster.Store, specProvider.GetRequiredService<TrainingJobSpecBuilder>(), Namespace, tracked, DateTimeOffset.UtcNow);

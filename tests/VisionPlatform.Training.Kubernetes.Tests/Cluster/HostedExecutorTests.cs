@@ -21,20 +21,21 @@ public class HostedExecutorTests
         var services = new ServiceCollection();
         services.AddTrainingExecutors(configuration.GetSection("Training")).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
         await using var provider = services.BuildServiceProvider();
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
 
-        var run = await manager.StartAsync(WorkloadHarness.Trainer("hosted-1").Build());
+        var run = await client.StartAsync(WorkloadHarness.Trainer("hosted-1").Build());
         var statuses = new List<TrainingRunStatus>();
-        await foreach (var status in manager.WatchAsync(run).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token))
+        await foreach (var status in run.WatchAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token))
         {
             statuses.Add(status);
         }
 
         run.ExecutorName.Should().Be("kubernetes");
         statuses[^1].Phase.Should().Be(TrainingPhase.Succeeded);
-        var parsed = TrainingRun.Parse(run.ToString());
-        (await manager.GetStatusAsync(parsed)).Phase.Should().Be(TrainingPhase.Succeeded, "a persisted handle works after a round trip");
-        (await manager.FindAsync("hosted-1")).Should().Be(run);
-        (await manager.CheckAvailabilityAsync()).IsAvailable.Should().BeTrue();
+        var rehydrated = client.GetOperation(run.Id);
+        (await rehydrated.UpdateStatusAsync()).Phase.Should().Be(TrainingPhase.Succeeded, "a persisted operation id works after a round trip");
+        rehydrated.HasCompleted.Should().BeTrue();
+        (await client.FindAsync("hosted-1"))!.Run.Should().Be(run.Run);
+        (await client.GetAvailabilityAsync(client.DefaultExecutorName)).IsAvailable.Should().BeTrue();
     }
 }

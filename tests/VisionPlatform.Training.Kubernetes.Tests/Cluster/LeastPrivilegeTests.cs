@@ -60,7 +60,7 @@ public class LeastPrivilegeTests
         await using var recorder = new EventRecorder(
             provider.GetRequiredService<ITrainingEventSource>(),
             new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 65_536 });
-        var executor = provider.GetRequiredService<TrainingExecutorManager>().GetExecutor(TrainingExecutorNames.Kubernetes);
+        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
 
         // A short run to completion: phase, progress and log events come from the monitor's watches and log follows.
         var quick = await executor.StartAsync(WorkloadHarness.Trainer("rbac-quick").Build());

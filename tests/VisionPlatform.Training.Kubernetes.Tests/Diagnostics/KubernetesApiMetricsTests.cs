@@ -68,15 +68,16 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
 
         (await Executor.FindAsync("job-missing")).Should().BeNull();
 
-        var calls = _meters.Of(TrainingTelemetry.KubernetesApiCallsInstrument)
-            .Where(m => (string?)m[TrainingTelemetry.KubernetesResourceTag] == "jobs").ToList();
-        calls.Select(m => (m[TrainingTelemetry.KubernetesVerbTag], m[TrainingTelemetry.HttpStatusCodeTag])).Should().Equal(("get", 500), ("get", 404));
-        var error = _meters.Of(TrainingTelemetry.KubernetesApiErrorsInstrument).Should().ContainSingle().Subject;
+        var calls = _meters.Of(TrainingTelemetry.ExecutorRequestsInstrument)
+            .Where(m => (string?)m[TrainingTelemetry.ResourceTag] == "jobs").ToList();
+        calls.Select(m => (m[TrainingTelemetry.OperationTag], m[TrainingTelemetry.HttpStatusCodeTag])).Should().Equal(("get", 500), ("get", 404));
+        var error = _meters.Of(TrainingTelemetry.ExecutorRequestErrorsInstrument).Should().ContainSingle().Subject;
         error[TrainingTelemetry.HttpStatusCodeTag].Should().Be(500);
         error[TrainingTelemetry.ErrorTypeTag].Should().Be("500");
-        error[TrainingTelemetry.KubernetesVerbTag].Should().Be("get");
-        var retry = _meters.Of(TrainingTelemetry.KubernetesApiRetriesInstrument).Should().ContainSingle().Subject;
-        retry[TrainingTelemetry.KubernetesResourceTag].Should().Be("jobs");
+        error[TrainingTelemetry.OperationTag].Should().Be("get");
+        var retry = _meters.Of(TrainingTelemetry.ExecutorRequestRetriesInstrument).Should().ContainSingle().Subject;
+        retry[TrainingTelemetry.ResourceTag].Should().Be("jobs");
+        calls.Concat([error, retry]).Should().OnlyContain(m => (string?)m[TrainingTelemetry.ExecutorTag] == TrainingExecutorNames.Kubernetes, "every instrument is tagged with the executor");
     }
 
     [Fact]
@@ -86,13 +87,13 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
 
         await Executor.StartAsync(Job("job-throttled"));
 
-        var creates = _meters.Of(TrainingTelemetry.KubernetesApiCallsInstrument)
-            .Where(m => (string?)m[TrainingTelemetry.KubernetesVerbTag] == "create").ToList();
+        var creates = _meters.Of(TrainingTelemetry.ExecutorRequestsInstrument)
+            .Where(m => (string?)m[TrainingTelemetry.OperationTag] == "create").ToList();
         creates.Select(m => m[TrainingTelemetry.HttpStatusCodeTag]).Should().Equal(429, 201);
-        creates.Should().OnlyContain(m => (string?)m[TrainingTelemetry.KubernetesResourceTag] == "jobs");
-        _meters.Of(TrainingTelemetry.KubernetesApiErrorsInstrument).Should().ContainSingle()
+        creates.Should().OnlyContain(m => (string?)m[TrainingTelemetry.ResourceTag] == "jobs");
+        _meters.Of(TrainingTelemetry.ExecutorRequestErrorsInstrument).Should().ContainSingle()
             .Which[TrainingTelemetry.ErrorTypeTag].Should().Be("429");
-        _meters.Of(TrainingTelemetry.KubernetesApiRetriesInstrument).Should().ContainSingle();
+        _meters.Of(TrainingTelemetry.ExecutorRequestRetriesInstrument).Should().ContainSingle();
     }
 
     [Fact]
@@ -109,12 +110,12 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         var served = _cluster.Requests.Entries
             .GroupBy(e => (Verb: e.Verb, Resource: e.Request.Subresource is { } sub ? $"{e.Resource}/{sub}" : e.Resource, Status: e.StatusCode))
             .ToDictionary(g => g.Key, g => g.Count());
-        var counted = _meters.Of(TrainingTelemetry.KubernetesApiCallsInstrument)
-            .GroupBy(m => (Verb: (string)m[TrainingTelemetry.KubernetesVerbTag]!, Resource: (string)m[TrainingTelemetry.KubernetesResourceTag]!, Status: (int)m[TrainingTelemetry.HttpStatusCodeTag]!))
+        var counted = _meters.Of(TrainingTelemetry.ExecutorRequestsInstrument)
+            .GroupBy(m => (Verb: (string)m[TrainingTelemetry.OperationTag]!, Resource: (string)m[TrainingTelemetry.ResourceTag]!, Status: (int)m[TrainingTelemetry.HttpStatusCodeTag]!))
             .ToDictionary(g => g.Key, g => g.Count());
 
         counted.Should().BeEquivalentTo(served);
-        _meters.Of(TrainingTelemetry.KubernetesApiErrorsInstrument).Should().HaveCount(2);
+        _meters.Of(TrainingTelemetry.ExecutorRequestErrorsInstrument).Should().HaveCount(2);
     }
 
     [Fact]
@@ -131,10 +132,10 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
             await _cluster.Faults.AcceptConnectionsAsync();
         }
 
-        var errors = _meters.Of(TrainingTelemetry.KubernetesApiErrorsInstrument);
+        var errors = _meters.Of(TrainingTelemetry.ExecutorRequestErrorsInstrument);
         errors.Should().HaveCount(4, "the first attempt and three retries (Resilience:MaxRetryAttempts)");
         errors.Should().OnlyContain(m => (string?)m[TrainingTelemetry.ErrorTypeTag] == "connection_error" && m[TrainingTelemetry.HttpStatusCodeTag] == null);
-        _meters.Of(TrainingTelemetry.KubernetesApiRetriesInstrument).Should().HaveCount(3);
+        _meters.Of(TrainingTelemetry.ExecutorRequestRetriesInstrument).Should().HaveCount(3);
     }
 
     [Fact]
@@ -149,8 +150,8 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         try
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            bool Seen(string verb, string resource) => _meters.Of(TrainingTelemetry.KubernetesApiCallsInstrument)
-                .Any(m => (string?)m[TrainingTelemetry.KubernetesVerbTag] == verb && (string?)m[TrainingTelemetry.KubernetesResourceTag] == resource && m[TrainingTelemetry.HttpStatusCodeTag] is 200);
+            bool Seen(string verb, string resource) => _meters.Of(TrainingTelemetry.ExecutorRequestsInstrument)
+                .Any(m => (string?)m[TrainingTelemetry.OperationTag] == verb && (string?)m[TrainingTelemetry.ResourceTag] == resource && m[TrainingTelemetry.HttpStatusCodeTag] is 200);
             while (!(Seen("list", "jobs") && Seen("watch", "jobs") && Seen("list", "pods") && Seen("watch", "pods")))
             {
                 DateTime.UtcNow.Should().BeBefore(deadline, "the monitor lists and then watches Jobs and pods");

@@ -20,11 +20,11 @@ public class ArtifactEnvironmentTests
     {
         await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
         await using var provider = Provider(h.Cluster.Url.ToString().TrimEnd('/'), withStorage: true);
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var store = provider.GetRequiredService<IArtifactStore>();
 
-        var first = await manager.StartAsync(Jobs.Config("env-1").Build());
-        var second = await manager.StartAsync(Jobs.Config("Env 2/ä", TrainingFramework.HuggingFace).Build());
+        var first = (await client.StartAsync(Jobs.Config("env-1").Build())).Run;
+        var second = (await client.StartAsync(Jobs.Config("Env 2/ä", TrainingFramework.HuggingFace).Build())).Run;
 
         first.ExecutorName.Should().Be(TrainingExecutorNames.Kubernetes);
         var jobs = await h.JobsAsync();
@@ -80,7 +80,7 @@ public class ArtifactEnvironmentTests
             ["Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET:Key"] = "bucket",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddKubernetes(configuration.GetSection("Training:Kubernetes"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();

@@ -4,6 +4,8 @@ using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 
+using ResourceQuantity = k8s.Models.ResourceQuantity;
+
 /// <summary>
 /// The builder copies a validated per-options template and validates only the job's own parts. These tests hold that
 /// fast path to the full one (every step on an empty Job, the whole Job validated): same Job, same problems.

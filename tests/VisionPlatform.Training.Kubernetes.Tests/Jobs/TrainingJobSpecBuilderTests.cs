@@ -343,6 +343,6 @@ public class TrainingJobSpecBuilderTests
         KubernetesYaml.Deserialize<V1Job>(a).Metadata.Name.Should().Be("training-job-job-42");
     }
 
-    private static Dictionary<string, string> Quantities(IDictionary<string, ResourceQuantity>? map) =>
-        (map ?? new Dictionary<string, ResourceQuantity>()).ToDictionary(p => p.Key, p => p.Value.ToString());
+    private static Dictionary<string, string> Quantities(IDictionary<string, k8s.Models.ResourceQuantity>? map) =>
+        (map ?? new Dictionary<string, k8s.Models.ResourceQuantity>()).ToDictionary(p => p.Key, p => p.Value.ToString());
 }

@@ -79,7 +79,7 @@ public class KubernetesMonitorTests
         await host.WaitForSyncAsync();
         var run = await host.Executor.StartAsync(WorkloadHarness.Trainer("mon-wait", """{"epoch_seconds": 0.5}""").Build());
 
-        var waiting = host.Events.WaitForCompletionAsync(run, TimeSpan.FromSeconds(120));
+        var waiting = host.Client.GetOperation(run).WaitForCompletionAsync(TimeSpan.FromSeconds(120));
         var watched = new List<TrainingRunStatus>();
         await foreach (var status in host.Executor.WatchAsync(run).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(120)).Token))
         {

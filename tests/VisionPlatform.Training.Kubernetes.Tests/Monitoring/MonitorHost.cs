@@ -25,9 +25,11 @@ internal sealed class MonitorHost : IAsyncDisposable
 
     public ServiceProvider Provider { get; }
 
-    public ITrainingExecutor Executor => Provider.GetRequiredService<TrainingExecutorManager>().GetExecutor(TrainingExecutorNames.Kubernetes);
+    public ITrainingExecutor Executor => Provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
 
     public ITrainingEventSource Events => Provider.GetRequiredService<ITrainingEventSource>();
+
+    public TrainingClient Client => Provider.GetRequiredService<TrainingClient>();
 
     internal KubernetesRunMonitor Monitor => Provider.GetRequiredService<KubernetesRunMonitor>();
 

@@ -16,15 +16,15 @@ public class FallbackFaultInjectionTests
         await using var host = await FallbackHost.StartAsync();
         await host.Cluster.Faults.RefuseConnectionsAsync();
 
-        var result = await host.Manager.StartAsync(FallbackHost.Job("refused-1"), options: null);
+        var result = await host.Client.StartAsync(FallbackHost.Job("refused-1"));
 
         result.IsFallback.Should().BeTrue();
         result.RequestedExecutor.Should().Be("kubernetes");
-        result.ExecutorUsed.Should().Be("subprocess");
+        result.ExecutorName.Should().Be("subprocess");
         result.FallbackReason.Should().Contain("'kubernetes' is unavailable").And.Contain("cannot be reached");
-        var final = await Eventually.GetAsync(() => host.Manager.GetStatusAsync(result.Run), s => s.IsTerminal, "the local run to finish");
+        var final = await Eventually.GetAsync(() => result.UpdateStatusAsync(), s => s.IsTerminal, "the local run to finish");
         final.Phase.Should().Be(TrainingPhase.Succeeded);
-        (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
+        (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
     }
 
     [Fact]
@@ -33,10 +33,10 @@ public class FallbackFaultInjectionTests
         await using var host = await FallbackHost.StartAsync();
         host.Cluster.Faults.FailNext(2, 500, IsJobCreate);
 
-        var result = await host.Manager.StartAsync(FallbackHost.Job("retried-1"), options: null);
+        var result = await host.Client.StartAsync(FallbackHost.Job("retried-1"));
 
         result.IsFallback.Should().BeFalse();
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         host.Cluster.Requests.CountWhere(e => e.Verb == "create" && e.Resource == "jobs").Should().Be(3);
         (await host.ClusterJobIdsAsync()).Should().Equal("retried-1");
     }
@@ -48,10 +48,10 @@ public class FallbackFaultInjectionTests
         host.Cluster.Faults.FailNext(4, 500, IsJobCreate);
         host.Cluster.Requests.Clear();
 
-        var result = await host.Manager.StartAsync(FallbackHost.Job("five-hundreds"), options: null);
+        var result = await host.Client.StartAsync(FallbackHost.Job("five-hundreds"));
 
         result.IsFallback.Should().BeTrue();
-        result.ExecutorUsed.Should().Be("subprocess");
+        result.ExecutorName.Should().Be("subprocess");
         result.FallbackReason.Should().Contain("500");
         var requests = host.Cluster.Requests.Entries;
         requests.Where(e => e.Verb == "create").Should().HaveCount(4).And.OnlyContain(e => e.StatusCode == 500);
@@ -73,10 +73,10 @@ public class FallbackFaultInjectionTests
         // Both attempts time out on the client, but the server handles them after the delay: the first one creates the Job.
         host.Cluster.Faults.DelayNext(2, TimeSpan.FromSeconds(6), IsJobCreate);
 
-        var result = await host.Manager.StartAsync(FallbackHost.Job("slow-create"), options: null);
+        var result = await host.Client.StartAsync(FallbackHost.Job("slow-create"));
 
         result.IsFallback.Should().BeFalse();
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         (await host.ClusterJobIdsAsync()).Should().Equal("slow-create");
         (await host.LocalJobIdsAsync()).Should().BeEmpty();
     }
@@ -88,9 +88,9 @@ public class FallbackFaultInjectionTests
         host.Cluster.Faults.FailNext(1, 429, IsJobCreate, retryAfterSeconds: 1);
         host.Cluster.Requests.Clear();
 
-        var result = await host.Manager.StartAsync(FallbackHost.Job("throttled"), options: null);
+        var result = await host.Client.StartAsync(FallbackHost.Job("throttled"));
 
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         var creates = host.Cluster.Requests.Entries.Where(e => e.Verb == "create").ToList();
         creates.Select(e => e.StatusCode).Should().Equal(429, 201);
         (creates[1].Timestamp - creates[0].Timestamp).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(900), "Retry-After: 1 was honoured (backoff alone is 20 ms)");
@@ -101,7 +101,7 @@ public class FallbackFaultInjectionTests
     {
         await using var host = await FallbackHost.StartAsync(cluster: c => c.AccessPolicy = new AccessPolicy([new AccessRule(["get", "list", "watch"], ["*"])]));
 
-        var act = () => host.Manager.StartAsync(FallbackHost.Job("forbidden"), options: null);
+        var act = () => host.Client.StartAsync(FallbackHost.Job("forbidden"));
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.Forbidden);
@@ -116,7 +116,7 @@ public class FallbackFaultInjectionTests
         await using var host = await FallbackHost.StartAsync();
         host.Cluster.Faults.FailNext(1, 422, IsJobCreate);
 
-        var act = () => host.Manager.StartAsync(FallbackHost.Job("rejected"), options: null);
+        var act = () => host.Client.StartAsync(FallbackHost.Job("rejected"));
 
         (await act.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.Rejected);
         (await host.LocalJobIdsAsync()).Should().BeEmpty();
@@ -128,16 +128,16 @@ public class FallbackFaultInjectionTests
     {
         await using var host = await FallbackHost.StartAsync();
         await host.Cluster.Faults.RefuseConnectionsAsync();
-        var during = await host.Manager.StartAsync(FallbackHost.Job("during-outage", epochSeconds: 30), options: null);
+        var during = await host.Client.StartAsync(FallbackHost.Job("during-outage", epochSeconds: 30));
 
         await host.Cluster.Faults.AcceptConnectionsAsync();
-        await Eventually.GetAsync(() => host.Manager.GetAvailabilityAsync("kubernetes"), a => a.IsAvailable, "the cluster to be seen as available again");
-        var after = await host.Manager.StartAsync(FallbackHost.Job("after-outage"), options: null);
+        await Eventually.GetAsync(() => host.Client.GetAvailabilityAsync("kubernetes"), a => a.IsAvailable, "the cluster to be seen as available again");
+        var after = await host.Client.StartAsync(FallbackHost.Job("after-outage"));
 
-        during.ExecutorUsed.Should().Be("subprocess");
-        after.ExecutorUsed.Should().Be("kubernetes");
+        during.ExecutorName.Should().Be("subprocess");
+        after.ExecutorName.Should().Be("kubernetes");
         after.IsFallback.Should().BeFalse();
-        (await host.Manager.GetStatusAsync(during.Run)).ExecutorName.Should().Be("subprocess", "a run that fell back stays where it is");
+        (await during.UpdateStatusAsync()).ExecutorName.Should().Be("subprocess", "a run that fell back stays where it is");
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public class FallbackFaultInjectionTests
         await using var host = await FallbackHost.StartAsync();
         await host.Cluster.Faults.RefuseConnectionsAsync();
 
-        var act = () => host.Manager.StartAsync(FallbackHost.Job("needs-gpu", gpus: 1), options: null);
+        var act = () => host.Client.StartAsync(FallbackHost.Job("needs-gpu", gpus: 1));
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.Unschedulable);
@@ -162,7 +162,7 @@ public class FallbackFaultInjectionTests
         await using var host = await FallbackHost.StartAsync();
         await host.Cluster.Faults.RefuseConnectionsAsync();
 
-        var act = () => host.Manager.StartAsync(FallbackHost.Job("cluster-only"), new TrainingStartOptions { NoFallback = true });
+        var act = () => host.Client.StartAsync(FallbackHost.Job("cluster-only"), new TrainingStartOptions { NoFallback = true });
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
@@ -174,21 +174,21 @@ public class FallbackFaultInjectionTests
     public async Task Runs_are_routed_by_their_handle_after_the_default_changes()
     {
         await using var host = await FallbackHost.StartAsync();
-        var onCluster = await host.Manager.StartAsync(FallbackHost.Job("on-cluster"), options: null);
+        var onCluster = await host.Client.StartAsync(FallbackHost.Job("on-cluster"));
 
         host.Reconfigure(o => o.DefaultExecutor = "subprocess");
-        var local = await host.Manager.StartAsync(FallbackHost.Job("local"), options: null);
+        var local = await host.Client.StartAsync(FallbackHost.Job("local"));
         host.Cluster.Requests.Clear();
-        var clusterStatus = await host.Manager.GetStatusAsync(TrainingRun.Parse(onCluster.Run.ToString()));
-        var found = await host.Manager.FindAsync("on-cluster");
+        var clusterStatus = await host.Client.GetOperation(onCluster.Id).UpdateStatusAsync();
+        var found = await host.Client.FindAsync("on-cluster");
 
-        onCluster.ExecutorUsed.Should().Be("kubernetes");
-        local.ExecutorUsed.Should().Be("subprocess");
+        onCluster.ExecutorName.Should().Be("kubernetes");
+        local.ExecutorName.Should().Be("subprocess");
         local.IsFallback.Should().BeFalse();
         clusterStatus.ExecutorName.Should().Be("kubernetes");
         clusterStatus.Phase.Should().Be(TrainingPhase.Pending);
         host.Cluster.Requests.CountWhere(r => r.Verb == "get" && r.Resource == "jobs").Should().BeGreaterThan(0);
-        found.Should().Be(onCluster.Run);
+        found!.Run.Should().Be(onCluster.Run);
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public class FallbackFaultInjectionTests
         host.Cluster.Faults.DelayNext(3, TimeSpan.FromSeconds(3), IsJobCreate);
         host.Cluster.Faults.FailNext(120, 500, IsJobCreate);
         var ids = Enumerable.Range(0, 100).Select(i => $"burst-{i:D3}").ToList();
-        var results = new System.Collections.Concurrent.ConcurrentBag<TrainingStartResult>();
+        var results = new System.Collections.Concurrent.ConcurrentBag<TrainingOperation>();
         var unsettled = new System.Collections.Concurrent.ConcurrentBag<string>();
 
         // Like a real caller: a start refused as "unsettled" (its create went unanswered) is simply started again.
@@ -218,7 +218,7 @@ public class FallbackFaultInjectionTests
             {
                 try
                 {
-                    results.Add(await host.Manager.StartAsync(FallbackHost.Job(id, epochSeconds: 60), options: null, ct));
+                    results.Add(await host.Client.StartAsync(FallbackHost.Job(id, epochSeconds: 60), cancellationToken: ct));
                     return;
                 }
                 catch (TrainingException e) when (e.Code == TrainingErrorCode.ExecutorUnavailable && DateTime.UtcNow < deadline)
@@ -239,18 +239,18 @@ public class FallbackFaultInjectionTests
         results.Select(r => r.Run.JobId).Should().BeEquivalentTo(ids);
         foreach (var result in results)
         {
-            (result.ExecutorUsed == "kubernetes" ? onCluster : local).Should().Contain(result.Run.JobId);
-            result.IsFallback.Should().Be(result.ExecutorUsed == "subprocess");
+            (result.ExecutorName == "kubernetes" ? onCluster : local).Should().Contain(result.Run.JobId);
+            result.IsFallback.Should().Be(result.ExecutorName == "subprocess");
         }
 
         // Whether a delayed create is refused as unsettled or resolved at once (the lookup already finds the Job) depends
         // on timing; either way, a job whose create went unanswered stays with the cluster.
         foreach (var result in results.Where(r => unsettled.Contains(r.Run.JobId)))
         {
-            result.ExecutorUsed.Should().Be("kubernetes", "a job whose create went unanswered stays with the cluster");
+            result.ExecutorName.Should().Be("kubernetes", "a job whose create went unanswered stays with the cluster");
         }
 
         results.Should().Contain(r => r.FallbackReason != null && r.FallbackReason.Contains("circuit breaker", StringComparison.Ordinal), "the breaker tripped");
-        results.Should().Contain(r => r.ExecutorUsed == "kubernetes");
+        results.Should().Contain(r => r.ExecutorName == "kubernetes");
     }
 }

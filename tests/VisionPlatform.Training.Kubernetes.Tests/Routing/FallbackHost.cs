@@ -20,15 +20,15 @@ internal sealed class FallbackHost : IAsyncDisposable
         Cluster = cluster;
         _provider = provider;
         _root = root;
-        Manager = provider.GetRequiredService<TrainingExecutorManager>();
-        Client = cluster.CreateClient();
+        Client = provider.GetRequiredService<TrainingClient>();
+        Api = cluster.CreateClient();
     }
 
     public KubernetesTestCluster Cluster { get; }
 
-    public TrainingExecutorManager Manager { get; }
+    public TrainingClient Client { get; }
 
-    public IKubernetes Client { get; }
+    public IKubernetes Api { get; }
 
     public IServiceProvider Services => _provider;
 
@@ -62,6 +62,7 @@ internal sealed class FallbackHost : IAsyncDisposable
                 o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(5);
                 training?.Invoke(o);
             })
+            .AddSubprocess()
             .AddKubernetes(o =>
             {
                 o.Image.Registry = "registry.example.com/vision";
@@ -102,18 +103,18 @@ internal sealed class FallbackHost : IAsyncDisposable
 
     /// <summary>The job ids stored in the cluster (from the executor's job-id annotation).</summary>
     public async Task<IReadOnlyList<string>> ClusterJobIdsAsync() =>
-        (await Client.BatchV1.ListNamespacedJobAsync("training")).Items
+        (await Api.BatchV1.ListNamespacedJobAsync("training")).Items
             .Select(j => j.Metadata.Annotations[KubernetesLabels.JobIdAnnotation]).ToList();
 
     /// <summary>The job ids the subprocess executor has runs for.</summary>
     public async Task<IReadOnlyList<string>> LocalJobIdsAsync() =>
-        (await Manager.GetExecutor(TrainingExecutorNames.Subprocess).ListAsync()).Select(s => s.JobId).ToList();
+        (await _provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess).ListAsync()).Select(s => s.JobId).ToList();
 
     public async ValueTask DisposeAsync()
     {
         try
         {
-            var local = Manager.GetExecutor(TrainingExecutorNames.Subprocess);
+            var local = _provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
             foreach (var status in await local.ListAsync())
             {
                 if (!status.IsTerminal)
@@ -124,7 +125,7 @@ internal sealed class FallbackHost : IAsyncDisposable
         }
         finally
         {
-            Client.Dispose();
+            Api.Dispose();
             await _provider.DisposeAsync();
             await Cluster.DisposeAsync();
             try

@@ -2,6 +2,8 @@ using k8s.Models;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 
+using ResourceQuantity = k8s.Models.ResourceQuantity;
+
 /// <summary>
 /// One change to a valid Job and what the apiserver does with it: <see cref="Field"/> is the path of the expected
 /// error, or null when the Job is still accepted. The same cases run against the local validator and, with the

@@ -24,7 +24,9 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         _provider = services.BuildServiceProvider();
     }
 
-    private ITrainingExecutor Executor => _provider.GetRequiredService<ITrainingExecutor>();
+    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(InMemoryTrainingExecutor.DefaultName);
+
+    private TrainingClient Client => _provider.GetRequiredService<TrainingClient>();
 
     private InMemoryTrainingExecutor Memory => _provider.GetInMemoryExecutor();
 
@@ -100,7 +102,7 @@ public sealed class InMemoryEventTests : IAsyncDisposable
     {
         var run = await Executor.StartAsync(TestJobs.Config());
         Memory.SetRunning(run);
-        var waiting = Events.WaitForCompletionAsync(run, TimeSpan.FromSeconds(30));
+        var waiting = Client.GetOperation(run).WaitForCompletionAsync(TimeSpan.FromSeconds(30));
 
         Memory.Fail(run, TrainingStatusReasons.OomKilled, "out of memory", exitCode: 137);
 
@@ -167,7 +169,7 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         await using var provider = services.BuildServiceProvider();
         await using var recorder = new EventRecorder(provider.GetRequiredService<ITrainingEventSource>());
 
-        var run = await provider.GetRequiredService<ITrainingExecutor>().StartAsync(TestJobs.Config(epochs: 3));
+        var run = await provider.GetRequiredKeyedService<ITrainingExecutor>(InMemoryTrainingExecutor.DefaultName).StartAsync(TestJobs.Config(epochs: 3));
         _clock.Advance(TimeSpan.FromMinutes(3));
 
         var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));

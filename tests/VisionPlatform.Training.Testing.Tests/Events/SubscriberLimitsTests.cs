@@ -20,7 +20,9 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
         _provider = services.BuildServiceProvider();
     }
 
-    private ITrainingExecutor Executor => _provider.GetRequiredService<ITrainingExecutor>();
+    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(InMemoryTrainingExecutor.DefaultName);
+
+    private TrainingClient Client => _provider.GetRequiredService<TrainingClient>();
 
     private InMemoryTrainingExecutor Memory => _provider.GetInMemoryExecutor();
 
@@ -94,7 +96,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
         var run = await Executor.StartAsync(TestJobs.Config("job-endless"));
         Memory.SetRunning(run);
 
-        var waiting = Events.WaitForCompletionAsync(run, TimeSpan.FromMinutes(10));
+        var waiting = Client.GetOperation(run).WaitForCompletionAsync(TimeSpan.FromMinutes(10));
         _clock.Advance(TimeSpan.FromMinutes(9));
         waiting.IsCompleted.Should().BeFalse("nine minutes of the ten have passed on the host's clock");
         _clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
@@ -111,7 +113,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
         var run = await Executor.StartAsync(TestJobs.Config("job-quick"));
         Memory.SetRunning(run);
 
-        var waiting = Events.WaitForCompletionAsync(run, TimeSpan.FromMinutes(10));
+        var waiting = Client.GetOperation(run).WaitForCompletionAsync(TimeSpan.FromMinutes(10));
         _clock.Advance(TimeSpan.FromMinutes(9));
         Memory.Complete(run);
 

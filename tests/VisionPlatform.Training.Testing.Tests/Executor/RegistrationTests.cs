@@ -5,7 +5,7 @@ namespace VisionPlatform.Training.Testing.Tests.Executor;
 public class RegistrationTests
 {
     [Fact]
-    public async Task A_test_host_runs_jobs_on_the_in_memory_executor_through_the_manager()
+    public async Task A_test_host_runs_jobs_on_the_in_memory_executor_through_the_client()
     {
         var clock = TestJobs.Clock();
         var services = new ServiceCollection();
@@ -13,18 +13,19 @@ public class RegistrationTests
         services.AddTrainingExecutors(o => o.DefaultExecutor = "in-memory").AddInMemoryExecutor();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
-        var run = await executor.StartAsync(TestJobs.Config());
+        var client = provider.GetRequiredService<TrainingClient>();
+        var operation = await client.StartAsync(TestJobs.Config());
+        var run = operation.Run;
         var memory = provider.GetInMemoryExecutor();
         memory.SetRunning(run);
         clock.Advance(TimeSpan.FromSeconds(7));
         memory.Complete(run, 0);
 
-        executor.Should().BeOfType<TrainingExecutorManager>();
+        provider.GetService<ITrainingExecutor>().Should().BeNull("the host injects the client; executors are keyed by name");
         run.ExecutorName.Should().Be("in-memory");
         memory.Should().BeSameAs(provider.GetRequiredService<InMemoryTrainingExecutor>());
         memory.StartedJobs.Should().ContainSingle();
-        var status = await executor.GetStatusAsync(run);
+        var status = await operation.UpdateStatusAsync();
         status.Phase.Should().Be(TrainingPhase.Succeeded);
         status.FinishedAt.Should().Be(TestJobs.Epoch.AddSeconds(7), "the executor uses the container's TimeProvider");
     }
@@ -42,18 +43,18 @@ public class RegistrationTests
                 o.AutoCompleteDelay = TimeSpan.FromMinutes(2);
             });
         await using var provider = services.BuildServiceProvider();
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
+        var client = provider.GetRequiredService<TrainingClient>();
 
-        var run = await executor.StartAsync(TestJobs.Config());
+        var operation = await client.StartAsync(TestJobs.Config());
         clock.Advance(TimeSpan.FromMinutes(2));
 
-        (await executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded);
+        (await operation.UpdateStatusAsync()).Phase.Should().Be(TrainingPhase.Succeeded);
     }
 
     [Fact]
     public void Invalid_options_fail_at_registration_naming_the_option()
     {
-        var builder = new ServiceCollection().AddTrainingExecutors();
+        var builder = new ServiceCollection().AddTrainingExecutors(o => o.DefaultExecutor = InMemoryTrainingExecutor.DefaultName);
 
         var act = () => builder.AddInMemoryExecutor(configure: o => o.AutoCompleteDelay = TimeSpan.FromDays(2));
 
@@ -68,23 +69,23 @@ public class RegistrationTests
             .AddInMemoryExecutor("kubernetes")
             .AddInMemoryExecutor("subprocess");
         await using var provider = services.BuildServiceProvider();
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var kubernetes = provider.GetInMemoryExecutor("kubernetes");
         var subprocess = provider.GetInMemoryExecutor("subprocess");
 
-        var onDefault = await manager.StartAsync(TestJobs.Config("a"));
-        var onFallback = await manager.StartAsync(TestJobs.Config("b"), "subprocess");
-        subprocess.Complete(onFallback, 1);
+        var onDefault = await client.StartAsync(TestJobs.Config("a"));
+        var onOther = await client.StartAsync(TestJobs.Config("b"), new TrainingStartOptions { Executor = "subprocess" });
+        subprocess.Complete(onOther.Run, 1);
 
         kubernetes.Should().NotBeSameAs(subprocess);
-        manager.ExecutorNames.Should().Contain(["kubernetes", "subprocess"]);
+        client.ExecutorNames.Should().Contain(["kubernetes", "subprocess"]);
         onDefault.ExecutorName.Should().Be("kubernetes");
-        onFallback.ExecutorName.Should().Be("subprocess");
+        onOther.ExecutorName.Should().Be("subprocess");
         kubernetes.StartedJobs.Select(c => c.JobId).Should().Equal("a");
         subprocess.StartedJobs.Select(c => c.JobId).Should().Equal("b");
-        (await manager.GetStatusAsync(onFallback)).Phase.Should().Be(TrainingPhase.Failed);
-        (await manager.FindAsync("b")).Should().Be(onFallback);
-        (await manager.ListAsync()).Select(s => s.JobId).Should().BeEquivalentTo(["a", "b"]);
+        (await client.GetOperation(onOther.Id).UpdateStatusAsync()).Phase.Should().Be(TrainingPhase.Failed);
+        (await client.FindAsync("b"))!.Run.Should().Be(onOther.Run);
+        (await client.ListAsync()).Select(s => s.JobId).Should().BeEquivalentTo(["a", "b"]);
     }
 
     [Fact]
@@ -95,32 +96,34 @@ public class RegistrationTests
             .AddExecutor("real", _ => new OtherExecutor())
             .AddInMemoryExecutor("REAL");
         await using var provider = services.BuildServiceProvider();
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
 
-        var run = await manager.StartAsync(TestJobs.Config());
+        var operation = await client.StartAsync(TestJobs.Config());
         var standIn = provider.GetInMemoryExecutor("real");
 
         standIn.Should().BeSameAs(provider.GetRequiredService<InMemoryTrainingExecutor>());
         standIn.StartedJobs.Should().ContainSingle();
-        run.ExecutorName.Should().Be("real", "handles look like the real executor's");
-        manager.ExecutorNames.Count(n => n.Equals("real", StringComparison.OrdinalIgnoreCase)).Should().Be(1);
-        standIn.Complete(run, 0);
-        (await manager.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded);
+        operation.ExecutorName.Should().Be("real", "handles look like the real executor's");
+        client.ExecutorNames.Count(n => n.Equals("real", StringComparison.OrdinalIgnoreCase)).Should().Be(1);
+        standIn.Complete(operation.Run, 0);
+        (await operation.UpdateStatusAsync()).Phase.Should().Be(TrainingPhase.Succeeded);
     }
 
     [Fact]
-    public async Task The_built_in_subprocess_executor_can_be_replaced_so_a_test_host_touches_no_processes()
+    public async Task The_subprocess_executor_can_be_replaced_so_a_test_host_touches_no_processes()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess)
+            .AddSubprocess()
+            .AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
         await using var provider = services.BuildServiceProvider();
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
+        var client = provider.GetRequiredService<TrainingClient>();
 
-        var run = await executor.StartAsync(TestJobs.Config());
+        var operation = await client.StartAsync(TestJobs.Config());
 
-        run.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        operation.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
         provider.GetInMemoryExecutor(TrainingExecutorNames.Subprocess).StartedJobs.Should().ContainSingle();
-        (await executor.ListAsync()).Should().ContainSingle().Which.Run.Should().Be(run);
+        (await client.ListAsync()).Should().ContainSingle().Which.Run.Should().Be(operation.Run);
     }
 
     [Fact]
@@ -131,18 +134,18 @@ public class RegistrationTests
         services.AddTrainingExecutors().AddInMemoryExecutor("in-memory", o => o.AutoComplete = true);
         await using var provider = services.BuildServiceProvider();
 
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
-        var run = await manager.StartAsync(TestJobs.Config());
+        var client = provider.GetRequiredService<TrainingClient>();
+        var operation = await client.StartAsync(TestJobs.Config());
 
-        manager.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess, "in-memory"); // the built-in one, and the double once
-        (await manager.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Pending, "the first registration's options apply");
+        client.ExecutorNames.Should().Equal("in-memory"); // no executor is built in, and the double is registered once
+        (await operation.UpdateStatusAsync()).Phase.Should().Be(TrainingPhase.Pending, "the first registration's options apply");
     }
 
     [Fact]
     public async Task GetInMemoryExecutor_explains_a_missing_or_foreign_executor()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors().AddExecutor("other", _ => new OtherExecutor());
+        services.AddTrainingExecutors(o => o.DefaultExecutor = "other").AddExecutor("other", _ => new OtherExecutor());
         await using var provider = services.BuildServiceProvider();
 
         FluentActions.Invoking(() => provider.GetInMemoryExecutor()).Should().Throw<InvalidOperationException>()

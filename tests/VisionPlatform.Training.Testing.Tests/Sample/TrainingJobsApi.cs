@@ -17,7 +17,7 @@ public static class TrainingJobsApi
 {
     public static IServiceCollection AddTrainingJobsApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         services.AddSingleton<TrainingJobsService>();
         return services;
     }

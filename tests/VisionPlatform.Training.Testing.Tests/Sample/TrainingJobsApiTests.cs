@@ -33,7 +33,7 @@ public sealed class TrainingJobsApiTests : IAsyncLifetime
 
         // The test's only changes: a controllable clock and the in-memory executor standing in for "subprocess".
         builder.Services.AddSingleton<TimeProvider>(_clock);
-        builder.Services.AddTrainingExecutors().AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
+        builder.Services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddInMemoryExecutor(TrainingExecutorNames.Subprocess);
 
         _app = builder.Build();
         _app.MapTrainingJobs();

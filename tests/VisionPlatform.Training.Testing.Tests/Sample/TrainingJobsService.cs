@@ -1,6 +1,6 @@
 namespace VisionPlatform.Training.Testing.Tests.Sample;
 
-// A backend service as a team would write it: minimal API endpoints call it, it talks to ITrainingExecutor only.
+// A backend service as a team would write it: minimal API endpoints call it, it talks to TrainingClient only.
 // The tests in TrainingJobsServiceTests show how to test it with the in-memory executor: copy both.
 //
 //   app.MapPost("/training-jobs", async (StartTrainingRequest r, TrainingJobsService s, CancellationToken ct) =>
@@ -54,7 +54,7 @@ public sealed record TrainingJobDto(
     DateTimeOffset? FinishedAt);
 
 /// <summary>The backend's training use cases.</summary>
-public sealed class TrainingJobsService(ITrainingExecutor executor)
+public sealed class TrainingJobsService(TrainingClient client)
 {
     public async Task<StartTrainingResult> StartAsync(StartTrainingRequest request, CancellationToken cancellationToken = default)
     {
@@ -83,8 +83,8 @@ public sealed class TrainingJobsService(ITrainingExecutor executor)
 
         try
         {
-            var run = await executor.StartAsync(builder.Build(), cancellationToken);
-            return new StartTrainingResult(StartOutcome.Started, Handle: run.ToString());
+            var operation = await client.StartAsync(builder.Build(), cancellationToken: cancellationToken);
+            return new StartTrainingResult(StartOutcome.Started, Handle: operation.Id);
         }
         catch (TrainingException e) when (e.Code == TrainingErrorCode.JobConflict)
         {
@@ -99,29 +99,29 @@ public sealed class TrainingJobsService(ITrainingExecutor executor)
     /// <summary>The job behind a stored handle, or null when the handle is malformed or the run is unknown.</summary>
     public async Task<TrainingJobDto?> GetAsync(string handle, CancellationToken cancellationToken = default)
     {
-        if (!TrainingRun.TryParse(handle, out var run))
+        if (!client.TryGetOperation(handle, out var operation))
         {
             return null;
         }
 
-        var status = await executor.GetStatusAsync(run, cancellationToken);
+        var status = await operation.UpdateStatusAsync(cancellationToken);
         return status.Phase == TrainingPhase.NotFound ? null : ToDto(status);
     }
 
     public async Task<TrainingJobDto?> CancelAsync(string handle, CancellationToken cancellationToken = default)
     {
-        if (!TrainingRun.TryParse(handle, out var run))
+        if (!client.TryGetOperation(handle, out var operation))
         {
             return null;
         }
 
-        var status = await executor.StopAsync(run, cancellationToken: cancellationToken);
+        var status = await operation.StopAsync(cancellationToken: cancellationToken);
         return status.Phase == TrainingPhase.NotFound ? null : ToDto(status);
     }
 
     public async Task<IReadOnlyList<TrainingJobDto>> ListProjectAsync(string projectId, bool activeOnly, CancellationToken cancellationToken = default)
     {
-        var statuses = await executor.ListAsync(
+        var statuses = await client.ListAsync(
             new TrainingRunQuery
             {
                 ProjectId = projectId,
@@ -133,9 +133,8 @@ public sealed class TrainingJobsService(ITrainingExecutor executor)
 
     public async Task<IReadOnlyList<string>> GetLogTailAsync(string handle, int lines, CancellationToken cancellationToken = default)
     {
-        var run = TrainingRun.Parse(handle);
         var result = new List<string>();
-        await foreach (var line in executor.GetLogsAsync(run, new TrainingLogOptions { TailLines = lines }, cancellationToken))
+        await foreach (var line in client.GetOperation(handle).GetLogsAsync(new TrainingLogOptions { TailLines = lines }, cancellationToken))
         {
             result.Add(line.Text);
         }
@@ -146,13 +145,8 @@ public sealed class TrainingJobsService(ITrainingExecutor executor)
     /// <summary>Waits for the job to finish (a background worker would do this and notify users).</summary>
     public async Task<TrainingJobDto> WaitAsync(string handle, CancellationToken cancellationToken = default)
     {
-        TrainingRunStatus? last = null;
-        await foreach (var status in executor.WatchAsync(TrainingRun.Parse(handle), cancellationToken))
-        {
-            last = status;
-        }
-
-        return ToDto(last!);
+        var status = await client.GetOperation(handle).WaitForCompletionAsync(cancellationToken);
+        return ToDto(status);
     }
 
     private static TrainingJobDto ToDto(TrainingRunStatus s) => new(

@@ -15,44 +15,45 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task DisposeAsync() => await _ctx.DisposeAsync();
 
     [Fact]
-    public async Task Without_options_the_subprocess_executor_is_the_default_behind_ITrainingExecutor()
+    public async Task AddSubprocess_registers_the_subprocess_executor_by_name_behind_the_client()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var subprocess = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
 
-        executor.Should().BeSameAs(manager);
-        manager.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
-        manager.DefaultExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        provider.GetService<ITrainingExecutor>().Should().BeNull("executors are resolved by name; the client is what a host injects");
+        client.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
+        client.DefaultExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
         subprocess.Should().BeOfType<SubprocessTrainingExecutor>().And.BeSameAs(provider.GetRequiredService<SubprocessTrainingExecutor>());
         ((SubprocessTrainingExecutor)subprocess).RunsDirectory.Should().Be(Path.Combine(Path.GetTempPath(), "vp-training-runs"));
     }
 
     [Fact]
-    public async Task With_an_action_ITrainingExecutor_starts_real_runs_on_the_subprocess_executor()
+    public async Task With_an_action_the_client_starts_real_runs_on_the_subprocess_executor()
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = SubprocessTestContext.Python;
             o.Subprocess.Script = SubprocessTestContext.TrainPy;
-        });
+        }).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
+        var client = provider.GetRequiredService<TrainingClient>();
 
-        var run = await executor.StartAsync(SubprocessTestContext.Job("job-di", epochs: 1).Build());
-        var status = await SubprocessTestContext.WaitTerminalAsync(executor, run);
+        var operation = await client.StartAsync(SubprocessTestContext.Job("job-di", epochs: 1).Build());
+        var status = await operation.WaitForCompletionAsync(TimeSpan.FromSeconds(60));
 
-        run.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        operation.ExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
+        operation.HasCompleted.Should().BeTrue();
         status.Phase.Should().Be(TrainingPhase.Succeeded, status.Message);
-        Directory.Exists(Path.Combine(_ctx.RunsDirectory, run.ResourceId, "output")).Should().BeTrue();
-        (await executor.FindAsync("job-di")).Should().Be(run);
+        Directory.Exists(Path.Combine(_ctx.RunsDirectory, operation.Run.ResourceId, "output")).Should().BeTrue();
+        (await client.FindAsync("job-di"))!.Run.Should().Be(operation.Run);
     }
 
     [Fact]
@@ -60,6 +61,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Training:DefaultExecutor"] = "subprocess",
             ["Training:Trainer:Contract"] = "json-config",
             ["Training:Subprocess:RunsDirectory"] = _ctx.RunsDirectory,
             ["Training:Subprocess:MaxConcurrentRuns"] = "7",
@@ -70,7 +72,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:timm:Environment:HF_HOME"] = "/tmp/hf",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         await using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
@@ -103,7 +105,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:Bad Name:Script"] = " ",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         await using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -123,16 +125,16 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task Calling_it_twice_is_safe_and_keeps_one_executor_and_one_validator()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.Subprocess.RunsDirectory = _ctx.RunsDirectory);
-        services.AddTrainingExecutors(o => o.Subprocess.MaxConcurrentRuns = 9);
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.MaxConcurrentRuns = 9; }).AddSubprocess();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var options = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
 
-        manager.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
+        client.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
         provider.GetServices<IValidateOptions<TrainingOptions>>().Should().ContainSingle();
-        services.Count(d => d.ServiceType == typeof(SubprocessTrainingExecutor)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(SubprocessTrainingExecutor) && !d.IsKeyedService).Should().Be(1);
         options.Subprocess.RunsDirectory.Should().Be(_ctx.RunsDirectory);
         options.Subprocess.MaxConcurrentRuns.Should().Be(9, "the second call's configuration applies too");
         provider.GetRequiredService<SubprocessTrainingExecutor>().RunsDirectory.Should().Be(_ctx.RunsDirectory);
@@ -142,7 +144,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public void Disposing_the_container_synchronously_is_supported()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.Subprocess.RunsDirectory = _ctx.RunsDirectory);
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
         var provider = services.BuildServiceProvider();
         provider.GetRequiredService<SubprocessTrainingExecutor>();
 

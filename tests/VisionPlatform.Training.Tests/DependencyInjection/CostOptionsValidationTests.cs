@@ -53,6 +53,7 @@ public sealed class CostOptionsValidationTests
     {
         await using var provider = Build(new()
         {
+            ["Training:DefaultExecutor"] = "subprocess",
             ["Training:Cost:Currency"] = "EUR",
             ["Training:Cost:Default:GpuHour"] = "0",
             ["Training:Cost:Executors:kubernetes:GpuHour"] = "2.75",
@@ -72,7 +73,7 @@ public sealed class CostOptionsValidationTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         return services.BuildServiceProvider();
     }
 

@@ -12,7 +12,7 @@ public sealed class RunOutcomeMetricsTests : IDisposable
     [Fact]
     public async Task A_run_seen_from_start_to_success_is_counted_once_with_its_times()
     {
-        var run = await _host.Manager.StartAsync(TelemetryHost.Job("job-ok", "timm"));
+        var run = (await _host.Client.StartAsync(TelemetryHost.Job("job-ok", "timm"))).Run;
         var t0 = TelemetryHost.T0;
 
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Pending, TrainingStatusReasons.WaitingForSlot));
@@ -83,7 +83,7 @@ public sealed class RunOutcomeMetricsTests : IDisposable
             return null;
         };
 
-        await _host.Manager.StartAsync(TelemetryHost.Job("job-early"));
+        await _host.Client.StartAsync(TelemetryHost.Job("job-early"));
 
         var failure = _host.Failed.GetMeasurementSnapshot().Should().ContainSingle().Subject;
         failure.Tags[TrainingTelemetry.FrameworkTag].Should().Be("ultralytics");
@@ -95,8 +95,8 @@ public sealed class RunOutcomeMetricsTests : IDisposable
     [Fact]
     public async Task A_repeated_start_of_the_same_run_is_one_start_and_its_outcome_is_counted_once()
     {
-        var run = await _host.Manager.StartAsync(TelemetryHost.Job("job-twice"));
-        (await _host.Manager.StartAsync(TelemetryHost.Job("job-twice"))).Should().Be(run);
+        var run = (await _host.Client.StartAsync(TelemetryHost.Job("job-twice"))).Run;
+        ((await _host.Client.StartAsync(TelemetryHost.Job("job-twice"))).Run).Should().Be(run);
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, TelemetryHost.T0, TelemetryHost.T0.AddSeconds(5)));
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.NotFound, TrainingStatusReasons.NotFound));
@@ -112,7 +112,7 @@ public sealed class RunOutcomeMetricsTests : IDisposable
     [Fact]
     public async Task A_finished_run_the_hub_forgot_and_sees_again_is_not_counted_again()
     {
-        var run = await _host.Manager.StartAsync(TelemetryHost.Job("job-forgotten"));
+        var run = (await _host.Client.StartAsync(TelemetryHost.Job("job-forgotten"))).Run;
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Running, TrainingStatusReasons.Running, TelemetryHost.T0));
         var done = TelemetryHost.Status(run, TrainingPhase.Succeeded, TrainingStatusReasons.Completed, TelemetryHost.T0, TelemetryHost.T0.AddSeconds(1));
         _host.Hub.PublishStatus(done);
@@ -146,7 +146,7 @@ public sealed class RunOutcomeMetricsTests : IDisposable
     [Fact]
     public async Task A_retried_attempt_does_not_record_a_second_wait()
     {
-        var run = await _host.Manager.StartAsync(TelemetryHost.Job("job-retried"));
+        var run = (await _host.Client.StartAsync(TelemetryHost.Job("job-retried"))).Run;
         var t0 = TelemetryHost.T0;
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Pending, TrainingStatusReasons.WaitingForGpu));
         _host.Hub.PublishStatus(TelemetryHost.Status(run, TrainingPhase.Running, TrainingStatusReasons.Running, t0.AddSeconds(45)));
@@ -161,7 +161,7 @@ public sealed class RunOutcomeMetricsTests : IDisposable
     {
         _host.Alpha.Availability = ExecutorAvailability.Unavailable("maintenance", TelemetryHost.T0);
 
-        var result = await _host.Manager.StartAsync(TelemetryHost.Job("job-fallback"), options: null);
+        var result = await _host.Client.StartAsync(TelemetryHost.Job("job-fallback"));
 
         result.IsFallback.Should().BeTrue();
         var fallback = _host.Fallbacks.GetMeasurementSnapshot().Should().ContainSingle().Subject;

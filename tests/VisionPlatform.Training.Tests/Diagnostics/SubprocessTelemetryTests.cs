@@ -22,13 +22,14 @@ public sealed class SubprocessTelemetryTests : IAsyncLifetime
         services.AddSingleton<IMeterFactory, TestMeterFactory>();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Availability.BackgroundRefresh = false;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = Python;
             o.Subprocess.Script = TrainPy;
             o.Subprocess.MaxConcurrentRuns = 3;
             o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(10);
-        });
+        }).AddSubprocess();
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         _ctx.Track(_provider.GetRequiredService<SubprocessTrainingExecutor>());
         return Task.CompletedTask;
@@ -54,24 +55,23 @@ public sealed class SubprocessTelemetryTests : IAsyncLifetime
         using var duration = Collect<double>(TrainingTelemetry.RunDurationInstrument);
         using var pending = Collect<double>(TrainingTelemetry.PendingDurationInstrument);
         using var active = Collect<long>(TrainingTelemetry.ActiveRunsInstrument);
-        var manager = _provider.GetRequiredService<TrainingExecutorManager>();
-        var events = _provider.GetRequiredService<ITrainingEventSource>();
+        var client = _provider.GetRequiredService<TrainingClient>();
 
-        var ok = await manager.StartAsync(Job("tel-ok", epochs: 2, new { epoch_seconds = 0.2 }).Build());
-        var bad = await manager.StartAsync(Job("tel-bad", epochs: 3, new { epoch_seconds = 0.2, fail_at_epoch = 2 }).Build());
-        var slow = await manager.StartAsync(Job("tel-slow", epochs: 50, new { epoch_seconds = 1 }).Build());
+        var ok = await client.StartAsync(Job("tel-ok", epochs: 2, new { epoch_seconds = 0.2 }).Build());
+        var bad = await client.StartAsync(Job("tel-bad", epochs: 3, new { epoch_seconds = 0.2, fail_at_epoch = 2 }).Build());
+        var slow = await client.StartAsync(Job("tel-slow", epochs: 50, new { epoch_seconds = 1 }).Build());
 
-        (await events.WaitForCompletionAsync(ok, Patience)).Phase.Should().Be(TrainingPhase.Succeeded);
-        (await events.WaitForCompletionAsync(bad, Patience)).Phase.Should().Be(TrainingPhase.Failed);
+        (await ok.WaitForCompletionAsync(Patience)).Phase.Should().Be(TrainingPhase.Succeeded);
+        (await bad.WaitForCompletionAsync(Patience)).Phase.Should().Be(TrainingPhase.Failed);
 
         // The slow run is live: the gauge sees it running on the subprocess executor.
-        await WaitForAsync(manager, slow, s => s.Phase == TrainingPhase.Running, Patience);
+        await WaitForAsync(slow, s => s.Phase == TrainingPhase.Running, Patience);
         active.RecordObservableInstruments();
         active.GetMeasurementSnapshot().Should().Contain(m =>
             (string)m.Tags[TrainingTelemetry.ExecutorTag]! == TrainingExecutorNames.Subprocess && (string)m.Tags[TrainingTelemetry.PhaseTag]! == "running" && m.Value == 1);
 
-        await manager.StopAsync(slow);
-        (await events.WaitForCompletionAsync(slow, Patience)).Phase.Should().Be(TrainingPhase.Stopped);
+        await slow.StopAsync();
+        (await slow.WaitForCompletionAsync(Patience)).Phase.Should().Be(TrainingPhase.Stopped);
 
         starts.GetMeasurementSnapshot().Should().HaveCount(3).And.OnlyContain(m =>
             (string)m.Tags[TrainingTelemetry.ExecutorTag]! == TrainingExecutorNames.Subprocess && (string)m.Tags[TrainingTelemetry.FrameworkTag]! == "ultralytics");
@@ -88,7 +88,7 @@ public sealed class SubprocessTelemetryTests : IAsyncLifetime
         // The same outcomes seen again (a status read or a recovery republishing them) change nothing.
         foreach (var run in new[] { ok, bad, slow })
         {
-            await manager.GetStatusAsync(run);
+            await run.UpdateStatusAsync();
         }
 
         (succeeded.GetMeasurementSnapshot().Count + failed.GetMeasurementSnapshot().Count + stopped.GetMeasurementSnapshot().Count).Should().Be(3);

@@ -44,7 +44,7 @@ internal sealed class TelemetryHost : IDisposable
         OldestPendingAge = Collect<double>(meters, TrainingTelemetry.OldestPendingAgeInstrument);
         EventsDropped = Collect<long>(meters, TrainingTelemetry.EventsDroppedInstrument);
         Subscribers = Collect<long>(meters, TrainingTelemetry.SubscribersInstrument);
-        Manager = _provider.GetRequiredService<TrainingExecutorManager>();
+        Client = _provider.GetRequiredService<TrainingClient>();
         Hub = _provider.GetRequiredService<TrainingEventHub>();
     }
 
@@ -52,7 +52,7 @@ internal sealed class TelemetryHost : IDisposable
 
     public ScriptedExecutor Beta { get; } = new("beta");
 
-    public TrainingExecutorManager Manager { get; }
+    public TrainingClient Client { get; }
 
     public TrainingEventHub Hub { get; }
 

@@ -42,7 +42,7 @@ public sealed class TrainingActivityTests : IDisposable
         Activity parent;
         using (parent = Caller.StartActivity("POST /runs")!)
         {
-            await _host.Manager.StartAsync(TelemetryHost.Job(jobId, "timm"));
+            await _host.Client.StartAsync(TelemetryHost.Job(jobId, "timm"));
         }
 
         var span = Spans(TrainingTelemetry.StartActivityName, jobId).Should().ContainSingle().Subject;
@@ -61,7 +61,7 @@ public sealed class TrainingActivityTests : IDisposable
         var jobId = _prefix + "-fallback";
         _host.Alpha.Availability = ExecutorAvailability.Unavailable("maintenance", TelemetryHost.T0);
 
-        await _host.Manager.StartAsync(TelemetryHost.Job(jobId));
+        await _host.Client.StartAsync(TelemetryHost.Job(jobId));
 
         var span = Spans(TrainingTelemetry.StartActivityName, jobId).Should().ContainSingle().Subject;
         span.GetTagItem(TrainingTelemetry.ExecutorTag).Should().Be("beta");
@@ -76,7 +76,7 @@ public sealed class TrainingActivityTests : IDisposable
         _host.Alpha.Availability = ExecutorAvailability.Unavailable("maintenance", TelemetryHost.T0);
         _host.Beta.Availability = ExecutorAvailability.Unavailable("also down", TelemetryHost.T0);
 
-        var act = () => _host.Manager.StartAsync(TelemetryHost.Job(jobId));
+        var act = () => _host.Client.StartAsync(TelemetryHost.Job(jobId));
 
         await act.Should().ThrowAsync<TrainingException>();
         var span = Spans(TrainingTelemetry.StartActivityName, jobId).Should().ContainSingle().Subject;
@@ -90,9 +90,9 @@ public sealed class TrainingActivityTests : IDisposable
     public async Task A_request_error_marks_the_span_failed_too()
     {
         var jobId = _prefix + "-conflict";
-        await _host.Manager.StartAsync(TelemetryHost.Job(jobId));
+        await _host.Client.StartAsync(TelemetryHost.Job(jobId));
 
-        var act = () => _host.Manager.StartAsync(TelemetryHost.Job(jobId, "timm"));
+        var act = () => _host.Client.StartAsync(TelemetryHost.Job(jobId, "timm"));
 
         await act.Should().ThrowAsync<TrainingException>();
         var spans = Spans(TrainingTelemetry.StartActivityName, jobId);
@@ -105,9 +105,9 @@ public sealed class TrainingActivityTests : IDisposable
     public async Task A_stop_is_a_span_with_the_phase_it_reported()
     {
         var jobId = _prefix + "-stop";
-        var run = await _host.Manager.StartAsync(TelemetryHost.Job(jobId));
+        var run = (await _host.Client.StartAsync(TelemetryHost.Job(jobId))).Run;
 
-        await _host.Manager.StopAsync(run);
+        await _host.Client.GetOperation(run).StopAsync();
 
         var span = Spans(TrainingTelemetry.StopActivityName, jobId).Should().ContainSingle().Subject;
         span.GetTagItem(TrainingTelemetry.ExecutorTag).Should().Be("alpha");

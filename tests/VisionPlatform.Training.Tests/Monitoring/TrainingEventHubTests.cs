@@ -15,7 +15,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task Same_state_twice_is_published_once_and_sequences_increase_by_one()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         var run = Run();
         await using var events = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false }).GetAsyncEnumerator();
         var first = events.MoveNextAsync();
@@ -46,7 +46,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task A_retry_is_a_new_attempt_and_goes_back_to_pending()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         var run = Run();
         hub.PublishStatus(Status(run, TrainingPhase.Running));
         hub.PublishStatus(Status(run, TrainingPhase.Pending, "Starting", attempt: 2));
@@ -59,7 +59,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task A_new_subscriber_starts_from_the_current_state_without_duplicates()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         hub.PublishStatus(Status(Run("a"), TrainingPhase.Running));
         hub.PublishStatus(Status(Run("b"), TrainingPhase.Failed));
 
@@ -79,7 +79,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task An_upload_event_is_numbered_with_the_run_delivered_without_opt_in_and_not_part_of_the_current_state()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         var run = Run();
         var pending = new ArtifactUploadStatus { State = ArtifactUploadState.Pending };
         var uploaded = new ArtifactUploadStatus { State = ArtifactUploadState.Uploaded, Message = "Uploaded 3 files", Attempts = 1, FinishedAt = _time.GetUtcNow() };
@@ -149,7 +149,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task A_slow_subscriber_gets_a_gap_marker_where_its_oldest_events_were_dropped()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         var run = Run();
         await using var slow = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 16 }).GetAsyncEnumerator();
         await using var fast = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 100 }).GetAsyncEnumerator();
@@ -181,7 +181,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task Disconnect_policy_ends_the_subscription_with_a_clear_error()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         await using var events = hub.SubscribeAsync(new TrainingEventSubscription
         {
             IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 16, OverflowPolicy = TrainingEventOverflowPolicy.Disconnect,
@@ -201,7 +201,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task Bad_subscription_settings_are_rejected_naming_the_field()
     {
-        var hub = new TrainingEventHub(_time, () => null);
+        var hub = new TrainingEventHub(_time);
         var subscribe = () => hub.SubscribeAsync(new TrainingEventSubscription { BufferCapacity = 2 });
         subscribe.Should().Throw<TrainingValidationException>().WithMessage("*BufferCapacity*between 16 and 1048576*");
         await Task.CompletedTask;
@@ -210,7 +210,7 @@ public sealed class TrainingEventHubTests
     [Fact]
     public async Task WaitForCompletion_returns_the_terminal_status_or_times_out_naming_the_run()
     {
-        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var hub = new TrainingEventHub(TimeProvider.System);
         var run = Run();
         hub.PublishStatus(Status(run, TrainingPhase.Running));
         var wait = hub.WaitForCompletionAsync(run, Patience);

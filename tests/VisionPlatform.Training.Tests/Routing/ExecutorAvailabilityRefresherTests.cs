@@ -25,7 +25,7 @@ public class ExecutorAvailabilityRefresherTests
             await WaitUntilAsync(() => host.Time.TimersCreated(interval) >= 1);
             host.Primary.ProbeCalls.Should().BeGreaterThanOrEqualTo(1);
             host.Secondary.ProbeCalls.Should().BeGreaterThanOrEqualTo(1);
-            (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
+            (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
 
             host.Primary.Availability = null;
             var before = host.Primary.ProbeCalls;
@@ -35,7 +35,7 @@ public class ExecutorAvailabilityRefresherTests
 
             // The cached answer is fresh (no probe on this call) and says the executor is back.
             var probes = host.Primary.ProbeCalls;
-            (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
+            (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
             host.Primary.ProbeCalls.Should().Be(probes);
         }
         finally

@@ -33,18 +33,18 @@ public sealed class FallbackEventTests : IAsyncLifetime
             o.Subprocess.Interpreter = SubprocessTestContext.Python;
             o.Subprocess.Script = SubprocessTestContext.TrainPy;
             o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(10);
-        }).AddExecutor("kubernetes", _ => unavailable);
+        }).AddSubprocess().AddExecutor("kubernetes", _ => unavailable);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         _ctx.Track(provider.GetRequiredService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>());
-        var manager = provider.GetRequiredService<TrainingExecutorManager>();
+        var client = provider.GetRequiredService<TrainingClient>();
         var events = provider.GetRequiredService<ITrainingEventSource>();
         await using var recorder = new EventRecorder(events, new TrainingEventSubscription { JobId = "job-fallback", IncludeCurrentState = false });
 
         // A long run, stopped only once the fallback event has arrived, so its end comes after it whatever the load.
-        var result = await manager.StartAsync(SubprocessTestContext.Job("job-fallback", epochs: 1000, new { epoch_seconds = 0.2 }).Build(), options: null);
+        var result = await client.StartAsync(SubprocessTestContext.Job("job-fallback", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
         var fallback = await recorder.WaitForAsync<TrainingFallbackEvent>(e => e.JobId == "job-fallback", "the fallback event");
         await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Running);
-        await manager.StopAsync(result.Run, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(10) });
+        await result.StopAsync(new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(10) });
         var stopped = await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Stopped);
 
         result.IsFallback.Should().BeTrue();

@@ -6,7 +6,7 @@ using VisionPlatform.Training.Diagnostics;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
-/// <summary>A service provider with the manager over two scripted executors, a fake clock and metric collectors.</summary>
+/// <summary>A service provider with the training client over two scripted executors, a fake clock and metric collectors.</summary>
 internal sealed class RoutingHost : IDisposable
 {
     private readonly ServiceProvider _provider;
@@ -36,7 +36,7 @@ internal sealed class RoutingHost : IDisposable
         var meters = _provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         Fallbacks = new MetricCollector<long>(meters, TrainingTelemetry.MeterName, TrainingTelemetry.FallbacksInstrument);
         StartFailures = new MetricCollector<long>(meters, TrainingTelemetry.MeterName, TrainingTelemetry.StartFailuresInstrument);
-        Manager = _provider.GetRequiredService<TrainingExecutorManager>();
+        Client = _provider.GetRequiredService<TrainingClient>();
     }
 
     public TimerCountingTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
@@ -45,7 +45,7 @@ internal sealed class RoutingHost : IDisposable
 
     public ScriptedExecutor Secondary { get; }
 
-    public TrainingExecutorManager Manager { get; }
+    public TrainingClient Client { get; }
 
     public MetricCollector<long> Fallbacks { get; }
 

@@ -113,8 +113,16 @@ internal class ScriptedExecutor(string name) : ITrainingExecutor
             : Task.FromResult(Availability ?? ExecutorAvailability.Available(DateTimeOffset.UnixEpoch));
     }
 
-    public static HttpRequestException ConnectionRefusedError() =>
-        new(HttpRequestError.ConnectionError, "Connection refused (127.0.0.1:1)");
+    /// <summary>What an executor throws when its backend cannot be reached: <see cref="TrainingErrorCode.ExecutorUnavailable"/>.</summary>
+    public static TrainingException ConnectionRefusedError() =>
+        new(TrainingErrorCode.ExecutorUnavailable, "The backend cannot be reached: Connection refused (127.0.0.1:1)", new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (127.0.0.1:1)"));
+
+    /// <summary>What an executor throws when its backend answered with a failure after it may have applied the write: <see cref="TrainingErrorCode.ExecutorFailure"/>.</summary>
+    public static TrainingException AnsweredFailure(string message) => new(TrainingErrorCode.ExecutorFailure, message);
+
+    /// <summary>What an executor throws when a write went unanswered: <see cref="TrainingErrorCode.OutcomeUnknown"/>.</summary>
+    public static TrainingException OutcomeUnknownError() =>
+        new(TrainingErrorCode.OutcomeUnknown, "The create was sent but never answered; it may still be applied.", new TimeoutException("no answer within 10 s"));
 }
 
 /// <summary>An executor that knows how many GPUs it has, like the subprocess executor.</summary>

@@ -72,12 +72,13 @@ public sealed class SubprocessArtifactEnvironmentTests : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Subprocess.Interpreter = Python;
             o.Subprocess.Script = ProbePy;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
-        }).AddArtifactStorage(ConfigureStore);
+        }).AddSubprocess().AddArtifactStorage(ConfigureStore);
         using var provider = services.BuildServiceProvider();
-        var executor = (SubprocessTrainingExecutor)provider.GetRequiredService<TrainingExecutorManager>().GetExecutor(TrainingExecutorNames.Subprocess);
+        var executor = (SubprocessTrainingExecutor)provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
 
         var plan = executor.CreateLaunchPlan(Job("job-di").Build());
 
@@ -93,7 +94,7 @@ public sealed class SubprocessArtifactEnvironmentTests : IAsyncLifetime
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = "my/own/prefix/" }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();

@@ -179,7 +179,7 @@ public sealed class SubprocessJobIdReuseTests : IAsyncLifetime
         var options = new TrainingOptions { DefaultExecutor = "subprocess" };
         options.Subprocess.RunRetention = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 
-        var result = new TrainingOptionsValidator("Training").Validate(null, options);
+        var result = new TrainingOptionsValidator("Training", ["subprocess"]).Validate(null, options);
 
         result.Failures.Should().ContainSingle(f => f.StartsWith("Training:Subprocess:RunRetention is ", StringComparison.Ordinal));
         new SubprocessExecutorOptions().RunRetention.Should().Be(TimeSpan.FromDays(7));

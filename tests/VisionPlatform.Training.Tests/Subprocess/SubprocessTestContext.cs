@@ -84,6 +84,21 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         return builder;
     }
 
+    public static async Task<TrainingRunStatus> WaitForAsync(TrainingOperation operation, Func<TrainingRunStatus, bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var status = await operation.UpdateStatusAsync();
+            if (condition(status) || DateTime.UtcNow > deadline)
+            {
+                return condition(status) ? status : throw new TimeoutException($"Run {operation.JobId} did not reach the expected state; last: {status.Phase}/{status.Reason} {status.Message}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public static async Task<TrainingRunStatus> WaitForAsync(
         ITrainingExecutor executor,
         TrainingRun run,

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using VisionPlatform.Training.Tests.Monitoring;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static VisionPlatform.Training.Tests.Subprocess.SubprocessTestContext;
@@ -25,14 +26,14 @@ public sealed class SubprocessEventTests : IAsyncLifetime
             o.Cost.Default.GpuHour = 100m;
             o.Cost.Executors[TrainingExecutorNames.Subprocess] = new TrainingCostRates { GpuHour = 3600m, CpuHour = 360m };
         });
-        var executor = provider.GetRequiredService<ITrainingExecutor>();
+        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var events = provider.GetRequiredService<ITrainingEventSource>();
         await using var recorder = new EventRecorder(events, new TrainingEventSubscription { IncludeCurrentState = false });
         var builder = Job("job-phases", epochs: 3, new { epoch_seconds = 0.3 });
         builder.Resources = new TrainingResources { Gpus = 1, CpuRequest = "500m" };
 
         var run = await executor.StartAsync(builder.Build());
-        var final = await events.WaitForCompletionAsync(run, Patience);
+        var final = await provider.GetRequiredService<TrainingClient>().GetOperation(run).WaitForCompletionAsync(Patience);
         var status = await executor.GetStatusAsync(run);
         await recorder.WaitForPhaseAsync(run.JobId, TrainingPhase.Succeeded);
 
@@ -81,7 +82,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     [Fact]
     public async Task Log_lines_reach_only_subscribers_that_ask_and_a_job_subscriber_sees_only_its_run()
     {
-        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(), hub);
         await using var logsOfA = new EventRecorder(hub, new TrainingEventSubscription { JobId = "job-a", IncludeLogs = true, IncludeCurrentState = false });
         await using var onlyB = new EventRecorder(hub, new TrainingEventSubscription { JobId = "job-b", IncludeCurrentState = false });
@@ -110,7 +111,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     [Fact]
     public async Task Failed_and_stopped_runs_publish_their_exit_code_and_cost()
     {
-        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(), hub);
         await using var recorder = new EventRecorder(hub, new TrainingEventSubscription { IncludeCurrentState = false });
 
@@ -154,7 +155,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     [Fact]
     public async Task A_queued_run_is_published_as_waiting_for_a_slot_and_runs_once_the_first_run_has_ended()
     {
-        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(maxConcurrentRuns: 1), hub);
         await using var recorder = new EventRecorder(hub, new TrainingEventSubscription { IncludeCurrentState = false, IncludeProgress = false });
 
@@ -180,7 +181,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     [Fact]
     public async Task A_subscriber_that_arrives_mid_run_gets_the_latest_progress_and_following_ends_with_the_subscription()
     {
-        var hub = new TrainingEventHub(TimeProvider.System, () => null);
+        var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(), hub);
         var run = await executor.StartAsync(Job("job-late", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
         var running = await WaitForAsync(executor, run, s => s.Progress is { Epoch: >= 2 });
@@ -207,7 +208,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         TrainingRun live, lost;
         await using (var first = BuildProvider(track: false))
         {
-            var executor = first.GetRequiredService<ITrainingExecutor>();
+            var executor = first.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
             live = await executor.StartAsync(Job("job-survives", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
             lost = await executor.StartAsync(Job("job-lost", epochs: 1).Build());
             await WaitForAsync(executor, live, s => s.Phase == TrainingPhase.Running);
@@ -242,7 +243,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         lostEvent.Status.Cost.Should().NotBeNull();
         await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-survives", "progress of the reattached run");
 
-        var restarted = second.GetRequiredService<ITrainingExecutor>();
+        var restarted = second.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var stopped = await restarted.StopAsync(live, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
         var stoppedEvent = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Stopped);
         stoppedEvent.Status.ExitCode.Should().Be(stopped.ExitCode);
@@ -283,12 +284,13 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = Python;
             o.Subprocess.Script = TrainPy;
             o.Subprocess.StopGracePeriod = TimeSpan.FromSeconds(10);
             configure?.Invoke(o);
-        });
+        }).AddSubprocess();
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         if (track)
         {

@@ -3,7 +3,7 @@ using VisionPlatform.Training.Diagnostics;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
-public class TrainingExecutorManagerFallbackTests
+public class StartFallbackTests
 {
     private static RoutingHost Host(Action<TrainingOptions>? configure = null, int secondaryGpus = 0) =>
         new(new ScriptedExecutor("kubernetes"), new GpuHostExecutor("subprocess", secondaryGpus), configure);
@@ -13,10 +13,10 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job());
 
         result.RequestedExecutor.Should().Be("kubernetes");
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         result.IsFallback.Should().BeFalse();
         result.FallbackReason.Should().BeNull();
         host.Secondary.StartCalls.Should().Be(0);
@@ -24,14 +24,16 @@ public class TrainingExecutorManagerFallbackTests
     }
 
     [Fact]
-    public async Task Plain_ITrainingExecutor_start_uses_the_defaults_and_returns_the_run()
+    public async Task A_start_without_options_uses_the_defaults_and_returns_the_operation()
     {
         using var host = Host();
-        ITrainingExecutor executor = host.Manager;
 
-        var run = await executor.StartAsync(RoutingHost.Job());
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
 
-        run.ExecutorName.Should().Be("kubernetes");
+        operation.ExecutorName.Should().Be("kubernetes");
+        operation.RequestedExecutor.Should().Be("kubernetes");
+        operation.IsFallback.Should().BeFalse();
+        operation.FallbackReason.Should().BeNull();
     }
 
     [Fact]
@@ -39,10 +41,10 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "SUBPROCESS" });
+        var result = await host.Client.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "SUBPROCESS" });
 
         result.RequestedExecutor.Should().Be("subprocess");
-        result.ExecutorUsed.Should().Be("subprocess");
+        result.ExecutorName.Should().Be("subprocess");
         result.IsFallback.Should().BeFalse();
         host.Primary.StartCalls.Should().Be(0);
     }
@@ -52,11 +54,11 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "slurm" });
+        var act = () => host.Client.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "slurm" });
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.UnknownExecutor);
-        e.Message.Should().Contain("'slurm'").And.Contain("subprocess, kubernetes");
+        e.Message.Should().Contain("'slurm'").And.Contain("kubernetes, subprocess");
     }
 
     [Fact]
@@ -65,11 +67,11 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host();
         host.Primary.Availability = ExecutorAvailability.Unavailable("GET /version: connection refused", DateTimeOffset.UnixEpoch);
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job());
 
         result.IsFallback.Should().BeTrue();
         result.RequestedExecutor.Should().Be("kubernetes");
-        result.ExecutorUsed.Should().Be("subprocess");
+        result.ExecutorName.Should().Be("subprocess");
         result.Run.ExecutorName.Should().Be("subprocess");
         result.FallbackReason.Should().Contain("'kubernetes' is unavailable").And.Contain("connection refused");
         host.Primary.StartCalls.Should().Be(0, "an executor known to be unavailable is not called");
@@ -86,7 +88,7 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host();
         host.Primary.ProbeFailure = new InvalidOperationException("no kubeconfig");
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job());
 
         result.IsFallback.Should().BeTrue();
         result.FallbackReason.Should().Contain("no kubeconfig");
@@ -98,23 +100,23 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host(o => o.Availability.RefreshInterval = TimeSpan.FromSeconds(10));
         host.Primary.StartFailure = _ => ScriptedExecutor.ConnectionRefusedError();
 
-        var first = await host.Manager.StartAsync(RoutingHost.Job("a"), options: null);
-        var second = await host.Manager.StartAsync(RoutingHost.Job("b"), options: null);
+        var first = await host.Client.StartAsync(RoutingHost.Job("a"));
+        var second = await host.Client.StartAsync(RoutingHost.Job("b"));
 
         first.IsFallback.Should().BeTrue();
         first.FallbackReason.Should().Contain("Connection refused");
         second.IsFallback.Should().BeTrue();
         host.Primary.StartCalls.Should().Be(1, "the failed call marked the executor unavailable until the next probe");
         host.Fallbacks.GetMeasurementSnapshot().Select(m => m.Tags[TrainingTelemetry.ReasonTag])
-            .Should().Equal("connection_failed", "unavailable");
+            .Should().Equal("unavailable", "unavailable");
 
         // The cluster recovers: once the cached answer expires, new jobs go to it again.
         host.Primary.StartFailure = _ => null;
         host.Time.Advance(TimeSpan.FromSeconds(11));
-        var third = await host.Manager.StartAsync(RoutingHost.Job("c"), options: null);
+        var third = await host.Client.StartAsync(RoutingHost.Job("c"));
 
         third.IsFallback.Should().BeFalse();
-        third.ExecutorUsed.Should().Be("kubernetes");
+        third.ExecutorName.Should().Be("kubernetes");
     }
 
     [Theory]
@@ -128,7 +130,7 @@ public class TrainingExecutorManagerFallbackTests
         var error = new TrainingException(new TrainingErrorCode(code), $"the apiserver said {code}");
         host.Primary.StartFailure = _ => error;
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         (await act.Should().ThrowAsync<TrainingException>()).Which.Should().BeSameAs(error);
         host.Secondary.StartCalls.Should().Be(0);
@@ -143,11 +145,11 @@ public class TrainingExecutorManagerFallbackTests
 
         for (var i = 0; i < 6; i++)
         {
-            await FluentActions.Awaiting(() => host.Manager.StartAsync(RoutingHost.Job($"j{i}"), options: null))
+            await FluentActions.Awaiting(() => host.Client.StartAsync(RoutingHost.Job($"j{i}")))
                 .Should().ThrowAsync<TrainingException>();
         }
 
-        (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
+        (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
         host.Primary.StartCalls.Should().Be(6);
     }
 
@@ -164,24 +166,24 @@ public class TrainingExecutorManagerFallbackTests
 
         for (var i = 0; i < 3; i++)
         {
-            (await host.Manager.StartAsync(RoutingHost.Job($"j{i}"), options: null)).IsFallback.Should().BeTrue();
+            (await host.Client.StartAsync(RoutingHost.Job($"j{i}"))).IsFallback.Should().BeTrue();
         }
 
         host.Primary.FindCalls.Should().Be(3, "each ambiguous failure is checked before falling back");
-        var open = await host.Manager.StartAsync(RoutingHost.Job("open"), options: null);
+        var open = await host.Client.StartAsync(RoutingHost.Job("open"));
         open.IsFallback.Should().BeTrue();
         open.FallbackReason.Should().Contain("circuit breaker is open");
         host.Primary.StartCalls.Should().Be(3, "an open circuit is not called");
-        (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
+        (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeFalse();
         host.Fallbacks.GetMeasurementSnapshot()[^1].Tags[TrainingTelemetry.ReasonTag].Should().Be("circuit_open");
 
         failing = false;
         host.Time.Advance(TimeSpan.FromSeconds(31));
-        var recovered = await host.Manager.StartAsync(RoutingHost.Job("recovered"), options: null);
+        var recovered = await host.Client.StartAsync(RoutingHost.Job("recovered"));
 
         recovered.IsFallback.Should().BeFalse();
-        recovered.ExecutorUsed.Should().Be("kubernetes");
-        (await host.Manager.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
+        recovered.ExecutorName.Should().Be("kubernetes");
+        (await host.Client.GetAvailabilityAsync("kubernetes")).IsAvailable.Should().BeTrue();
     }
 
     [Fact]
@@ -189,12 +191,12 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
         var failed = 0;
-        host.Primary.FailAfterCreate = _ => Interlocked.Exchange(ref failed, 1) == 0 ? new TimeoutException("the request timed out after 10 s") : null;
+        host.Primary.FailAfterCreate = _ => Interlocked.Exchange(ref failed, 1) == 0 ? ScriptedExecutor.AnsweredFailure("the server failed after it may have stored the Job (504 Gateway Timeout)") : null;
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job());
 
         result.IsFallback.Should().BeFalse();
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         host.Secondary.JobIds.Should().BeEmpty();
         host.Primary.JobIds.Should().Equal("job-1");
     }
@@ -203,10 +205,10 @@ public class TrainingExecutorManagerFallbackTests
     public async Task An_ambiguous_failure_that_cannot_be_settled_does_not_fall_back_and_binds_the_job_to_that_executor()
     {
         using var host = Host(o => o.Availability.RefreshInterval = TimeSpan.FromSeconds(5));
-        host.Primary.StartFailure = _ => new TimeoutException("timed out");
+        host.Primary.StartFailure = _ => ScriptedExecutor.AnsweredFailure("500 Internal Server Error after the write");
         host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
@@ -222,9 +224,9 @@ public class TrainingExecutorManagerFallbackTests
 
         // Once the executor answers, the repeated start lands there, never on the fallback.
         host.Primary.StartFailure = _ => null;
-        var result = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job());
         result.IsFallback.Should().BeFalse();
-        result.ExecutorUsed.Should().Be("kubernetes");
+        result.ExecutorName.Should().Be("kubernetes");
         host.Secondary.JobIds.Should().BeEmpty();
     }
 
@@ -232,12 +234,12 @@ public class TrainingExecutorManagerFallbackTests
     public async Task Another_job_still_falls_back_while_one_job_is_bound_to_the_unreachable_executor()
     {
         using var host = Host();
-        host.Primary.StartFailure = _ => new TimeoutException("timed out");
+        host.Primary.StartFailure = _ => ScriptedExecutor.AnsweredFailure("500 Internal Server Error after the write");
         host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
-        await FluentActions.Awaiting(() => host.Manager.StartAsync(RoutingHost.Job("bound"), options: null)).Should().ThrowAsync<TrainingException>();
+        await FluentActions.Awaiting(() => host.Client.StartAsync(RoutingHost.Job("bound"))).Should().ThrowAsync<TrainingException>();
         host.Primary.FindFailure = () => null;
 
-        var other = await host.Manager.StartAsync(RoutingHost.Job("other"), options: null);
+        var other = await host.Client.StartAsync(RoutingHost.Job("other"));
 
         other.IsFallback.Should().BeTrue();
         host.Secondary.JobIds.Should().Equal("other");
@@ -249,7 +251,7 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host(secondaryGpus: 0);
         host.Primary.Availability = ExecutorAvailability.Unavailable("connection refused", DateTimeOffset.UnixEpoch);
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(gpus: 1), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job(gpus: 1));
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.Unschedulable);
@@ -268,7 +270,7 @@ public class TrainingExecutorManagerFallbackTests
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
         host.Secondary.StartFailure = _ => new TrainingException(TrainingErrorCode.Unschedulable, "needs 2 GPUs, host has 0");
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(gpus: 2), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job(gpus: 2));
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.Unschedulable);
@@ -281,7 +283,7 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host(secondaryGpus: 2);
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
 
-        var result = await host.Manager.StartAsync(RoutingHost.Job(gpus: 2), options: null);
+        var result = await host.Client.StartAsync(RoutingHost.Job(gpus: 2));
 
         result.IsFallback.Should().BeTrue();
     }
@@ -292,7 +294,7 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host();
         host.Primary.Availability = ExecutorAvailability.Unavailable("connection refused", DateTimeOffset.UnixEpoch);
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), new TrainingStartOptions { NoFallback = true });
+        var act = () => host.Client.StartAsync(RoutingHost.Job(), new TrainingStartOptions { NoFallback = true });
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
@@ -308,10 +310,10 @@ public class TrainingExecutorManagerFallbackTests
         using var host = Host(o => o.Fallback.Enabled = false);
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         (await act.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("Training:Fallback:Enabled is false");
-        host.Manager.DefaultChain.Should().Equal("kubernetes");
+        host.Client.DefaultExecutorName.Should().Be("kubernetes");
     }
 
     [Fact]
@@ -321,7 +323,7 @@ public class TrainingExecutorManagerFallbackTests
         host.Primary.Availability = ExecutorAvailability.Unavailable("cluster down", DateTimeOffset.UnixEpoch);
         host.Secondary.Availability = ExecutorAvailability.Unavailable("python3 not found", DateTimeOffset.UnixEpoch);
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
@@ -333,11 +335,11 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host(o => o.Availability.RefreshInterval = TimeSpan.FromSeconds(10));
 
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => host.Manager.StartAsync(RoutingHost.Job($"j{i}"), options: null)));
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => host.Client.StartAsync(RoutingHost.Job($"j{i}"))));
 
         host.Primary.ProbeCalls.Should().Be(1);
         host.Time.Advance(TimeSpan.FromSeconds(11));
-        await host.Manager.StartAsync(RoutingHost.Job("later"), options: null);
+        await host.Client.StartAsync(RoutingHost.Job("later"));
         host.Primary.ProbeCalls.Should().Be(2);
     }
 
@@ -345,17 +347,17 @@ public class TrainingExecutorManagerFallbackTests
     public async Task A_job_started_on_one_executor_is_never_started_on_another()
     {
         using var host = Host();
-        var first = await host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var first = await host.Client.StartAsync(RoutingHost.Job());
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
         host.Primary.StartFailure = _ => ScriptedExecutor.ConnectionRefusedError();
         host.Time.Advance(TimeSpan.FromMinutes(1));
 
-        var act = () => host.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
         e.Message.Should().Contain("already has a run on 'kubernetes'");
-        first.ExecutorUsed.Should().Be("kubernetes");
+        first.ExecutorName.Should().Be("kubernetes");
         host.Secondary.StartCalls.Should().Be(0);
     }
 
@@ -364,15 +366,15 @@ public class TrainingExecutorManagerFallbackTests
     {
         using var host = Host();
         host.Primary.Availability = ExecutorAvailability.Unavailable("down", DateTimeOffset.UnixEpoch);
-        (await host.Manager.StartAsync(RoutingHost.Job(), options: null)).IsFallback.Should().BeTrue();
+        (await host.Client.StartAsync(RoutingHost.Job())).IsFallback.Should().BeTrue();
         host.Primary.Availability = null;
         host.Time.Advance(TimeSpan.FromMinutes(1));
 
         // A fresh manager (a host restart) finds the run on the fallback executor and does not start it again.
         using var restarted = new RoutingHost(host.Primary, host.Secondary);
-        var again = await restarted.Manager.StartAsync(RoutingHost.Job(), options: null);
+        var again = await restarted.Client.StartAsync(RoutingHost.Job());
 
-        again.ExecutorUsed.Should().Be("subprocess");
+        again.ExecutorName.Should().Be("subprocess");
         again.IsFallback.Should().BeFalse();
         again.FallbackReason.Should().Contain("already has a run on 'subprocess'");
         host.Primary.JobIds.Should().BeEmpty();
@@ -389,7 +391,7 @@ public class TrainingExecutorManagerFallbackTests
         {
             try
             {
-                return (Run: (await host.Manager.StartAsync(RoutingHost.Job(), options: null)).Run, Error: (TrainingException?)null);
+                return (Run: (await host.Client.StartAsync(RoutingHost.Job())).Run, Error: (TrainingException?)null);
             }
             catch (TrainingException e)
             {
@@ -424,5 +426,66 @@ public class TrainingExecutorManagerFallbackTests
         host.Secondary.Availability = ExecutorAvailability.Unavailable("no interpreter", DateTimeOffset.UnixEpoch);
         host.Time.Advance(TimeSpan.FromSeconds(2));
         (await host.CheckHealthAsync()).Status.Should().Be(HealthStatus.Unhealthy);
+    }
+
+    [Fact]
+    public async Task ExecutorUnavailable_falls_back_decided_from_the_code_alone()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => new TrainingException(TrainingErrorCode.ExecutorUnavailable, "the backend is down");
+
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
+
+        operation.IsFallback.Should().BeTrue();
+        operation.ExecutorName.Should().Be("subprocess");
+        operation.RequestedExecutor.Should().Be("kubernetes");
+        operation.FallbackReason.Should().Contain("the backend is down");
+        host.Primary.FindCalls.Should().Be(0, "an executor that could not be reached applied nothing: no lookup is needed");
+    }
+
+    [Fact]
+    public async Task OutcomeUnknown_never_falls_back_and_a_repeated_start_on_the_same_executor_settles_it()
+    {
+        using var host = Host();
+        var failures = 0;
+        host.Primary.FailAfterCreate = _ => Interlocked.Increment(ref failures) == 1 ? ScriptedExecutor.OutcomeUnknownError() : null;
+
+        var operation = await host.Client.StartAsync(RoutingHost.Job());
+
+        operation.IsFallback.Should().BeFalse();
+        operation.ExecutorName.Should().Be("kubernetes");
+        host.Primary.StartCalls.Should().Be(2, "the unanswered start is repeated, which is idempotent per job id");
+        host.Secondary.StartCalls.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task OutcomeUnknown_that_cannot_be_settled_fails_and_binds_the_job_even_when_a_lookup_finds_nothing()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => ScriptedExecutor.OutcomeUnknownError();
+
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
+
+        var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
+        e.Message.Should().Contain("never answered").And.Contain("not moved to another executor");
+        host.Primary.FindCalls.Should().Be(0, "\"not found\" proves nothing while the write may still be applied");
+        host.Secondary.StartCalls.Should().Be(0);
+
+        host.Primary.StartFailure = _ => ScriptedExecutor.ConnectionRefusedError();
+        (await act.Should().ThrowAsync<TrainingException>()).Which.Message.Should().Contain("may already have a run");
+        host.Secondary.StartCalls.Should().Be(0, "the job stays bound to the executor that may have it");
+    }
+
+    [Fact]
+    public async Task An_exception_without_an_infrastructure_code_surfaces_and_never_moves_the_job()
+    {
+        using var host = Host();
+        host.Primary.StartFailure = _ => new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
+
+        var act = () => host.Client.StartAsync(RoutingHost.Job());
+
+        await act.Should().ThrowAsync<HttpRequestException>("routing decides from TrainingException.Code only, never by digging into exceptions");
+        host.Secondary.StartCalls.Should().Be(0);
     }
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
-public class TrainingExecutorManagerRoutingTests
+public class RunRoutingTests
 {
     private static RoutingHost Host() => new(new ScriptedExecutor("kubernetes"), new ScriptedExecutor("subprocess"));
 
@@ -12,14 +12,14 @@ public class TrainingExecutorManagerRoutingTests
     public async Task Status_logs_and_stop_go_to_the_executor_in_the_handle_after_the_default_changes()
     {
         using var host = Host();
-        var run = (await host.Manager.StartAsync(RoutingHost.Job(), options: null)).Run;
+        var run = (await host.Client.StartAsync(RoutingHost.Job())).Run;
 
         host.Reconfigure(o => o.DefaultExecutor = "subprocess");
-        var next = await host.Manager.StartAsync(RoutingHost.Job("job-2"), options: null);
-        var status = await host.Manager.GetStatusAsync(run);
-        var stopped = await host.Manager.StopAsync(run);
+        var next = await host.Client.StartAsync(RoutingHost.Job("job-2"));
+        var status = await host.Client.GetOperation(run).UpdateStatusAsync();
+        var stopped = await host.Client.GetOperation(run).StopAsync();
 
-        next.ExecutorUsed.Should().Be("subprocess");
+        next.ExecutorName.Should().Be("subprocess");
         status.ExecutorName.Should().Be("kubernetes");
         status.Phase.Should().Be(TrainingPhase.Running);
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
@@ -31,10 +31,10 @@ public class TrainingExecutorManagerRoutingTests
     public async Task A_persisted_handle_is_routed_by_a_new_manager()
     {
         using var host = Host();
-        var persisted = (await host.Manager.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "subprocess" })).Run.ToString();
+        var persisted = (await host.Client.StartAsync(RoutingHost.Job(), new TrainingStartOptions { Executor = "subprocess" })).Run.ToString();
 
         using var restarted = new RoutingHost(host.Primary, host.Secondary);
-        var status = await restarted.Manager.GetStatusAsync(TrainingRun.Parse(persisted));
+        var status = await restarted.Client.GetOperation(persisted).UpdateStatusAsync();
 
         status.ExecutorName.Should().Be("subprocess");
         status.Phase.Should().Be(TrainingPhase.Running);
@@ -44,11 +44,11 @@ public class TrainingExecutorManagerRoutingTests
     public async Task Find_by_job_id_asks_the_executors_in_order()
     {
         using var host = Host();
-        await host.Manager.StartAsync(RoutingHost.Job("on-sub"), new TrainingStartOptions { Executor = "subprocess" });
+        await host.Client.StartAsync(RoutingHost.Job("on-sub"), new TrainingStartOptions { Executor = "subprocess" });
 
         using var restarted = new RoutingHost(host.Primary, host.Secondary);
-        var found = await restarted.Manager.FindAsync("on-sub");
-        var missing = await restarted.Manager.FindAsync("nowhere");
+        var found = await restarted.Client.FindAsync("on-sub");
+        var missing = await restarted.Client.FindAsync("nowhere");
 
         found!.ExecutorName.Should().Be("subprocess");
         missing.Should().BeNull();
@@ -60,10 +60,10 @@ public class TrainingExecutorManagerRoutingTests
     {
         using var host = Host();
         host.Primary.FindFailure = () => ScriptedExecutor.ConnectionRefusedError();
-        await host.Manager.StartAsync(RoutingHost.Job("on-sub"), new TrainingStartOptions { Executor = "subprocess" });
+        await host.Client.StartAsync(RoutingHost.Job("on-sub"), new TrainingStartOptions { Executor = "subprocess" });
 
-        (await host.Manager.FindAsync("on-sub"))!.ExecutorName.Should().Be("subprocess");
-        var act = () => host.Manager.FindAsync("nowhere");
+        (await host.Client.FindAsync("on-sub"))!.ExecutorName.Should().Be("subprocess");
+        var act = () => host.Client.FindAsync("nowhere");
 
         var e = (await act.Should().ThrowAsync<TrainingException>()).Which;
         e.Code.Should().Be(TrainingErrorCode.ExecutorUnavailable);
@@ -85,7 +85,7 @@ public class TrainingExecutorManagerRoutingTests
             ["Training:Availability:CircuitBreaker:BreakDuration"] = "00:01:00",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess().AddExecutor("kubernetes", _ => new ScriptedExecutor("kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var o = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
@@ -104,6 +104,7 @@ public class TrainingExecutorManagerRoutingTests
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
+            o.DefaultExecutor = TrainingExecutorNames.Subprocess;
             o.Fallback.Executors.Add("subprocess");
             o.Fallback.Executors.Add("SUBPROCESS");
             o.Fallback.Executors.Add(" ");
@@ -111,7 +112,7 @@ public class TrainingExecutorManagerRoutingTests
             o.Availability.CircuitBreaker.FailureRatio = 1.5;
             o.Availability.CircuitBreaker.MinimumThroughput = 1;
             o.Availability.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(10);
-        });
+        }).AddSubprocess();
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
