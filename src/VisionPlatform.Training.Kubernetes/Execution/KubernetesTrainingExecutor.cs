@@ -414,7 +414,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         ArgumentNullException.ThrowIfNull(run);
         var parts = run.ResourceId.Split('/');
         if (!string.Equals(run.ExecutorName, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase) ||
-            parts.Length != 2 || !KubernetesSyntax.IsDnsLabel(parts[0]) || !KubernetesSyntax.IsDnsSubdomain(parts[1]))
+            parts.Length != 2 || !NameSyntax.IsDnsLabel(parts[0]) || !NameSyntax.IsDnsSubdomain(parts[1]))
         {
             throw new TrainingException(TrainingErrorCode.RunNotFound, $"The run handle '{run}' is not a Kubernetes run (expected executor 'kubernetes' and resource id 'namespace/job-name').")
             {
@@ -459,9 +459,9 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         var errors = new List<TrainingValidationError>();
         foreach (var (key, value) in query.Labels ?? new Dictionary<string, string>())
         {
-            if (!KubernetesSyntax.IsQualifiedName(key) || !KubernetesSyntax.IsLabelValue(value))
+            if (!NameSyntax.IsQualifiedName(key) || !NameSyntax.IsLabelValue(value))
             {
-                errors.Add(new TrainingValidationError($"Labels[{key}]", value, "must be a valid label key and value (" + KubernetesSyntax.QualifiedNameRule + "; value " + KubernetesSyntax.LabelValueRule + ")"));
+                errors.Add(new TrainingValidationError($"Labels[{key}]", value, "must be a valid label key and value (" + NameSyntax.QualifiedNameRule + "; value " + NameSyntax.LabelValueRule + ")"));
                 continue;
             }
 

@@ -168,7 +168,7 @@ public sealed class ListAndCreateTests(ApiFixture fixture)
         var ns = await fixture.NewNamespaceAsync();
         var created = await fixture.Client.BatchV1.CreateNamespacedJobAsync(ApiFixture.Job("pre"), ns);
         string Body(string uid, string rv) =>
-            $$"""{"metadata":{"uid":"{{uid}}","resourceVersion":"{{rv}}","annotations":{"stopped":"yes"}},"spec":{"activeDeadlineSeconds":0}}""";
+            $$$"""{"metadata":{"uid":"{{{uid}}}","resourceVersion":"{{{rv}}}","annotations":{"stopped":"yes"}},"spec":{"activeDeadlineSeconds":0}}""";
 
         // Another uid (the Job was replaced under the same name): BeforeUpdate's ValidateObjectMetaUpdate refuses it.
         var (status, body, _) = await fixture.SendAsync(HttpMethod.Patch, $"/apis/batch/v1/namespaces/{ns}/jobs/pre",
