@@ -33,8 +33,8 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     private RunStatusProjection? _projection;
 
     /// <summary>
-    /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or in-cluster, KUBECONFIG,
-    /// ~/.kube/config), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.
+    /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or through the merged KUBECONFIG
+    /// files, ~/.kube/config or the in-cluster account), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.
     /// </summary>
     /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
     /// <param name="timeProvider">The clock (default system).</param>
