@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using k8s;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 using VisionPlatform.Training.Kubernetes.TestCluster.Faults;

@@ -36,7 +36,7 @@ internal static class ClusterSetupRegistration
                 host.Client,
                 sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
                 sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
-                sp.GetService<IOptions<ArtifactStorageOptions>>()?.Value,
+                sp.GetService<ArtifactStorageConnection>(),
                 sp.GetService<ILogger<KubernetesClusterSetup>>())
             {
                 SectionPath = sectionPath,
@@ -44,7 +44,7 @@ internal static class ClusterSetupRegistration
             : new KubernetesClusterSetup(
                 sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
                 sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
-                sp.GetService<IOptions<ArtifactStorageOptions>>()?.Value,
+                sp.GetService<ArtifactStorageConnection>(),
                 sp.GetService<TimeProvider>(),
                 sp.GetService<ILogger<KubernetesClusterSetup>>())
             {

@@ -1,5 +1,4 @@
 using k8s;
-using k8s.Models;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Api;
 

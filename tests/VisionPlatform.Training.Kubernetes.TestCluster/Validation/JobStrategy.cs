@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Validation;

@@ -1,8 +1,6 @@
 using System.Net;
 using k8s;
 using k8s.Autorest;
-using k8s.Models;
-using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using k8s;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

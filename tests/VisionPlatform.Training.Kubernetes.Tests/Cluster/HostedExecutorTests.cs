@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

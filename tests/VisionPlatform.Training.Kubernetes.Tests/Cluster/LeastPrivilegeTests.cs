@@ -4,7 +4,6 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

@@ -1,4 +1,3 @@
-using k8s;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.ClusterSetup;

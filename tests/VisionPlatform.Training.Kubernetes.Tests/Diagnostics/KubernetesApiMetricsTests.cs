@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Diagnostics;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using k8s.Autorest;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

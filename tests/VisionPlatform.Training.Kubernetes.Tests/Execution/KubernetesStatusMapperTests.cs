@@ -1,5 +1,4 @@
 using k8s.Models;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

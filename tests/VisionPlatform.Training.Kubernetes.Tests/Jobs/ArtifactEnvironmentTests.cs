@@ -2,7 +2,6 @@ using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Storage;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

@@ -1,6 +1,5 @@
 using k8s;
 using k8s.Models;
-using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;

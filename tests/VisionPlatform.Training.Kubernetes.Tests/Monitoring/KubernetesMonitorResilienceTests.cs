@@ -1,6 +1,4 @@
-using k8s;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
-using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

@@ -1,4 +1,3 @@
-using k8s;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;

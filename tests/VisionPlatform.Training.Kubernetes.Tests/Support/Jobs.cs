@@ -1,5 +1,4 @@
 using k8s.Models;
-using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;

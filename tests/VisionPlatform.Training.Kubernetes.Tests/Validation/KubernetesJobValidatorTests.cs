@@ -1,4 +1,3 @@
-using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 

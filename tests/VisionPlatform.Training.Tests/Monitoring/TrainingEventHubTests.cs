@@ -1,6 +1,4 @@
-using FluentAssertions;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace VisionPlatform.Training.Tests.Monitoring;
 
