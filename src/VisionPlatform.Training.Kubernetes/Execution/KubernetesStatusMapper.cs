@@ -55,12 +55,15 @@ internal static class KubernetesStatusMapper
         }
 
         // 2. A stop recorded on the Job: the controller then fails it (DeadlineExceeded) and removes its pods; it is a stop.
+        // Its times come from the Job alone (the stop's, and the Job's start), so the status reads the same before and after
+        // the pods that held the container's start time are gone, on every host.
+        var jobStarted = ToOffset(job.StartTime);
         if (job.StopRequestedAt is { } stopAt)
         {
             var at = ToOffset(stopAt);
             return Make(TrainingPhase.Stopped, job.StopReason ?? TrainingStatusReasons.StoppedByUser,
                 $"The run was stopped at {at:yyyy-MM-ddTHH:mm:ssZ}: its pods are removed, and its Job is kept until its TTL after it ends.",
-                at, started);
+                at) with { StartedAt = jobStarted };
         }
 
         if ((Condition(job, "Failed") ?? Condition(job, "FailureTarget")) is { } failed)
@@ -72,7 +75,7 @@ internal static class KubernetesStatusMapper
         // 3. An unfinished Job deleted by someone else (kubectl, a script): it will not run any more.
         if ((ToOffset(job.DeletionTimestamp) ?? removedAt) is { } deletedAt)
         {
-            return Make(TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, "The run was stopped: its Job was deleted.", deletedAt, started);
+            return Make(TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, "The run was stopped: its Job was deleted.", deletedAt) with { StartedAt = jobStarted };
         }
 
         if (job.Suspend || Condition(job, "Suspended") is not null)

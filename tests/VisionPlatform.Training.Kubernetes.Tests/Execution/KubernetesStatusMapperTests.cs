@@ -201,7 +201,7 @@ public class KubernetesStatusMapperTests
             [KubernetesLabels.StopRequestedAnnotation] = "2026-04-26T18:02:00Z",
             [KubernetesLabels.StopReasonAnnotation] = TrainingStatusReasons.StoppedByUser,
         };
-        var running = Map(job, [Pod("Running", running: new V1ContainerStateRunning { StartedAt = T0 })]);
+        var running = Map(job, [Pod("Running", running: new V1ContainerStateRunning { StartedAt = T0.AddSeconds(30) })]);
 
         // The controller then fails the Job with DeadlineExceeded and deletes the pod: still the same stop.
         job.Status.Active = null;
@@ -215,6 +215,7 @@ public class KubernetesStatusMapperTests
             status.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
             status.FinishedAt.Should().Be(new DateTimeOffset(T0.AddMinutes(2)));
             status.ExitCode.Should().BeNull();
+            status.StartedAt.Should().Be(new DateTimeOffset(T0), "the Job's start, not the pod's, which goes away with the pod");
         }
 
         ended.Message.Should().Be(running.Message, "a stop reads the same on every host and at every step");
