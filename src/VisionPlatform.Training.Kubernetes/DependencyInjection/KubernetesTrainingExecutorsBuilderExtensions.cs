@@ -115,7 +115,7 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             Metrics = sp.GetService<TrainingMetrics>(),
         });
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
-        builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => sp.GetService<HostKubernetesClient>() is { } host
+        builder.AddExecutor(KubernetesExecutorInfo.ExecutorName, sp => sp.GetService<HostKubernetesClient>() is { } host
             ? new KubernetesTrainingExecutor(
                 host.Connect(),
                 sp.GetRequiredService<TrainingJobSpecBuilder>(),

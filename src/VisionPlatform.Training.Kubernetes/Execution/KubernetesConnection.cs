@@ -45,7 +45,7 @@ internal sealed class KubernetesConnection : IDisposable
     public IKubernetes GetClient() =>
         _client.Value.Client ?? throw new TrainingException(TrainingErrorCode.ExecutorUnavailable, _client.Value.Error!)
         {
-            ExecutorName = TrainingExecutorNames.Kubernetes,
+            ExecutorName = KubernetesExecutorInfo.ExecutorName,
         };
 
     public void Dispose()

@@ -313,7 +313,7 @@ internal sealed class KubernetesLogReader(
     private TrainingException NotFound() =>
         new(TrainingErrorCode.RunNotFound, $"No Job {ns}/{jobName} for job id '{jobId}' exists, so it has no log.")
         {
-            ExecutorName = TrainingExecutorNames.Kubernetes,
+            ExecutorName = KubernetesExecutorInfo.ExecutorName,
             JobId = jobId,
         };
 

@@ -86,7 +86,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     }
 
     /// <inheritdoc />
-    public string Name => TrainingExecutorNames.Kubernetes;
+    public string Name => KubernetesExecutorInfo.ExecutorName;
 
     private KubernetesExecutorOptions Options => _builder.Options;
 
@@ -419,12 +419,12 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     {
         ArgumentNullException.ThrowIfNull(run);
         var parts = run.ResourceId.Split('/');
-        if (!string.Equals(run.ExecutorName, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase) ||
+        if (!string.Equals(run.ExecutorName, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase) ||
             parts.Length != 2 || !NameSyntax.IsDnsLabel(parts[0]) || !NameSyntax.IsDnsSubdomain(parts[1]))
         {
             throw new TrainingException(TrainingErrorCode.RunNotFound, $"The run handle '{run}' is not a Kubernetes run (expected executor 'kubernetes' and resource id 'namespace/job-name').")
             {
-                ExecutorName = TrainingExecutorNames.Kubernetes,
+                ExecutorName = KubernetesExecutorInfo.ExecutorName,
                 JobId = run.JobId,
             };
         }

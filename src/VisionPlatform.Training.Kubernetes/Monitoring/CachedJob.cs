@@ -94,7 +94,7 @@ internal sealed class CachedJob
         _ = Guid.TryParse(metadata.Uid, out var uid);
         var run = previous is not null && previous.Uid == uid && previous.Run.JobId == jobId
             ? previous.Run
-            : new TrainingRun(TrainingExecutorNames.Kubernetes, jobId, $"{ns}/{name}");
+            : new TrainingRun(KubernetesExecutorInfo.ExecutorName, jobId, $"{ns}/{name}");
         return From(job, run, gpuResource, previous);
     }
 

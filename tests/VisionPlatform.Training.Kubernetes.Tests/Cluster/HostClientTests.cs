@@ -18,7 +18,7 @@ public class HostClientTests
             new RecordingHandler(seen));
         var factoryCalls = 0;
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(
             _ =>
             {
                 Interlocked.Increment(ref factoryCalls);
@@ -43,7 +43,7 @@ public class HostClientTests
 
             var monitor = provider.GetRequiredService<KubernetesRunMonitor>();
             await Eventually.GetAsync(() => Task.FromResult(monitor.IsSynced), synced => synced, "the monitor to sync through the host's client");
-            var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+            var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
             (await executor.CheckAvailabilityAsync()).IsAvailable.Should().BeTrue();
             var run = await executor.StartAsync(WorkloadHarness.Trainer("host-client", """{"epoch_seconds": 30}""").Build());
             (await executor.GetStatusAsync(run)).Phase.Should().NotBe(TrainingPhase.NotFound);

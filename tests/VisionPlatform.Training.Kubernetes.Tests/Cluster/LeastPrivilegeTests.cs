@@ -26,7 +26,7 @@ public class LeastPrivilegeTests
         await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
         clusterOptions!.AccessPolicy = BackendRolePolicy();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o =>
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o =>
         {
             o.Connection.Host = cluster.Cluster.Url.ToString().TrimEnd('/');
             o.Image.Registry = "registry.example.com/vision";
@@ -60,7 +60,7 @@ public class LeastPrivilegeTests
         await using var recorder = new EventRecorder(
             provider.GetRequiredService<ITrainingEventSource>(),
             new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 65_536 });
-        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
         // A short run to completion: phase, progress and log events come from the monitor's watches and log follows.
         var quick = await executor.StartAsync(WorkloadHarness.Trainer("rbac-quick").Build());

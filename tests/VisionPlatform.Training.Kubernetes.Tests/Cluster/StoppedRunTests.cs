@@ -45,7 +45,7 @@ public class StoppedRunTests
         await Eventually.GetAsync(() => first.Executor.GetStatusAsync(run), s => s.Phase == TrainingPhase.Stopped && s.FinishedAt == stopped.FinishedAt, "the cache to hold the ended Job");
         using var direct = first.Cluster.NewExecutor();
         await using var restarted = await StartHostAsync(first.Cluster);
-        foreach (var executor in new[] { first.Executor, direct, restarted.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes) })
+        foreach (var executor in new[] { first.Executor, direct, restarted.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName) })
         {
             var status = await executor.GetStatusAsync(run);
             status.Phase.Should().Be(TrainingPhase.Stopped);
@@ -87,7 +87,7 @@ public class StoppedRunTests
     private static async Task<HostedProvider> StartHostAsync(ClusterHarness cluster)
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o =>
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o =>
         {
             o.Connection.Host = cluster.Cluster.Url.ToString().TrimEnd('/');
             o.Image.Registry = "registry.example.com/vision";
