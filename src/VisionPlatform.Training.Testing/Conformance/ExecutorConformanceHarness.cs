@@ -62,7 +62,7 @@ public abstract class ExecutorConformanceHarness : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases the executor and whatever the harness created; the default does nothing.</summary>
+    /// <summary>Releases the executor and whatever the harness created (stop the runs it left running, delete temporary files).</summary>
     /// <returns>A task that completes when everything is released.</returns>
-    protected virtual ValueTask DisposeAsyncCore() => ValueTask.CompletedTask;
+    protected abstract ValueTask DisposeAsyncCore();
 }
