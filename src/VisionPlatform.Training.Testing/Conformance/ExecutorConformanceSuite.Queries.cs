@@ -60,6 +60,28 @@ public static partial class ExecutorConformanceSuite
             });
 
         yield return Case(
+            "List_with_empty_filters_matches_every_run",
+            "An empty Phases collection or an empty Labels dictionary is no filter, as null is: ListAsync returns every run the other filters match.",
+            async s =>
+            {
+                var project = "p" + Guid.NewGuid().ToString("N")[..12];
+                var a = await s.StartAsync(s.Job(new ConformanceJobRequest { JobId = "conformance-empty-a", ProjectId = project })).ConfigureAwait(false);
+                var b = await s.StartAsync(s.Job(new ConformanceJobRequest { JobId = "conformance-empty-b", ProjectId = project, Behavior = ConformanceJobBehavior.RunUntilStopped })).ConfigureAwait(false);
+                await s.WaitTerminalAsync(a).ConfigureAwait(false);
+                await s.WaitRunningAsync(b).ConfigureAwait(false);
+                foreach (var (query, what) in new[]
+                {
+                    (new TrainingRunQuery { ProjectId = project }, "with only the project"),
+                    (new TrainingRunQuery { ProjectId = project, Phases = [] }, "with an empty Phases collection"),
+                    (new TrainingRunQuery { ProjectId = project, Labels = new Dictionary<string, string>(StringComparer.Ordinal) }, "with an empty Labels dictionary"),
+                })
+                {
+                    var got = (await s.ListAsync(query).ConfigureAwait(false)).Select(l => l.Run.JobId).Order(StringComparer.Ordinal).ToArray();
+                    s.Check(got.SequenceEqual(["conformance-empty-a", "conformance-empty-b"]), $"ListAsync {what} returned [{string.Join(", ", got)}], not both runs of the project");
+                }
+            });
+
+        yield return Case(
             "Find_by_job_id_returns_the_run",
             "FindAsync returns the handle StartAsync returned for the job id, while the run runs and after it ended; an unknown job id gives null.",
             async s =>
