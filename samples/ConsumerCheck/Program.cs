@@ -7,7 +7,9 @@ using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using VisionPlatform.Training;
+using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Testing;
 
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -43,7 +45,40 @@ using (var inMemory = new InMemoryTrainingExecutor())
     Console.WriteLine("in-memory executor: ok");
 }
 
-// 2. A real 2-epoch run of train.py through the subprocess executor, configured from appsettings.json + arguments.
+// 2. The Storage package loads (with its AWSSDK.S3 dependency), registers on the builder, validates its options and
+//    lays out a run's keys; no server is needed for that, so nothing is sent.
+using (var storage = new ServiceCollection()
+    .AddTrainingExecutors()
+    .AddArtifactStorage(o =>
+    {
+        o.ServiceUrl = "http://127.0.0.1:9";
+        o.Bucket = "consumer-check";
+        o.AccessKeyId = "consumer";
+        o.SecretAccessKey = "check";
+    })
+    .Services.BuildServiceProvider())
+{
+    var store = storage.GetRequiredService<IArtifactStore>();
+    var variables = ArtifactEnvironment.ForRun(store, "job 42");
+    if (store is not S3ArtifactStore || store.GetRunPrefix("job 42") != "jobs/job~2042/" || variables[ArtifactEnvironment.BucketVariable] != "consumer-check")
+    {
+        Console.Error.WriteLine($"FAIL: storage: {store.GetType().Name} prefix '{store.GetRunPrefix("job 42")}'");
+        return 1;
+    }
+
+    try
+    {
+        new S3ArtifactStore(new ArtifactStorageOptions { AccessKeyId = "only-the-id" }).Dispose();
+        Console.Error.WriteLine("FAIL: storage: invalid options were accepted");
+        return 1;
+    }
+    catch (OptionsValidationException e) when (e.Failures.Any(f => f.Contains("Training:Storage:Bucket", StringComparison.Ordinal)))
+    {
+        Console.WriteLine("storage package: ok");
+    }
+}
+
+// 3. A real 2-epoch run of train.py through the subprocess executor, configured from appsettings.json + arguments.
 using var host = builder.Build();
 await host.StartAsync(); // validates Training options
 using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -14,7 +14,7 @@ internal sealed class ClusterManifest
     public const string RbacGroup = "rbac.authorization.k8s.io";
 
     // Which artifact-store setting fills which variable the trainer reads from the Secret.
-    private static readonly Dictionary<string, Func<ArtifactStorageOptions, string?>> StorageValues = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<ArtifactStorageConnection, string?>> StorageValues = new(StringComparer.Ordinal)
     {
         ["AWS_S3_ENDPOINT_URL"] = s => s.ServiceUrl,
         ["AWS_ENDPOINT_URL"] = s => s.ServiceUrl,
@@ -93,7 +93,7 @@ internal sealed class ClusterManifest
         [KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue,
     };
 
-    public static ClusterManifest Build(KubernetesExecutorOptions executor, ClusterSetupOptions options, ArtifactStorageOptions? storage, string sectionPath)
+    public static ClusterManifest Build(KubernetesExecutorOptions executor, ClusterSetupOptions options, ArtifactStorageConnection? storage, string sectionPath)
     {
         ArgumentNullException.ThrowIfNull(executor);
         ArgumentNullException.ThrowIfNull(options);
@@ -190,7 +190,7 @@ internal sealed class ClusterManifest
         return m;
     }
 
-    private void BuildSecret(KubernetesExecutorOptions executor, ClusterSetupOptions options, ArtifactStorageOptions? storage)
+    private void BuildSecret(KubernetesExecutorOptions executor, ClusterSetupOptions options, ArtifactStorageConnection? storage)
     {
         SecretName = options.SecretName;
         var references = executor.SecretEnvironment

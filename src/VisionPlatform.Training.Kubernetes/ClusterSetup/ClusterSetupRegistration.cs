@@ -32,7 +32,7 @@ internal static class ClusterSetupRegistration
         services.TryAddSingleton(sp => new KubernetesClusterSetup(
             sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
             sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
-            sp.GetService<IOptions<ArtifactStorageOptions>>()?.Value,
+            sp.GetService<ArtifactStorageConnection>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<KubernetesClusterSetup>>())
         {

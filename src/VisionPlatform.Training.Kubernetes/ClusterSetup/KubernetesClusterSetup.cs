@@ -24,7 +24,7 @@ public sealed class KubernetesClusterSetup : IDisposable
     private readonly KubernetesConnection _connection;
     private readonly KubernetesExecutorOptions _executorOptions;
     private readonly ClusterSetupOptions _options;
-    private readonly ArtifactStorageOptions? _storage;
+    private readonly ArtifactStorageConnection? _storage;
     private readonly ILogger _logger;
     private readonly string _sectionPath = ClusterSetupOptions.SectionName;
     private readonly ClusterSetupOptionsValidator _validator = new(ClusterSetupOptions.SectionName);
@@ -35,13 +35,13 @@ public sealed class KubernetesClusterSetup : IDisposable
     /// </summary>
     /// <param name="executorOptions">The executor's options: namespace, connection, and the Secret and ConfigMap keys the Jobs read.</param>
     /// <param name="options">What to create (default: <see cref="ClusterSetupOptions"/> defaults).</param>
-    /// <param name="storageOptions">The artifact store's options, to fill the Secret's credentials; <see langword="null"/> for none.</param>
+    /// <param name="storageOptions">The artifact store's endpoint and credentials (registered by <c>AddArtifactStorage</c>), to fill the Secret; <see langword="null"/> for none.</param>
     /// <param name="timeProvider">The clock for retries (default system).</param>
     /// <param name="logger">The logger (default none).</param>
     public KubernetesClusterSetup(
         KubernetesExecutorOptions executorOptions,
         ClusterSetupOptions? options = null,
-        ArtifactStorageOptions? storageOptions = null,
+        ArtifactStorageConnection? storageOptions = null,
         TimeProvider? timeProvider = null,
         ILogger<KubernetesClusterSetup>? logger = null)
         : this(
@@ -59,13 +59,13 @@ public sealed class KubernetesClusterSetup : IDisposable
     /// <param name="client">The Kubernetes client.</param>
     /// <param name="executorOptions">The executor's options: namespace and the Secret and ConfigMap keys the Jobs read.</param>
     /// <param name="options">What to create (default: <see cref="ClusterSetupOptions"/> defaults).</param>
-    /// <param name="storageOptions">The artifact store's options, to fill the Secret's credentials; <see langword="null"/> for none.</param>
+    /// <param name="storageOptions">The artifact store's endpoint and credentials (registered by <c>AddArtifactStorage</c>), to fill the Secret; <see langword="null"/> for none.</param>
     /// <param name="logger">The logger (default none).</param>
     public KubernetesClusterSetup(
         IKubernetes client,
         KubernetesExecutorOptions executorOptions,
         ClusterSetupOptions? options = null,
-        ArtifactStorageOptions? storageOptions = null,
+        ArtifactStorageConnection? storageOptions = null,
         ILogger<KubernetesClusterSetup>? logger = null)
         : this(new KubernetesConnection(client ?? throw new ArgumentNullException(nameof(client)), "the client passed to the cluster set-up"), executorOptions, options, storageOptions, logger)
     {
@@ -75,7 +75,7 @@ public sealed class KubernetesClusterSetup : IDisposable
         KubernetesConnection connection,
         KubernetesExecutorOptions executorOptions,
         ClusterSetupOptions? options,
-        ArtifactStorageOptions? storageOptions,
+        ArtifactStorageConnection? storageOptions,
         ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(executorOptions);

@@ -78,6 +78,11 @@ internal sealed class TrainingOptionsValidator(string sectionPath) : IValidateOp
             errors.Add($"{sp}:UploadRetryDelay is {s.UploadRetryDelay}: it must be between 00:00:00 and 00:10:00.");
         }
 
+        if (s.RunRetention <= TimeSpan.Zero)
+        {
+            errors.Add($"{sp}:RunRetention is {s.RunRetention}: it must be greater than 00:00:00 (how long a finished run's directory is kept; default 7.00:00:00).");
+        }
+
         if (s.PollInterval < TimeSpan.FromMilliseconds(10) || s.PollInterval > TimeSpan.FromSeconds(10))
         {
             errors.Add($"{sp}:PollInterval is {s.PollInterval}: it must be between 00:00:00.010 and 00:00:10.");

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 
 namespace VisionPlatform.Training;
@@ -136,13 +138,28 @@ public sealed partial class TrainingJobConfigBuilder
     /// <summary>Labels for finding and grouping runs (Kubernetes label syntax).</summary>
     public IDictionary<string, string> Labels { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Sets <see cref="AdvancedConfig"/> from an object serialised as JSON.</summary>
+    /// <summary>Sets <see cref="AdvancedConfig"/> from an object serialised as JSON (reflection-based; see the overload with a <see cref="JsonTypeInfo{T}"/> for trimmed and native AOT hosts).</summary>
     /// <param name="value">An object that serialises to a JSON object.</param>
     /// <returns>This builder.</returns>
+    [RequiresUnreferencedCode("Reflection-based JSON serialisation of an arbitrary type; use WithAdvancedConfig(value, JsonTypeInfo<T>) in trimmed or native AOT hosts.")]
+    [RequiresDynamicCode("Reflection-based JSON serialisation of an arbitrary type; use WithAdvancedConfig(value, JsonTypeInfo<T>) in trimmed or native AOT hosts.")]
     public TrainingJobConfigBuilder WithAdvancedConfig(object value)
     {
         ArgumentNullException.ThrowIfNull(value);
         AdvancedConfig = value is string text ? text : JsonSerializer.Serialize(value, value.GetType());
+        return this;
+    }
+
+    /// <summary>Sets <see cref="AdvancedConfig"/> from an object serialised as JSON with source-generated metadata (trim- and AOT-safe).</summary>
+    /// <typeparam name="T">The object's type.</typeparam>
+    /// <param name="value">An object that serialises to a JSON object.</param>
+    /// <param name="typeInfo">The serialisation metadata, for example from a <c>JsonSerializerContext</c>.</param>
+    /// <returns>This builder.</returns>
+    public TrainingJobConfigBuilder WithAdvancedConfig<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        AdvancedConfig = JsonSerializer.Serialize(value, typeInfo);
         return this;
     }
 

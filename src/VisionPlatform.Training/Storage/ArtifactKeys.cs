@@ -112,7 +112,7 @@ public static class ArtifactKeys
     }
 
     /// <summary>Returns the key prefix of a run: <c>&lt;prefix&gt;/&lt;escaped job id&gt;/</c>.</summary>
-    /// <param name="prefix">The configured prefix (<see cref="ArtifactStorageOptions.Prefix"/>); empty for the bucket root.</param>
+    /// <param name="prefix">The configured prefix (<c>Training:Storage:Prefix</c> of the storage package); empty for the bucket root.</param>
     /// <param name="jobId">The job id.</param>
     /// <returns>The run's key prefix, ending with <c>/</c>.</returns>
     public static string RunPrefix(string prefix, string jobId)

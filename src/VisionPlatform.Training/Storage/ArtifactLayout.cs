@@ -59,14 +59,4 @@ public static class ArtifactLayout
 
         return reason is null;
     }
-
-    internal static void ThrowIfInvalidRelativePath(string? relativePath, string paramName)
-    {
-        if (!IsValidRelativePath(relativePath, out var reason))
-        {
-            throw new ArgumentException(
-                $"The artifact path '{relativePath}' is invalid: {reason}. Use a '/'-separated path relative to the run, for example 'weights/best.pt'.",
-                paramName);
-        }
-    }
 }

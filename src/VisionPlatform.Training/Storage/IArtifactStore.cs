@@ -2,7 +2,7 @@ namespace VisionPlatform.Training.Storage;
 
 /// <summary>
 /// Stores and serves the outputs of training runs in object storage, under <c>&lt;prefix&gt;/&lt;escaped job id&gt;/</c>
-/// (see <see cref="ArtifactKeys"/> and <see cref="ArtifactLayout"/>). Register with <c>AddArtifactStorage(...)</c>.
+/// (see <see cref="ArtifactKeys"/> and <see cref="ArtifactLayout"/>). The S3/R2 implementation and its registration, <c>AddArtifactStorage(...)</c>, are in the <c>VisionPlatform.Training.Storage</c> package.
 /// Failures are <see cref="TrainingException"/>s: <see cref="TrainingErrorCode.ArtifactNotFound"/> for a missing bucket or
 /// object, <see cref="TrainingErrorCode.Forbidden"/> for rejected credentials, <see cref="TrainingErrorCode.ExecutorFailure"/>
 /// otherwise; messages name the bucket and key and never contain credentials.

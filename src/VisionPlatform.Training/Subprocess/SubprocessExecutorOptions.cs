@@ -55,4 +55,12 @@ public sealed class SubprocessExecutorOptions
 
     /// <summary>The wait before the second upload attempt, doubled for each further one, at most 10 minutes (default 30 s).</summary>
     public TimeSpan UploadRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a finished run (Succeeded, Failed, Stopped or Lost) is kept after it ended (default 7 days). Until then
+    /// its job id names it: a start with the same id and config returns it, a different config is a conflict. Afterwards
+    /// its run directory (state, log, outputs) is removed, at start-up and while the host runs, and a start with the same
+    /// job id creates a new run. Must be greater than zero.
+    /// </summary>
+    public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(7);
 }

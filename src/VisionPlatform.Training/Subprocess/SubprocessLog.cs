@@ -34,4 +34,10 @@ internal static partial class SubprocessLog
 
     [LoggerMessage(1009, LogLevel.Information, "Training job {JobId} was killed after its grace period of {GracePeriod}.")]
     public static partial void RunKilled(ILogger logger, string jobId, TimeSpan gracePeriod);
+
+    [LoggerMessage(1010, LogLevel.Information, "Removed the run directory of training job {JobId}: it finished at {FinishedAt}, longer ago than the retention of {Retention}; the job id is free again.")]
+    public static partial void RunRemoved(ILogger logger, string jobId, DateTimeOffset? finishedAt, TimeSpan retention);
+
+    [LoggerMessage(1011, LogLevel.Warning, "The run directory {RunDirectory} of training job {JobId} could not be removed after its retention ended; retrying at the next sweep.")]
+    public static partial void RemoveFailed(ILogger logger, string jobId, string runDirectory, Exception exception);
 }

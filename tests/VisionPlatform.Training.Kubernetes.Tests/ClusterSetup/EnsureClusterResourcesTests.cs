@@ -1,6 +1,8 @@
 using System.Text;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.ClusterSetup;
 
@@ -236,16 +238,45 @@ public class EnsureClusterResourcesTests
     public async Task The_secret_is_filled_from_the_artifact_store_credentials_for_the_keys_the_Jobs_read()
     {
         await using var h = await SetupHarness.StartAsync();
-        var storage = new VisionPlatform.Training.Storage.ArtifactStorageOptions
+        var storage = new VisionPlatform.Training.Storage.ArtifactStorageConnection
         {
             ServiceUrl = "https://account.r2.cloudflarestorage.com",
-            Bucket = "training",
             AccessKeyId = SetupHarness.AccessKeyValue,
             SecretAccessKey = SetupHarness.SecretKeyValue,
         };
         using var setup = new KubernetesClusterSetup(h.Client, h.ExecutorOptions, new ClusterSetupOptions(), storage);
 
         var report = await setup.EnsureClusterResourcesAsync();
+
+        report.Find("Secret", "r2-credentials")!.State.Should().Be(ClusterResourceState.Created);
+        var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);
+        secret.Data.ToDictionary(p => p.Key, p => Encoding.UTF8.GetString(p.Value)).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["endpoint"] = "https://account.r2.cloudflarestorage.com",
+            ["access-key"] = SetupHarness.AccessKeyValue,
+            ["secret-key"] = SetupHarness.SecretKeyValue,
+        });
+    }
+
+    [Fact]
+    public async Task Through_DI_the_secret_is_filled_from_the_connection_AddArtifactStorage_registers()
+    {
+        await using var h = await SetupHarness.StartAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Training:Kubernetes:Connection:Host"] = h.ExecutorOptions.Connection.Host,
+            ["Training:Storage:ServiceUrl"] = "https://account.r2.cloudflarestorage.com",
+            ["Training:Storage:Bucket"] = "training",
+            ["Training:Storage:AccessKeyId"] = SetupHarness.AccessKeyValue,
+            ["Training:Storage:SecretAccessKey"] = SetupHarness.SecretKeyValue,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors()
+            .AddKubernetes(configuration.GetSection("Training:Kubernetes"))
+            .AddArtifactStorage(configuration.GetSection("Training:Storage"));
+        await using var provider = services.BuildServiceProvider();
+
+        var report = await provider.GetRequiredService<KubernetesClusterSetup>().EnsureClusterResourcesAsync();
 
         report.Find("Secret", "r2-credentials")!.State.Should().Be(ClusterResourceState.Created);
         var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);

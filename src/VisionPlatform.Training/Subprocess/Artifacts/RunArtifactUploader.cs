@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Storage;
+using VisionPlatform.Training.Subprocess.Coordination;
 using VisionPlatform.Training.Subprocess.Runs;
 
 namespace VisionPlatform.Training.Subprocess.Artifacts;
@@ -18,10 +19,10 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(10);
 
-    // One upload per run per OS process, however many executor instances share a runs directory.
-    private static readonly HashSet<string> UploadingRuns = new(StringComparer.Ordinal);
-
     private readonly IArtifactStore _store;
+
+    // One upload per run per OS process, however many executor instances share a runs directory.
+    private readonly RunClaims _claims;
     private readonly int _attempts;
     private readonly TimeSpan _retryDelay;
     private readonly TimeProvider _time;
@@ -32,9 +33,10 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
     private readonly ConcurrentDictionary<string, Task> _uploads = new(StringComparer.Ordinal);
     private int _disposed;
 
-    public RunArtifactUploader(IArtifactStore store, SubprocessExecutorOptions options, TimeProvider time, ILogger logger, ITrainingEventPublisher? events = null)
+    public RunArtifactUploader(IArtifactStore store, RunClaims claims, SubprocessExecutorOptions options, TimeProvider time, ILogger logger, ITrainingEventPublisher? events = null)
     {
         _store = store;
+        _claims = claims;
         _attempts = Math.Max(1, options.UploadAttempts);
         _retryDelay = options.UploadRetryDelay < TimeSpan.Zero ? TimeSpan.Zero : options.UploadRetryDelay;
         _time = time;
@@ -63,12 +65,9 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
         }
 
         var key = entry.Paths.Directory;
-        lock (UploadingRuns)
+        if (!_claims.TryClaim(key))
         {
-            if (!UploadingRuns.Add(key))
-            {
-                return;
-            }
+            return;
         }
 
         var task = Task.Run(() => UploadWhenEndedAsync(entry, _stopping.Token));
@@ -166,10 +165,7 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
         }
         finally
         {
-            lock (UploadingRuns)
-            {
-                UploadingRuns.Remove(entry.Paths.Directory);
-            }
+            _claims.Release(entry.Paths.Directory);
         }
     }
 

@@ -61,4 +61,29 @@ internal static class LogTail
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>The last lines of a log joined by newlines (each cut at 500 characters), for failure messages.</summary>
+    /// <param name="path">The log file.</param>
+    /// <param name="count">How many lines.</param>
+    /// <returns>The lines, or <see langword="null"/> when the log is empty or cannot be read.</returns>
+    public static string? ReadLastLines(string path, int count)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var start = FindStart(stream, stream.Length, count);
+            using var reader = new LogLineReader(path, start);
+            var lines = new List<string>(count);
+            while (reader.TryReadLine(final: true, out _, out var line))
+            {
+                lines.Add(line.Length > 500 ? line[..500] + "..." : line);
+            }
+
+            return lines.Count == 0 ? null : string.Join('\n', lines);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 }

@@ -75,6 +75,11 @@ internal sealed class DotNetProcessHost : IProcessHost
     }
 
     /// <inheritdoc />
+    public Task WaitForTreeExitAsync(ProcessIdentity identity, CancellationToken cancellationToken = default) =>
+        // Process.Kill(entireProcessTree: true) returns once every process of the tree was killed.
+        Task.CompletedTask;
+
+    /// <inheritdoc />
     public void SignalTree(ProcessIdentity identity, bool kill)
     {
         if (!kill)

@@ -64,6 +64,16 @@ internal interface IProcessHost
     /// <param name="kill"><see langword="true"/> for SIGKILL, <see langword="false"/> for SIGTERM.</param>
     void SignalTree(ProcessIdentity identity, bool kill);
 
+    /// <summary>
+    /// Waits (bounded) until no process of the child's group or session but the leader runs any more, after a
+    /// <see cref="SignalTree"/> with SIGKILL, so a run is reported ended only when its whole tree is: its GPU memory and
+    /// files are free for the next run.
+    /// </summary>
+    /// <param name="identity">The child.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the tree is gone or the bound has passed.</returns>
+    Task WaitForTreeExitAsync(ProcessIdentity identity, CancellationToken cancellationToken = default);
+
     /// <summary>Human-readable name of the mechanism, for diagnostics.</summary>
     string Mechanism { get; }
 }

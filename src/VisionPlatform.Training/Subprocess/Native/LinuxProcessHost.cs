@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
@@ -130,23 +129,21 @@ internal sealed class LinuxProcessHost : IProcessHost
             _ = LinuxNative.Kill(member, signal);
         }
 
-        if (kill)
-        {
-            WaitUntilMembersGone(identity.Pid);
-        }
     }
 
-    /// <summary>
-    /// Waits (bounded) until no process of group or session <paramref name="id"/> but the leader runs any more, so a
-    /// run is reported ended only when its whole tree is: its GPU memory and files are free for the next run.
-    /// </summary>
-    private static void WaitUntilMembersGone(int id)
+    /// <inheritdoc />
+    public Task WaitForTreeExitAsync(ProcessIdentity identity, CancellationToken cancellationToken = default) =>
+        WaitForTreeExitAsync(identity.Pid, cancellationToken);
+
+    private static async Task WaitForTreeExitAsync(int id, CancellationToken cancellationToken = default)
     {
-        var started = Stopwatch.GetTimestamp();
+        // Real processes die in real time: the wait is on the system clock, bounded by LeftoverExitWait.
+        var time = TimeProvider.System;
+        var started = time.GetTimestamp();
         while (ProcStat.FindSessionMembers(id).Any(pid => ProcStat.Read(pid) is { IsZombie: false }) &&
-               Stopwatch.GetElapsedTime(started) < LeftoverExitWait)
+               time.GetElapsedTime(started) < LeftoverExitWait)
         {
-            Thread.Sleep(10);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -207,7 +204,8 @@ internal sealed class LinuxProcessHost : IProcessHost
                 _ = LinuxNative.Kill(member, LinuxNative.SigKill);
             }
 
-            WaitUntilMembersGone(pid);
+            // This is the child's dedicated reaper thread: blocking on the bounded wait is its job.
+            WaitForTreeExitAsync(pid).GetAwaiter().GetResult();
 
             // 3. Reap for the exact exit status.
             int status;

@@ -18,31 +18,40 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     private readonly ArtifactStorageOptions _options;
     private readonly IAmazonS3 _client;
+    private readonly bool _ownsClient;
     private readonly S3Calls _calls;
     private readonly S3ObjectWriter _writer;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly bool _presignHttp;
 
-    /// <summary>Creates a store from options; they are validated first.</summary>
+    /// <summary>Creates a store from options, with its own S3 client built from them; the options are validated first.</summary>
     /// <param name="options">The storage options.</param>
     /// <param name="logger">The logger; none when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock (for presigned URL expiry and retry delays); the system clock when <see langword="null"/>.</param>
     /// <exception cref="OptionsValidationException">The options break a rule; the messages name the <c>Training:Storage</c> keys.</exception>
     public S3ArtifactStore(ArtifactStorageOptions options, ILogger<S3ArtifactStore>? logger = null, TimeProvider? timeProvider = null)
+        : this((IAmazonS3?)null, Validated(options), logger, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options = options.Snapshot();
-        new ArtifactStorageOptionsValidator(ArtifactStorageOptions.SectionName).ThrowIfInvalid(options);
+    }
 
-        _options = options;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _timeProvider = timeProvider ?? TimeProvider.System;
-        _client = S3ClientFactory.Create(options);
-        _presignHttp = S3ClientFactory.UsesHttp(options);
-        Bucket = options.Bucket!;
-        _calls = new S3Calls(_client, Bucket, StorageResilience.Create(options, Bucket, _logger, _timeProvider));
-        _writer = new S3ObjectWriter(_calls, options, _logger, _timeProvider);
+    /// <summary>
+    /// Creates a store over an S3 client the host owns (IRSA, pod identity, custom handlers or credentials). The store
+    /// uses <paramref name="client"/> as it is and never disposes it. Only the options that do not configure a client
+    /// apply (<see cref="ArtifactStorageOptions.Bucket"/>, <see cref="ArtifactStorageOptions.Prefix"/>, multipart,
+    /// concurrency, retries, <see cref="ArtifactStorageOptions.VerifyETags"/>, <see cref="ArtifactStorageOptions.UseChunkEncoding"/>,
+    /// which when unset follows the client's endpoint: plain bodies when the client has a <c>ServiceURL</c>);
+    /// endpoint, region, credentials, checksum settings and the request timeout are the client's. Switch the client's own
+    /// retries off (<c>MaxErrorRetry = 0</c>) so that attempts do not multiply with the store's. The options are validated first.
+    /// </summary>
+    /// <param name="options">The storage options.</param>
+    /// <param name="client">The S3 client; the caller keeps owning it.</param>
+    /// <param name="logger">The logger; none when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock (for presigned URL expiry and retry delays); the system clock when <see langword="null"/>.</param>
+    /// <exception cref="OptionsValidationException">The options break a rule; the messages name the <c>Training:Storage</c> keys.</exception>
+    public S3ArtifactStore(ArtifactStorageOptions options, IAmazonS3 client, ILogger<S3ArtifactStore>? logger = null, TimeProvider? timeProvider = null)
+        : this(client ?? throw new ArgumentNullException(nameof(client)), Validated(options), logger, timeProvider)
+    {
     }
 
     /// <summary>Creates a store from DI options (validated at start-up).</summary>
@@ -52,6 +61,26 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     public S3ArtifactStore(IOptions<ArtifactStorageOptions> options, ILogger<S3ArtifactStore> logger, TimeProvider timeProvider)
         : this((options ?? throw new ArgumentNullException(nameof(options))).Value, logger, timeProvider)
     {
+    }
+
+    private S3ArtifactStore(IAmazonS3? client, ArtifactStorageOptions options, ILogger? logger, TimeProvider? timeProvider)
+    {
+        if (client is not null && options.UseChunkEncoding is null)
+        {
+            // Unset: decided by the client's endpoint, as it would be by ServiceUrl (plain bodies for a custom endpoint).
+            // The options are the store's own snapshot, so this changes nothing the caller sees.
+            options.UseChunkEncoding = string.IsNullOrEmpty(client.Config?.ServiceURL);
+        }
+
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _ownsClient = client is null;
+        _client = client ?? S3ClientFactory.Create(options);
+        _presignHttp = client is null ? S3ClientFactory.UsesHttp(options) : S3ClientFactory.UsesHttp(client);
+        Bucket = options.Bucket!;
+        _calls = new S3Calls(_client, Bucket, StorageResilience.Create(options, Bucket, _logger, _timeProvider));
+        _writer = new S3ObjectWriter(_calls, options, _logger, _timeProvider);
     }
 
     /// <inheritdoc />
@@ -218,12 +247,32 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         return deleted;
     }
 
-    /// <summary>Releases the S3 client.</summary>
-    public void Dispose() => _client.Dispose();
+    /// <summary>Releases the S3 client the store created; a client passed in by the host is left alone.</summary>
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _client.Dispose();
+        }
+    }
+
+    private static ArtifactStorageOptions Validated(ArtifactStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Snapshot();
+        new ArtifactStorageOptionsValidator(ArtifactStorageOptions.SectionName).ThrowIfInvalid(options);
+        return options;
+    }
 
     private string KeyOf(string jobId, string relativePath)
     {
-        ArtifactLayout.ThrowIfInvalidRelativePath(relativePath, nameof(relativePath));
+        if (!ArtifactLayout.IsValidRelativePath(relativePath, out var reason))
+        {
+            throw new ArgumentException(
+                $"The artifact path '{relativePath}' is invalid: {reason}. Use a '/'-separated path relative to the run, for example 'weights/best.pt'.",
+                nameof(relativePath));
+        }
+
         return GetRunPrefix(jobId) + relativePath;
     }
 

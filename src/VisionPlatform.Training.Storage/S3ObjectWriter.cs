@@ -71,6 +71,9 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
                     AutoCloseStream = false,
                     MD5Digest = Convert.ToBase64String(md5),
                     ContentType = ContentTypes.For(key),
+
+                    // Also per request: a host-supplied client has no pipeline handler that switches aws-chunked off.
+                    UseChunkEncoding = options.EffectiveUseChunkEncoding,
                 };
                 request.Metadata.Add(Sha256MetadataKey, sha256);
                 var response = await client.PutObjectAsync(request, token).ConfigureAwait(false);
@@ -147,6 +150,7 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
                     IsLastPart = partNumber == partCount,
                     InputStream = new MemoryStream(buffer, 0, size, writable: false),
                     MD5Digest = Convert.ToBase64String(md5),
+                    UseChunkEncoding = options.EffectiveUseChunkEncoding,
                 };
                 var r = await client.UploadPartAsync(request, token).ConfigureAwait(false);
                 CheckETag(r.ETag, md5, IsKeyEncrypted(r.ServerSideEncryptionMethod, r.SSECustomerAlgorithm), $"part {partNumber}");

@@ -51,4 +51,8 @@ internal static class S3ClientFactory
     /// <summary>Whether presigned URLs must use http (the SDK defaults to https even for an http endpoint).</summary>
     public static bool UsesHttp(ArtifactStorageOptions options) =>
         options.HasCustomEndpoint && options.ServiceUrl!.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether presigned URLs of a host-supplied client must use http: its endpoint is an http URL.</summary>
+    public static bool UsesHttp(IAmazonS3 client) =>
+        client.Config?.ServiceURL is { } url && url.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
 }

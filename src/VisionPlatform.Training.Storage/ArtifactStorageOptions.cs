@@ -98,6 +98,15 @@ public sealed class ArtifactStorageOptions
     /// <summary>A copy, so that a store is not affected by later changes to the caller's instance.</summary>
     internal ArtifactStorageOptions Snapshot() => (ArtifactStorageOptions)MemberwiseClone();
 
+    /// <summary>The endpoint, region and credentials, for processes other than the host that write to the same bucket.</summary>
+    internal ArtifactStorageConnection ToConnection() => new()
+    {
+        ServiceUrl = HasCustomEndpoint ? ServiceUrl : null,
+        Region = Region,
+        AccessKeyId = string.IsNullOrEmpty(AccessKeyId) ? null : AccessKeyId,
+        SecretAccessKey = string.IsNullOrEmpty(SecretAccessKey) ? null : SecretAccessKey,
+    };
+
     /// <summary>Whether <see cref="ServiceUrl"/> names a custom (non-AWS) endpoint.</summary>
     internal bool HasCustomEndpoint => !string.IsNullOrWhiteSpace(ServiceUrl);
 

@@ -1,0 +1,70 @@
+using System.Globalization;
+
+namespace VisionPlatform.Training.Subprocess.Launch;
+
+/// <summary>
+/// Whether jobs can run on this host, checked before anything is created: the GPUs a job asks for, the interpreter
+/// and script it would use, and (for availability) a writable runs directory. Every message names the key to fix.
+/// </summary>
+internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunchPlanner planner)
+{
+    private int HostGpus => context.Options.Gpus.Count;
+
+    /// <summary>Throws when a job cannot run here: <see cref="TrainingValidationException"/> for too many GPUs, <see cref="TrainingErrorCode.ExecutorUnavailable"/> when its interpreter or script is missing.</summary>
+    /// <param name="config">The job.</param>
+    public void EnsureRunnable(TrainingJobConfig config)
+    {
+        if (config.Resources.Gpus > HostGpus)
+        {
+            throw new TrainingValidationException([new(
+                "Resources.Gpus",
+                config.Resources.Gpus.ToString(CultureInfo.InvariantCulture),
+                $"must be at most {HostGpus}: this host hands out {HostGpus} GPU(s), configured in {SubprocessContext.OptionsKey}:Gpus")]);
+        }
+
+        if (planner.CheckLaunchable(config.Framework) is { } problem)
+        {
+            throw new TrainingException(TrainingErrorCode.ExecutorUnavailable, problem) { ExecutorName = context.ExecutorName, JobId = config.JobId };
+        }
+    }
+
+    /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
+    /// <param name="config">The job.</param>
+    public TrainingPlacement CheckPlacement(TrainingJobConfig config) =>
+        config.Resources.Gpus <= HostGpus
+            ? TrainingPlacement.Fit
+            : TrainingPlacement.DoesNotFit(
+                $"the job requests {config.Resources.Gpus} GPU(s) but this host hands out {HostGpus} ({SubprocessContext.OptionsKey}:Gpus)");
+
+    /// <summary>Whether the runs directory is writable and every configured interpreter resolves.</summary>
+    public ExecutorAvailability CheckAvailability()
+    {
+        var now = context.Time.GetUtcNow();
+        var runsDirectory = context.RunsDirectory;
+        try
+        {
+            Directory.CreateDirectory(runsDirectory);
+            var probe = Path.Combine(runsDirectory, $".probe.{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return ExecutorAvailability.Unavailable(
+                $"The runs directory '{runsDirectory}' is not writable ({e.Message}): fix {SubprocessContext.OptionsKey}:RunsDirectory or its permissions.", now);
+        }
+
+        var frameworks = context.Options.Frameworks.Keys.Select(k => new TrainingFramework(k)).Prepend(new TrainingFramework(string.Empty));
+        foreach (var framework in frameworks)
+        {
+            var (interpreter, key) = planner.InterpreterFor(framework);
+            if (planner.ResolveInterpreter(interpreter) is null)
+            {
+                return ExecutorAvailability.Unavailable(
+                    $"The interpreter '{interpreter}' cannot be found (not an existing file, nor a program in PATH): fix {key}.", now);
+            }
+        }
+
+        return ExecutorAvailability.Available(now);
+    }
+}
