@@ -83,7 +83,7 @@ public sealed class TrainingEventCollector : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The events received when the condition held.</returns>
     /// <exception cref="TimeoutException">The condition did not hold in time; the message lists the events seen.</exception>
-    /// <exception cref="TrainingException">The subscription ended with an error before the condition held.</exception>
+    /// <exception cref="TrainingException">The subscription ended with an error before the condition held (for example <see cref="TrainingErrorCode.SubscriberOverflow"/>).</exception>
     public async Task<IReadOnlyList<TrainingJobEvent>> WaitForAsync(Func<IReadOnlyList<TrainingJobEvent>, bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(condition);
@@ -108,7 +108,8 @@ public sealed class TrainingEventCollector : IAsyncDisposable
 
             if (failure is not null)
             {
-                throw new TrainingException(TrainingErrorCode.SubscriberOverflow, "The subscription ended before the expected events arrived: " + failure.Message, failure);
+                throw failure as TrainingException
+                    ?? new TrainingException(TrainingErrorCode.ExecutorFailure, "The subscription ended with an error before the expected events arrived: " + failure.Message, failure);
             }
 
             if (_pump.IsCompleted)
@@ -225,8 +226,9 @@ public sealed class TrainingEventCollector : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is TrainingException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // Recorded, not thrown: a wait reports it, and disposing the collector never fails because the source went first.
             lock (_gate)
             {
                 _failure = e;
