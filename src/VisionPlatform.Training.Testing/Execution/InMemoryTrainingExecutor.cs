@@ -191,6 +191,8 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
             yield break;
         }
 
+        // Only changes of the status itself (TrainingRunStatus.IsChangeFrom), as the real executors report them.
+        TrainingRunStatus? last = null;
         while (true)
         {
             TrainingRunStatus[] batch;
@@ -204,6 +206,12 @@ public sealed class InMemoryTrainingExecutor : ITrainingExecutor, IDisposable
 
             foreach (var status in batch)
             {
+                if (!status.IsChangeFrom(last))
+                {
+                    continue;
+                }
+
+                last = status;
                 yield return status;
                 if (status.IsTerminal)
                 {
