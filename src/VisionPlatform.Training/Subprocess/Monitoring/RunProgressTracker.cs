@@ -62,10 +62,19 @@ internal sealed class RunProgressTracker(string logFile)
             }
 
             var before = _latest;
-            if (!fromStart || _scannedTo > 0)
+            if (fromStart)
             {
-                ScanTail(finished: false, now);
+                // Every line from the beginning, even when a status read has already scanned the tail (it publishes
+                // nothing): on a loaded machine the trainer may have written its first lines before the launch was
+                // recorded, and a follower starting at that scan's end would never publish them.
+                _scannedTo = 0;
+                _reader?.Dispose();
+                _reader = null;
+                _following = true;
+                return null;
             }
+
+            ScanTail(finished: false, now);
 
             // The log is opened on the first read (a trainer just launched may not have created it yet).
             _following = true;
