@@ -126,17 +126,23 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
             gpus.Count == 0 ? "-1" : string.Join(',', gpus.Select(g => g.ToString(CultureInfo.InvariantCulture))),
             "gpus");
 
+        // Proof that a process belongs to this run (checked in /proc/<pid>/environ before survivors are signalled).
+        var marker = RunMarker.New();
+        environment[RunMarker.Variable] = (marker, "marker");
+
         var ordered = environment.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
         var spec = new LaunchSpec(
             fileName,
             arguments,
             ordered.Select(p => new KeyValuePair<string, string>(p.Key, p.Value.Value)).ToArray(),
             paths.Directory,
-            paths.LogFile);
+            paths.LogFile,
+            marker,
+            OperatingSystem.IsLinux() ? paths.StatusFile : null);
         var display = ordered
             .Select(p => new SubprocessEnvironmentVariable(
                 p.Key,
-                SecretNames.Contains(p.Key) || p.Value.Source == "host" ? null : p.Value.Value,
+                SecretNames.Contains(p.Key) || p.Value.Source is "host" or "marker" ? null : p.Value.Value,
                 p.Value.Source))
             .ToList();
         return (spec, display);

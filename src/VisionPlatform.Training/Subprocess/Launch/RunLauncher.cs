@@ -49,7 +49,9 @@ internal sealed class RunLauncher(
                     return;
                 }
 
-                Directory.CreateDirectory(entry.Paths.OutputDirectory);
+                Native.SafeFiles.CreatePrivateDirectory(entry.Paths.OutputDirectory);
+                // Only the supervisor this launch starts may record the run's exit.
+                File.Delete(entry.Paths.StatusFile);
                 var (spec, _) = planner.Build(entry.Config!, entry.Paths, gpus);
                 var identity = context.Host.Launch(spec);
                 transitions.Running(entry, identity, gpus);
@@ -79,7 +81,7 @@ internal sealed class RunLauncher(
     {
         if (state.Pid is { } pid && state.ProcessStartTicks is { } ticks)
         {
-            var identity = new ProcessIdentity(pid, ticks, state.BootId);
+            var identity = new ProcessIdentity(pid, ticks, state.BootId, state.RunMarker);
             entry.Identity = identity;
             if (context.Host.TryGetExit(identity) is { } exit)
             {

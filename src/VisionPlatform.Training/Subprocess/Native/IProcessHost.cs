@@ -6,18 +6,23 @@ namespace VisionPlatform.Training.Subprocess.Native;
 /// <param name="Environment">The complete child environment; nothing else of the host's environment is added.</param>
 /// <param name="WorkingDirectory">The run directory.</param>
 /// <param name="LogPath">The log file; stdout and stderr both go there.</param>
+/// <param name="Marker">The run's marker: the value of <see cref="RunMarker.Variable"/> in <paramref name="Environment"/>.</param>
+/// <param name="StatusPath">Where the per-run supervisor records the trainer's exit status (Linux).</param>
 internal sealed record LaunchSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
     IReadOnlyList<KeyValuePair<string, string>> Environment,
     string WorkingDirectory,
-    string LogPath);
+    string LogPath,
+    string? Marker = null,
+    string? StatusPath = null);
 
 /// <summary>Identifies one process across pid reuse and reboots: pid, start time (clock ticks since boot) and boot id.</summary>
 /// <param name="Pid">The process id (also its process group and session id).</param>
 /// <param name="StartTicks">Field 22 of <c>/proc/&lt;pid&gt;/stat</c> (or the start time's ticks on other systems).</param>
 /// <param name="BootId">The kernel boot id when the process started, when known.</param>
-internal readonly record struct ProcessIdentity(int Pid, long StartTicks, string? BootId);
+/// <param name="Marker">The run's marker in the process's environment (<see cref="RunMarker.Variable"/>), when known.</param>
+internal readonly record struct ProcessIdentity(int Pid, long StartTicks, string? BootId, string? Marker = null);
 
 /// <summary>How a child ended: an exit code, or the signal that killed it.</summary>
 /// <param name="ExitCode">The exit code when it exited normally.</param>
@@ -59,7 +64,12 @@ internal interface IProcessHost
     /// <returns>The liveness.</returns>
     ProcessLiveness Probe(ProcessIdentity identity);
 
-    /// <summary>Sends a signal to the child's whole process group and session; safe when it is already gone.</summary>
+    /// <summary>
+    /// Sends a signal to the child's whole process group and session; safe when it is already gone. Nothing is signalled
+    /// unless the process is proven to be the run's: pid greater than 1, the same boot, the same start time and the run's
+    /// marker in its environment (or a child this OS process launched and has not reaped); survivors of the session are
+    /// signalled only when they carry the run's marker.
+    /// </summary>
     /// <param name="identity">The child.</param>
     /// <param name="kill"><see langword="true"/> for SIGKILL, <see langword="false"/> for SIGTERM.</param>
     void SignalTree(ProcessIdentity identity, bool kill);

@@ -35,7 +35,7 @@ internal sealed class RunCreator(
                 return SameJobOrConflict(existing, config);
             }
 
-            Directory.CreateDirectory(paths.Directory);
+            Native.SafeFiles.CreatePrivateDirectory(paths.Directory);
             var state = transitions.Queued(context.ExecutorName, config, uploads is null ? null : RunArtifactUploader.Initial);
             if (!RunStore.TryCreate(paths, state))
             {
