@@ -77,7 +77,7 @@ public sealed class SubprocessExitTests : IAsyncLifetime
         await WaitForAsync(executor, run, s => s.Phase == TrainingPhase.Running);
         var pid = _ctx.ReadPid(run)!.Value;
 
-        Kill(pid, 9);
+        Kill(TrainerPid(pid), 9);
         var status = await WaitTerminalAsync(executor, run);
 
         status.Phase.Should().Be(TrainingPhase.Failed);

@@ -43,9 +43,14 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
         var runsDirectory = context.RunsDirectory;
         try
         {
-            Directory.CreateDirectory(runsDirectory);
+            if (Coordination.RunsDirectoryGuard.Check(runsDirectory) is { } problem)
+            {
+                return ExecutorAvailability.Unavailable(problem, now);
+            }
+
+            Native.SafeFiles.CreatePrivateDirectory(runsDirectory);
             var probe = Path.Combine(runsDirectory, $".probe.{Guid.NewGuid():N}");
-            File.WriteAllBytes(probe, []);
+            Native.SafeFiles.CreateNew(probe).Dispose();
             File.Delete(probe);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

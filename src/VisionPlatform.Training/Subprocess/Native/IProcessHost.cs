@@ -94,6 +94,25 @@ internal static class ProcessHosts
     private static readonly Lazy<IProcessHost> Instance = new(() =>
         OperatingSystem.IsLinux() ? new LinuxProcessHost() : new DotNetProcessHost());
 
-    /// <summary>The process-wide host (reaping is process-wide, so there is exactly one).</summary>
-    public static IProcessHost Current => Instance.Value;
+    private static readonly AsyncLocal<IProcessHost?> Scoped = new();
+
+    /// <summary>The process-wide host (reaping is process-wide, so there is exactly one), unless a scope set another.</summary>
+    public static IProcessHost Current => Scoped.Value ?? Instance.Value;
+
+    /// <summary>
+    /// For tests: executors created in the returned scope (the current async flow) get a process host of their own that
+    /// knows none of this process's children, as the host of a new OS process would (a restarted host).
+    /// </summary>
+    /// <returns>Ends the scope.</returns>
+    internal static IDisposable BeginNewHostScope()
+    {
+        var previous = Scoped.Value;
+        Scoped.Value = OperatingSystem.IsLinux() ? new LinuxProcessHost() : new DotNetProcessHost();
+        return new Scope(previous);
+    }
+
+    private sealed class Scope(IProcessHost? previous) : IDisposable
+    {
+        public void Dispose() => Scoped.Value = previous;
+    }
 }
