@@ -53,6 +53,7 @@ internal sealed class SubprocessParts
             ExecutorName = TrainingExecutorNames.Subprocess,
             RunsDirectory = runsDirectory,
             Options = subprocess,
+            EnvironmentPolicy = TrainingEnvironmentPolicy.FromOptions(root),
             Time = time,
             Logger = log,
             Host = ProcessHosts.Current,

@@ -279,6 +279,12 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         {
             foreach (var state in Directory.EnumerateFiles(RunsDirectory, "state.json", SearchOption.AllDirectories))
             {
+                // A test may plant a FIFO or a directory named state.json: reading it would block.
+                if (!VisionPlatform.Training.Subprocess.Native.SafeFiles.IsRegularFile(state))
+                {
+                    continue;
+                }
+
                 try
                 {
                     using var doc = JsonDocument.Parse(File.ReadAllText(state));

@@ -31,6 +31,13 @@ internal sealed class ExitObserver(SubprocessContext context, LogIndexer indexer
             exit = new ChildExit(null, null);
         }
 
+        if (scheduler.IsClosed)
+        {
+            // This executor was disposed (its host is going away): it no longer records anything. The next executor
+            // over the runs directory records the end, from this process's reaper or the supervisor's exit status.
+            return;
+        }
+
         try
         {
             Record(entry, identity, exit);

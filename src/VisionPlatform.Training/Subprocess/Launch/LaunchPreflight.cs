@@ -26,6 +26,10 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
         {
             throw new TrainingException(TrainingErrorCode.ExecutorUnavailable, problem) { ExecutorName = context.ExecutorName, JobId = config.JobId };
         }
+
+        // The contract's limits (an advanced config too large for one argument, an argument or variable longer than
+        // execve takes) fail the start now, with the limit named, not the launch later with E2BIG.
+        _ = planner.Build(config, Runs.RunPaths.ForJob(context.RunsDirectory, config.JobId), []);
     }
 
     /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>

@@ -8,6 +8,7 @@ namespace VisionPlatform.Training.Subprocess.Native;
 /// <param name="LogPath">The log file; stdout and stderr both go there.</param>
 /// <param name="Marker">The run's marker: the value of <see cref="RunMarker.Variable"/> in <paramref name="Environment"/>.</param>
 /// <param name="StatusPath">Where the per-run supervisor records the trainer's exit status (Linux).</param>
+/// <param name="ConfigFile">A config file to write before the launch, when the contract passes the config as a file.</param>
 internal sealed record LaunchSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
@@ -15,7 +16,17 @@ internal sealed record LaunchSpec(
     string WorkingDirectory,
     string LogPath,
     string? Marker = null,
-    string? StatusPath = null);
+    string? StatusPath = null,
+    LaunchFile? ConfigFile = null);
+
+/// <summary>A file the launch writes into the run directory first (owner-only, 0600), for example a config too large for one argument.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Content">Its text.</param>
+internal sealed record LaunchFile(string Path, string Content)
+{
+    /// <summary>Never the content (it may be large, and it is the job's).</summary>
+    public override string ToString() => "LaunchFile { Path = " + Path + " }";
+}
 
 /// <summary>Identifies one process across pid reuse and reboots: pid, start time (clock ticks since boot) and boot id.</summary>
 /// <param name="Pid">The process id (also its process group and session id).</param>

@@ -47,7 +47,7 @@ internal sealed class RunRecovery(
     {
         try
         {
-            entry.Config = state.Config.ToConfig();
+            entry.Config = state.Config.ToConfig(context.EnvironmentPolicy);
         }
         catch (TrainingValidationException e)
         {

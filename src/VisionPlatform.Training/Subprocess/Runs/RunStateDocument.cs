@@ -166,8 +166,10 @@ internal sealed class ConfigDocument
     };
 
     /// <summary>Rebuilds (and re-validates) the job.</summary>
-    public TrainingJobConfig ToConfig() => new TrainingJobConfigBuilder
+    /// <param name="policy">The operator's job environment policy.</param>
+    public TrainingJobConfig ToConfig(TrainingEnvironmentPolicy policy) => new TrainingJobConfigBuilder
     {
+        EnvironmentPolicy = policy,
         JobId = JobId,
         JobType = JobType,
         Framework = Framework,
