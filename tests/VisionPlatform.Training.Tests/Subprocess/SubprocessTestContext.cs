@@ -189,6 +189,15 @@ public sealed class SubprocessTestContext : IAsyncDisposable
     public static int TrainerPid(int supervisor) =>
         SessionMembers(supervisor).Single(p => p != supervisor && ParentOf(p) == supervisor);
 
+    /// <summary>Waits until the supervisor has started the trainer, and returns the trainer's pid.</summary>
+    public static async Task<int> WaitForTrainerPidAsync(int supervisor)
+    {
+        var found = await PollAsync(
+            () => SessionMembers(supervisor).Where(p => p != supervisor && ParentOf(p) == supervisor).Select(p => (object)p).FirstOrDefault(),
+            what: "the supervisor to start the trainer");
+        return (int)found;
+    }
+
     /// <summary>Field 4 of /proc/&lt;pid&gt;/stat.</summary>
     public static int? ParentOf(int pid)
     {
