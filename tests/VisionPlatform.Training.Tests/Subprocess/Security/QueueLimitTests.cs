@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using static VisionPlatform.Training.Tests.Subprocess.SubprocessTestContext;
 
 namespace VisionPlatform.Training.Tests.Subprocess.Security;
@@ -35,5 +37,17 @@ public sealed class QueueLimitTests : IAsyncLifetime
         // Once a queued run has left the queue there is room again.
         await executor.StopAsync(second);
         (await executor.StartAsync(Job("job-queued-3").Build())).JobId.Should().Be("job-queued-3");
+    }
+
+    [Fact]
+    public async Task MaxQueuedRuns_out_of_range_is_refused_at_start_up_naming_the_key()
+    {
+        var services = new ServiceCollection();
+        services.AddTrainingExecutors(o => o.Subprocess.MaxQueuedRuns = 0);
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
+
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should().Contain("Training:Subprocess:MaxQueuedRuns is 0: it must be between 1 and 100000.");
     }
 }
