@@ -23,6 +23,9 @@ public sealed class TrainingOptions
     /// <summary>The local subprocess executor (<c>Training:Subprocess</c>), used when <c>.AddSubprocess()</c> registers it.</summary>
     public SubprocessExecutorOptions Subprocess { get; set; } = new();
 
+    /// <summary>The job environment policy (<c>Training:Environment</c>): names an operator allows jobs to set.</summary>
+    public TrainingEnvironmentOptions Environment { get; set; } = new();
+
     /// <summary>Where a start may go when the requested executor is unavailable (<c>Training:Fallback</c>).</summary>
     public TrainingFallbackOptions Fallback { get; set; } = new();
 

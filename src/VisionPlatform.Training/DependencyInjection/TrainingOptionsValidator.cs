@@ -37,6 +37,11 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
             errors.Add($"{sp}:MaxConcurrentRuns is {s.MaxConcurrentRuns}: it must be between 1 and 1024.");
         }
 
+        if (s.MaxQueuedRuns is < 1 or > 100_000)
+        {
+            errors.Add($"{sp}:MaxQueuedRuns is {s.MaxQueuedRuns}: it must be between 1 and 100000.");
+        }
+
         if (s.StopGracePeriod < TimeSpan.Zero || s.StopGracePeriod > TimeSpan.FromHours(1))
         {
             errors.Add($"{sp}:StopGracePeriod is {s.StopGracePeriod}: it must be between 00:00:00 and 01:00:00.");

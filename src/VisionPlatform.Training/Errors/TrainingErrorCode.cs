@@ -57,6 +57,12 @@ public readonly record struct TrainingErrorCode
     /// <summary>An event subscriber fell behind and its subscription was ended (<see cref="TrainingEventOverflowPolicy.Disconnect"/>).</summary>
     public static TrainingErrorCode SubscriberOverflow { get; } = new("SubscriberOverflow");
 
+    /// <summary>
+    /// The executor's queue of waiting runs is full (for example <c>Training:Subprocess:MaxQueuedRuns</c> runs are
+    /// Pending). Nothing was created; try again when runs have started or finished.
+    /// </summary>
+    public static TrainingErrorCode QueueFull { get; } = new("QueueFull");
+
     /// <summary>Returns the code's string value.</summary>
     public override string ToString() => Value ?? string.Empty;
 }

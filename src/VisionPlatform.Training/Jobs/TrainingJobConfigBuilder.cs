@@ -38,8 +38,15 @@ public sealed partial class TrainingJobConfigBuilder
     public static IReadOnlySet<string> ReservedEnvironmentNames { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "CUDA_VISIBLE_DEVICES", "AWS_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKEND_API_URL",
-        Storage.ArtifactEnvironment.BucketVariable, Storage.ArtifactEnvironment.PrefixVariable,
+        Storage.ArtifactEnvironment.BucketVariable, Storage.ArtifactEnvironment.PrefixVariable, "VP_RUN_MARKER",
     };
+
+    /// <summary>
+    /// Which variables <see cref="Environment"/> may hold (default <see cref="TrainingEnvironmentPolicy.Default"/>): loader,
+    /// interpreter, proxy, credential, endpoint and device-visibility variables are refused unless the operator allows
+    /// them (<c>Training:Environment:AllowedJobVariables</c>, <see cref="TrainingEnvironmentPolicy.FromOptions"/>); reserved names always are.
+    /// </summary>
+    public TrainingEnvironmentPolicy? EnvironmentPolicy { get; set; }
 
     /// <summary>Creates an empty builder with the platform's defaults (10 epochs, batch 16, learning rate 0.001, adam).</summary>
     public TrainingJobConfigBuilder()
@@ -334,9 +341,9 @@ public sealed partial class TrainingJobConfigBuilder
             {
                 e.Add(new(field, Show(name), "name " + NameSyntax.EnvironmentVariableNameRule));
             }
-            else if (ReservedEnvironmentNames.Contains(name))
+            else if ((EnvironmentPolicy ?? TrainingEnvironmentPolicy.Default).Check(name) is { } rule)
             {
-                e.Add(new(field, null, "is set by the executor from the trainer contract and its options; a job may not override it"));
+                e.Add(new(field, null, rule));
             }
 
             if (value is null)

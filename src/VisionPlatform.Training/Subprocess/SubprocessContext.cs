@@ -20,6 +20,9 @@ internal sealed class SubprocessContext
     /// <summary>The subprocess options.</summary>
     public required SubprocessExecutorOptions Options { get; init; }
 
+    /// <summary>Which environment variables jobs may set (<c>Training:Environment:AllowedJobVariables</c>).</summary>
+    public required TrainingEnvironmentPolicy EnvironmentPolicy { get; init; }
+
     /// <summary>The clock.</summary>
     public required TimeProvider Time { get; init; }
 

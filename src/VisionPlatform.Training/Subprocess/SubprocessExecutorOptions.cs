@@ -3,7 +3,11 @@ namespace VisionPlatform.Training.Subprocess;
 /// <summary>Options of the local subprocess executor (<c>Training:Subprocess</c>).</summary>
 public sealed class SubprocessExecutorOptions
 {
-    /// <summary>Where run directories live (default: <c>vp-training-runs</c> under the system temp directory).</summary>
+    /// <summary>
+    /// Where run directories live (default: <c>$XDG_STATE_HOME/visionplatform-training/runs</c>, else
+    /// <c>~/.local/state/visionplatform-training/runs</c>, else <c>&lt;temp&gt;/vp-training-runs-&lt;uid&gt;</c>). It is created 0700;
+    /// an existing one owned by another user, writable by group or others, or a symbolic link is refused.
+    /// </summary>
     public string? RunsDirectory { get; set; }
 
     /// <summary>The interpreter for frameworks without their own entry (default <c>python3</c>).</summary>
@@ -27,6 +31,13 @@ public sealed class SubprocessExecutorOptions
 
     /// <summary>How many runs may execute at once; more wait as Pending (default 2).</summary>
     public int MaxConcurrentRuns { get; set; } = 2;
+
+    /// <summary>
+    /// How many runs may wait as Pending at once (1-100000, default 1000). A start beyond it fails with
+    /// <see cref="TrainingErrorCode.QueueFull"/> and creates nothing, so a flood of starts cannot grow the queue, the run
+    /// table and the runs directory without bound.
+    /// </summary>
+    public int MaxQueuedRuns { get; set; } = 1000;
 
     /// <summary>GPU indices this host hands out; a run gets its own and sees them in <c>CUDA_VISIBLE_DEVICES</c>.</summary>
     public IList<int> Gpus { get; } = [];

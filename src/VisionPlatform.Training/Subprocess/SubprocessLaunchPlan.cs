@@ -69,7 +69,7 @@ public sealed class SubprocessLaunchPlan
 /// <summary>One environment variable of a launch plan.</summary>
 /// <param name="Name">The variable's name.</param>
 /// <param name="Value">The value, or <see langword="null"/> when it is withheld.</param>
-/// <param name="Source">Where it comes from: <c>host</c> (allow-list), <c>options</c>, <c>framework</c>, <c>job</c>, <c>storage</c> (the run's artifact location), <c>platform</c> or <c>gpus</c>.</param>
+/// <param name="Source">Where it comes from: <c>host</c> (allow-list), <c>options</c>, <c>framework</c>, <c>job</c>, <c>storage</c> (the run's artifact location), <c>platform</c>, <c>gpus</c> or <c>marker</c> (the run's <c>VP_RUN_MARKER</c>, withheld).</param>
 public sealed record SubprocessEnvironmentVariable(string Name, string? Value, string Source)
 {
     /// <summary>Whether the value is withheld (a secret, or a value inherited from the host).</summary>

@@ -88,13 +88,16 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
         var (interpreter, _) = InterpreterFor(config.Framework);
         var (script, _) = ScriptFor(config.Framework);
         var fileName = ResolveInterpreter(interpreter) ?? interpreter;
-        var invocation = contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = paths.OutputDirectory });
+        var invocation = contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = paths.OutputDirectory, ConfigFilePath = paths.ConfigFile });
 
         var arguments = new List<string>(invocation.Arguments.Count + 1) { Path.GetFullPath(script) };
         arguments.AddRange(invocation.Arguments);
 
-        // Later sources win. Nothing of the host's environment is passed unless it is on the allow-list.
+        // Later sources win, and the job comes first: the operator's values (the host allow-list, PATH, HOME, the
+        // configured environment) and the platform's cannot be overridden by a job. Nothing of the host's environment
+        // is passed unless it is on the allow-list.
         var environment = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
+        Add(environment, invocation.Environment, "job");
         foreach (var name in options.Subprocess.EnvironmentAllowList)
         {
             if (System.Environment.GetEnvironmentVariable(name) is { } value)
@@ -109,7 +112,6 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
             Add(environment, framework.Environment, "framework");
         }
 
-        Add(environment, invocation.Environment, "job");
         if (artifactStore is not null)
         {
             // Where the run's artifacts belong, as a pod trainer is told: the same two plain variables in both executors.
@@ -126,20 +128,51 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
             gpus.Count == 0 ? "-1" : string.Join(',', gpus.Select(g => g.ToString(CultureInfo.InvariantCulture))),
             "gpus");
 
+        // Proof that a process belongs to this run (checked in /proc/<pid>/environ before survivors are signalled).
+        var marker = RunMarker.New();
+        environment[RunMarker.Variable] = (marker, "marker");
+
         var ordered = environment.OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        EnsureFitsExec(arguments, ordered);
         var spec = new LaunchSpec(
             fileName,
             arguments,
             ordered.Select(p => new KeyValuePair<string, string>(p.Key, p.Value.Value)).ToArray(),
             paths.Directory,
-            paths.LogFile);
+            paths.LogFile,
+            marker,
+            OperatingSystem.IsLinux() ? paths.StatusFile : null,
+            invocation.ConfigFileContent is { } content ? new LaunchFile(paths.ConfigFile, content) : null);
         var display = ordered
             .Select(p => new SubprocessEnvironmentVariable(
                 p.Key,
-                SecretNames.Contains(p.Key) || p.Value.Source == "host" ? null : p.Value.Value,
+                SecretNames.Contains(p.Key) || p.Value.Source is "host" or "marker" ? null : p.Value.Value,
                 p.Value.Source))
             .ToList();
         return (spec, display);
+    }
+
+    /// <summary>
+    /// Refuses, before anything is created, an argument or environment string longer than one <c>execve</c> string may
+    /// be (Linux <c>MAX_ARG_STRLEN</c>): it would fail at launch with E2BIG. Values are not echoed.
+    /// </summary>
+    private static void EnsureFitsExec(List<string> arguments, List<KeyValuePair<string, (string Value, string Source)>> environment)
+    {
+        var errors = new List<TrainingValidationError>();
+        foreach (var argument in arguments.Where(a => ArgumentLimits.Bytes(a) > ArgumentLimits.MaxStringBytes))
+        {
+            errors.Add(new("Arguments", string.Create(CultureInfo.InvariantCulture, $"({ArgumentLimits.Bytes(argument)} bytes)"), string.Create(CultureInfo.InvariantCulture, $"each trainer argument must be at most {ArgumentLimits.MaxStringBytes} bytes of UTF-8 (Linux MAX_ARG_STRLEN, 128 KiB)")));
+        }
+
+        foreach (var (name, (value, source)) in environment.Where(p => ArgumentLimits.Bytes(p.Key) + 1 + ArgumentLimits.Bytes(p.Value.Value) > ArgumentLimits.MaxStringBytes))
+        {
+            errors.Add(new(source == "job" ? $"Environment[{name}]" : name, null, string.Create(CultureInfo.InvariantCulture, $"NAME=value must be at most {ArgumentLimits.MaxStringBytes} bytes of UTF-8 (Linux MAX_ARG_STRLEN, 128 KiB)")));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new TrainingValidationException(errors);
+        }
     }
 
     private SubprocessFrameworkOptions? Frameworks(TrainingFramework framework) =>

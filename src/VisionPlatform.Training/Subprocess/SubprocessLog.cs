@@ -40,4 +40,10 @@ internal static partial class SubprocessLog
 
     [LoggerMessage(1011, LogLevel.Warning, "The run directory {RunDirectory} of training job {JobId} could not be removed after its retention ended; retrying at the next sweep.")]
     public static partial void RemoveFailed(ILogger logger, string jobId, string runDirectory, Exception exception);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Skipped {Path} while reading the runs directory: {Problem}.")]
+    public static partial void RunSkipped(ILogger logger, string path, string problem);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Training job {JobId} is still not recorded as ended after {Attempts} SIGKILLs of its process group; the stop stops re-signalling and the end is recorded when its process is gone.")]
+    public static partial void KillGivenUp(ILogger logger, string jobId, int attempts);
 }

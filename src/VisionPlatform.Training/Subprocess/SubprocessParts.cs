@@ -42,13 +42,18 @@ internal sealed class SubprocessParts
         var time = timeProvider ?? TimeProvider.System;
         var log = logger ?? NullLogger.Instance;
         var runsDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(subprocess.RunsDirectory)
-            ? Path.Combine(Path.GetTempPath(), "vp-training-runs")
+            ? RunsDirectoryGuard.Default
             : subprocess.RunsDirectory);
+
+        // A runs directory that is not the host's own (another owner, group/other-writable, a symbolic link) is refused
+        // before anything in it is trusted.
+        RunsDirectoryGuard.Verify(runsDirectory, TrainingExecutorNames.Subprocess);
         Context = new SubprocessContext
         {
             ExecutorName = TrainingExecutorNames.Subprocess,
             RunsDirectory = runsDirectory,
             Options = subprocess,
+            EnvironmentPolicy = TrainingEnvironmentPolicy.FromOptions(root),
             Time = time,
             Logger = log,
             Host = ProcessHosts.Current,

@@ -57,6 +57,11 @@ public sealed class FlagTrainerContract : ITrainerContract
             args.Add("--resume");
         }
 
+        if (config.AdvancedConfig is { } advanced && ArgumentLimits.Bytes(advanced) is var bytes && bytes > ArgumentLimits.MaxAdvancedConfigArgumentBytes)
+        {
+            throw ArgumentLimits.TooLarge(bytes, "the flags contract passes it as one argument (the json-config contract passes a larger config as a file, --config @path)");
+        }
+
         AddIfSet(args, "--advanced_config", config.AdvancedConfig);
         AddIfSet(args, "--callback_url", config.CallbackUrl?.OriginalString);
         return new TrainerInvocation(args, config.Environment);

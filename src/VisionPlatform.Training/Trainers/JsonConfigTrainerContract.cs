@@ -8,6 +8,8 @@ namespace VisionPlatform.Training.Trainers;
 /// with the same values also in the environment (<c>JOB_ID</c>, <c>MODEL_NAME</c>, <c>DATASET_S3_URI</c>,
 /// <c>CALLBACK_URL</c>, <c>CONFIG</c>, <c>EPOCHS</c>, <c>BATCH_SIZE</c>, <c>LEARNING_RATE</c>, <c>IMGSZ</c>,
 /// <c>FRAMEWORK</c>, <c>TASK_TYPE</c>). The JSON holds every other field, with the advanced config merged in.
+/// A JSON too large for one process argument (Linux <c>MAX_ARG_STRLEN</c>, 128 KiB) is written to
+/// <see cref="TrainerLaunchContext.ConfigFilePath"/> and passed as <c>--config @&lt;path&gt;</c> (and <c>CONFIG=@&lt;path&gt;</c>).
 /// </summary>
 public sealed class JsonConfigTrainerContract : ITrainerContract
 {
@@ -37,15 +39,29 @@ public sealed class JsonConfigTrainerContract : ITrainerContract
             args.Add(callback.OriginalString);
         }
 
+        // A config too large for one argument (or for CONFIG=<json>) travels as a file: --config @path.
+        string? configFile = null;
+        var configArgument = json;
+        if (ArgumentLimits.Bytes(json) + "CONFIG=".Length > ArgumentLimits.MaxStringBytes)
+        {
+            if (context.ConfigFilePath is not { } path)
+            {
+                throw ArgumentLimits.TooLarge(ArgumentLimits.Bytes(json), "this executor cannot pass the trainer's config as a file");
+            }
+
+            configFile = json;
+            configArgument = "@" + path;
+        }
+
         args.Add("--config");
-        args.Add(json);
+        args.Add(configArgument);
 
         var env = new Dictionary<string, string>(config.Environment, StringComparer.Ordinal)
         {
             ["JOB_ID"] = config.JobId,
             ["MODEL_NAME"] = config.ModelName,
             ["DATASET_S3_URI"] = config.DatasetPath,
-            ["CONFIG"] = json,
+            ["CONFIG"] = configArgument,
             ["EPOCHS"] = config.Epochs.ToString(inv),
             ["BATCH_SIZE"] = config.BatchSize.ToString(inv),
             ["LEARNING_RATE"] = config.LearningRate.ToString("R", inv),
@@ -62,7 +78,7 @@ public sealed class JsonConfigTrainerContract : ITrainerContract
             env["CALLBACK_URL"] = url.OriginalString;
         }
 
-        return new TrainerInvocation(args, env);
+        return new TrainerInvocation(args, env) { ConfigFileContent = configFile };
     }
 
     private static string BuildConfigJson(TrainingJobConfig config, TrainerLaunchContext context)

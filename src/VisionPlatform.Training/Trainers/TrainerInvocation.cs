@@ -23,6 +23,12 @@ public sealed class TrainerInvocation
     /// <summary>The job's environment variables (names and values; no secrets: those come from executor options).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; }
 
+    /// <summary>
+    /// The trainer's config to write to <see cref="TrainerLaunchContext.ConfigFilePath"/> before the launch (owner-only),
+    /// when it is too large for one argument and the arguments name the file (<c>--config @path</c>); otherwise <see langword="null"/>.
+    /// </summary>
+    public string? ConfigFileContent { get; init; }
+
     /// <summary>Names the argument count and environment names only, never values.</summary>
     public override string ToString() =>
         $"TrainerInvocation {{ Arguments = {Arguments.Count}, Environment = [{string.Join(", ", Environment.Keys.Order(StringComparer.Ordinal))}] }}";

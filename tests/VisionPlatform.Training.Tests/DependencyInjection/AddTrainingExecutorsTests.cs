@@ -28,7 +28,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
         client.ExecutorNames.Should().Equal(TrainingExecutorNames.Subprocess);
         client.DefaultExecutorName.Should().Be(TrainingExecutorNames.Subprocess);
         subprocess.Should().BeOfType<SubprocessTrainingExecutor>().And.BeSameAs(provider.GetRequiredService<SubprocessTrainingExecutor>());
-        ((SubprocessTrainingExecutor)subprocess).RunsDirectory.Should().Be(Path.Combine(Path.GetTempPath(), "vp-training-runs"));
+        ((SubprocessTrainingExecutor)subprocess).RunsDirectory.Should().Be(VisionPlatform.Training.Subprocess.Coordination.RunsDirectoryGuard.Default);
     }
 
     [Fact]

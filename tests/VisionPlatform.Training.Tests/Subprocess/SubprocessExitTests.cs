@@ -77,7 +77,7 @@ public sealed class SubprocessExitTests : IAsyncLifetime
         await WaitForAsync(executor, run, s => s.Phase == TrainingPhase.Running);
         var pid = _ctx.ReadPid(run)!.Value;
 
-        Kill(pid, 9);
+        Kill(await WaitForTrainerPidAsync(pid), 9);
         var status = await WaitTerminalAsync(executor, run);
 
         status.Phase.Should().Be(TrainingPhase.Failed);
@@ -127,8 +127,8 @@ public sealed class SubprocessExitTests : IAsyncLifetime
         var file = Path.Combine(_ctx.Root, "a-file");
         await File.WriteAllTextAsync(file, "x");
         blocked.Subprocess.RunsDirectory = file;
-        var unavailable = await _ctx.CreateExecutor(blocked).CheckAvailabilityAsync();
-        unavailable.IsAvailable.Should().BeFalse();
-        unavailable.Reason.Should().Contain("Training:Subprocess:RunsDirectory");
+        // A runs directory that is not a directory of the host's own is refused when the executor is created.
+        var refused = () => _ctx.CreateExecutor(blocked);
+        refused.Should().Throw<TrainingException>().Which.Message.Should().Contain("Training:Subprocess:RunsDirectory");
     }
 }

@@ -47,7 +47,7 @@ public sealed class SubprocessRecoveryTests : IAsyncLifetime
         var before = (await ReadLogAsync(second, live)).Count;
         await PollAsync(async () => (await ReadLogAsync(second, live)).Count > before, "more log lines");
         var tree = SessionMembers(pid);
-        tree.Should().HaveCount(3);
+        tree.Should().HaveCount(4, "the supervisor, the trainer and its 2 workers");
         var stopped = await second.StopAsync(live, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
@@ -73,6 +73,7 @@ public sealed class SubprocessRecoveryTests : IAsyncLifetime
         state["pid"] = Environment.ProcessId;
         state["processStartTicks"] = 1;
         File.WriteAllText(statePath, state.ToJsonString());
+        File.Delete(Path.Combine(_ctx.RunDirectory(run), "exit-status.json"));
 
         var next = _ctx.CreateExecutor();
         var status = await next.GetStatusAsync(run);
@@ -84,7 +85,7 @@ public sealed class SubprocessRecoveryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_process_this_host_did_not_start_is_watched_through_proc_and_reported_Lost_when_it_ends()
+    public async Task A_live_process_that_does_not_carry_the_runs_marker_is_not_taken_for_the_trainer()
     {
         var executor = _ctx.CreateExecutor();
         var run = await executor.StartAsync(Job("job-foreign", epochs: 1).Build());
@@ -105,14 +106,16 @@ public sealed class SubprocessRecoveryTests : IAsyncLifetime
 
         try
         {
+            // pid, start time and boot id match, but the process does not carry the run's VP_RUN_MARKER: it is not the
+            // run's, so it is neither reattached to nor signalled (a planted state file can copy a start time from /proc).
+            File.Delete(Path.Combine(_ctx.RunDirectory(run), "exit-status.json"));
             var next = _ctx.CreateExecutor();
-            (await next.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Running, "the recorded process is alive");
-
-            foreign.Kill();
-            var status = await WaitTerminalAsync(next, run);
+            var status = await next.GetStatusAsync(run);
 
             status.Phase.Should().Be(TrainingPhase.Lost);
             status.Reason.Should().Be(TrainingStatusReasons.ExitNotObserved);
+            (await next.StopAsync(run, new TrainingStopOptions { GracePeriod = TimeSpan.Zero })).Phase.Should().Be(TrainingPhase.Lost);
+            foreign.HasExited.Should().BeFalse("a process that is not the run's is never signalled");
         }
         finally
         {

@@ -17,10 +17,11 @@ public sealed class SubprocessStopTests : IAsyncLifetime
         var run = await executor.StartAsync(Job("job-workers", epochs: 1000, new { workers = 4, epoch_seconds = 0.5 }).Build());
         await WaitForAsync(executor, run, s => s.Phase == TrainingPhase.Running);
         var pid = _ctx.ReadPid(run)!.Value;
-        var tree = await PollAsync(() => SessionMembers(pid) is { Count: 5 } m ? m : null, what: "the trainer and its 4 workers");
+        var tree = await PollAsync(() => SessionMembers(pid) is { Count: 6 } m ? m : null, what: "the supervisor, the trainer and its 4 workers");
         tree.Should().Contain(pid);
-        ReadStat(pid)!.Value.Session.Should().Be(pid, "the trainer leads its own session");
-        ReadStat(pid)!.Value.Group.Should().Be(pid, "the trainer leads its own process group");
+        ReadStat(pid)!.Value.Session.Should().Be(pid, "the run's supervisor leads its own session");
+        ReadStat(pid)!.Value.Group.Should().Be(pid, "the run's supervisor leads its own process group");
+        ReadStat(TrainerPid(pid))!.Value.Group.Should().Be(pid, "the trainer is in the run's process group");
 
         var status = await executor.StopAsync(run, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
 

@@ -192,6 +192,33 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         return members;
     }
 
+    /// <summary>The trainer of a run whose supervisor is <paramref name="supervisor"/>: the supervisor's child.</summary>
+    public static int TrainerPid(int supervisor) =>
+        SessionMembers(supervisor).Single(p => p != supervisor && ParentOf(p) == supervisor);
+
+    /// <summary>Waits until the supervisor has started the trainer, and returns the trainer's pid.</summary>
+    public static async Task<int> WaitForTrainerPidAsync(int supervisor)
+    {
+        var found = await PollAsync(
+            () => SessionMembers(supervisor).Where(p => p != supervisor && ParentOf(p) == supervisor).Select(p => (object)p).FirstOrDefault(),
+            what: "the supervisor to start the trainer");
+        return (int)found;
+    }
+
+    /// <summary>Field 4 of /proc/&lt;pid&gt;/stat.</summary>
+    public static int? ParentOf(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(text[(text.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public static bool IsAlive(int pid) => ReadStat(pid) is { } s && s.State != 'Z';
 
     public static (char State, int Group, int Session, long Start)? ReadStat(int pid)
@@ -208,7 +235,28 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         }
     }
 
-    public static void Kill(int pid, int signal) => _ = NativeKill(pid, signal);
+    public static void Kill(int pid, int signal)
+    {
+        if (pid <= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pid), pid, "a test never signals pid 0, 1 or a process group");
+        }
+
+        _ = NativeKill(pid, signal);
+    }
+
+    /// <summary>Whether /proc/&lt;pid&gt;/environ holds VP_RUN_MARKER=<paramref name="marker"/>.</summary>
+    public static bool CarriesMarker(int pid, string marker)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains("VP_RUN_MARKER=" + marker);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int NativeKill(int pid, int signal);
@@ -247,13 +295,21 @@ public sealed class SubprocessTestContext : IAsyncDisposable
         {
             foreach (var state in Directory.EnumerateFiles(RunsDirectory, "state.json", SearchOption.AllDirectories))
             {
+                // A test may plant a FIFO or a directory named state.json: reading it would block.
+                if (!VisionPlatform.Training.Subprocess.Native.SafeFiles.IsRegularFile(state))
+                {
+                    continue;
+                }
+
                 try
                 {
                     using var doc = JsonDocument.Parse(File.ReadAllText(state));
-                    if (doc.RootElement.TryGetProperty("pid", out var pid) && pid.ValueKind == JsonValueKind.Number)
+                    // Only processes that carry the run's marker: a test may plant pid 0, 1 or an unrelated process.
+                    if (doc.RootElement.TryGetProperty("pid", out var pid) && pid.ValueKind == JsonValueKind.Number &&
+                        pid.GetInt32() is > 1 and var leader &&
+                        doc.RootElement.TryGetProperty("runMarker", out var marker) && marker.ValueKind == JsonValueKind.String)
                     {
-                        var leader = pid.GetInt32();
-                        foreach (var member in SessionMembers(leader))
+                        foreach (var member in SessionMembers(leader).Where(m => CarriesMarker(m, marker.GetString()!)))
                         {
                             Kill(member, 9);
                         }

@@ -197,8 +197,9 @@ internal sealed class RunArtifactUploader : IAsyncDisposable, IDisposable
             ArtifactUploadLog.Uploading(_logger, jobId, bucket, prefix, round, _attempts);
             try
             {
-                // The trainer writes its log itself; a run that was lost before launching has none.
-                var log = File.Exists(entry.Paths.LogFile) ? entry.Paths.LogFile : null;
+                // The trainer writes its log itself; a run that was lost before launching has none. A log that is a
+                // symbolic link (or a FIFO, ...) is not followed: it could point anywhere the host can read.
+                var log = Native.SafeFiles.IsRegularFile(entry.Paths.LogFile) ? entry.Paths.LogFile : null;
                 var result = await _store.UploadRunAsync(jobId, entry.Paths.OutputDirectory, log, cancellationToken).ConfigureAwait(false);
                 ArtifactUploadLog.Uploaded(_logger, jobId, result.Artifacts.Count, result.TotalBytes, result.Bucket, result.RunPrefix);
                 Record(

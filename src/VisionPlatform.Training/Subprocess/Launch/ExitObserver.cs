@@ -11,8 +11,6 @@ namespace VisionPlatform.Training.Subprocess.Launch;
 /// </summary>
 internal sealed class ExitObserver(SubprocessContext context, LogIndexer indexer, RunTransitions transitions, RunScheduler scheduler)
 {
-    private const int FailureLogLines = 10;
-
     /// <summary>Records the exit when it comes (in the background).</summary>
     /// <param name="entry">The run.</param>
     /// <param name="identity">The trainer process.</param>
@@ -31,6 +29,13 @@ internal sealed class ExitObserver(SubprocessContext context, LogIndexer indexer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             exit = new ChildExit(null, null);
+        }
+
+        if (scheduler.IsClosed)
+        {
+            // This executor was disposed (its host is going away): it no longer records anything. The next executor
+            // over the runs directory records the end, from this process's reaper or the supervisor's exit status.
+            return;
         }
 
         try
@@ -53,7 +58,7 @@ internal sealed class ExitObserver(SubprocessContext context, LogIndexer indexer
     {
         indexer.Update(entry);
         indexer.Stop(entry);
-        var tail = exit.ExitCode == 0 ? null : LogTail.ReadLastLines(entry.Paths.LogFile, FailureLogLines);
+        var tail = exit.ExitCode == 0 ? null : LogTail.ReadLastLines(entry.Paths.LogFile, RunTransitions.FailureLogLines);
         transitions.Exited(entry, exit, tail);
         var status = entry.ToStatus();
         SubprocessLog.RunExited(context.Logger, entry.Handle.JobId, identity.Pid, status.Phase, status.Reason, status.ExitCode);

@@ -26,6 +26,10 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
         {
             throw new TrainingException(TrainingErrorCode.ExecutorUnavailable, problem) { ExecutorName = context.ExecutorName, JobId = config.JobId };
         }
+
+        // The contract's limits (an advanced config too large for one argument, an argument or variable longer than
+        // execve takes) fail the start now, with the limit named, not the launch later with E2BIG.
+        _ = planner.Build(config, Runs.RunPaths.ForJob(context.RunsDirectory, config.JobId), []);
     }
 
     /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
@@ -47,9 +51,14 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
         var runsDirectory = context.RunsDirectory;
         try
         {
-            Directory.CreateDirectory(runsDirectory);
+            if (Coordination.RunsDirectoryGuard.Check(runsDirectory) is { } problem)
+            {
+                return ExecutorAvailability.Unavailable(problem, now);
+            }
+
+            Native.SafeFiles.CreatePrivateDirectory(runsDirectory);
             var probe = Path.Combine(runsDirectory, $".probe.{Guid.NewGuid():N}");
-            File.WriteAllBytes(probe, []);
+            Native.SafeFiles.CreateNew(probe).Dispose();
             File.Delete(probe);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

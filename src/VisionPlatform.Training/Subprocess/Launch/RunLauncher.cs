@@ -49,8 +49,15 @@ internal sealed class RunLauncher(
                     return;
                 }
 
-                Directory.CreateDirectory(entry.Paths.OutputDirectory);
+                Native.SafeFiles.CreatePrivateDirectory(entry.Paths.OutputDirectory);
+                // Only the supervisor this launch starts may record the run's exit.
+                File.Delete(entry.Paths.StatusFile);
                 var (spec, _) = planner.Build(entry.Config!, entry.Paths, gpus);
+                if (spec.ConfigFile is { } file)
+                {
+                    WriteConfigFile(file);
+                }
+
                 var identity = context.Host.Launch(spec);
                 transitions.Running(entry, identity, gpus);
                 indexer.Start(entry, fromExistingIndex: false);
@@ -74,12 +81,25 @@ internal sealed class RunLauncher(
         }
     }
 
+    /// <summary>Writes the trainer's config file (temporary file 0600, then rename).</summary>
+    private static void WriteConfigFile(LaunchFile file)
+    {
+        var temp = file.Path + $".{Guid.NewGuid():N}.tmp";
+        using (var stream = SafeFiles.CreateNew(temp))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(file.Content));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, file.Path, overwrite: true);
+    }
+
     /// <summary>Another executor instance of this process launched the run first: follow its process.</summary>
     private void FollowOtherInstance(RunEntry entry, RunStateDocument state)
     {
         if (state.Pid is { } pid && state.ProcessStartTicks is { } ticks)
         {
-            var identity = new ProcessIdentity(pid, ticks, state.BootId);
+            var identity = new ProcessIdentity(pid, ticks, state.BootId, state.RunMarker);
             entry.Identity = identity;
             if (context.Host.TryGetExit(identity) is { } exit)
             {

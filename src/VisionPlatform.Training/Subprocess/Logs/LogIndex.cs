@@ -18,7 +18,7 @@ internal static class LogIndex
     public static void Append(string path, long size, DateTimeOffset time)
     {
         var line = string.Create(CultureInfo.InvariantCulture, $"{size} {time.ToUnixTimeMilliseconds()}\n");
-        using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        using var stream = Native.SafeFiles.OpenAppend(path);
         stream.Write(Encoding.ASCII.GetBytes(line));
     }
 
@@ -28,7 +28,7 @@ internal static class LogIndex
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var stream = Native.SafeFiles.OpenRead(path);
             var length = stream.Length;
             var take = (int)Math.Min(length, 256);
             stream.Position = length - take;
@@ -39,7 +39,7 @@ internal static class LogIndex
             var complete = text.EndsWith('\n') ? lines : lines[..^1];
             return complete.Length > 0 && TryParse(complete[^1], out var size, out _) ? size : 0;
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or Native.NotRegularFileException)
         {
             return 0;
         }
@@ -136,9 +136,9 @@ internal static class LogIndex
             {
                 try
                 {
-                    _stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    _stream = Native.SafeFiles.OpenRead(_path);
                 }
-                catch (FileNotFoundException)
+                catch (Exception e) when (e is FileNotFoundException or Native.NotRegularFileException)
                 {
                     return false;
                 }

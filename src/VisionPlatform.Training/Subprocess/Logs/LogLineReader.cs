@@ -23,7 +23,7 @@ internal sealed class LogLineReader : IDisposable
     /// <param name="offset">Where to start; should be the start of a line.</param>
     public LogLineReader(string path, long offset)
     {
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        _stream = Native.SafeFiles.OpenRead(path, bufferSize: 1);
         _stream.Position = offset;
         _bufferOffset = offset;
     }

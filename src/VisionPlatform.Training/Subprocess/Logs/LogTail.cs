@@ -70,7 +70,7 @@ internal static class LogTail
     {
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var stream = Native.SafeFiles.OpenRead(path);
             var start = FindStart(stream, stream.Length, count);
             using var reader = new LogLineReader(path, start);
             var lines = new List<string>(count);

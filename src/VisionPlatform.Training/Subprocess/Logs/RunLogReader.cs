@@ -64,7 +64,7 @@ internal sealed class RunLogReader(TimeProvider time, TimeSpan pollInterval)
     private static LogLineReader Open(RunPaths paths, TrainingLogOptions options)
     {
         long start = 0;
-        using (var stream = new FileStream(paths.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var stream = Native.SafeFiles.OpenRead(paths.LogFile))
         {
             var end = stream.Length;
             if (options.TailLines is { } lines)

@@ -35,9 +35,9 @@ internal static class ProgressTail
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            handle = Native.SafeFiles.OpenReadHandle(path);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or Native.NotRegularFileException)
         {
             return (from, null);
         }

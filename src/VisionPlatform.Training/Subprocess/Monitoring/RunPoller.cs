@@ -96,7 +96,7 @@ internal sealed class RunPoller : IDisposable
             _context.Host.SignalTree(identity, kill: true);
             await _context.Host.WaitForTreeExitAsync(identity, cancellationToken).ConfigureAwait(false);
             _indexer.Stop(entry);
-            _transitions.Lost(entry, identity.Pid);
+            _transitions.EndedUnobserved(entry, identity.Pid);
             _scheduler.Release(entry);
         }
     }

@@ -38,14 +38,14 @@ internal sealed class DotNetProcessHost : IProcessHost
             info.Environment[name] = value;
         }
 
-        var log = new FileStream(spec.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        var log = SafeFiles.OpenAppend(spec.LogPath);
         var process = Process.Start(info) ?? throw new InvalidOperationException($"'{spec.FileName}' did not start.");
         process.StandardInput.Close();
         var gate = new SemaphoreSlim(1, 1);
         var copies = Task.WhenAll(
             CopyAsync(process.StandardOutput.BaseStream, log, gate),
             CopyAsync(process.StandardError.BaseStream, log, gate));
-        var identity = new ProcessIdentity(process.Id, process.StartTime.ToUniversalTime().Ticks, null);
+        var identity = new ProcessIdentity(process.Id, process.StartTime.ToUniversalTime().Ticks, null, spec.Marker);
         _children[identity] = (process, WaitAsync(process, copies, log));
         return identity;
     }
@@ -57,6 +57,11 @@ internal sealed class DotNetProcessHost : IProcessHost
     /// <inheritdoc />
     public ProcessLiveness Probe(ProcessIdentity identity)
     {
+        if (identity.Pid <= 1)
+        {
+            return ProcessLiveness.Gone;
+        }
+
         try
         {
             using var process = Process.GetProcessById(identity.Pid);
@@ -90,14 +95,11 @@ internal sealed class DotNetProcessHost : IProcessHost
 
         try
         {
+            // Only a child this process started is killed: elsewhere nothing proves that a pid read from disk is the
+            // run's (no /proc environment to check the run's marker in), so a process found after a restart is left alone.
             if (_children.TryGetValue(identity, out var child))
             {
                 child.Process.Kill(entireProcessTree: true);
-            }
-            else if (Probe(identity) == ProcessLiveness.Alive)
-            {
-                using var process = Process.GetProcessById(identity.Pid);
-                process.Kill(entireProcessTree: true);
             }
         }
         catch (InvalidOperationException)

@@ -15,6 +15,21 @@ internal static class LinuxNative
     internal const int OWrOnly = 0x1;
     internal const int OCreat = 0x40;
     internal const int OAppend = 0x400;
+    internal const int ONonBlock = 0x800;
+    internal const int OCloExec = 0x80000;
+
+    // <sys/stat.h>, <fcntl.h> (statx)
+    internal const int AtFdCwd = -100;
+    internal const int AtSymlinkNoFollow = 0x100;
+    internal const int AtEmptyPath = 0x1000;
+    internal const uint StatxBasicStats = 0x7ff;
+    internal const int StatxUidOffset = 20;
+    internal const int StatxModeOffset = 28;
+    internal const int StatxSize = 256;
+    internal const int SIfMt = 0xF000;
+    internal const int SIfReg = 0x8000;
+    internal const int SIfDir = 0x4000;
+    internal const int SIfLnk = 0xA000;
 
     // <spawn.h> (glibc)
     internal const short PosixSpawnSetSigDef = 0x04;
@@ -34,6 +49,13 @@ internal static class LinuxNative
     internal const int EIntr = 4;
     internal const int ESrch = 3;
     internal const int EChild = 10;
+    internal const int ENoEnt = 2;
+    internal const int ENotDir = 20;
+    internal const int ELoop = 40;
+
+    /// <summary><c>O_NOFOLLOW</c>: 0x20000 on x86-64, 0x8000 on aarch64 and arm.</summary>
+    internal static int ONoFollow =>
+        RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
 
     /// <summary>Generous sizes for glibc's opaque structs (posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, siginfo_t 128, sigset_t 128).</summary>
     internal const int OpaqueStructSize = 1024;
@@ -88,4 +110,13 @@ internal static class LinuxNative
 
     [DllImport(Libc, EntryPoint = "kill", SetLastError = true, ExactSpelling = true)]
     internal static extern int Kill(int pid, int signal);
+
+    [DllImport(Libc, EntryPoint = "geteuid", ExactSpelling = true)]
+    internal static extern uint GetEuid();
+
+    [DllImport(Libc, EntryPoint = "open", SetLastError = true, ExactSpelling = true)]
+    internal static extern int Open(IntPtr path, int flags, uint mode);
+
+    [DllImport(Libc, EntryPoint = "statx", SetLastError = true, ExactSpelling = true)]
+    internal static extern int Statx(int dirFd, IntPtr path, int flags, uint mask, IntPtr buffer);
 }

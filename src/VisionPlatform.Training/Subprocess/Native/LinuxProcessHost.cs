@@ -33,7 +33,14 @@ internal sealed class LinuxProcessHost : IProcessHost
     {
         using var native = new NativeBuffers();
         var path = native.Utf8(spec.FileName);
-        var argv = native.StringArray([spec.FileName, .. spec.Arguments]);
+
+        // With a status path the trainer runs under the per-run supervisor (its parent, the session leader), which
+        // outlives the host and records the exit status in the run directory.
+        var supervised = spec.StatusPath is not null;
+        var arguments = supervised
+            ? RunSupervisor.Arguments(RunSupervisor.WriteTo(spec.WorkingDirectory), spec.StatusPath!, spec.FileName, spec.Arguments)
+            : [.. spec.Arguments];
+        var argv = native.StringArray([spec.FileName, .. arguments]);
         var envp = native.StringArray(spec.Environment.Select(p => p.Key + "=" + p.Value).ToArray());
         var actions = native.Alloc(LinuxNative.OpaqueStructSize);
         var attributes = native.Alloc(LinuxNative.OpaqueStructSize);
@@ -46,7 +53,14 @@ internal sealed class LinuxProcessHost : IProcessHost
             Check(LinuxNative.AttrInit(attributes), "posix_spawnattr_init");
             try
             {
-                Check(LinuxNative.FileActionsAddOpen(actions, 1, native.Utf8(spec.LogPath), LinuxNative.OWrOnly | LinuxNative.OAppend | LinuxNative.OCreat, 0x1A0 /* 0640 */), "posix_spawn_file_actions_addopen");
+                if (SafeFiles.CheckAbsentOrRegular(spec.LogPath) is { } problem)
+                {
+                    throw new NotRegularFileException(problem + "; the trainer's log is not written through it.");
+                }
+
+                // No symbolic link is followed and a FIFO fails at once (O_NONBLOCK) instead of blocking the spawn.
+                var logFlags = LinuxNative.OWrOnly | LinuxNative.OAppend | LinuxNative.OCreat | LinuxNative.ONoFollow | LinuxNative.ONonBlock;
+                Check(LinuxNative.FileActionsAddOpen(actions, 1, native.Utf8(spec.LogPath), logFlags, 0x180 /* 0600 */), "posix_spawn_file_actions_addopen");
                 Check(LinuxNative.FileActionsAddDup2(actions, 1, 2), "posix_spawn_file_actions_adddup2");
                 Check(LinuxNative.FileActionsAddOpen(actions, 0, native.Utf8("/dev/null"), LinuxNative.ORdOnly, 0), "posix_spawn_file_actions_addopen");
                 Check(LinuxNative.FileActionsAddChdir(actions, native.Utf8(spec.WorkingDirectory)), "posix_spawn_file_actions_addchdir_np");
@@ -68,8 +82,8 @@ internal sealed class LinuxProcessHost : IProcessHost
 
                 // The child is ours and unreaped, so its /proc entry exists even if it already exited.
                 var stat = ProcStat.Read(pid);
-                var identity = new ProcessIdentity(pid, stat?.StartTicks ?? 0, ProcStat.BootId);
-                _children[identity] = StartReaper(pid);
+                var identity = new ProcessIdentity(pid, stat?.StartTicks ?? 0, ProcStat.BootId, spec.Marker);
+                _children[identity] = StartReaper(pid, spec.StatusPath);
                 return identity;
             }
             finally
@@ -88,59 +102,59 @@ internal sealed class LinuxProcessHost : IProcessHost
         _children.TryGetValue(identity, out var exit) ? exit : null;
 
     /// <inheritdoc />
-    public ProcessLiveness Probe(ProcessIdentity identity)
-    {
-        if (identity.BootId is not null && ProcStat.BootId is not null && identity.BootId != ProcStat.BootId)
-        {
-            return ProcessLiveness.Gone;
-        }
-
-        return ProcStat.Read(identity.Pid) is { } stat && stat.StartTicks == identity.StartTicks && !stat.IsZombie
-            ? ProcessLiveness.Alive
-            : ProcessLiveness.Gone;
-    }
+    public ProcessLiveness Probe(ProcessIdentity identity) =>
+        IsProvenLeader(identity) ? ProcessLiveness.Alive : ProcessLiveness.Gone;
 
     /// <inheritdoc />
     public void SignalTree(ProcessIdentity identity, bool kill)
     {
         var signal = kill ? LinuxNative.SigKill : LinuxNative.SigTerm;
-        if (identity.BootId is not null && ProcStat.BootId is not null && identity.BootId != ProcStat.BootId)
+        if (!IsSameBoot(identity))
         {
+            // pid 0 would be our own process group, 1 (or -1) every process we may signal, -N the group N: a pid read
+            // from disk is signalled only when it is a real pid of this boot.
             return;
         }
 
-        var leader = ProcStat.Read(identity.Pid);
-        if (leader is { } l && l.StartTicks != identity.StartTicks)
+        var leaderIsOurs = IsUnreapedChild(identity) || IsProvenLeader(identity);
+        if (leaderIsOurs)
         {
-            // The pid belongs to another process now; its group is not ours.
-            return;
-        }
-
-        // Either the leader is ours (alive or a zombie), or it is gone: then any process still in group or session
-        // <pid> is an orphan of our trainer, because the kernel does not reuse a pid while it names a live group.
-        if (leader is not null)
-        {
+            // The leader is the run's (a child we have not reaped, or pid, start time and marker match), so its
+            // process group is the run's too.
             _ = LinuxNative.Kill(identity.Pid, signal);
+            _ = LinuxNative.Kill(-identity.Pid, signal);
         }
 
-        _ = LinuxNative.Kill(-identity.Pid, signal);
+        // Survivors of the session (or group) are signalled only when they prove to be the run's: they carry its marker.
         foreach (var member in ProcStat.FindSessionMembers(identity.Pid))
         {
-            _ = LinuxNative.Kill(member, signal);
+            if (member > 1 && RunMarker.Carries(member, identity.Marker))
+            {
+                _ = LinuxNative.Kill(member, signal);
+            }
         }
-
     }
 
     /// <inheritdoc />
-    public Task WaitForTreeExitAsync(ProcessIdentity identity, CancellationToken cancellationToken = default) =>
-        WaitForTreeExitAsync(identity.Pid, cancellationToken);
+    public Task WaitForTreeExitAsync(ProcessIdentity identity, CancellationToken cancellationToken = default)
+    {
+        if (!IsSameBoot(identity))
+        {
+            return Task.CompletedTask;
+        }
 
-    private static async Task WaitForTreeExitAsync(int id, CancellationToken cancellationToken = default)
+        // Only what SignalTree may have killed is waited for: the whole session of an unreaped child of ours, else
+        // the members that carry the run's marker.
+        var everyMember = IsUnreapedChild(identity);
+        return WaitForTreeExitAsync(identity.Pid, pid => everyMember || RunMarker.Carries(pid, identity.Marker), cancellationToken);
+    }
+
+    private static async Task WaitForTreeExitAsync(int id, Func<int, bool> counts, CancellationToken cancellationToken = default)
     {
         // Real processes die in real time: the wait is on the system clock, bounded by LeftoverExitWait.
         var time = TimeProvider.System;
         var started = time.GetTimestamp();
-        while (ProcStat.FindSessionMembers(id).Any(pid => ProcStat.Read(pid) is { IsZombie: false }) &&
+        while (ProcStat.FindSessionMembers(id).Any(pid => ProcStat.Read(pid) is { IsZombie: false } && counts(pid)) &&
                time.GetElapsedTime(started) < LeftoverExitWait)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken).ConfigureAwait(false);
@@ -165,10 +179,26 @@ internal sealed class LinuxProcessHost : IProcessHost
         }
     }
 
-    private static Task<ChildExit> StartReaper(int pid)
+    /// <summary>Whether a pid recorded on disk is a real process id of this boot (greater than 1, same boot id).</summary>
+    private static bool IsSameBoot(ProcessIdentity identity) =>
+        identity.Pid > 1 && identity.BootId is { Length: > 0 } boot && ProcStat.BootId is { } current && boot == current;
+
+    /// <summary>The recorded process is alive and proven to be the run's: same boot, same start time, the run's marker.</summary>
+    private static bool IsProvenLeader(ProcessIdentity identity) =>
+        IsSameBoot(identity) &&
+        ProcStat.Read(identity.Pid) is { IsZombie: false } stat &&
+        stat.StartTicks == identity.StartTicks &&
+        RunMarker.Carries(identity.Pid, identity.Marker);
+
+    /// <summary>A child this OS process launched and has not reaped: its pid (and group) cannot have been reused.</summary>
+    private bool IsUnreapedChild(ProcessIdentity identity) =>
+        _children.TryGetValue(identity, out var exit) && !exit.IsCompleted &&
+        ProcStat.Read(identity.Pid) is { } stat && stat.StartTicks == identity.StartTicks;
+
+    private static Task<ChildExit> StartReaper(int pid, string? statusPath)
     {
         var completion = new TaskCompletionSource<ChildExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() => Reap(pid, completion))
+        var thread = new Thread(() => Reap(pid, statusPath, completion))
         {
             IsBackground = true,
             Name = "vp-training-reaper-" + pid,
@@ -177,7 +207,7 @@ internal sealed class LinuxProcessHost : IProcessHost
         return completion.Task;
     }
 
-    private static void Reap(int pid, TaskCompletionSource<ChildExit> completion)
+    private static void Reap(int pid, string? statusPath, TaskCompletionSource<ChildExit> completion)
     {
         try
         {
@@ -205,13 +235,21 @@ internal sealed class LinuxProcessHost : IProcessHost
             }
 
             // This is the child's dedicated reaper thread: blocking on the bounded wait is its job.
-            WaitForTreeExitAsync(pid).GetAwaiter().GetResult();
+            WaitForTreeExitAsync(pid, _ => true).GetAwaiter().GetResult();
 
             // 3. Reap for the exact exit status.
             int status;
             int rc;
             while ((rc = LinuxNative.WaitPid(pid, out status, 0)) < 0 && Marshal.GetLastPInvokeError() == LinuxNative.EIntr)
             {
+            }
+
+            // The supervisor's record is the trainer's own exit; without one (the supervisor was killed with the
+            // trainer's group, or could not start it) the supervisor's status is all there is.
+            if (statusPath is not null && RunSupervisor.TryRead(statusPath) is { } recorded)
+            {
+                completion.TrySetResult(recorded);
+                return;
             }
 
             if (rc < 0)

@@ -47,7 +47,7 @@ internal sealed class RunRecovery(
     {
         try
         {
-            entry.Config = state.Config.ToConfig();
+            entry.Config = state.Config.ToConfig(context.EnvironmentPolicy);
         }
         catch (TrainingValidationException e)
         {
@@ -62,18 +62,19 @@ internal sealed class RunRecovery(
     {
         if (state.Pid is not { } pid || state.ProcessStartTicks is not { } ticks)
         {
-            transitions.Lost(entry, null);
+            transitions.EndedUnobserved(entry, null);
             return;
         }
 
         var host = context.Host;
-        var identity = new ProcessIdentity(pid, ticks, state.BootId);
+        var identity = new ProcessIdentity(pid, ticks, state.BootId, state.RunMarker);
         var exit = host.TryGetExit(identity);
         if (exit is null && host.Probe(identity) != ProcessLiveness.Alive)
         {
-            // Ended while no host watched it. Kill whatever it left behind; its exit code is unknowable.
+            // Ended while no host watched it: its supervisor recorded the exit status (else it is Lost). Kill whatever
+            // of the run it left behind (only processes that carry the run's marker).
             host.SignalTree(identity, kill: true);
-            transitions.Lost(entry, pid);
+            transitions.EndedUnobserved(entry, pid);
             return;
         }
 

@@ -35,10 +35,19 @@ internal sealed class RunCatalog(SubprocessContext context, RetentionPolicy rete
 
         foreach (var dir in Directory.EnumerateDirectories(context.RunsDirectory))
         {
-            if (RunPaths.ForName(context.RunsDirectory, Path.GetFileName(dir)) is { } paths)
+            if (RunPaths.ForName(context.RunsDirectory, Path.GetFileName(dir)) is not { } paths)
             {
-                Adopt(paths);
+                continue;
             }
+
+            if (OperatingSystem.IsLinux() && Native.SafeFiles.Stat(dir) is { } stat && (stat.Mode & Native.LinuxNative.SIfMt) != Native.LinuxNative.SIfDir)
+            {
+                // A symbolic link to a directory elsewhere is not one of our runs.
+                SubprocessLog.RunSkipped(context.Logger, dir, "it is " + Native.SafeFiles.Describe(stat.Mode) + ", not a run directory");
+                continue;
+            }
+
+            Adopt(paths);
         }
     }
 
@@ -63,7 +72,7 @@ internal sealed class RunCatalog(SubprocessContext context, RetentionPolicy rete
             }
         }
 
-        var state = RunStore.TryLoad(paths);
+        var state = RunStore.TryLoad(paths, (path, problem) => SubprocessLog.RunSkipped(context.Logger, path, problem));
         if (state is null || state.Executor != context.ExecutorName)
         {
             return null;

@@ -35,7 +35,9 @@ internal sealed class RunCreator(
                 return SameJobOrConflict(existing, config);
             }
 
-            Directory.CreateDirectory(paths.Directory);
+            EnsureQueueHasRoom(config);
+            Coordination.RunsDirectoryGuard.EnsureCreated(context.RunsDirectory, context.ExecutorName);
+            Native.SafeFiles.CreatePrivateDirectory(paths.Directory);
             var state = transitions.Queued(context.ExecutorName, config, uploads is null ? null : RunArtifactUploader.Initial);
             if (!RunStore.TryCreate(paths, state))
             {
@@ -62,6 +64,31 @@ internal sealed class RunCreator(
         }
 
         return entry.Handle;
+    }
+
+    /// <summary>Refuses a new run when <see cref="SubprocessExecutorOptions.MaxQueuedRuns"/> runs are already Pending.</summary>
+    private void EnsureQueueHasRoom(TrainingJobConfig config)
+    {
+        var limit = context.Options.MaxQueuedRuns;
+        var queued = catalog.Where(IsPending).Length;
+        if (queued >= limit)
+        {
+            throw new TrainingException(
+                TrainingErrorCode.QueueFull,
+                $"The subprocess executor's queue is full: {queued} runs are waiting (limit {SubprocessContext.OptionsKey}:MaxQueuedRuns = {limit}). Nothing was created; start job '{config.JobId}' again when queued runs have started.")
+            {
+                ExecutorName = context.ExecutorName,
+                JobId = config.JobId,
+            };
+        }
+    }
+
+    private static bool IsPending(RunEntry entry)
+    {
+        lock (entry.Sync)
+        {
+            return entry.State.Phase == TrainingPhase.Pending;
+        }
     }
 
     private TrainingRun SameJobOrConflict(RunEntry existing, TrainingJobConfig config)

@@ -33,6 +33,12 @@ internal sealed class RunPaths
     /// <summary>The sparse log timestamp index.</summary>
     public string IndexFile => Path.Combine(Directory, "train.log.idx");
 
+    /// <summary>The trainer's exit status, written by the per-run supervisor.</summary>
+    public string StatusFile => Path.Combine(Directory, Native.RunSupervisor.StatusFileName);
+
+    /// <summary>The advanced config when it is too large for one argument (the json-config contract's <c>--config @path</c>).</summary>
+    public string ConfigFile => Path.Combine(Directory, "config.json");
+
     /// <summary>Where the trainer writes results (<c>--output_dir</c>).</summary>
     public string OutputDirectory => Path.Combine(Directory, "output");
 

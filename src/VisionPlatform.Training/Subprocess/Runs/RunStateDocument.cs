@@ -50,6 +50,9 @@ internal sealed class RunStateDocument
     /// <summary>The kernel boot id at launch.</summary>
     public string? BootId { get; set; }
 
+    /// <summary>The run's marker (<c>VP_RUN_MARKER</c> in its processes' environment), proof that a process is the run's.</summary>
+    public string? RunMarker { get; set; }
+
     /// <summary>The GPU indices handed to the run (its <c>CUDA_VISIBLE_DEVICES</c>).</summary>
     public int[] Gpus { get; set; } = [];
 
@@ -163,8 +166,10 @@ internal sealed class ConfigDocument
     };
 
     /// <summary>Rebuilds (and re-validates) the job.</summary>
-    public TrainingJobConfig ToConfig() => new TrainingJobConfigBuilder
+    /// <param name="policy">The operator's job environment policy.</param>
+    public TrainingJobConfig ToConfig(TrainingEnvironmentPolicy policy) => new TrainingJobConfigBuilder
     {
+        EnvironmentPolicy = policy,
         JobId = JobId,
         JobType = JobType,
         Framework = Framework,

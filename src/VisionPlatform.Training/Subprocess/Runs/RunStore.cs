@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VisionPlatform.Training.Subprocess.Native;
 
 namespace VisionPlatform.Training.Subprocess.Runs;
 
@@ -36,11 +37,12 @@ internal static class RunStore
 
     /// <summary>Reads the state, or <see langword="null"/> when there is none or it cannot be read.</summary>
     /// <param name="paths">The run's paths.</param>
-    public static RunStateDocument? TryLoad(RunPaths paths)
+    /// <param name="skipped">Told why a state that exists is not read (a symbolic link, a FIFO, a directory, no permission).</param>
+    public static RunStateDocument? TryLoad(RunPaths paths, Action<string, string>? skipped = null)
     {
         try
         {
-            using var stream = new FileStream(paths.StateFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var stream = Native.SafeFiles.OpenRead(paths.StateFile);
             return JsonSerializer.Deserialize(stream, RunStateJsonContext.Default.RunStateDocument);
         }
         catch (FileNotFoundException)
@@ -55,12 +57,22 @@ internal static class RunStore
         {
             return null;
         }
+        catch (NotRegularFileException e)
+        {
+            skipped?.Invoke(paths.StateFile, e.Message);
+            return null;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            skipped?.Invoke(paths.StateFile, e.Message);
+            return null;
+        }
     }
 
     private static string WriteTemp(RunPaths paths, RunStateDocument state)
     {
         var temp = Path.Combine(paths.Directory, $".state.{Guid.NewGuid():N}.tmp");
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        using (var stream = Native.SafeFiles.CreateNew(temp))
         {
             JsonSerializer.Serialize(stream, state, RunStateJsonContext.Default.RunStateDocument);
             stream.Flush(flushToDisk: true);

@@ -9,6 +9,9 @@ namespace VisionPlatform.Training.Subprocess.Runs;
 /// </summary>
 internal sealed class RunTransitions(TimeProvider time, ILogger logger)
 {
+    /// <summary>How many of the log's last lines a failure message carries.</summary>
+    public const int FailureLogLines = 10;
+
     /// <summary>The first state of a new run: Pending, waiting for a slot.</summary>
     /// <param name="executorName">The executor's name.</param>
     /// <param name="config">The job.</param>
@@ -59,6 +62,7 @@ internal sealed class RunTransitions(TimeProvider time, ILogger logger)
             s.Pid = identity.Pid;
             s.ProcessStartTicks = identity.StartTicks;
             s.BootId = identity.BootId;
+            s.RunMarker = identity.Marker;
             s.Gpus = gpus;
             return true;
         });
@@ -127,6 +131,25 @@ internal sealed class RunTransitions(TimeProvider time, ILogger logger)
             s.FinishedAt = now;
             return true;
         });
+    }
+
+    /// <summary>
+    /// Records the end of a live run's process that this host did not reap (it ended while no host watched, or under
+    /// another host): the exit status its supervisor recorded in the run directory when there is one (Succeeded or
+    /// Failed with the real exit code), else <see cref="Lost"/>.
+    /// </summary>
+    /// <param name="entry">The run.</param>
+    /// <param name="pid">Its process id, when known.</param>
+    public void EndedUnobserved(RunEntry entry, int? pid)
+    {
+        if (Native.RunSupervisor.TryRead(entry.Paths.StatusFile) is { } recorded)
+        {
+            var tail = recorded.ExitCode == 0 ? null : Logs.LogTail.ReadLastLines(entry.Paths.LogFile, FailureLogLines);
+            Exited(entry, recorded, tail);
+            return;
+        }
+
+        Lost(entry, pid);
     }
 
     /// <summary>

@@ -12,6 +12,12 @@ namespace VisionPlatform.Training.Subprocess.Stopping;
 /// </summary>
 internal sealed class RunStopper(SubprocessContext context, RunScheduler scheduler, RunTransitions transitions)
 {
+    /// <summary>How many more SIGKILLs follow the first when the end is not recorded (bounded re-signalling).</summary>
+    internal const int MaxKillRetries = 3;
+
+    /// <summary>The wait for the end between SIGKILLs.</summary>
+    private static readonly TimeSpan KillRetryInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>Stops a run and waits until it has ended.</summary>
     /// <param name="entry">The run.</param>
     /// <param name="gracePeriod">The caller's grace period, or <see langword="null"/> for the configured one.</param>
@@ -65,9 +71,16 @@ internal sealed class RunStopper(SubprocessContext context, RunScheduler schedul
             await host.WaitForTreeExitAsync(identity).ConfigureAwait(false);
         }
 
-        // SIGKILL cannot be refused; the reaper (or the /proc poll) records the end promptly.
-        while (!await RunWaits.TerminalAsync(entry, TimeSpan.FromSeconds(5), context.Time).ConfigureAwait(false))
+        // SIGKILL cannot be refused; the reaper (or the /proc poll) records the end promptly. Re-signalling is bounded:
+        // a process in an uninterruptible wait ends when the kernel lets it, and more signals do not hasten that.
+        for (var attempt = 1; !await RunWaits.TerminalAsync(entry, KillRetryInterval, context.Time).ConfigureAwait(false); attempt++)
         {
+            if (attempt > MaxKillRetries)
+            {
+                SubprocessLog.KillGivenUp(context.Logger, entry.Handle.JobId, MaxKillRetries);
+                return;
+            }
+
             host.SignalTree(identity, kill: true);
             await host.WaitForTreeExitAsync(identity).ConfigureAwait(false);
         }

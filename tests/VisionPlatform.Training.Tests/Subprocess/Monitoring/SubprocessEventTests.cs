@@ -226,6 +226,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         state["pid"] = Environment.ProcessId;
         state["processStartTicks"] = 1;
         File.WriteAllText(statePath, state.ToJsonString());
+        File.Delete(Path.Combine(_ctx.RunDirectory(lost), "exit-status.json"));
 
         await using var second = BuildProvider();
         var events = second.GetRequiredService<ITrainingEventSource>();
