@@ -89,6 +89,25 @@ public sealed partial class UploadIntegrityTests(S3rverFixture server, ITestOutp
         (await ListAsync(store, "changing")).Should().NotContain(ArtifactLayout.RunManifestFile);
     }
 
+    [Theory]
+    [InlineData(true, true, 0)]
+    [InlineData(false, true, 0)]
+    [InlineData(true, false, 1)]
+    [InlineData(false, false, 1)]
+    public async Task The_object_is_read_back_only_when_the_servers_ETags_cannot_vouch_for_it(bool multipart, bool verifyETags, int expectedReads)
+    {
+        await using var proxy = new FaultyProxy(server.Port, ProxyFault.None);
+        using var run = new TempDirectory();
+        var file = run.WriteRandom("out/weights/best.pt", multipart ? FileSize : 300_000, seed: 24);
+        using var store = new S3ArtifactStore(Options(proxy.Url, verifyETags));
+
+        var result = await store.UploadRunAsync("read-back", Path.Combine(run.Path, "out"));
+
+        var key = result.RunPrefix + "weights/best.pt";
+        proxy.Events.Count(e => e.Contains($"GET /{S3rverFixture.Bucket}/{key} ", StringComparison.Ordinal)).Should().Be(expectedReads);
+        await ServerContentShouldMatchAsync(key, file);
+    }
+
     private ArtifactStorageOptions Options(string url, bool verifyETags)
     {
         var options = server.Options(url);
