@@ -177,6 +177,12 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
         Exception? sendFailure = null;
         Exception? readFailure = null;
 
+        bool RecordReadFailure(Exception e)
+        {
+            readFailure = e;
+            return true;
+        }
+
         async Task SendAsync(int partNumber, byte[] buffer, int size, byte[] partMd5)
         {
             try
@@ -220,9 +226,9 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
                 sends.Add(SendAsync(partNumber, buffer, size, ContentHashes.Md5(buffer.AsSpan(0, size))));
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException)
+        catch (Exception e) when (RecordReadFailure(e))
         {
-            readFailure = e;
+            // Recorded; thrown below once the parts in flight have unwound (they hold the buffers and the semaphore).
             await stop.CancelAsync().ConfigureAwait(false);
         }
 
@@ -233,6 +239,13 @@ internal sealed class S3ObjectWriter(S3Calls calls, ArtifactStorageOptions optio
         catch (Exception) when (sendFailure is not null)
         {
             // Reported below: the first part that failed, not the parts cancelled because of it.
+        }
+
+        // A read error (the file ended early, I/O) is the cause even if it cancelled parts in flight; a cancellation of the
+        // reader is the consequence of a failed part, or the caller's.
+        if (readFailure is not null and not OperationCanceledException)
+        {
+            ExceptionDispatchInfo.Throw(readFailure);
         }
 
         if (sendFailure is not null)
