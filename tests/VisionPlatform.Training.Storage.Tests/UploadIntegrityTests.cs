@@ -89,6 +89,36 @@ public sealed partial class UploadIntegrityTests(S3rverFixture server, ITestOutp
         (await ListAsync(store, "changing")).Should().NotContain(ArtifactLayout.RunManifestFile);
     }
 
+    [Fact]
+    public async Task A_file_truncated_during_a_multipart_upload_fails_it_with_the_read_error_and_aborts_the_parts()
+    {
+        await using var proxy = new FaultyProxy(server.Port, ProxyFault.None);
+        using var run = new TempDirectory();
+        var file = run.WriteRandom("out/weights/best.pt", FileSize, seed: 25);
+        var options = Options(proxy.Url, verifyETags: true);
+        options.MaxConcurrentUploads = 1;
+        var logs = new CapturingLoggerProvider();
+        using var store = new S3ArtifactStore(options, logs.CreateLogger<S3ArtifactStore>());
+        var truncated = 0;
+        proxy.OnRequest = line =>
+        {
+            if (line.StartsWith("PUT ", StringComparison.Ordinal) && FirstPart().IsMatch(line) && Interlocked.Exchange(ref truncated, 1) == 0)
+            {
+                using var write = new FileStream(file, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                write.SetLength(6L * 1024 * 1024); // part 2 (5-10 MiB) now ends early
+            }
+        };
+
+        var upload = () => store.UploadRunAsync("truncated", Path.Combine(run.Path, "out"));
+
+        var error = (await upload.Should().ThrowAsync<TrainingException>()).Which;
+        output.WriteLine(error.Message);
+        truncated.Should().Be(1);
+        error.Message.Should().Contain(store.GetRunPrefix("truncated") + "weights/best.pt").And.Contain("ended early");
+        logs.Entries.Should().Contain(e => e.Id.Id == 4106, "the parts already sent are aborted");
+        (await ListAsync(store, "truncated")).Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData(true, true, 0)]
     [InlineData(false, true, 0)]
