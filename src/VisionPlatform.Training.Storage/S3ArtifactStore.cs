@@ -15,6 +15,7 @@ namespace VisionPlatform.Training.Storage;
 public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 {
     private const int DeleteBatchSize = 1000;
+    private const long MaxManifestBytes = 64L * 1024 * 1024;
 
     private readonly ArtifactStorageOptions _options;
     private readonly IAmazonS3 _client;
@@ -95,7 +96,11 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         var runPrefix = GetRunPrefix(jobId);
         var files = RunFiles.Collect(jobId, outputDirectory, logFile);
         var totalBytes = files.Sum(f => f.Length);
+        var manifestKey = runPrefix + ArtifactLayout.RunManifestFile;
         StorageLog.UploadingRun(_logger, jobId, files.Count, totalBytes, Bucket, runPrefix);
+
+        // What an earlier upload of this run wrote, read before anything is overwritten: only those objects may be removed.
+        var previous = await ReadPreviousUploadAsync(jobId, manifestKey, runPrefix, cancellationToken).ConfigureAwait(false);
 
         // Small files go up several at a time; large files one at a time, each with several parts in flight.
         var uploaded = new UploadedArtifact[files.Count];
@@ -108,15 +113,19 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             uploaded[index] = await UploadOneAsync(jobId, runPrefix, file, cancellationToken).ConfigureAwait(false);
         }
 
-        // Objects left by an earlier upload of the same job would make the run look different from what just ran.
-        var manifestKey = runPrefix + ArtifactLayout.RunManifestFile;
+        // Files of the earlier upload that this one no longer has would make the run look different from what just ran.
+        // Only those go: listed in the earlier manifest and still the size it recorded. Whatever else is under the prefix
+        // (a trainer's own uploads through VP_ARTIFACT_PREFIX, objects the manifest does not name) is never touched.
         var keep = uploaded.Select(u => u.Key).Append(manifestKey).ToHashSet(StringComparer.Ordinal);
         var stale = new List<string>();
-        await foreach (var artifact in ListRunArtifactsAsync(jobId, cancellationToken).ConfigureAwait(false))
+        if (previous is { Count: > 0 })
         {
-            if (!keep.Contains(artifact.Key))
+            await foreach (var artifact in ListRunArtifactsAsync(jobId, cancellationToken).ConfigureAwait(false))
             {
-                stale.Add(artifact.Key);
+                if (!keep.Contains(artifact.Key) && previous.TryGetValue(artifact.RelativePath, out var size) && size == artifact.Size)
+                {
+                    stale.Add(artifact.Key);
+                }
             }
         }
 
@@ -281,6 +290,44 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         var key = runPrefix + file.RelativePath;
         return TranslateAsync("Upload", key, jobId,
             () => _writer.UploadFileAsync(file.FullPath, key, file.RelativePath, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>The files (relative path, size) recorded by the run's current manifest; <see langword="null"/> when there is none we wrote.</summary>
+    private async Task<Dictionary<string, long>?> ReadPreviousUploadAsync(string jobId, string manifestKey, string runPrefix, CancellationToken cancellationToken)
+    {
+        var content = await TranslateAsync("Read previous manifest", manifestKey, jobId, () => _calls.RunAsync("Read previous manifest", manifestKey, async (c, t) =>
+        {
+            try
+            {
+                using var response = await c.GetObjectAsync(Bucket, manifestKey, t).ConfigureAwait(false);
+                if (response.Headers.ContentLength > MaxManifestBytes)
+                {
+                    return Array.Empty<byte>();
+                }
+
+                using var buffer = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(buffer, t).ConfigureAwait(false);
+                return buffer.ToArray();
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+            {
+                return null;
+            }
+        }, cancellationToken), cancellationToken).ConfigureAwait(false);
+
+        if (content is null)
+        {
+            return null; // first upload of this run: nothing of ours to remove
+        }
+
+        var files = content.Length == 0 ? null : RunManifest.TryReadFiles(content, runPrefix);
+        if (files is null)
+        {
+            StorageLog.PreviousManifestIgnored(_logger, Bucket, manifestKey, jobId,
+                content.Length == 0 ? "empty or larger than " + MaxManifestBytes + " bytes" : "not a schema " + RunManifest.SchemaVersion + " manifest for " + runPrefix);
+        }
+
+        return files;
     }
 
     private Task<ListObjectsV2Response> ListPageAsync(string runPrefix, string? continuationToken, string jobId, CancellationToken cancellationToken) =>

@@ -28,4 +28,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "Could not abort multipart upload of s3://{Bucket}/{Key} ({ErrorType}); the server's lifecycle rules must clean it up")]
     public static partial void AbortFailed(ILogger logger, string bucket, string key, string errorType);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "The previous upload manifest s3://{Bucket}/{Key} is not one this store wrote for the run ({Reason}); no earlier objects of run {JobId} are removed")]
+    public static partial void PreviousManifestIgnored(ILogger logger, string bucket, string key, string jobId, string reason);
 }

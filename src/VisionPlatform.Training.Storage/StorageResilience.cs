@@ -89,4 +89,8 @@ internal static class StorageResilience
 }
 
 /// <summary>The server stored something other than what was sent (size, ETag or checksum differ).</summary>
-internal sealed class IntegrityCheckException(string message) : Exception(message);
+internal sealed class IntegrityCheckException(string message) : Exception(message)
+{
+    /// <summary>The whole stored object, read back, differs from what was sent: only uploading it again can help.</summary>
+    public bool ReadBack { get; init; }
+}

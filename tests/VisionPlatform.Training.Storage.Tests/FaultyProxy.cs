@@ -15,6 +15,12 @@ public enum ProxyFault
 
     /// <summary>Reset the connection of the first object download (<c>GET</c> of a key) in the middle of the response body.</summary>
     CutDownloadBody,
+
+    /// <summary>Flip one byte of the first upload's (<c>PUT</c>) body after <c>cutAfterBytes</c>, keeping its length: the server stores altered bytes.</summary>
+    CorruptUploadBody,
+
+    /// <summary>No fault: pass everything through (with <see cref="FaultyProxy.OnRequest"/> to act on a request).</summary>
+    None,
 }
 
 /// <summary>
@@ -46,6 +52,9 @@ public sealed class FaultyProxy : IAsyncDisposable
 
     /// <summary>How many faults were injected (0 or 1).</summary>
     public int FaultCount => Volatile.Read(ref _faults);
+
+    /// <summary>Called with each request line (for example <c>PUT /bucket/key?partNumber=1&amp;uploadId=...</c>) before it is passed on.</summary>
+    public Action<string>? OnRequest { get; set; }
 
     /// <summary>What happened, for diagnostics.</summary>
     public ConcurrentQueue<string> Events { get; } = new();
@@ -109,6 +118,7 @@ public sealed class FaultyProxy : IAsyncDisposable
             if (StartsRequest(text))
             {
                 Events.Enqueue($"connection {state.Id}: {text.Split('\r')[0]}");
+                OnRequest?.Invoke(text.Split('\r')[0]);
                 sinceUpload = -1;
                 if (text.StartsWith("PUT /", StringComparison.Ordinal) && FaultCount == 0)
                 {
@@ -118,7 +128,7 @@ public sealed class FaultyProxy : IAsyncDisposable
                         return;
                     }
 
-                    if (_fault == ProxyFault.CutUploadBody)
+                    if (_fault is ProxyFault.CutUploadBody or ProxyFault.CorruptUploadBody)
                     {
                         sinceUpload = 0;
                     }
@@ -133,7 +143,13 @@ public sealed class FaultyProxy : IAsyncDisposable
             if (sinceUpload >= 0)
             {
                 sinceUpload += read;
-                if (sinceUpload >= _cutAfterBytes && TryTakeFault())
+                if (_fault == ProxyFault.CorruptUploadBody && sinceUpload >= _cutAfterBytes && TryTakeFault())
+                {
+                    buffer[read - 1] ^= 0x5A;
+                    Events.Enqueue($"connection {state.Id}: upload byte {sinceUpload - 1} altered");
+                    sinceUpload = -1;
+                }
+                else if (_fault == ProxyFault.CutUploadBody && sinceUpload >= _cutAfterBytes && TryTakeFault())
                 {
                     // Forward part of the body, then reset both sides: the server sees a truncated body, the client a reset.
                     await target.WriteAsync(buffer.AsMemory(0, read / 2), cancellationToken);

@@ -20,8 +20,10 @@ public interface IArtifactStore
     /// <summary>
     /// Uploads a finished run: every regular file under <paramref name="outputDirectory"/> keeps its relative path (symbolic
     /// links are skipped), <paramref name="logFile"/> becomes <c>logs/train.log</c>, and an <c>upload-manifest.json</c> manifest is written
-    /// last. Large files go up in parts; every request is retried on transient failures; every file is verified (SHA-256 and
-    /// size of what the server stored). Objects of an earlier upload of the same job that are not in this one are removed.
+    /// last. Large files go up in parts; every request is retried on transient failures; every file is verified against
+    /// hashes of the bytes read and sent (the server's MD5 ETags, or a read-back SHA-256). Files the previous upload's
+    /// manifest lists that are not in this one are removed; nothing else under the prefix (such as the trainer's own
+    /// uploads) is ever deleted.
     /// Executors call this after a run ends when storage is configured.
     /// </summary>
     /// <param name="jobId">The job id.</param>

@@ -12,7 +12,7 @@ public sealed record UploadedArtifact(string Key, string RelativePath, long Size
 /// <param name="Bucket">The bucket.</param>
 /// <param name="RunPrefix">The run's key prefix, ending with <c>/</c>.</param>
 /// <param name="Artifacts">Every uploaded file, including <c>logs/train.log</c> and the <c>upload-manifest.json</c> manifest, in upload order.</param>
-/// <param name="RemovedStaleObjects">Objects of an earlier upload of the same job that were not part of this one and were removed.</param>
+/// <param name="RemovedStaleObjects">Files listed in the previous upload's manifest (unchanged in size) that were not part of this one and were removed.</param>
 public sealed record RunUploadResult(
     string JobId,
     string Bucket,
