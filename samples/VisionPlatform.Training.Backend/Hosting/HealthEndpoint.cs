@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using VisionPlatform.Training.Backend.Problems;
@@ -32,7 +31,7 @@ internal static class HealthEndpoint
                     data = e.Value.Data.ToDictionary(d => d.Key, d => TrainingProblems.RedactPaths(d.Value?.ToString())),
                 }),
         };
-        context.Response.ContentType = "application/json; charset=utf-8";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web), context.RequestAborted);
+        // The app's JSON options, as every other answer; MapHealthChecks has set the status code already.
+        return TypedResults.Json(body).ExecuteAsync(context);
     }
 }
