@@ -75,7 +75,7 @@ internal sealed class QuickStartRunner(
         output.WriteLine($"started job {run.JobId} on {run.ExecutorName} (operation id {run.Id})");
         if (run.IsFallback)
         {
-            error.WriteLine($"executor {run.RequestedExecutor} is unavailable, running on {run.ExecutorName} instead: {run.FallbackReason}");
+            ErrorLine.Write(error, $"fallback: running on {run.ExecutorName} instead of {run.RequestedExecutor}: {run.FallbackReason}");
         }
 
         // Where the trainer writes metrics.json; known for local runs.

@@ -48,6 +48,21 @@ public sealed class RunOutputTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_no_fallback_an_unreachable_cluster_is_one_fallback_line_and_the_run_succeeds_locally()
+    {
+        var kubeconfig = QuickStartProcess.WriteUnreachableKubeconfig(_work);
+
+        var result = await QuickStartProcess.RunAsync(
+            ["--executor", "kubernetes", "--epochs", "1", "--output-dir", Path.Combine(_work.FullName, "runs")],
+            new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig });
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.ErrorLines.Should().ContainSingle(result.ToString()).Which.Should()
+            .StartWith("fallback: running on subprocess instead of kubernetes: ").And.Contain("cannot be reached");
+        result.Output.Should().Contain(" on subprocess (operation id ").And.Contain("phase: Succeeded (Completed)");
+    }
+
+    [Fact]
     public async Task No_fallback_with_no_cluster_configured_is_exit_3_with_one_line_saying_what_to_set()
     {
         var result = await QuickStartProcess.RunAsync(["--executor", "kubernetes", "--no-fallback"]);
