@@ -29,7 +29,7 @@ internal sealed class QuickStartRunner(
             return ExitCodes.BadInput;
         }
 
-        if (command.DryRun && string.Equals(command.Executor, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase))
+        if (command.DryRun && string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase))
         {
             // Needs no cluster: only the Job builder, never the executor's connection.
             return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, arguments, output, error);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.QuickStart.CommandLine;
 
@@ -14,7 +15,7 @@ internal sealed class QuickStartArguments
     {
         Description = "Where the job runs: subprocess (this machine) or kubernetes (the cluster under Training:Kubernetes)",
         DefaultValueFactory = _ => TrainingExecutorNames.Subprocess,
-    }.AcceptOnlyFromAmong(TrainingExecutorNames.Subprocess, TrainingExecutorNames.Kubernetes);
+    }.AcceptOnlyFromAmong(TrainingExecutorNames.Subprocess, KubernetesExecutorInfo.ExecutorName);
 
     private readonly Option<bool> _noFallback = new("--no-fallback") { Description = "Never run the job on another executor when the chosen one is unavailable (exit code 3)" };
     private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print what would run (arguments, environment variable names; the Job YAML for kubernetes); start nothing" };

@@ -9,6 +9,7 @@ using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Benchmarks.Scenarios;
 
@@ -63,17 +64,8 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     /// <summary>A small valid job that the simulated image runs for <paramref name="runTime"/> and ends with <paramref name="exitCode"/>.</summary>
     public static TrainingJobConfig NewJob(string jobId, TimeSpan runTime, int exitCode)
     {
-        var builder = new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = 5,
-            Resources = new TrainingResources { CpuRequest = "10m", CpuLimit = "100m", MemoryRequest = "16Mi", MemoryLimit = "64Mi" },
-        };
+        var builder = SampleJobs.YoloBuilder(jobId, epochs: 5);
+        builder.Resources = new TrainingResources { CpuRequest = "10m", CpuLimit = "100m", MemoryRequest = "16Mi", MemoryLimit = "64Mi" };
         builder.Environment[RunMillisecondsVariable] = ((long)runTime.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         builder.Environment[ExitCodeVariable] = exitCode.ToString(CultureInfo.InvariantCulture);
         return builder.Build();
@@ -327,7 +319,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var populate = Stopwatch.StartNew();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = Namespace);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Namespace = Namespace);
         await using (var specProvider = services.BuildServiceProvider())
         {
             MonitorTrackedRuns.Populate(cluster.Store, specProvider.GetRequiredService<TrainingJobSpecBuilder>(), Namespace, tracked, DateTimeOffset.UtcNow);
@@ -447,7 +439,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging();
         builder.Services
-            .AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes)
+            .AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName)
             .AddKubernetes(o =>
             {
                 o.Namespace = Namespace;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Kubernetes.TestCluster;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Diagnostics;
 
@@ -16,7 +17,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
     private ServiceProvider _provider = null!;
     private MeasurementRecorder _meters = null!;
 
-    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
     public async Task InitializeAsync()
     {
@@ -28,7 +29,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         services.AddSingleton<IMeterFactory, MeasurementRecorder>();
         services.AddTrainingExecutors(o =>
             {
-                o.DefaultExecutor = TrainingExecutorNames.Kubernetes;
+                o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName;
                 o.Availability.BackgroundRefresh = false;
             })
             .AddKubernetes(o =>
@@ -51,15 +52,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         await _cluster.DisposeAsync();
     }
 
-    private static TrainingJobConfig Job(string id) => new TrainingJobConfigBuilder
-    {
-        JobId = id,
-        Framework = TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-    }.Build();
+    private static TrainingJobConfig Job(string id) => SampleJobs.Yolo(id, epochs: 10);
 
     [Fact]
     public async Task Every_attempt_is_counted_with_its_verb_resource_and_status_and_a_500_is_an_error_and_a_retry()
@@ -77,7 +70,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         error[TrainingTelemetry.OperationTag].Should().Be("get");
         var retry = _meters.Of(TrainingTelemetry.ExecutorRequestRetriesInstrument).Should().ContainSingle().Subject;
         retry[TrainingTelemetry.ResourceTag].Should().Be("jobs");
-        calls.Concat([error, retry]).Should().OnlyContain(m => (string?)m[TrainingTelemetry.ExecutorTag] == TrainingExecutorNames.Kubernetes, "every instrument is tagged with the executor");
+        calls.Concat([error, retry]).Should().OnlyContain(m => (string?)m[TrainingTelemetry.ExecutorTag] == KubernetesExecutorInfo.ExecutorName, "every instrument is tagged with the executor");
     }
 
     [Fact]
