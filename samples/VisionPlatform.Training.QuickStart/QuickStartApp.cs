@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,8 +25,9 @@ public static class QuickStartApp
     {
         var arguments = new QuickStartArguments();
         var parsed = arguments.Parse(args);
-        if (parsed.Action is HelpAction)
+        if (parsed.Errors.Count == 0 && parsed.Action is not null)
         {
+            // System.CommandLine's own actions: --help (-h, -?) and --version. The QuickStart itself sets no action.
             return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error }) == 0 ? ExitCodes.Succeeded : ExitCodes.BadInput;
         }
 

@@ -20,6 +20,15 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Version_prints_the_version_and_starts_nothing()
+    {
+        var result = await QuickStartProcess.RunAsync(["--version"]);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Output.Should().MatchRegex(@"^\d+\.\d+\.\d+").And.NotContain("started job");
+    }
+
+    [Fact]
     public async Task An_unknown_flag_is_exit_2_with_one_line_naming_it()
     {
         var result = await QuickStartProcess.RunAsync(["--epochz", "3"]);
