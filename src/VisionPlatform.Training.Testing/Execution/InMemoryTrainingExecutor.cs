@@ -206,6 +206,8 @@ public sealed partial class InMemoryTrainingExecutor : ITrainingExecutor, IDispo
             yield break;
         }
 
+        // Only changes of the status itself (TrainingRunStatus.IsChangeFrom), as the real executors report them.
+        TrainingRunStatus? last = null;
         while (true)
         {
             TrainingRunStatus[] batch;
@@ -219,6 +221,12 @@ public sealed partial class InMemoryTrainingExecutor : ITrainingExecutor, IDispo
 
             foreach (var status in batch)
             {
+                if (!status.IsChangeFrom(last))
+                {
+                    continue;
+                }
+
+                last = status;
                 yield return status;
                 if (status.IsTerminal)
                 {

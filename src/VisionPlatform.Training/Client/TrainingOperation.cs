@@ -93,14 +93,24 @@ public class TrainingOperation
         return Observe(await Core.Completion.WaitAsync(Run, timeout, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Streams the run's status changes until it is terminal; each one updates <see cref="Status"/>.</summary>
+    /// <summary>
+    /// Streams the run's current status and then each change until it is terminal; each one updates <see cref="Status"/>.
+    /// A status is yielded only when it changed (<see cref="TrainingRunStatus.IsChangeFrom"/>: phase, reason, message,
+    /// exit code or attempt), whatever the executor sends; progress alone is not a change (subscribe to
+    /// <see cref="TrainingProgressEvent"/> through <see cref="ITrainingEventSource"/> for progress).
+    /// </summary>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The statuses.</returns>
     public virtual async IAsyncEnumerable<TrainingRunStatus> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        TrainingRunStatus? last = null;
         await foreach (var status in Core.Runs.WatchAsync(Run, cancellationToken).ConfigureAwait(false))
         {
-            yield return Observe(status);
+            if (status.IsChangeFrom(last))
+            {
+                last = status;
+                yield return Observe(status);
+            }
         }
     }
 

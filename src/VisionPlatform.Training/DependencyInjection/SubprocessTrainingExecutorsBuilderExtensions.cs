@@ -45,7 +45,8 @@ public static class SubprocessTrainingExecutorsBuilderExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SubprocessRunRecovery>());
-        return builder.AddExecutor(TrainingExecutorNames.Subprocess, sp => new SubprocessTrainingExecutor(
+        var before = services.Count;
+        builder.AddExecutor(TrainingExecutorNames.Subprocess, sp => new SubprocessTrainingExecutor(
             sp.GetRequiredService<IOptions<TrainingOptions>>(),
             sp.GetRequiredService<ITrainerContract>(),
             sp.GetService<TimeProvider>(),
@@ -53,5 +54,19 @@ public static class SubprocessTrainingExecutorsBuilderExtensions
             sp.GetService<IArtifactStore>(),
             sp.GetService<ITrainingEventPublisher>(),
             sp.GetService<TrainingCostCalculator>()));
+        if (services.Count > before)
+        {
+            // Start-up validation checks the trainer's files only while this executor is the one registered under
+            // "subprocess": a test host that replaces it (AddInMemoryExecutor("subprocess")) needs no Python.
+            var registered = services.Last(d => d.IsKeyedService && d.ServiceType == typeof(ITrainingExecutor) &&
+                                                Equals(d.ServiceKey, TrainingExecutorNames.Subprocess));
+            services.AddSingleton(new BuiltInSubprocessRegistration(() => services.Contains(registered)));
+        }
+
+        return builder;
     }
 }
+
+/// <summary>Whether the built-in subprocess executor is (still) the executor registered under <c>subprocess</c>.</summary>
+/// <param name="IsRegistered">Evaluated when the options are validated, after every registration (test stand-ins included).</param>
+internal sealed record BuiltInSubprocessRegistration(Func<bool> IsRegistered);

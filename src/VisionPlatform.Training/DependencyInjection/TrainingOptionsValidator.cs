@@ -4,7 +4,13 @@ using VisionPlatform.Training.Trainers;
 namespace VisionPlatform.Training;
 
 /// <summary>Validates <see cref="TrainingOptions"/> at start-up; every message names the configuration key and the rule.</summary>
-internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList<string> registeredExecutors) : IValidateOptions<TrainingOptions>
+/// <param name="sectionPath">The section the options are bound from, for the keys in messages.</param>
+/// <param name="registeredExecutors">The registered executor names.</param>
+/// <param name="subprocessRegistered">
+/// Whether the built-in subprocess executor is registered (and not replaced by a stand-in): then its interpreters and
+/// scripts must exist unless <c>Subprocess:ValidateTrainerOnStart</c> is false.
+/// </param>
+internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList<string> registeredExecutors, bool subprocessRegistered = false) : IValidateOptions<TrainingOptions>
 {
     public ValidateOptionsResult Validate(string? name, TrainingOptions options)
     {
@@ -112,6 +118,16 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
             }
 
             CheckEnvironment(errors, $"{fp}:Environment", f.Environment);
+        }
+
+        if (subprocessRegistered && s.ValidateTrainerOnStart)
+        {
+            var trainer = Subprocess.Launch.TrainerFiles.Problems(options, sp);
+            if (trainer.Count > 0)
+            {
+                trainer[^1] += $" (To start anyway and have the health check report these, set {sp}:ValidateTrainerOnStart to false.)";
+                errors.AddRange(trainer);
+            }
         }
 
         ExecutorRoutingOptionsValidation.Validate(errors, p, options);

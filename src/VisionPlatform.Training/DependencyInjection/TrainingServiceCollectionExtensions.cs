@@ -61,7 +61,10 @@ public static class TrainingServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<TrainingOptions>>(sp =>
-            new TrainingOptionsValidator(sectionPath, sp.GetServices<TrainingExecutorRegistration>().Select(r => r.Name).ToArray()));
+            new TrainingOptionsValidator(
+                sectionPath,
+                sp.GetServices<TrainingExecutorRegistration>().Select(r => r.Name).ToArray(),
+                sp.GetServices<BuiltInSubprocessRegistration>().Any(r => r.IsRegistered())));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ITrainerContract>(sp =>
             sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Trainer.Contract == JsonConfigTrainerContract.ContractName

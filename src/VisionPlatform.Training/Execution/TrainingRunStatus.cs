@@ -51,4 +51,22 @@ public sealed record TrainingRunStatus
 
     /// <summary>Whether the run will not change any more.</summary>
     public bool IsTerminal => Phase is TrainingPhase.Succeeded or TrainingPhase.Failed or TrainingPhase.Stopped or TrainingPhase.Lost or TrainingPhase.NotFound;
+
+    /// <summary>
+    /// Whether this status is a change a watcher has not seen in <paramref name="previous"/>: another run, or another
+    /// <see cref="Phase"/>, <see cref="Reason"/>, <see cref="Message"/>, <see cref="ExitCode"/> or <see cref="Attempt"/>.
+    /// <see cref="ITrainingExecutor.WatchAsync"/> and <see cref="TrainingOperation.WatchAsync"/> yield a status only when
+    /// this is true. Progress, timestamps, cost and artifact uploads are not status changes: progress is its own event
+    /// (<see cref="TrainingProgressEvent"/>), and the latest progress rides along on the next status read.
+    /// </summary>
+    /// <param name="previous">The status seen last, or <see langword="null"/> when none was.</param>
+    /// <returns>Whether this status should be reported.</returns>
+    public bool IsChangeFrom(TrainingRunStatus? previous) =>
+        previous is null
+        || !previous.Run.Equals(Run)
+        || previous.Phase != Phase
+        || !string.Equals(previous.Reason, Reason, StringComparison.Ordinal)
+        || !string.Equals(previous.Message, Message, StringComparison.Ordinal)
+        || previous.ExitCode != ExitCode
+        || previous.Attempt != Attempt;
 }

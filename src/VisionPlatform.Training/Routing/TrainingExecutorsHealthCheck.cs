@@ -5,7 +5,8 @@ namespace VisionPlatform.Training;
 
 /// <summary>
 /// Reports whether new training runs can start: <see cref="HealthStatus.Healthy"/> when the default executor is
-/// available, <see cref="HealthStatus.Degraded"/> when only a fallback is, and the registration's failure status
+/// available, <see cref="HealthStatus.Degraded"/> when only a fallback is or when the default is available with
+/// problems (its availability carries a reason, for example one framework's missing interpreter), and the registration's failure status
 /// (usually <see cref="HealthStatus.Unhealthy"/>) when none is. The data lists every executor in the default chain
 /// with <c>available</c> or <c>unavailable: reason</c>. Uses the client's cached availability, so it is cheap to poll.
 /// Register it with <c>.AddTrainingHealthChecks()</c> on the training builder.
@@ -30,16 +31,26 @@ public sealed class TrainingExecutorsHealthCheck(TrainingClient client, IOptions
 
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
         var available = new List<string>();
+        var problems = new List<string>();
         foreach (var name in chain)
         {
             string state;
             try
             {
                 var availability = await client.GetAvailabilityAsync(name, cancellationToken).ConfigureAwait(false);
-                state = availability.IsAvailable ? "available" : $"unavailable: {availability.Reason}";
+                state = (availability.IsAvailable, availability.Reason) switch
+                {
+                    (true, null or "") => "available",
+                    (true, var note) => $"available, with problems: {note}",
+                    (false, var reason) => $"unavailable: {reason}",
+                };
                 if (availability.IsAvailable)
                 {
                     available.Add(name);
+                    if (!string.IsNullOrEmpty(availability.Reason))
+                    {
+                        problems.Add(name);
+                    }
                 }
             }
             catch (TrainingException e) when (e.Code == TrainingErrorCode.UnknownExecutor)
@@ -53,7 +64,9 @@ public sealed class TrainingExecutorsHealthCheck(TrainingClient client, IOptions
         var primary = chain[0];
         if (available.Contains(primary, StringComparer.OrdinalIgnoreCase))
         {
-            return HealthCheckResult.Healthy($"Default training executor '{primary}' is available.", data);
+            return problems.Contains(primary, StringComparer.OrdinalIgnoreCase)
+                ? HealthCheckResult.Degraded($"Default training executor '{primary}' is {data[primary]}", data: data)
+                : HealthCheckResult.Healthy($"Default training executor '{primary}' is available.", data);
         }
 
         return available.Count > 0

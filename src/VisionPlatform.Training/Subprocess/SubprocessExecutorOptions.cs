@@ -12,6 +12,15 @@ public sealed class SubprocessExecutorOptions
     /// <summary>The trainer script for frameworks without their own entry (default <c>train.py</c>).</summary>
     public string Script { get; set; } = "train.py";
 
+    /// <summary>
+    /// Whether the host refuses to start when a configured interpreter (<c>Interpreter</c>, <c>Frameworks:&lt;name&gt;:Interpreter</c>)
+    /// cannot be found or a configured script (<c>Script</c>, <c>Frameworks:&lt;name&gt;:Script</c>) does not exist (default
+    /// <see langword="true"/>: one start-up error names every problem with its key). With <see langword="false"/> the
+    /// host starts, the executor's availability and the health check report the problems, and only jobs whose own
+    /// interpreter or script is missing are refused; jobs of other frameworks run.
+    /// </summary>
+    public bool ValidateTrainerOnStart { get; set; } = true;
+
     /// <summary>Per-framework interpreter, script and environment (per-framework virtual environments).</summary>
     public IDictionary<string, SubprocessFrameworkOptions> Frameworks { get; } =
         new Dictionary<string, SubprocessFrameworkOptions>(StringComparer.OrdinalIgnoreCase);

@@ -164,4 +164,28 @@ public class StatusAndWatchTests
         error.Errors.Should().ContainSingle().Which.Field.Should().Be("GracePeriod");
         (await _executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Pending);
     }
+
+    [Fact]
+    public async Task Watch_yields_a_status_only_when_it_changes_not_for_progress()
+    {
+        var run = await _executor.StartAsync(TestJobs.Config());
+        var first = await _executor.GetStatusAsync(run);
+        var watching = TestJobs.ToListAsync(_executor.WatchAsync(run));
+
+        _executor.SetPending(run, TrainingStatusReasons.WaitingForSlot);
+        _executor.SetPending(run, TrainingStatusReasons.WaitingForSlot);
+        _executor.SetRunning(run);
+        _executor.ReportProgress(run, 1, 3);
+        _executor.ReportProgress(run, 2, 3);
+        _executor.ReportProgress(run, 3, 3);
+        _executor.Complete(run, exitCode: 0);
+        var seen = await watching;
+
+        seen.Select(s => (s.Phase, s.Reason)).Should().Equal(
+            (first.Phase, first.Reason),
+            (TrainingPhase.Pending, TrainingStatusReasons.WaitingForSlot),
+            (TrainingPhase.Running, TrainingStatusReasons.Running),
+            (TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
+        seen[^1].Progress!.Epoch.Should().Be(3, "the latest progress rides along on the next status");
+    }
 }

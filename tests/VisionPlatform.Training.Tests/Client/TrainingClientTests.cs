@@ -154,4 +154,37 @@ public class TrainingClientTests
         public override Task<TrainingRunStatus> WaitForCompletionAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
             Task.FromResult(new TrainingRunStatus { Run = new TrainingRun("fake", "job-1", "fake/1"), Phase = TrainingPhase.Succeeded, Reason = TrainingStatusReasons.Completed });
     }
+
+    [Fact]
+    public async Task WatchAsync_yields_a_status_only_when_phase_reason_message_exit_code_or_attempt_changes()
+    {
+        using var host = Host();
+        var operation = await host.Client.StartAsync(RoutingHost.Job("job-watch-dedup"));
+        var running = new TrainingRunStatus { Run = operation.Run, Phase = TrainingPhase.Running, Reason = TrainingStatusReasons.Running };
+        host.Primary.WatchScript = _ =>
+        [
+            running,
+            running with { Progress = new TrainingProgress { Epoch = 1, TotalEpochs = 2 } },
+            running with { Progress = new TrainingProgress { Epoch = 2, TotalEpochs = 2 }, StartedAt = DateTimeOffset.UnixEpoch },
+            running with { Message = "epoch 2 is slow" },
+            running with { Message = "epoch 2 is slow", Attempt = 2 },
+            running with { Phase = TrainingPhase.Succeeded, Reason = TrainingStatusReasons.Completed, ExitCode = 0 },
+        ];
+
+        var seen = new List<TrainingRunStatus>();
+        await foreach (var status in operation.WatchAsync())
+        {
+            seen.Add(status);
+        }
+
+        seen.Select(s => (s.Phase, s.Message, s.Attempt)).Should().Equal(
+            (TrainingPhase.Running, null, 1),
+            (TrainingPhase.Running, "epoch 2 is slow", 1),
+            (TrainingPhase.Running, "epoch 2 is slow", 2),
+            (TrainingPhase.Succeeded, null, 1));
+        operation.Status.Should().Be(seen[^1]);
+        running.IsChangeFrom(null).Should().BeTrue();
+        (running with { Progress = new TrainingProgress { Epoch = 5 } }).IsChangeFrom(running).Should().BeFalse();
+        (running with { ExitCode = 1 }).IsChangeFrom(running).Should().BeTrue();
+    }
 }

@@ -18,7 +18,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task AddSubprocess_registers_the_subprocess_executor_by_name_behind_the_client()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess();
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess(NoTrainerFiles);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var client = provider.GetRequiredService<TrainingClient>();
@@ -42,7 +42,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             o.Subprocess.RunsDirectory = _ctx.RunsDirectory;
             o.Subprocess.Interpreter = SubprocessTestContext.Python;
             o.Subprocess.Script = SubprocessTestContext.TrainPy;
-        }).AddSubprocess();
+        }).AddSubprocess(NoTrainerFiles);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         var client = provider.GetRequiredService<TrainingClient>();
 
@@ -72,7 +72,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:timm:Environment:HF_HOME"] = "/tmp/hf",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess(NoTrainerFiles);
         await using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
@@ -105,7 +105,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
             ["Training:Subprocess:Frameworks:Bad Name:Script"] = " ",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess(NoTrainerFiles);
         await using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -125,8 +125,8 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public async Task Calling_it_twice_is_safe_and_keeps_one_executor_and_one_validator()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
-        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.MaxConcurrentRuns = 9; }).AddSubprocess();
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess(NoTrainerFiles);
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.MaxConcurrentRuns = 9; }).AddSubprocess(NoTrainerFiles);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var client = provider.GetRequiredService<TrainingClient>();
@@ -144,7 +144,7 @@ public sealed class AddTrainingExecutorsTests : IAsyncLifetime
     public void Disposing_the_container_synchronously_is_supported()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess();
+        services.AddTrainingExecutors(o => { o.DefaultExecutor = TrainingExecutorNames.Subprocess; o.Subprocess.RunsDirectory = _ctx.RunsDirectory; }).AddSubprocess(NoTrainerFiles);
         var provider = services.BuildServiceProvider();
         provider.GetRequiredService<SubprocessTrainingExecutor>();
 

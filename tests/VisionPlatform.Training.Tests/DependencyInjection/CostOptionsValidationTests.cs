@@ -73,7 +73,7 @@ public sealed class CostOptionsValidationTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess(NoTrainerFiles);
         return services.BuildServiceProvider();
     }
 

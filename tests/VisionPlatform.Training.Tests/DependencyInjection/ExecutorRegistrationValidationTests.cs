@@ -30,7 +30,7 @@ public class ExecutorRegistrationValidationTests
             ["Ops:Training:Fallback:Executors:1"] = "slurm",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Ops:Training")).AddSubprocess();
+        services.AddTrainingExecutors(configuration.GetSection("Ops:Training")).AddSubprocess(NoTrainerFiles);
         using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -46,7 +46,7 @@ public class ExecutorRegistrationValidationTests
     public void An_unregistered_default_fails_at_start_up_naming_the_key_and_the_registered_names()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = "kubernetes").AddSubprocess().AddExecutor("cloud", _ => new Routing.ScriptedExecutor("cloud"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = "kubernetes").AddSubprocess(NoTrainerFiles).AddExecutor("cloud", _ => new Routing.ScriptedExecutor("cloud"));
         using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -63,7 +63,7 @@ public class ExecutorRegistrationValidationTests
         {
             o.DefaultExecutor = "Cloud";
             o.Fallback.Executors.Add("SUBPROCESS");
-        }).AddSubprocess().AddExecutor("cloud", _ => new Routing.ScriptedExecutor("cloud"));
+        }).AddSubprocess(NoTrainerFiles).AddExecutor("cloud", _ => new Routing.ScriptedExecutor("cloud"));
         using var provider = services.BuildServiceProvider();
 
         var validate = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -75,7 +75,7 @@ public class ExecutorRegistrationValidationTests
     public void AddSubprocess_with_an_action_configures_the_subprocess_options()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess(o => o.MaxConcurrentRuns = 3);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Subprocess).AddSubprocess(o => { o.MaxConcurrentRuns = 3; o.ValidateTrainerOnStart = false; });
         using var provider = services.BuildServiceProvider();
 
         provider.GetRequiredService<IOptions<TrainingOptions>>().Value.Subprocess.MaxConcurrentRuns.Should().Be(3);

@@ -85,7 +85,7 @@ public class RunRoutingTests
             ["Training:Availability:CircuitBreaker:BreakDuration"] = "00:01:00",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess().AddExecutor("kubernetes", _ => new ScriptedExecutor("kubernetes"));
+        services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess(NoTrainerFiles).AddExecutor("kubernetes", _ => new ScriptedExecutor("kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var o = provider.GetRequiredService<IOptions<TrainingOptions>>().Value;
@@ -112,7 +112,7 @@ public class RunRoutingTests
             o.Availability.CircuitBreaker.FailureRatio = 1.5;
             o.Availability.CircuitBreaker.MinimumThroughput = 1;
             o.Availability.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(10);
-        }).AddSubprocess();
+        }).AddSubprocess(NoTrainerFiles);
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IOptions<TrainingOptions>>().Value;

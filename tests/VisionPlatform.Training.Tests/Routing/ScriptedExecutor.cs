@@ -76,8 +76,22 @@ internal class ScriptedExecutor(string name) : ITrainingExecutor
         });
     }
 
+    /// <summary>What <see cref="WatchAsync"/> yields for a run; <see langword="null"/> for its current status only.</summary>
+    public Func<TrainingRun, IEnumerable<TrainingRunStatus>>? WatchScript { get; set; }
+
     public async IAsyncEnumerable<TrainingRunStatus> WatchAsync(TrainingRun run, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        if (WatchScript is { } script)
+        {
+            foreach (var status in script(run))
+            {
+                await Task.Yield();
+                yield return status;
+            }
+
+            yield break;
+        }
+
         yield return await GetStatusAsync(run, cancellationToken);
     }
 

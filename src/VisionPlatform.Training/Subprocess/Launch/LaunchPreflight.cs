@@ -36,7 +36,11 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
             : TrainingPlacement.DoesNotFit(
                 $"the job requests {config.Resources.Gpus} GPU(s) but this host hands out {HostGpus} ({SubprocessContext.OptionsKey}:Gpus)");
 
-    /// <summary>Whether the runs directory is writable and every configured interpreter resolves.</summary>
+    /// <summary>
+    /// Whether the runs directory is writable and the configured interpreters and scripts exist: unavailable when the
+    /// directory is not writable or no configured entry can launch; available with the problems as its reason when
+    /// only some entries (for example one framework's virtual environment) are missing.
+    /// </summary>
     public ExecutorAvailability CheckAvailability()
     {
         var now = context.Time.GetUtcNow();
@@ -54,17 +58,20 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
                 $"The runs directory '{runsDirectory}' is not writable ({e.Message}): fix {SubprocessContext.OptionsKey}:RunsDirectory or its permissions.", now);
         }
 
-        var frameworks = context.Options.Frameworks.Keys.Select(k => new TrainingFramework(k)).Prepend(new TrainingFramework(string.Empty));
-        foreach (var framework in frameworks)
+        // A missing environment of one framework must not refuse jobs of another: the executor is unavailable only when
+        // no configured entry (the default, or a framework's own) can launch; otherwise the problems are a note that the
+        // health check reports, and a job whose own interpreter or script is missing is refused by EnsureRunnable.
+        var problems = TrainerFiles.Problems(planner, context.Options, SubprocessContext.OptionsKey);
+        if (problems.Count == 0)
         {
-            var (interpreter, key) = planner.InterpreterFor(framework);
-            if (planner.ResolveInterpreter(interpreter) is null)
-            {
-                return ExecutorAvailability.Unavailable(
-                    $"The interpreter '{interpreter}' cannot be found (not an existing file, nor a program in PATH): fix {key}.", now);
-            }
+            return ExecutorAvailability.Available(now);
         }
 
-        return ExecutorAvailability.Available(now);
+        var launchable = context.Options.Frameworks.Keys.Select(k => new TrainingFramework(k)).Prepend(new TrainingFramework(string.Empty))
+            .Any(f => planner.CheckLaunchable(f) is null);
+        var reason = string.Join(" ", problems);
+        return launchable
+            ? new ExecutorAvailability(true, $"Jobs that use these settings cannot start: {reason}", now)
+            : ExecutorAvailability.Unavailable(reason, now);
     }
 }

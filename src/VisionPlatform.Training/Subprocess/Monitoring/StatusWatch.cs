@@ -2,7 +2,11 @@ using VisionPlatform.Training.Subprocess.Runs;
 
 namespace VisionPlatform.Training.Subprocess.Monitoring;
 
-/// <summary>Yields a run's current status and every change until a terminal one (<see cref="ITrainingExecutor.WatchAsync"/>).</summary>
+/// <summary>
+/// Yields a run's current status and every change until a terminal one (<see cref="ITrainingExecutor.WatchAsync"/>):
+/// a status is yielded only when <see cref="TrainingRunStatus.IsChangeFrom"/> says it changed (phase, reason, message,
+/// exit code, attempt), never for progress alone; progress goes to <see cref="ITrainingEventSource"/> as its own event.
+/// </summary>
 internal static class StatusWatch
 {
     /// <summary>The statuses.</summary>
@@ -19,7 +23,7 @@ internal static class StatusWatch
         {
             var changed = entry.Changed;
             var status = entry.ToStatus();
-            if (StatusChange.IsNews(last, status))
+            if (status.IsChangeFrom(last))
             {
                 yield return status;
                 last = status;
@@ -30,8 +34,8 @@ internal static class StatusWatch
                 yield break;
             }
 
-            // Every state change (exit reaped, /proc poll, stop, launch) completes Changed at once; the delay picks up
-            // new progress lines, read from the log's tail only when it grew.
+            // Every state change (exit reaped, /proc poll, stop, launch) completes Changed at once; the delay is a
+            // safety net for a change nothing signalled.
             await RunWaits.AnyAsync(changed, TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
         }
     }
