@@ -2,12 +2,15 @@
 // streams their events to browsers as server-sent events. Runs on this machine with no cluster:
 //   dotnet run --project samples/VisionPlatform.Training.Backend
 //   curl -N localhost:5080/events
-// Endpoints: RunEndpoints (runs), EventStreamEndpoints (server-sent events), IndexPage (a live page at /).
+//   curl localhost:5080/health ; curl localhost:5080/metrics
+// Endpoints: RunEndpoints (runs), EventStreamEndpoints (server-sent events), IndexPage (a live page at /),
+// HealthEndpoint (/health), BackendTelemetry (/metrics). Errors: TrainingProblems maps every TrainingErrorCode.
 using System.Text.Json.Serialization;
 using VisionPlatform.Training.Backend;
 using VisionPlatform.Training.Backend.Events;
 using VisionPlatform.Training.Backend.Hosting;
 using VisionPlatform.Training.Backend.Page;
+using VisionPlatform.Training.Backend.Problems;
 using VisionPlatform.Training.Backend.Runs;
 
 await BackendApp.Create(args).RunAsync().ConfigureAwait(false);
@@ -26,14 +29,18 @@ namespace VisionPlatform.Training.Backend
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             TrainerLocation.Apply(builder.Configuration);
 
-            var training = builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training")).AddSubprocess();
+            var training = builder.Services.AddTrainingExecutors(builder.Configuration.GetSection("Training"))
+                .AddSubprocess()
+                .AddTrainingHealthChecks();
             if (builder.Configuration.GetSection("Training:Kubernetes").Exists())
             {
                 // Kubernetes only when configured: with no cluster the sample runs on the subprocess executor alone.
                 training.AddKubernetes(builder.Configuration.GetSection("Training:Kubernetes"));
             }
 
+            builder.Services.AddBackendTelemetry(builder.Configuration);
             builder.Services.AddProblemDetails();
+            builder.Services.AddExceptionHandler<TrainingExceptionHandler>();
             builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
             builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.SectionName).ValidateOnStart();
             configure?.Invoke(builder);
@@ -41,6 +48,8 @@ namespace VisionPlatform.Training.Backend
             var app = builder.Build();
             app.UseExceptionHandler();
             app.MapIndexPage();
+            app.MapHealthEndpoint();
+            app.MapPrometheusScrapingEndpoint();
             app.MapRunEndpoints();
             app.MapEventStreamEndpoints();
             return app;

@@ -37,7 +37,7 @@ internal static class DryRun
     }
 
     /// <summary>Prints the Job the Kubernetes executor would create, as YAML, alone on stdout.</summary>
-    public static int PrintKubernetesJob(TrainingJobSpecBuilder builder, TrainingJobConfig config, TextWriter output, TextWriter error)
+    public static int PrintKubernetesJob(TrainingJobSpecBuilder builder, TrainingJobConfig config, QuickStartArguments arguments, TextWriter output, TextWriter error)
     {
         try
         {
@@ -46,7 +46,7 @@ internal static class DryRun
         }
         catch (TrainingValidationException e)
         {
-            Display.ErrorLine.Write(error, ValidationMessages.ForFlags(e));
+            Display.ErrorLine.Write(error, arguments.Describe(e));
             return ExitCodes.BadInput;
         }
     }

@@ -7,110 +7,136 @@ using VisionPlatform.Training.Subprocess;
 
 namespace VisionPlatform.Training.QuickStart;
 
-/// <summary>Runs one job on the chosen executor: start, follow the log with a progress bar, report the outcome.</summary>
-internal sealed class QuickStartRunner(TrainingClient client, TimeProvider time, IServiceProvider services)
+/// <summary>
+/// Runs one job on the chosen executor: subscribe to its events, start it, show every phase change, log line and
+/// progress report as it happens, then report the outcome.
+/// </summary>
+internal sealed class QuickStartRunner(
+    TrainingClient client,
+    ITrainingEventSource events,
+    QuickStartArguments arguments,
+    TimeProvider time,
+    IServiceProvider services)
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReasonLookup = TimeSpan.FromSeconds(2);
 
-    public async Task<int> RunAsync(QuickStartCommand command, TrainingJobConfig config, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(QuickStartCommand command, TrainingJobConfig config, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (!client.ExecutorNames.Contains(command.Executor, StringComparer.OrdinalIgnoreCase))
         {
-            ErrorLine.Write(Console.Error, $"--executor: {command.Executor} is not registered in this build");
+            ErrorLine.Write(error, $"--executor: {command.Executor} is not registered in this build");
             return ExitCodes.BadInput;
         }
 
         if (command.DryRun && string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase))
         {
             // Needs no cluster: only the Job builder, never the executor's connection.
-            return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, Console.Out, Console.Error);
+            return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, arguments, output, error);
         }
 
         // Executors are registered by name; the concrete one shows what a dry run would launch.
         var executor = services.GetRequiredKeyedService<ITrainingExecutor>(command.Executor);
         if (command.DryRun)
         {
-            return DryRun.Print(executor, config, Console.Out, Console.Error);
+            return DryRun.Print(executor, config, output, error);
         }
 
-        // Where the trainer will write metrics.json; known before the start for local runs.
-        var outputDirectory = executor is SubprocessTrainingExecutor subprocess
-            ? RunMetrics.OutputDirectoryOf(subprocess.CreateLaunchPlan(config))
-            : null;
-
+        // Subscribed before the start, so the run's first phase and first log line are not missed.
+        await using var follower = new RunEventFollower(events, config.JobId, cancellationToken);
         TrainingOperation run;
         try
         {
             run = await client.StartAsync(
                 config, new TrainingStartOptions { Executor = command.Executor, NoFallback = command.NoFallback }, cancellationToken).ConfigureAwait(false);
-            if (run.IsFallback)
-            {
-                Console.Error.WriteLine($"executor {run.RequestedExecutor} is unavailable, running on {run.ExecutorName} instead: {run.FallbackReason}");
-                outputDirectory = services.GetRequiredKeyedService<ITrainingExecutor>(run.ExecutorName) is SubprocessTrainingExecutor local
-                    ? RunMetrics.OutputDirectoryOf(local.CreateLaunchPlan(config))
-                    : null;
-            }
         }
         catch (TrainingValidationException e)
         {
-            ErrorLine.Write(Console.Error, ValidationMessages.ForFlags(e));
+            ErrorLine.Write(error, arguments.Describe(e));
             return ExitCodes.BadInput;
         }
         catch (TrainingException e) when (e.Code == TrainingErrorCode.JobConflict)
         {
-            ErrorLine.Write(Console.Error, $"--job-id: {e.Message}");
+            ErrorLine.Write(error, $"--job-id: {e.Message}");
             return ExitCodes.BadInput;
         }
         catch (TrainingException e) when (e.Code == TrainingErrorCode.ExecutorUnavailable)
         {
-            ErrorLine.Write(Console.Error, $"--executor: {e.Message}");
+            // Not a bad flag: the executor exists, it cannot be reached. Say which one and why, once.
+            ErrorLine.Write(error, await UnavailableAsync(command, e).ConfigureAwait(false));
             return ExitCodes.ExecutorUnavailable;
         }
         catch (TrainingException e)
         {
-            ErrorLine.Write(Console.Error, $"could not start the job ({e.Code}): {e.Message}");
+            ErrorLine.Write(error, $"error: could not start the job ({e.Code}): {e.Message}");
             return ExitCodes.Failed;
         }
 
-        Console.WriteLine($"started job {run.JobId} on {run.ExecutorName} (operation id {run.Id})");
+        output.WriteLine($"started job {run.JobId} on {run.ExecutorName} (operation id {run.Id})");
+        if (run.IsFallback)
+        {
+            ErrorLine.Write(error, $"fallback: running on {run.ExecutorName} instead of {run.RequestedExecutor}: {run.FallbackReason}");
+        }
+
+        // Where the trainer writes metrics.json; known for local runs.
+        var outputDirectory = services.GetRequiredKeyedService<ITrainingExecutor>(run.ExecutorName) is SubprocessTrainingExecutor local
+            ? RunMetrics.OutputDirectoryOf(local.CreateLaunchPlan(config))
+            : null;
+
         var started = time.GetTimestamp();
-        var display = new ProgressDisplay(Console.Out);
+        var display = new ProgressDisplay(output);
         TrainingRunStatus status;
         try
         {
-            await foreach (var line in run.GetLogsAsync(new TrainingLogOptions { Follow = true }, cancellationToken).ConfigureAwait(false))
-            {
-                display.OnLogLine(line.Text);
-            }
-
-            status = await WaitForOutcomeAsync(run, cancellationToken).ConfigureAwait(false);
+            // The wait also reads a run that existed before (an explicit --job-id) into the event stream.
+            var completion = run.WaitForCompletionAsync(cancellationToken);
+            await follower.ShowUntilTerminalAsync(run.Run, display).ConfigureAwait(false);
+            status = await completion.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Console.WriteLine("interrupted: stopping the job ...");
+            output.WriteLine("interrupted: stopping the job ...");
             status = await run.StopAsync(new TrainingStopOptions { GracePeriod = StopGrace }, CancellationToken.None).ConfigureAwait(false);
         }
 
-        Report(status, time.GetElapsedTime(started));
+        Report(status, time.GetElapsedTime(started), output);
         if (outputDirectory is not null)
         {
-            RunMetrics.Print(outputDirectory, Console.Out);
+            RunMetrics.Print(outputDirectory, output);
         }
 
         return status.Phase == TrainingPhase.Succeeded ? ExitCodes.Succeeded : ExitCodes.Failed;
     }
 
-    private static Task<TrainingRunStatus> WaitForOutcomeAsync(TrainingOperation run, CancellationToken cancellationToken) =>
-        // The log ends when the trainer's output closes; the exit is recorded a moment later.
-        run.WaitForCompletionAsync(cancellationToken);
+    private async Task<string> UnavailableAsync(QuickStartCommand command, TrainingException e)
+    {
+        if (!command.NoFallback)
+        {
+            return $"error: no executor can take the job: {e.Message}";
+        }
 
-    private static void Report(TrainingRunStatus status, TimeSpan elapsed)
+        // The cached availability carries the reason alone (the exception's message also explains the routing).
+        try
+        {
+            using var timeout = new CancellationTokenSource(ReasonLookup, time);
+            var availability = await client.GetAvailabilityAsync(command.Executor, timeout.Token).ConfigureAwait(false);
+            if (!availability.IsAvailable && !string.IsNullOrWhiteSpace(availability.Reason))
+            {
+                return $"error: the {command.Executor} executor is unavailable and --no-fallback was given: {availability.Reason}";
+            }
+        }
+        catch (Exception lookup) when (lookup is OperationCanceledException or TrainingException)
+        {
+            // Keep the start's own message below.
+        }
+
+        return $"error: the {command.Executor} executor is unavailable and --no-fallback was given: {e.Message}";
+    }
+
+    private static void Report(TrainingRunStatus status, TimeSpan elapsed, TextWriter output)
     {
         var exit = status.ExitCode is { } code ? string.Create(CultureInfo.InvariantCulture, $", exit code {code}") : string.Empty;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"status: {status.Phase} ({status.Reason}{exit}) after {elapsed.TotalSeconds:0.0}s"));
-        if (!string.IsNullOrEmpty(status.Message))
-        {
-            Console.WriteLine($"message: {status.Message}");
-        }
+        // The message was shown with the terminal phase.
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"status: {status.Phase} ({status.Reason}{exit}) after {elapsed.TotalSeconds:0.0}s"));
     }
 }

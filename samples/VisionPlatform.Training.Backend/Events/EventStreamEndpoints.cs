@@ -1,3 +1,4 @@
+using VisionPlatform.Training.Backend.Problems;
 using VisionPlatform.Training.Backend.Runs;
 
 namespace VisionPlatform.Training.Backend.Events;
@@ -17,7 +18,7 @@ internal static class EventStreamEndpoints
 
         app.MapGet("/runs/{jobId}/events", async (string jobId, bool? logs, bool? progress, TrainingClient client, CancellationToken cancellationToken) =>
             await RunEndpoints.FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is null
-                ? RunEndpoints.UnknownJob(jobId)
+                ? TrainingProblems.UnknownJob(jobId)
                 : new ServerSentEventStream(Subscription(jobId, logs, progress), endAfterTerminalPhase: true));
         return app;
     }

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
+using VisionPlatform.Training.Backend.Problems;
 
 namespace VisionPlatform.Training.Backend.Runs;
 
 /// <summary>
-/// Starting, reading and stopping runs. Runs are addressed by job id; the training client finds which executor runs
-/// each one. Errors are problem details: 400 names each bad field, its value and the rule; 404 an unknown job id;
-/// 409 a job id already used with other settings; 503 no executor can start runs now.
+/// Starting, reading and stopping runs. Runs are addressed by job id (the training client finds which executor runs
+/// each one) or by their persisted handle (<c>GET /operations/{handle}</c>). Errors are problem details, all made by
+/// <see cref="TrainingProblems"/> (see its table): 400 names each bad field, its value and the rule; 404 an unknown job
+/// id or handle; 409 a job id already used with other settings; 503 no executor can start runs now.
 /// </summary>
 internal static class RunEndpoints
 {
@@ -19,6 +21,7 @@ internal static class RunEndpoints
         runs.MapGet("/{jobId}/logs", GetLogsAsync);
         runs.MapPost("/{jobId}/stop", StopAsync);
         runs.MapDelete("/{jobId}", StopAsync);
+        app.MapGet("/operations/{**handle}", GetOperationAsync);
         return app;
     }
 
@@ -28,27 +31,31 @@ internal static class RunEndpoints
         var errors = builder.Validate();
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return TrainingProblems.Invalid(errors);
         }
 
-        try
+        // Every other TrainingException (conflict, unavailable, ...) is answered by TrainingExceptionHandler.
+        var run = await client.StartAsync(builder.Build(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var location = "/runs/" + Uri.EscapeDataString(run.JobId);
+        return TypedResults.Accepted(location, new StartRunResponse(run.Id, run.JobId, run.ExecutorName, location, location + "/events", location + "/logs"));
+    }
+
+    // A persisted handle (POST /runs' "handle"), rebuilt without a lookup: 400 when it is not a handle, 404 when this
+    // host has no such executor or the executor no such run.
+    private static async Task<IResult> GetOperationAsync(string handle, TrainingClient client, CancellationToken cancellationToken)
+    {
+        if (!TrainingRun.TryParse(handle, out _))
         {
-            var run = await client.StartAsync(builder.Build(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var location = "/runs/" + Uri.EscapeDataString(run.JobId);
-            return TypedResults.Accepted(location, new StartRunResponse(run.Id, run.JobId, run.ExecutorName, location, location + "/events", location + "/logs"));
+            return TrainingProblems.BadHandle(handle);
         }
-        catch (TrainingValidationException e)
+
+        if (!client.TryGetOperation(handle, out var operation))
         {
-            return Invalid(e.Errors);
+            return TrainingProblems.For(new TrainingException(TrainingErrorCode.UnknownExecutor, $"This host has no executor for the run handle '{handle}'."));
         }
-        catch (TrainingException e) when (e.Code == TrainingErrorCode.JobConflict)
-        {
-            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "The job id is already used with other settings");
-        }
-        catch (TrainingException e) when (e.Code == TrainingErrorCode.ExecutorUnavailable)
-        {
-            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No executor can start the run now");
-        }
+
+        var status = await operation.UpdateStatusAsync(cancellationToken).ConfigureAwait(false);
+        return status.Phase == TrainingPhase.NotFound ? TrainingProblems.UnknownJob(operation.JobId) : TypedResults.Ok(RunView.From(status));
     }
 
     private static async Task<IResult> ListAsync(string? projectId, string? phase, TrainingClient client, CancellationToken cancellationToken)
@@ -58,7 +65,7 @@ internal static class RunEndpoints
         {
             if (!Enum.TryParse<TrainingPhase>(name, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(name, out _))
             {
-                return Invalid([new TrainingValidationError("phase", name, "must be a comma-separated list of " + string.Join(", ", Enum.GetNames<TrainingPhase>()))]);
+                return TrainingProblems.Invalid([new TrainingValidationError("phase", name, "must be a comma-separated list of " + string.Join(", ", Enum.GetNames<TrainingPhase>()))]);
             }
 
             phases.Add(parsed);
@@ -72,7 +79,7 @@ internal static class RunEndpoints
         await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is { } run
         && await run.UpdateStatusAsync(cancellationToken).ConfigureAwait(false) is { Phase: not TrainingPhase.NotFound } status
             ? TypedResults.Ok(RunView.From(status))
-            : UnknownJob(jobId);
+            : TrainingProblems.UnknownJob(jobId);
 
     private static async Task<IResult> GetLogsAsync(
         string jobId,
@@ -84,13 +91,13 @@ internal static class RunEndpoints
     {
         if (tail is < 0)
         {
-            return Invalid([new TrainingValidationError("tail", tail.Value.ToString(CultureInfo.InvariantCulture), "must be 0 or more lines")]);
+            return TrainingProblems.Invalid([new TrainingValidationError("tail", tail.Value.ToString(CultureInfo.InvariantCulture), "must be 0 or more lines")]);
         }
 
         var aborted = context.RequestAborted;
         if (await FindAsync(jobId, client, aborted).ConfigureAwait(false) is not { } run)
         {
-            return UnknownJob(jobId);
+            return TrainingProblems.UnknownJob(jobId);
         }
 
         var options = new TrainingLogOptions { TailLines = tail, Follow = follow == true, Timestamps = timestamps == true };
@@ -128,36 +135,21 @@ internal static class RunEndpoints
     {
         if (graceSeconds is < 0 or > 3600 || (graceSeconds is { } g && !double.IsFinite(g)))
         {
-            return Invalid([new TrainingValidationError("graceSeconds", graceSeconds?.ToString(CultureInfo.InvariantCulture), "must be between 0 and 3600 seconds")]);
+            return TrainingProblems.Invalid([new TrainingValidationError("graceSeconds", graceSeconds?.ToString(CultureInfo.InvariantCulture), "must be between 0 and 3600 seconds")]);
         }
 
         if (await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is not { } run)
         {
-            return UnknownJob(jobId);
+            return TrainingProblems.UnknownJob(jobId);
         }
 
         var options = new TrainingStopOptions { GracePeriod = graceSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null };
         var status = await run.StopAsync(options, cancellationToken).ConfigureAwait(false);
-        return status.Phase == TrainingPhase.NotFound ? UnknownJob(jobId) : TypedResults.Ok(RunView.From(status));
+        return status.Phase == TrainingPhase.NotFound ? TrainingProblems.UnknownJob(jobId) : TypedResults.Ok(RunView.From(status));
     }
 
     internal static async Task<TrainingOperation?> FindAsync(string jobId, TrainingClient client, CancellationToken cancellationToken) =>
         string.IsNullOrWhiteSpace(jobId) ? null : await client.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
-
-    internal static IResult UnknownJob(string jobId) =>
-        TypedResults.Problem($"No run has job id '{jobId}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown job id");
-
-    private static IResult Invalid(IEnumerable<TrainingValidationError> errors)
-    {
-        var fields = errors
-            .Select(e => new TrainingValidationError(char.IsUpper(e.Field[0]) ? StartRunRequest.FieldFor(e.Field) : e.Field, e.Value, e.Rule))
-            .ToArray();
-        return TypedResults.Problem(
-            detail: string.Join("; ", fields.Select(f => f.ToString())),
-            statusCode: StatusCodes.Status400BadRequest,
-            title: "The request is invalid",
-            extensions: new Dictionary<string, object?> { ["errors"] = fields });
-    }
 }
 
 /// <summary>The answer to <c>POST /runs</c>: the handle to persist and where to follow the run.</summary>

@@ -6,7 +6,7 @@ namespace VisionPlatform.Training.Backend.Runs;
 /// <param name="Executor">The executor running it.</param>
 /// <param name="Phase">The phase.</param>
 /// <param name="Reason">The machine-readable reason (see <see cref="TrainingStatusReasons"/>).</param>
-/// <param name="Message">A human-readable explanation.</param>
+/// <param name="Message">A human-readable explanation (host paths replaced by <c>&lt;path&gt;</c>).</param>
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="StartedAt">When the trainer started.</param>
 /// <param name="FinishedAt">When it finished.</param>
@@ -39,7 +39,8 @@ public sealed record RunView(
             status.ExecutorName,
             status.Phase,
             status.Reason,
-            status.Message,
+            // Messages can name this host's files (a run directory): the log has them, the API does not.
+            Problems.TrainingProblems.RedactPaths(status.Message),
             status.CreatedAt,
             status.StartedAt,
             status.FinishedAt,

@@ -1,148 +1,150 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.QuickStart.CommandLine;
 
 /// <summary>
-/// Parses the QuickStart's flags (<c>--flag value</c> or <c>--flag=value</c>) into a <see cref="QuickStartCommand"/>.
-/// Hand-written on purpose: the sample shows the SDK, not a command-line library.
+/// The QuickStart's flags, parsed by System.CommandLine (<c>--flag value</c> or <c>--flag=value</c>; <c>--help</c> is
+/// its generated help). Problems come back as one line naming the flag (exit code 2).
 /// </summary>
-internal static class QuickStartArguments
+internal sealed class QuickStartArguments
 {
-    private sealed record Flag(string Name, string? Field, string Help, Action<QuickStartCommand, string>? Apply, Action<QuickStartCommand>? Switch = null);
-
-    private static readonly Flag[] Flags =
-    [
-        new("--executor", null, "subprocess (default) or kubernetes", (c, v) => c.Executor = v),
-        new("--no-fallback", null, "never run the job on another executor when the chosen one is unavailable (exit code 3)", null, c => c.NoFallback = true),
-        new("--dry-run", null, "print what would run (arguments, environment variable names); start nothing", null, c => c.DryRun = true),
-        new("--job-id", nameof(TrainingJobConfigBuilder.JobId), "job id (default: quickstart-<UTC timestamp>-<pid>)", (c, v) => c.Job.JobId = v),
-        new("--framework", nameof(TrainingJobConfigBuilder.Framework), "ultralytics, timm, huggingface, ... (default ultralytics)", (c, v) => c.Job.Framework = v),
-        new("--model-name", nameof(TrainingJobConfigBuilder.ModelName), "model (default yolo11n)", (c, v) => c.Job.ModelName = v),
-        new("--task-type", nameof(TrainingJobConfigBuilder.TaskType), "task (default object_detection)", (c, v) => c.Job.TaskType = v),
-        new("--dataset-path", nameof(TrainingJobConfigBuilder.DatasetPath), "dataset path, key or id (default coco8)", (c, v) => c.Job.DatasetPath = v),
-        new("--dataset-format", nameof(TrainingJobConfigBuilder.DatasetFormat), "dataset format (default yolo)", (c, v) => c.Job.DatasetFormat = v),
-        new("--epochs", nameof(TrainingJobConfigBuilder.Epochs), "epochs (default 5)", (c, v) => c.Job.Epochs = Integer("--epochs", v)),
-        new("--batch-size", nameof(TrainingJobConfigBuilder.BatchSize), "batch size (default 16)", (c, v) => c.Job.BatchSize = Integer("--batch-size", v)),
-        new("--learning-rate", nameof(TrainingJobConfigBuilder.LearningRate), "learning rate (default 0.01)", (c, v) => c.Job.LearningRate = Number("--learning-rate", v)),
-        new("--optimizer", nameof(TrainingJobConfigBuilder.Optimizer), "optimizer (default adam)", (c, v) => c.Job.Optimizer = v),
-        new("--num-classes", nameof(TrainingJobConfigBuilder.NumClasses), "number of classes", (c, v) => c.Job.NumClasses = Integer("--num-classes", v)),
-        new("--image-size", nameof(TrainingJobConfigBuilder.ImageSize), "image size in pixels", (c, v) => c.Job.ImageSize = Integer("--image-size", v)),
-        new("--gpus", "Resources.Gpus", "GPUs for the job (default 0: CPU)", (c, v) => c.Job.Resources = (c.Job.Resources ?? TrainingResources.None) with { Gpus = Integer("--gpus", v) }),
-        new("--output-dir", null, "runs directory (default: <temp>/visionplatform-quickstart/runs)", (c, v) => c.OutputDirectory = NonEmpty("--output-dir", v)),
-        new("--advanced-config", nameof(TrainingJobConfigBuilder.AdvancedConfig), "trainer-specific settings as one JSON object", (c, v) => c.Job.AdvancedConfig = v),
-        new("--project-id", nameof(TrainingJobConfigBuilder.ProjectId), "the platform's project id", (c, v) => c.Job.ProjectId = v),
-        new("--print-cluster-setup", null, "print the cluster set-up (namespace, RBAC, ConfigMap, ...) as YAML for kubectl apply; needs no cluster", null, c => c.PrintClusterSetup = true),
-        new("--help", null, "show this help", null, c => c.Help = true),
-    ];
-
-    /// <summary>Parses the arguments; throws <see cref="UsageException"/> naming the flag on any problem.</summary>
-    public static QuickStartCommand Parse(IReadOnlyList<string> args, TimeProvider time)
+    private readonly Option<string> _executor = new Option<string>("--executor")
     {
-        var command = new QuickStartCommand { Job = CreateDefaultJob(time) };
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
+        Description = "Where the job runs: subprocess (this machine) or kubernetes (the cluster under Training:Kubernetes)",
+        DefaultValueFactory = _ => TrainingExecutorNames.Subprocess,
+    }.AcceptOnlyFromAmong(TrainingExecutorNames.Subprocess, KubernetesExecutorInfo.ExecutorName);
+
+    private readonly Option<bool> _noFallback = new("--no-fallback") { Description = "Never run the job on another executor when the chosen one is unavailable (exit code 3)" };
+    private readonly Option<bool> _dryRun = new("--dry-run") { Description = "Print what would run (arguments, environment variable names; the Job YAML for kubernetes); start nothing" };
+    private readonly Option<bool> _verbose = new("--verbose") { Description = "Show the SDK's own log (retries, availability probes, monitors) on stderr" };
+    private readonly Option<bool> _printClusterSetup = new("--print-cluster-setup") { Description = "Print the cluster set-up (namespace, RBAC, ConfigMap, ...) as YAML for kubectl apply; needs no cluster" };
+    private readonly Option<string?> _jobId = new("--job-id") { Description = "Job id [default: quickstart-<UTC timestamp>-<pid>]" };
+    private readonly Option<string> _framework = new("--framework") { Description = "ultralytics, timm, huggingface, ...", DefaultValueFactory = _ => "ultralytics" };
+    private readonly Option<string> _modelName = new("--model-name") { Description = "Model", DefaultValueFactory = _ => "yolo11n" };
+    private readonly Option<string> _taskType = new("--task-type") { Description = "Task", DefaultValueFactory = _ => "object_detection" };
+    private readonly Option<string> _datasetPath = new("--dataset-path") { Description = "Dataset path, key or id", DefaultValueFactory = _ => "coco8" };
+    private readonly Option<string> _datasetFormat = new("--dataset-format") { Description = "Dataset format", DefaultValueFactory = _ => "yolo" };
+    private readonly Option<int> _epochs = new("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 5 };
+    private readonly Option<int> _batchSize = new("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 16 };
+    private readonly Option<double> _learningRate = new("--learning-rate") { Description = "Learning rate", DefaultValueFactory = _ => 0.01 };
+    private readonly Option<string?> _optimizer = new("--optimizer") { Description = "Optimizer [default: adam]" };
+    private readonly Option<int?> _numClasses = new("--num-classes") { Description = "Number of classes" };
+    private readonly Option<int?> _imageSize = new("--image-size") { Description = "Image size in pixels" };
+    private readonly Option<int?> _gpus = new("--gpus") { Description = "GPUs for the job [default: 0 (CPU)]" };
+    private readonly Option<string?> _outputDir = new("--output-dir") { Description = "Runs directory [default: <temp>/visionplatform-quickstart/runs]" };
+    private readonly Option<string?> _advancedConfig = new("--advanced-config") { Description = "Trainer-specific settings as one JSON object" };
+    private readonly Option<string?> _projectId = new("--project-id") { Description = "The platform's project id" };
+
+    private readonly Dictionary<string, Option> _flagsByField;
+
+    public QuickStartArguments()
+    {
+        _outputDir.Validators.Add(r =>
         {
-            var arg = args[i];
-            if (arg is "-h" or "-?")
+            if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
             {
-                arg = "--help";
+                r.AddError("must not be empty");
             }
+        });
 
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new UsageException($"{arg}: unexpected argument (flags start with '--'; see --help)");
-            }
-
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = eq < 0 ? arg : arg[..eq];
-            var flag = Array.Find(Flags, f => f.Name == name)
-                ?? throw new UsageException($"{name}: unknown flag (see --help)");
-            if (!seen.Add(flag.Name))
-            {
-                throw new UsageException($"{flag.Name}: given more than once");
-            }
-
-            if (flag.Switch is not null)
-            {
-                if (eq >= 0)
-                {
-                    throw new UsageException($"{flag.Name}: is a switch and takes no value");
-                }
-
-                flag.Switch(command);
-                continue;
-            }
-
-            string value;
-            if (eq >= 0)
-            {
-                value = arg[(eq + 1)..];
-            }
-            else if (i + 1 < args.Count && !IsFlag(args[i + 1]))
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new UsageException($"{flag.Name}: needs a value");
-            }
-
-            flag.Apply!(command, value);
-        }
-
-        if (!string.Equals(command.Executor, TrainingExecutorNames.Subprocess, StringComparison.Ordinal) &&
-            !string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.Ordinal))
+        Root = new RootCommand("Runs one training job end to end through VisionPlatform.Training and shows its phases and progress. " +
+            "Exit codes: 0 the job succeeded, 1 it failed, 2 bad input, 3 the executor is unavailable and --no-fallback was given.")
         {
-            throw new UsageException($"--executor: '{command.Executor}' is not an executor: use subprocess or kubernetes");
-        }
+            _executor, _noFallback, _dryRun, _verbose, _jobId, _framework, _modelName, _taskType, _datasetPath, _datasetFormat,
+            _epochs, _batchSize, _learningRate, _optimizer, _numClasses, _imageSize, _gpus, _outputDir, _advancedConfig,
+            _projectId, _printClusterSetup,
+        };
 
-        return command;
+        // Builder fields named by TrainingValidationException, so Build() errors speak the user's language.
+        _flagsByField = new(StringComparer.Ordinal)
+        {
+            [nameof(TrainingJobConfigBuilder.JobId)] = _jobId,
+            [nameof(TrainingJobConfigBuilder.Framework)] = _framework,
+            [nameof(TrainingJobConfigBuilder.ModelName)] = _modelName,
+            [nameof(TrainingJobConfigBuilder.TaskType)] = _taskType,
+            [nameof(TrainingJobConfigBuilder.DatasetPath)] = _datasetPath,
+            [nameof(TrainingJobConfigBuilder.DatasetFormat)] = _datasetFormat,
+            [nameof(TrainingJobConfigBuilder.Epochs)] = _epochs,
+            [nameof(TrainingJobConfigBuilder.BatchSize)] = _batchSize,
+            [nameof(TrainingJobConfigBuilder.LearningRate)] = _learningRate,
+            [nameof(TrainingJobConfigBuilder.Optimizer)] = _optimizer,
+            [nameof(TrainingJobConfigBuilder.NumClasses)] = _numClasses,
+            [nameof(TrainingJobConfigBuilder.ImageSize)] = _imageSize,
+            ["Resources.Gpus"] = _gpus,
+            [nameof(TrainingJobConfigBuilder.AdvancedConfig)] = _advancedConfig,
+            [nameof(TrainingJobConfigBuilder.ProjectId)] = _projectId,
+        };
     }
 
-    /// <summary>Names the flag that sets a builder field, so <c>Build()</c> errors speak the user's language.</summary>
-    public static string FlagFor(string field) =>
-        Array.Find(Flags, f => f.Field == field)?.Name ?? field;
+    /// <summary>The command, with System.CommandLine's <c>--help</c> (<c>-h</c>, <c>-?</c>).</summary>
+    public RootCommand Root { get; }
 
-    /// <summary>One line per flag, for <c>--help</c>.</summary>
-    public static string Usage()
+    /// <summary>Parses the arguments; <see cref="ParseResult.Errors"/> tells whether they were valid.</summary>
+    public ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args);
+
+    /// <summary>The command of a parse without errors.</summary>
+    public QuickStartCommand ToCommand(ParseResult result, TimeProvider time)
     {
-        var lines = Flags.Select(f => $"  {(f.Apply is null ? f.Name : f.Name + " <value>"),-26} {f.Help}");
-        return "Runs one training job end to end through VisionPlatform.Training and shows its progress." + Environment.NewLine +
-               Environment.NewLine +
-               "usage: dotnet run --project samples/VisionPlatform.Training.QuickStart -- [flags]" + Environment.NewLine +
-               string.Join(Environment.NewLine, lines) + Environment.NewLine +
-               Environment.NewLine +
-               "exit codes: 0 the job succeeded, 1 it failed, 2 bad input";
+        var job = new TrainingJobConfigBuilder
+        {
+            // Unique per invocation, so repeated runs never meet the executor's "same job id" rule.
+            JobId = result.GetValue(_jobId)
+                ?? string.Create(CultureInfo.InvariantCulture, $"quickstart-{time.GetUtcNow():yyyyMMdd-HHmmss-fff}-{Environment.ProcessId}"),
+            Framework = result.GetValue(_framework)!,
+            ModelName = result.GetValue(_modelName),
+            TaskType = result.GetValue(_taskType),
+            DatasetPath = result.GetValue(_datasetPath),
+            DatasetFormat = result.GetValue(_datasetFormat),
+            Epochs = result.GetValue(_epochs),
+            BatchSize = result.GetValue(_batchSize),
+            LearningRate = result.GetValue(_learningRate),
+            NumClasses = result.GetValue(_numClasses),
+            ImageSize = result.GetValue(_imageSize),
+            AdvancedConfig = result.GetValue(_advancedConfig),
+            ProjectId = result.GetValue(_projectId),
+        };
+        if (result.GetValue(_optimizer) is { } optimizer)
+        {
+            job.Optimizer = optimizer;
+        }
+
+        if (result.GetValue(_gpus) is { } gpus)
+        {
+            job.Resources = (job.Resources ?? TrainingResources.None) with { Gpus = gpus };
+        }
+
+        return new QuickStartCommand
+        {
+            Executor = result.GetValue(_executor)!,
+            NoFallback = result.GetValue(_noFallback),
+            DryRun = result.GetValue(_dryRun),
+            Verbose = result.GetValue(_verbose),
+            PrintClusterSetup = result.GetValue(_printClusterSetup),
+            OutputDirectory = result.GetValue(_outputDir),
+            Job = job,
+        };
     }
 
-    private static TrainingJobConfigBuilder CreateDefaultJob(TimeProvider time) => new()
-    {
-        // Unique per invocation, so repeated runs never meet the executor's "same job id" rule.
-        JobId = string.Create(CultureInfo.InvariantCulture, $"quickstart-{time.GetUtcNow():yyyyMMdd-HHmmss-fff}-{Environment.ProcessId}"),
-        Framework = TrainingFramework.Ultralytics,
-        ModelName = "yolo11n",
-        TaskType = "object_detection",
-        DatasetPath = "coco8",
-        DatasetFormat = "yolo",
-        Epochs = 5,
-        BatchSize = 16,
-        LearningRate = 0.01,
-    };
+    /// <summary>The parse errors as one line, each naming its flag.</summary>
+    public static string Describe(IEnumerable<ParseError> errors) =>
+        string.Join("; ", errors.Select(e => e.SymbolResult switch
+        {
+            OptionResult option => $"{option.Option.Name}: {OneLine(e.Message)}",
+            ArgumentResult { Parent: OptionResult option } => $"{option.Option.Name}: {OneLine(e.Message)}",
+            _ => OneLine(e.Message) + " (see --help)",
+        }));
 
-    // A negative number is a value, not a flag, so "--epochs -1" reaches validation and is reported as out of range.
-    private static bool IsFlag(string arg) => arg.StartsWith("--", StringComparison.Ordinal) || arg is "-h" or "-?";
+    // System.CommandLine lists allowed values on lines of their own: "Must be one of:\n\t'subprocess'\n\t'kubernetes'".
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
-    private static int Integer(string flag, string value) =>
-        int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new UsageException($"{flag}: '{value}' is not a whole number");
+    /// <summary>The flag that sets a builder field (or the field itself when no flag does).</summary>
+    public string FlagFor(string field) => _flagsByField.TryGetValue(field, out var option) ? option.Name : field;
 
-    private static double Number(string flag, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n)
-            ? n
-            : throw new UsageException($"{flag}: '{value}' is not a number");
-
-    private static string NonEmpty(string flag, string value) =>
-        string.IsNullOrWhiteSpace(value) ? throw new UsageException($"{flag}: must not be empty") : value;
+    /// <summary>Turns <see cref="TrainingValidationException"/> errors (builder field names) into one flag-named line.</summary>
+    public string Describe(TrainingValidationException exception) =>
+        string.Join("; ", exception.Errors.Select(e => new TrainingValidationError(FlagFor(e.Field), e.Value, e.Rule).ToString()));
 }

@@ -1,22 +1,23 @@
 namespace VisionPlatform.Training.QuickStart.CommandLine;
 
-/// <summary>What the user asked for: which executor, whether to run at all, and the job.</summary>
+/// <summary>What the user asked for: which executor, whether to run at all, how much to show, and the job.</summary>
 internal sealed class QuickStartCommand
 {
-    public string Executor { get; set; } = TrainingExecutorNames.Subprocess;
+    public string Executor { get; init; } = TrainingExecutorNames.Subprocess;
 
-    public bool DryRun { get; set; }
+    public bool DryRun { get; init; }
 
     /// <summary>Never fall back to another executor (<c>--no-fallback</c>).</summary>
-    public bool NoFallback { get; set; }
+    public bool NoFallback { get; init; }
 
-    public bool Help { get; set; }
+    /// <summary>Show the SDK's log on stderr (<c>--verbose</c>); otherwise only the sample's own lines.</summary>
+    public bool Verbose { get; init; }
 
     /// <summary>Print the cluster set-up as YAML and exit (<c>--print-cluster-setup</c>).</summary>
-    public bool PrintClusterSetup { get; set; }
+    public bool PrintClusterSetup { get; init; }
 
     /// <summary>Where runs go (<c>Training:Subprocess:RunsDirectory</c>); null keeps the configured or default one.</summary>
-    public string? OutputDirectory { get; set; }
+    public string? OutputDirectory { get; init; }
 
     public required TrainingJobConfigBuilder Job { get; init; }
 }

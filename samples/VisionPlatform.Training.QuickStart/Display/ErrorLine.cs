@@ -1,6 +1,6 @@
 namespace VisionPlatform.Training.QuickStart.Display;
 
-/// <summary>Bad input is reported as exactly one line, whatever characters a value contains.</summary>
+/// <summary>A failure is reported as exactly one line on stderr, whatever characters a value contains.</summary>
 internal static class ErrorLine
 {
     public static void Write(TextWriter error, string message)

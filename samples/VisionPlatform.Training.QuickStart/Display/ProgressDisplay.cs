@@ -4,37 +4,62 @@ using System.Text;
 namespace VisionPlatform.Training.QuickStart.Display;
 
 /// <summary>
-/// Writes the followed log: ordinary lines indented, progress lines as an epoch bar with the loss. One line per
-/// event (no cursor tricks), so the output reads the same in a terminal, a pipe or a CI log.
+/// Writes a run's events as they happen: each phase change with its reason and message, ordinary log lines indented,
+/// progress (parsed by the SDK from the trainer's <c>VP_PROGRESS</c> lines) as an epoch bar with the metrics. One line
+/// per event (no cursor tricks), so the output reads the same in a terminal, a pipe or a CI log.
 /// </summary>
 internal sealed class ProgressDisplay(TextWriter output)
 {
     private const int BarWidth = 20;
 
-    public ProgressReport? Last { get; private set; }
-
-    public void OnLogLine(string line)
+    /// <summary>Writes one event; fallback decisions are reported by the runner from the operation instead.</summary>
+    public void Show(TrainingJobEvent item)
     {
-        if (ProgressReport.TryParse(line, out var report))
+        switch (item)
         {
-            Last = report;
-            output.WriteLine(FormatBar(report));
-        }
-        else
-        {
-            output.WriteLine("  | " + line);
+            case TrainingPhaseChangedEvent phase:
+                output.WriteLine(FormatPhase(phase.Status));
+                break;
+            case TrainingProgressEvent progress:
+                output.WriteLine(FormatBar(progress.Progress));
+                break;
+            case TrainingLogEvent log when !TrainingProgressProtocol.TryParse(log.Line.Text, log.Line.Timestamp, out _):
+                // Progress lines are shown by their progress event, parsed by the SDK with the protocol's own rules.
+                output.WriteLine("  | " + log.Line.Text);
+                break;
+            case TrainingEventsDroppedEvent dropped:
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"({dropped.Count} events were dropped: the display fell behind)"));
+                break;
         }
     }
 
-    public static string FormatBar(ProgressReport report)
+    /// <summary><c>phase: Pending (WaitingForSlot): message</c>.</summary>
+    public static string FormatPhase(TrainingRunStatus status)
     {
-        var total = Math.Max(report.TotalEpochs, 1);
-        var done = Math.Clamp(report.Epoch, 0, total);
-        var filled = (int)Math.Round(BarWidth * (double)done / total, MidpointRounding.AwayFromZero);
-        var text = new StringBuilder()
-            .Append('[').Append('#', filled).Append('.', BarWidth - filled).Append("] ")
-            .Append(CultureInfo.InvariantCulture, $"epoch {report.Epoch}/{report.TotalEpochs}");
-        foreach (var (name, value) in report.Metrics.OrderBy(m => m.Key == "loss" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal))
+        var text = new StringBuilder("phase: ").Append(status.Phase).Append(" (").Append(status.Reason).Append(')');
+        if (!string.IsNullOrWhiteSpace(status.Message))
+        {
+            text.Append(": ").Append(status.Message.ReplaceLineEndings(" "));
+        }
+
+        return text.ToString();
+    }
+
+    public static string FormatBar(TrainingProgress progress)
+    {
+        var text = new StringBuilder();
+        if (progress.TotalEpochs is { } total)
+        {
+            var filled = (int)Math.Round(BarWidth * (progress.Percent ?? 0) / 100, MidpointRounding.AwayFromZero);
+            text.Append('[').Append('#', filled).Append('.', BarWidth - filled).Append("] ")
+                .Append(CultureInfo.InvariantCulture, $"epoch {progress.Epoch}/{total}");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"epoch {progress.Epoch}");
+        }
+
+        foreach (var (name, value) in progress.Metrics.OrderBy(m => m.Key == "loss" ? 0 : 1).ThenBy(m => m.Key, StringComparer.Ordinal))
         {
             text.Append(CultureInfo.InvariantCulture, $"  {name} {value:0.0000}");
         }

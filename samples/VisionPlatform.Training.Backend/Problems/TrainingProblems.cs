@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using VisionPlatform.Training.Backend.Runs;
+
+namespace VisionPlatform.Training.Backend.Problems;
+
+/// <summary>
+/// The one place that turns the SDK's errors into HTTP answers: every <see cref="TrainingErrorCode"/> has a deliberate
+/// status, a stable problem <c>type</c> and a title; every endpoint (and <see cref="TrainingExceptionHandler"/>, for
+/// what an endpoint lets escape) answers through it. Details never carry host paths: they are logged, and replaced by
+/// <c>&lt;path&gt;</c> in the body.
+/// </summary>
+internal static partial class TrainingProblems
+{
+    /// <summary>The problem <c>type</c> of a code: <c>urn:visionplatform:training:problem:&lt;code&gt;</c>.</summary>
+    public const string TypePrefix = "urn:visionplatform:training:problem:";
+
+    /// <summary>Problem type for a handle that is not a run handle (400).</summary>
+    public const string BadHandleType = TypePrefix + "BadHandle";
+
+    /// <summary>Problem type for a code this table does not know (an executor's own code; 502).</summary>
+    public const string UnknownCodeType = TypePrefix + "ExecutorError";
+
+    /// <summary>Status and title for each code the SDK defines.</summary>
+    public static IReadOnlyDictionary<TrainingErrorCode, (int Status, string Title)> Table { get; } = new Dictionary<TrainingErrorCode, (int, string)>
+    {
+        [TrainingErrorCode.ValidationFailed] = (StatusCodes.Status400BadRequest, "The request is invalid"),
+        [TrainingErrorCode.JobConflict] = (StatusCodes.Status409Conflict, "The job id is already used with other settings"),
+        [TrainingErrorCode.RunNotFound] = (StatusCodes.Status404NotFound, "Unknown run"),
+        // Only handles name an executor in this API: one this host does not have is a run it cannot know.
+        [TrainingErrorCode.UnknownExecutor] = (StatusCodes.Status404NotFound, "Unknown executor"),
+        [TrainingErrorCode.ExecutorUnavailable] = (StatusCodes.Status503ServiceUnavailable, "No executor can start the run now"),
+        // Valid, but no executor that is up can ever run it as asked (more GPUs than it has): retrying will not help.
+        [TrainingErrorCode.Unschedulable] = (StatusCodes.Status422UnprocessableEntity, "The job cannot run on any available executor"),
+        [TrainingErrorCode.Rejected] = (StatusCodes.Status422UnprocessableEntity, "The executor rejected the job"),
+        // The backend's own identity (for example its Kubernetes service account) lacks a permission.
+        [TrainingErrorCode.Forbidden] = (StatusCodes.Status403Forbidden, "The training backend is not allowed to do this"),
+        [TrainingErrorCode.ArtifactNotFound] = (StatusCodes.Status404NotFound, "Artifact not found"),
+        // The write reached the executor's backend but was never answered: it may have happened. Retry with the same job id.
+        [TrainingErrorCode.OutcomeUnknown] = (StatusCodes.Status504GatewayTimeout, "The outcome is unknown: retry with the same job id"),
+        [TrainingErrorCode.ExecutorFailure] = (StatusCodes.Status502BadGateway, "The executor failed"),
+        // The API's event streams drop the oldest events instead; a disconnect-on-overflow subscription is a server bug.
+        [TrainingErrorCode.SubscriberOverflow] = (StatusCodes.Status500InternalServerError, "An event subscription fell behind"),
+    };
+
+    /// <summary>The answer to a <see cref="TrainingException"/>.</summary>
+    public static IResult For(TrainingException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (exception is TrainingValidationException validation)
+        {
+            return Invalid(validation.Errors);
+        }
+
+        var (status, title, type) = Table.TryGetValue(exception.Code, out var known)
+            ? (known.Status, known.Title, TypePrefix + exception.Code.Value)
+            : (StatusCodes.Status502BadGateway, "The executor failed", UnknownCodeType);
+        return Problem(status, type, title, exception.Message, new Dictionary<string, object?> { ["code"] = exception.Code.Value });
+    }
+
+    /// <summary>400 listing each bad field (named as the client sent it), its value and the rule.</summary>
+    public static IResult Invalid(IEnumerable<TrainingValidationError> errors)
+    {
+        var fields = errors
+            .Select(e => new TrainingValidationError(char.IsUpper(e.Field[0]) ? StartRunRequest.FieldFor(e.Field) : e.Field, e.Value, e.Rule))
+            .ToArray();
+        var (status, title) = Table[TrainingErrorCode.ValidationFailed];
+        return Problem(
+            status,
+            TypePrefix + TrainingErrorCode.ValidationFailed.Value,
+            title,
+            string.Join("; ", fields.Select(f => f.ToString())),
+            new Dictionary<string, object?> { ["code"] = TrainingErrorCode.ValidationFailed.Value, ["errors"] = fields });
+    }
+
+    /// <summary>404 for a job id no executor knows.</summary>
+    public static IResult UnknownJob(string jobId) =>
+        For(new TrainingException(TrainingErrorCode.RunNotFound, $"No run has job id '{jobId}'.") { JobId = jobId });
+
+    /// <summary>400 for a string that is not a run handle.</summary>
+    public static IResult BadHandle(string handle) => Problem(
+        StatusCodes.Status400BadRequest,
+        BadHandleType,
+        "Not a run handle",
+        $"'{handle}' is not a run handle: it looks like 'run1/<executor>/<resource-id>/<job-id>', as POST /runs returned it.",
+        new Dictionary<string, object?> { ["code"] = "BadHandle" });
+
+    /// <summary>Replaces absolute file-system paths (this host's layout) with <c>&lt;path&gt;</c>.</summary>
+    public static string? RedactPaths(string? text) => text is null ? null : HostPath().Replace(text, "<path>");
+
+    private static IResult Problem(int status, string type, string title, string detail, Dictionary<string, object?> extensions) =>
+        TypedResults.Problem(RedactPaths(detail), statusCode: status, title: title, type: type, extensions: extensions);
+
+    // A rooted Unix path of two or more segments (/tmp/x/state.json) or a Windows drive path (C:\runs\x).
+    [GeneratedRegex(@"(?<![\w.:/~-])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'""),;]+")]
+    private static partial Regex HostPath();
+}
