@@ -29,6 +29,7 @@ internal static partial class TrainingProblems
         // Only handles name an executor in this API: one this host does not have is a run it cannot know.
         [TrainingErrorCode.UnknownExecutor] = (StatusCodes.Status404NotFound, "Unknown executor"),
         [TrainingErrorCode.ExecutorUnavailable] = (StatusCodes.Status503ServiceUnavailable, "No executor can start the run now"),
+        [TrainingErrorCode.QueueFull] = (StatusCodes.Status429TooManyRequests, "The executor's queue is full: try again later"),
         // Valid, but no executor that is up can ever run it as asked (more GPUs than it has): retrying will not help.
         [TrainingErrorCode.Unschedulable] = (StatusCodes.Status422UnprocessableEntity, "The job cannot run on any available executor"),
         [TrainingErrorCode.Rejected] = (StatusCodes.Status422UnprocessableEntity, "The executor rejected the job"),
