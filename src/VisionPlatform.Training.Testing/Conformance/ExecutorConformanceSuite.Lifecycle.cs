@@ -103,7 +103,7 @@ public static partial class ExecutorConformanceSuite
 
         yield return Case(
             "Logs_contain_the_trainers_lines_in_order_with_tail_and_since",
-            "The log holds the trainer's progress lines in epoch order; TailLines gives the last lines; Since drops older lines; Follow on a finished run ends.",
+            "The log holds the trainer's progress lines in epoch order; TailLines gives the last lines; Since drops older lines and keeps the line written at that time, exactly to its timestamp whatever the backend's granularity (ask the backend for a wider window, e.g. a whole second more on Kubernetes, and filter); Follow on a finished run ends.",
             async s =>
             {
                 var run = await s.StartAsync(s.Job(new ConformanceJobRequest { JobId = "conformance-logs", ProgressEpochs = 3 })).ConfigureAwait(false);
