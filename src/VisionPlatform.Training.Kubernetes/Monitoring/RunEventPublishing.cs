@@ -45,7 +45,7 @@ internal sealed class RunEventPublishing(
     {
         if (_publishing && publisher is not null)
         {
-            if (status is null && job.IsFinished && (cache.PodsBehind(job) || following(job.Name)))
+            if (status is null && HoldBack(job))
             {
                 // Held back until the pod watch catches up and the log follow has drained the last lines (PublishCaughtUp),
                 // at the latest until the next re-evaluation.
@@ -76,7 +76,7 @@ internal sealed class RunEventPublishing(
             {
                 _deferred.Remove(name);
             }
-            else if (!cache.PodsBehind(job) && !following(name))
+            else if (!HoldBack(job))
             {
                 Publish(job);
             }
@@ -105,6 +105,13 @@ internal sealed class RunEventPublishing(
             }
         }
     }
+
+    /// <summary>
+    /// Whether a run's final status must wait: its pods' last state is not in yet, or a stopped or finished run's log
+    /// follow still has lines on their way (a progress event must not come after the terminal one).
+    /// </summary>
+    private bool HoldBack(CachedJob job) =>
+        (job.IsFinished && cache.PodsBehind(job)) || ((job.IsFinished || job.StopRequestedAt is not null) && following(job.Name));
 
     private static void PublishNow(ITrainingEventPublisher publisher, CachedJob job, TrainingRunStatus status)
     {
