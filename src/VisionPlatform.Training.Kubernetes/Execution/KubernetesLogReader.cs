@@ -307,8 +307,13 @@ internal sealed class KubernetesLogReader(
         return Math.Max(1, pods.Count);
     }
 
+    /// <summary>
+    /// <c>sinceSeconds</c> for <see cref="TrainingLogOptions.Since"/>: whole seconds counted back from the server's clock when
+    /// it answers, so one second more than the time passed here (the request's own latency must not cut off a line written
+    /// exactly at <c>Since</c>); the lines before <c>Since</c> are then dropped by their timestamps.
+    /// </summary>
     private int? SinceSeconds(DateTimeOffset? since) =>
-        since is { } s ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - s).TotalSeconds)) : null;
+        since is { } s ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - s).TotalSeconds) + 1) : null;
 
     private TrainingException NotFound() =>
         new(TrainingErrorCode.RunNotFound, $"No Job {ns}/{jobName} for job id '{jobId}' exists, so it has no log.")

@@ -40,9 +40,6 @@ public sealed class KubernetesMonitorOptions
     /// </summary>
     public TimeSpan ReevaluateInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How many deleted runs keep their last status in the cache (default 10,000); older ones are read from the API (NotFound).</summary>
-    public int DeletedRunRetention { get; set; } = 10_000;
-
     /// <summary>Checks every setting; each message names the key under <paramref name="sectionPath"/> and the rule.</summary>
     /// <param name="sectionPath">The section these options are bound from, for example <c>Training:Kubernetes:Monitor</c>.</param>
     /// <returns>The problems; empty when the options are valid.</returns>
@@ -72,11 +69,6 @@ public sealed class KubernetesMonitorOptions
         if (MaxLogFollows is < 0 or > 10_000)
         {
             errors.Add($"{sectionPath}:MaxLogFollows is {MaxLogFollows}: it must be between 0 (no progress or log events for Kubernetes runs) and 10000.");
-        }
-
-        if (DeletedRunRetention is < 0 or > 1_000_000)
-        {
-            errors.Add($"{sectionPath}:DeletedRunRetention is {DeletedRunRetention}: it must be between 0 and 1000000.");
         }
 
         return errors;

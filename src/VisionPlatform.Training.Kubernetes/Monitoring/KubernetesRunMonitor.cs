@@ -49,7 +49,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             () => new KubernetesResilienceHandler(options.Connection.Resilience, _time, _logger) { Metrics = Metrics }));
         _cache = new RunCache(options.Namespace, options);
         _projection = new RunStatusProjection(options, costs);
-        _events = new RunEventPublishing(_cache, publisher, j => Project(j, _time.GetUtcNow()), j => _follows?.Update(j), _waiters, _time);
+        _events = new RunEventPublishing(_cache, publisher, j => Project(j, _time.GetUtcNow()), j => _follows?.Update(j), _waiters, _time, name => _follows?.IsFollowing(name) == true);
     }
 
     /// <summary>Counts the monitor's API calls (lists and watches) on the SDK's meter; <see langword="null"/> for none.</summary>
@@ -103,12 +103,6 @@ internal sealed class KubernetesRunMonitor : BackgroundService
                     failedPod = _cache.PodsOf(job).LastOrDefault()?.Name;
                 }
 
-                return true;
-            }
-
-            if (_cache.TryGetDeleted(name, out var gone) && gone.Run.Equals(run))
-            {
-                status = gone;
                 return true;
             }
         }
@@ -209,7 +203,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         CreateInformers(client);
         if (_publisher is not null)
         {
-            _follows = new LogFollows(_gate, _cache, _publisher, client, Namespace, _options.Monitor.MaxLogFollows, () => _running, _time, _logger);
+            _follows = new LogFollows(_gate, _cache, _publisher, client, Namespace, _options.Monitor.MaxLogFollows, () => _running, _time, _logger, _events.PublishCaughtUp);
         }
 
         _running = true;
@@ -353,9 +347,9 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         }
 
         var now = _time.GetUtcNow();
-        var final = Project(job, now, removedAt: now);
-        _cache.RetainDeleted(job.Name, final);
-        _events.Publish(job, final);
+        // Its last status goes out as an event; reads answer NotFound from now on, as on every other host: the Job was the
+        // run's record, and once it is gone the job id is free (the job-id rule).
+        _events.Publish(job, Project(job, now, removedAt: now));
     }
 
     private void ReplacePods(IReadOnlyList<V1Pod> items, string? resourceVersion)

@@ -6,7 +6,8 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <summary>
 /// The monitor's pod log follows: a run's log is followed while someone wants its progress or log lines and its trainer
 /// runs (at most <c>Monitor:MaxLogFollows</c> at once), and no longer once nobody does. A follow whose pod stopped ends
-/// by itself once the log is drained, so the last progress line is not lost. Called under the monitor's lock.
+/// by itself once the log is drained, so the last progress line is not lost; then <paramref name="ended"/> runs (the
+/// monitor publishes a finished run's final status held back for it). Called under the monitor's lock.
 /// </summary>
 internal sealed class LogFollows(
     Lock gate,
@@ -17,9 +18,13 @@ internal sealed class LogFollows(
     int maxFollows,
     Func<bool> running,
     TimeProvider time,
-    ILogger logger)
+    ILogger logger,
+    Action ended)
 {
     private readonly Dictionary<string, PodLogFollower> _follows = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the run's log is being followed now (its last lines may still be on their way).</summary>
+    public bool IsFollowing(string jobName) => _follows.ContainsKey(jobName);
 
     /// <summary>Starts or stops following the run's current pod as interest and the pod's state say.</summary>
     public void Update(CachedJob job)
@@ -60,6 +65,7 @@ internal sealed class LogFollows(
                     if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follow))
                     {
                         _follows.Remove(jobName);
+                        ended();
                     }
 
                     // A retry's pod may have started meanwhile.

@@ -11,21 +11,17 @@ internal sealed class RunCache(string ns, KubernetesExecutorOptions options)
     private readonly Dictionary<string, CachedJob> _jobs = new(StringComparer.Ordinal);
     // A Job's pods by the Job's name: an array, usually of one pod (a dictionary per Job cost ~250 bytes a run).
     private readonly Dictionary<string, CachedPod[]> _pods = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TrainingRunStatus> _deleted = new(StringComparer.Ordinal);
-    private readonly Queue<string> _deletedOrder = new();
 
     // The resourceVersion up to which the pod records hold every change. Not the informer's own version: that one moves
     // as an event is read, before the event is applied here.
     private long _podsVersion;
 
-    /// <summary>Runs held (live and recently deleted).</summary>
-    public int Count => _jobs.Count + _deleted.Count;
+    /// <summary>Runs held (a deleted Job's run is dropped: its record is gone).</summary>
+    public int Count => _jobs.Count;
 
     public IEnumerable<CachedJob> Jobs => _jobs.Values;
 
     public bool TryGetJob(string name, out CachedJob job) => _jobs.TryGetValue(name, out job!);
-
-    public bool TryGetDeleted(string name, out TrainingRunStatus status) => _deleted.TryGetValue(name, out status!);
 
     /// <summary>
     /// Adds or replaces a Job's record. Returns null for a Job that is not a run of the SDK, and for a state older than
@@ -63,7 +59,6 @@ internal sealed class RunCache(string ns, KubernetesExecutorOptions options)
             _pods[job.Name] = pods;
         }
 
-        _deleted.Remove(name);
         return job;
     }
 
@@ -77,22 +72,6 @@ internal sealed class RunCache(string ns, KubernetesExecutorOptions options)
 
         _jobs.Remove(name);
         return job;
-    }
-
-    /// <summary>Keeps a deleted run's last status (at most <c>Monitor:DeletedRunRetention</c>, oldest dropped first).</summary>
-    public void RetainDeleted(string name, TrainingRunStatus final)
-    {
-        if (options.Monitor.DeletedRunRetention <= 0)
-        {
-            return;
-        }
-
-        _deleted[name] = final;
-        _deletedOrder.Enqueue(name);
-        while (_deleted.Count > options.Monitor.DeletedRunRetention && _deletedOrder.TryDequeue(out var oldest))
-        {
-            _deleted.Remove(oldest);
-        }
     }
 
     /// <summary>The Jobs a complete list at <paramref name="listVersion"/> did not contain and that are not newer than it.</summary>

@@ -2,7 +2,8 @@ namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
 /// Turns the monitor's record changes into status events, once both lists are in: a run's final status waits for the pod
-/// watch to catch up (so it carries the exit code, and is published once), a Job created while watched is reported
+/// watch to catch up (so it carries the exit code, and is published once) and for the run's log follow to drain (so every
+/// progress event comes before it), a Job created while watched is reported
 /// Pending first, and a run seen only pending and then finished gets a Running event in between. Called under the
 /// monitor's lock.
 /// </summary>
@@ -12,7 +13,8 @@ internal sealed class RunEventPublishing(
     Func<CachedJob, TrainingRunStatus> project,
     Action<CachedJob> afterPublish,
     RunWaiters waiters,
-    TimeProvider time)
+    TimeProvider time,
+    Func<string, bool> following)
 {
     private readonly Dictionary<string, DateTimeOffset> _deferred = new(StringComparer.Ordinal);
     private bool _publishing;
@@ -43,9 +45,10 @@ internal sealed class RunEventPublishing(
     {
         if (_publishing && publisher is not null)
         {
-            if (status is null && job.IsFinished && cache.PodsBehind(job))
+            if (status is null && HoldBack(job))
             {
-                // Held back until the pod watch catches up (PublishCaughtUp), at the latest until the next re-evaluation.
+                // Held back until the pod watch catches up and the log follow has drained the last lines (PublishCaughtUp),
+                // at the latest until the next re-evaluation.
                 _deferred.TryAdd(job.Name, time.GetUtcNow());
                 waiters.Signal(job.Name);
                 return;
@@ -59,7 +62,7 @@ internal sealed class RunEventPublishing(
         waiters.Signal(job.Name);
     }
 
-    /// <summary>Publishes the held-back runs whose pods the pod watch has caught up with.</summary>
+    /// <summary>Publishes the held-back runs whose pods the pod watch has caught up with and whose log follow has ended.</summary>
     public void PublishCaughtUp()
     {
         if (_deferred.Count == 0)
@@ -73,7 +76,7 @@ internal sealed class RunEventPublishing(
             {
                 _deferred.Remove(name);
             }
-            else if (!cache.PodsBehind(job))
+            else if (!HoldBack(job))
             {
                 Publish(job);
             }
@@ -102,6 +105,13 @@ internal sealed class RunEventPublishing(
             }
         }
     }
+
+    /// <summary>
+    /// Whether a run's final status must wait: its pods' last state is not in yet, or a stopped or finished run's log
+    /// follow still has lines on their way (a progress event must not come after the terminal one).
+    /// </summary>
+    private bool HoldBack(CachedJob job) =>
+        (job.IsFinished && cache.PodsBehind(job)) || ((job.IsFinished || job.StopRequestedAt is not null) && following(job.Name));
 
     private static void PublishNow(ITrainingEventPublisher publisher, CachedJob job, TrainingRunStatus status)
     {

@@ -170,6 +170,9 @@ internal sealed class ConformanceSession(string caseName, ExecutorConformanceHar
     public void CheckStatus(TrainingRunStatus status, TrainingPhase phase, string reason, string what) =>
         Check(status.Phase == phase && status.Reason == reason, $"{what}: expected {phase}/{reason}, got {Describe(status)}");
 
+    public void CheckStatus(TrainingRunStatus status, TrainingPhase phase, IReadOnlyCollection<string> reasons, string what) =>
+        Check(status.Phase == phase && status.Reason is not null && reasons.Contains(status.Reason), $"{what}: expected {phase}/{string.Join(" or ", reasons)}, got {Describe(status)}");
+
     public ConformanceException Failure(string message, Exception? inner = null)
     {
         var text = $"[{caseName}] executor '{Executor.Name}': {message}.";

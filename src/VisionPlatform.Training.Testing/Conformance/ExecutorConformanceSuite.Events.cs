@@ -23,7 +23,7 @@ public static partial class ExecutorConformanceSuite
 
         yield return Case(
             "Events_of_a_run_arrive_in_order_ending_with_the_terminal_phase",
-            "Through SubscribeAsync a run's events have increasing sequence numbers, each phase once, progress before the terminal phase, and the terminal phase last.",
+            "Through SubscribeAsync a run's events have increasing sequence numbers, each phase in one stretch (a reason change within a phase may be its own event, as ITrainingEventPublisher publishes it, but a phase never comes back), progress before the terminal phase, and the terminal phase last.",
             async s =>
             {
                 await using var events = s.Collect("conformance-events");
@@ -76,7 +76,10 @@ public static partial class ExecutorConformanceSuite
         s.Check(phases[0].Status.Phase is TrainingPhase.Pending or TrainingPhase.Running, $"the first phase event is {phases[0].Status.Phase}, not Pending or Running: {described}");
         s.Check(phases.Count(p => p.Status.IsTerminal) == 1, $"not exactly one terminal phase event: {described}");
         s.Check(events[^1] is TrainingPhaseChangedEvent { Status.IsTerminal: true } last && last.Status.Phase == terminal, $"the last event is not the {terminal} phase event: {described}");
-        s.Check(phases.Select(p => p.Status.Phase).Distinct().Count() == phases.Select(p => p.Status.Phase).Count(), $"a phase was published twice: {described}");
+        // The publisher publishes a change of reason within a phase too (Pending/Starting, then Pending/ContainerCreating on
+        // Kubernetes): consecutive events of one phase are one stretch, and no phase may come back after another.
+        var stretches = phases.Select(p => p.Status.Phase).Where((phase, i) => i == 0 || phases[i - 1].Status.Phase != phase).ToArray();
+        s.Check(stretches.Distinct().Count() == stretches.Length, $"a phase came back after another phase: {described}");
         for (var i = 1; i < phases.Length; i++)
         {
             s.Check(phases[i].PreviousPhase == phases[i - 1].Status.Phase || phases[i].Status.Phase == phases[i - 1].Status.Phase, $"phase event {phases[i].Sequence} names previous phase {phases[i].PreviousPhase}, not {phases[i - 1].Status.Phase}: {described}");

@@ -38,17 +38,17 @@ public static partial class ExecutorConformanceSuite
         yield return Case(
             "Start_after_stop_returns_the_stopped_run",
             "Starting a stopped job id again with the same config returns the stopped run (still Stopped, StoppedByUser) and starts nothing; a different config is JobConflict.",
-            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-stopped", ConformanceJobBehavior.RunUntilStopped, TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser));
+            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-stopped", ConformanceJobBehavior.RunUntilStopped, TrainingPhase.Stopped, [TrainingStatusReasons.StoppedByUser]));
 
         yield return Case(
             "Start_after_success_returns_the_succeeded_run",
             "Starting a succeeded job id again with the same config returns the succeeded run unchanged; a different config is JobConflict.",
-            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-succeeded", ConformanceJobBehavior.Succeed, TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
+            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-succeeded", ConformanceJobBehavior.Succeed, TrainingPhase.Succeeded, [TrainingStatusReasons.Completed]));
 
         yield return Case(
             "Start_after_failure_returns_the_failed_run",
             "Starting a failed job id again with the same config returns the failed run unchanged; a different config is JobConflict.",
-            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-failed", ConformanceJobBehavior.Fail, TrainingPhase.Failed, TrainingStatusReasons.NonZeroExitCode));
+            s => CheckEndedRunIsReturnedAsync(s, "conformance-restart-failed", ConformanceJobBehavior.Fail, TrainingPhase.Failed, TrainerFailureReasons));
 
         yield return Case(
             "Start_after_the_record_expired_creates_a_new_run",
@@ -76,7 +76,7 @@ public static partial class ExecutorConformanceSuite
             ExecutorConformanceCapabilities.ExpireRecords);
     }
 
-    private static async Task CheckEndedRunIsReturnedAsync(ConformanceSession s, string jobId, ConformanceJobBehavior behavior, TrainingPhase phase, string reason)
+    private static async Task CheckEndedRunIsReturnedAsync(ConformanceSession s, string jobId, ConformanceJobBehavior behavior, TrainingPhase phase, string[] reasons)
     {
         var run = await s.StartAsync(s.Job(jobId, behavior)).ConfigureAwait(false);
         if (behavior == ConformanceJobBehavior.RunUntilStopped)
@@ -86,7 +86,8 @@ public static partial class ExecutorConformanceSuite
         }
 
         var ended = await s.WaitTerminalAsync(run).ConfigureAwait(false);
-        s.CheckStatus(ended, phase, reason, "the ended run");
+        s.CheckStatus(ended, phase, reasons, "the ended run");
+        var reason = ended.Reason!;
         var again = await s.StartAsync(s.Job(jobId, behavior), $"StartAsync of the {phase} job with the same config").ConfigureAwait(false);
         s.Check(again == run, $"starting the {phase} job again returned '{again}', not the {phase} run '{run}'");
         var status = await s.StatusAsync(run).ConfigureAwait(false);

@@ -115,6 +115,19 @@ public sealed class PodLogTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task SinceTime_counts_in_whole_seconds_as_the_kubelet_receives_it()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        CreatePod(ns, "s", "node-1", new JsonObject { ["running"] = new JsonObject() }, "main");
+        WriteLog(ns, "s", "main", Lines);
+
+        // The apiserver passes sinceTime on in RFC 3339 whole seconds: 15:01:03.9 asks for everything from 15:01:03 on.
+        var (status, body, _) = await fixture.SendAsync(HttpMethod.Get, $"/api/v1/namespaces/{ns}/pods/s/log?sinceTime=2026-11-28T15:01:03.9Z");
+        status.Should().Be(200);
+        body["text"]!.GetValue<string>().Should().Be("epoch 2\ndone\n");
+    }
+
+    [Fact]
     public async Task Negative_tail_lines_is_422_PodLogOptions()
     {
         var ns = await fixture.NewNamespaceAsync();

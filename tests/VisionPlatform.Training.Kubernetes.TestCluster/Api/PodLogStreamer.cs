@@ -68,7 +68,9 @@ internal sealed class PodLogStreamer(ClusterContext context)
             follow = false;
         }
 
-        DateTimeOffset? since = sinceSeconds is { } s ? context.Time.GetUtcNow().AddSeconds(-s) : Json.ParseTime(sinceTime);
+        // sinceTime reaches the kubelet in whole seconds (the apiserver's LogLocation formats it with time.RFC3339), so a
+        // fraction is dropped: lines from the start of that second on are returned.
+        DateTimeOffset? since = sinceSeconds is { } s ? context.Time.GetUtcNow().AddSeconds(-s) : WholeSeconds(Json.ParseTime(sinceTime));
         var uid = Json.GetString(pod, "metadata", "uid");
         http.Response.StatusCode = 200;
         http.Response.ContentType = "text/plain";
@@ -110,6 +112,9 @@ internal sealed class PodLogStreamer(ClusterContext context)
             await Task.Delay(PollInterval, http.RequestAborted).ConfigureAwait(false);
         }
     }
+
+    private static DateTimeOffset? WholeSeconds(DateTimeOffset? time) =>
+        time is { } t ? new DateTimeOffset(t.UtcTicks - (t.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero) : null;
 
     private static string ResolveContainer(JsonObject pod, string podName, string? requested)
     {

@@ -21,7 +21,6 @@ public class KubernetesMonitorOptionsTests
         { "BackoffMax", "00:20:00", "between" },
         { "ListPageSize", "0", "between 1 and 10000" },
         { "MaxLogFollows", "-1", "between 0" },
-        { "DeletedRunRetention", "2000000", "between 0 and 1000000" },
     };
 
     [Theory]

@@ -96,7 +96,11 @@ public class KubernetesMonitorResilienceTests
         recorder.Phases(stopped.JobId).Where(e => e.Status.IsTerminal).Should().ContainSingle()
             .Which.Status.Phase.Should().Be(TrainingPhase.Stopped, "a Job deleted during the gap is a stopped run");
         AssertEachPhaseOnce(recorder, [finished]);
-        (await host.Executor.GetStatusAsync(stopped)).Phase.Should().Be(TrainingPhase.Stopped);
+        // The deleted Job was the run's record: its end went out as an event, and reads now answer NotFound, the same
+        // as a direct read or another host (the job-id rule: once the record is gone the id is free).
+        (await host.Executor.GetStatusAsync(stopped)).Phase.Should().Be(TrainingPhase.NotFound);
+        using var direct = host.Cluster.NewExecutor();
+        (await direct.GetStatusAsync(stopped)).Phase.Should().Be(TrainingPhase.NotFound);
         (await host.Executor.GetStatusAsync(finished)).Phase.Should().Be(TrainingPhase.Succeeded);
     }
 

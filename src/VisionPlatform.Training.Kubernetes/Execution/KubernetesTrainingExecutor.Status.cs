@@ -1,0 +1,157 @@
+using System.Runtime.CompilerServices;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>Status reads: from the run monitor's cache while it is synced, else from the Job and its pods; and watching.</summary>
+public sealed partial class KubernetesTrainingExecutor
+{
+    /// <inheritdoc />
+    public async Task<TrainingRunStatus> GetStatusAsync(TrainingRun run, CancellationToken cancellationToken = default)
+    {
+        if (!TryLocate(run, out var ns, out var name))
+        {
+            return NotFound(run);
+        }
+
+        if (Monitor is { IsSynced: true } monitor && monitor.TryGetStatus(run, out var cached, out var failedPod))
+        {
+            // From the monitor's cache: no API call, except one log read the first time a run is seen Failed.
+            if (failedPod is not null && Options.FailureLogLines > 0)
+            {
+                var lines = await TryReadTailAsync(_connection.GetClient(), ns, failedPod, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+                monitor.RememberFailureTail(run, string.Join(Environment.NewLine, lines));
+                monitor.TryGetStatus(run, out cached, out _);
+            }
+
+            return cached;
+        }
+
+        var client = _connection.GetClient();
+        var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
+        return job is null || !BelongsTo(job, run.JobId)
+            ? NotFound(run, ns, name)
+            : await StatusOfAsync(client, run, job, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TrainingRunStatus> WatchAsync(TrainingRun run, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!TryLocate(run, out _, out _))
+        {
+            yield return NotFound(run);
+            yield break;
+        }
+
+        TrainingRunStatus? last = null;
+        while (true)
+        {
+            // Taken before the read, so a change in between wakes the wait below.
+            var changed = Monitor is { IsSynced: true } monitor ? monitor.Changed(run) : null;
+            var status = await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+            if (last is null || last.Phase != status.Phase || last.Reason != status.Reason || last.Attempt != status.Attempt ||
+                last.ExitCode != status.ExitCode || last.Message != status.Message)
+            {
+                last = status;
+                yield return status;
+            }
+
+            if (status.IsTerminal)
+            {
+                yield break;
+            }
+
+            if (changed is not null)
+            {
+                // Event-driven while the monitor is synced; the timeout only re-checks a run nothing reports on.
+                await WaitAsync(changed, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Task.Delay(Options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The status of a Job read from the API: its pods listed, the failed trainer's last lines read.</summary>
+    private async Task<TrainingRunStatus> StatusOfAsync(IKubernetes client, TrainingRun run, V1Job job, CancellationToken cancellationToken)
+    {
+        var pods = (await ListPodsAsync(client, job, run.JobId, cancellationToken).ConfigureAwait(false))
+            .Select(CachedPod.Read).OfType<CachedPod>().ToList();
+        var record = CachedJob.From(job, run, Options.Gpu.ResourceName);
+        var now = _time.GetUtcNow();
+        var status = Projection.Project(record, pods, now, failureTail: null);
+        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
+        {
+            var (ns, _) = Locate(run);
+            var tail = await TryReadTailAsync(client, ns, CachedPod.OrderByCreation(pods)[^1].Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+            if (tail.Count > 0)
+            {
+                status = Projection.Project(record, pods, now, string.Join(Environment.NewLine, tail));
+            }
+        }
+
+        return status;
+    }
+
+    private async Task WaitAsync(Task changed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await changed.WaitAsync(TimeSpan.FromSeconds(30), _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    private async Task<IReadOnlyList<string>> TryReadTailAsync(IKubernetes client, string ns, string podName, int lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(podName, ns, container: TrainingJobSpecBuilder.ContainerName, tailLines: lines, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            return text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(lines).ToList();
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
+        {
+            Log.FailureLogUnavailable(_logger, podName, ex.Message);
+            return [];
+        }
+    }
+
+    private async Task<IReadOnlyList<V1Pod>> ListPodsAsync(IKubernetes client, V1Job job, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
+        try
+        {
+            var list = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: PodSelector(job), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (list.Items ?? []).Where(p => IsPodOf(p, job)).ToList();
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "list", PodsResource, ns, jobId);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "list", PodsResource, jobId);
+        }
+    }
+
+    private static bool IsPodOf(V1Pod pod, V1Job job)
+    {
+        var uid = job.Metadata?.Uid;
+        if (pod.Metadata?.OwnerReferences?.FirstOrDefault(o => o.Controller == true) is { } owner)
+        {
+            return owner.Uid == uid;
+        }
+
+        var labels = pod.Metadata?.Labels ?? new Dictionary<string, string>();
+        return (labels.TryGetValue("batch.kubernetes.io/controller-uid", out var u) || labels.TryGetValue("controller-uid", out u))
+            ? u == uid
+            : labels.TryGetValue("job-name", out var n) && n == job.Metadata?.Name;
+    }
+}
