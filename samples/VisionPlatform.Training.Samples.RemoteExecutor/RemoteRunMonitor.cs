@@ -20,6 +20,7 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, TrackedRun> _runs = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starting = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startLock = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,7 +60,20 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Marks a job id as being started by this host until the returned scope ends, so a poll that sees the new run
+    /// before the create's answer is observed still treats it as started here (Pending first, log followed from its start).
+    /// </summary>
+    public IDisposable BeginStart(string jobId)
+    {
+        _starting.AddOrUpdate(jobId, 1, static (_, n) => n + 1);
+        return new StartScope(this, jobId);
+    }
+
     /// <summary>Publishes what a call of the executor learnt (a start, a stop), in order with what the loop publishes.</summary>
+    /// <param name="record">The record the service answered with.</param>
+    /// <param name="startedHere">Whether this call created the run (its whole story is published, its log followed from the start).</param>
+    /// <param name="cancellationToken">Cancels waiting for the monitor.</param>
     public async Task ObserveAsync(RemoteJobRecord record, bool startedHere, CancellationToken cancellationToken)
     {
         if (_events is null)
@@ -149,7 +163,7 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
                     continue;
                 }
 
-                await ObserveLockedAsync(record, startedHere: false, stopping).ConfigureAwait(false);
+                await ObserveLockedAsync(record, startedHere: _starting.ContainsKey(record.JobId), stopping).ConfigureAwait(false);
             }
 
             _version = Math.Max(_version, page.Version);
@@ -184,6 +198,21 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
 
         run.Version = record.Version;
         var status = _executor.ToStatus(record);
+        if (run.Last is null && startedHere && status.Phase != TrainingPhase.Pending)
+        {
+            // Started by this host and already past Pending when the answer came: every run is accepted before it runs.
+            Publish(run, status with { Phase = TrainingPhase.Pending, Reason = TrainingStatusReasons.Starting, StartedAt = null, FinishedAt = null, ExitCode = null, Cost = null, Progress = null });
+        }
+
+        if (status.IsTerminal && run.Last is null && !run.FollowFromStart)
+        {
+            // First seen already finished (an idempotent repeat of a finished job's start, a run of another host): its
+            // final state only; its history is what GetLogsAsync is for.
+            Publish(run, status);
+            _runs.Remove(record.JobId);
+            return;
+        }
+
         if (status.IsTerminal)
         {
             if (run.Last is null or { Phase: TrainingPhase.Pending } && record.StartedAt is not null)
@@ -268,6 +297,20 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
             if (!drain || page.Complete || page.Lines.Count == 0)
             {
                 return;
+            }
+        }
+    }
+
+    private sealed class StartScope(RemoteRunMonitor monitor, string jobId) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0 &&
+                monitor._starting.AddOrUpdate(jobId, 0, static (_, n) => n - 1) <= 0)
+            {
+                monitor._starting.TryRemove(KeyValuePair.Create(jobId, 0));
             }
         }
     }

@@ -54,16 +54,17 @@ internal sealed class RemoteTrainingApi : IDisposable
     }
 
     /// <summary>Creates the job, or returns the existing record for the same job id and config hash; 409 means another config.</summary>
-    public async Task<(RemoteJobRecord? Record, bool Conflict)> CreateAsync(RemoteJobRequest request, CancellationToken cancellationToken)
+    public async Task<(RemoteJobRecord? Record, bool Created, bool Conflict)> CreateAsync(RemoteJobRequest request, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Post, "v1/jobs", JsonContent.Create(request, options: Json), "create", JobsResource, isWrite: true, _options.RequestTimeout, request.JobId, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Conflict)
         {
-            return (null, true);
+            return (null, false, true);
         }
 
         await EnsureSuccessAsync(response, "create", request.JobId, cancellationToken).ConfigureAwait(false);
-        return (await ReadAsync<RemoteJobRecord>(response, request.JobId, cancellationToken).ConfigureAwait(false), false);
+        var record = await ReadAsync<RemoteJobRecord>(response, request.JobId, cancellationToken).ConfigureAwait(false);
+        return (record, response.StatusCode == HttpStatusCode.Created, false);
     }
 
     public async Task<RemoteJobRecord?> GetAsync(string jobId, CancellationToken cancellationToken)

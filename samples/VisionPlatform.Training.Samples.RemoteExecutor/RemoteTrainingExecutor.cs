@@ -92,7 +92,8 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
         }
 
         _monitor.EnsureStarted();
-        var (record, conflict) = await _api.CreateAsync(ToRequest(config), cancellationToken).ConfigureAwait(false);
+        using var starting = _monitor.BeginStart(config.JobId);
+        var (record, created, conflict) = await _api.CreateAsync(ToRequest(config), cancellationToken).ConfigureAwait(false);
         if (conflict || record is null || !string.Equals(record.ConfigHash, config.ConfigHash, StringComparison.Ordinal))
         {
             throw new TrainingException(
@@ -106,7 +107,7 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
 
         var run = Handle(record);
         RemoteExecutorLog.Started(_logger, Name, config.JobId, record.RunId, record.State);
-        await _monitor.ObserveAsync(record, startedHere: true, cancellationToken).ConfigureAwait(false);
+        await _monitor.ObserveAsync(record, startedHere: created, cancellationToken).ConfigureAwait(false);
         return run;
     }
 

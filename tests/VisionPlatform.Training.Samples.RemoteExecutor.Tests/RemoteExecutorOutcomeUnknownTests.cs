@@ -46,8 +46,7 @@ public sealed class RemoteExecutorOutcomeUnknownTests : IAsyncLifetime
     public async Task A_start_whose_create_answer_was_lost_is_settled_on_the_service_and_never_falls_back()
     {
         _service.SwallowCreates = 1;
-        await using var subscription = _host.Events.SubscribeAsync(new TrainingEventSubscription { JobId = "ou-1", IncludeCurrentState = false }).GetAsyncEnumerator();
-        var first = subscription.MoveNextAsync().AsTask();
+        await using var recorder = new EventRecorder(_host.Events, new TrainingEventSubscription { JobId = "ou-1", IncludeCurrentState = false });
 
         var operation = await _host.Client.StartAsync(Job("ou-1"));
 
@@ -57,9 +56,7 @@ public sealed class RemoteExecutorOutcomeUnknownTests : IAsyncLifetime
         _service.CreateRequests.Should().Be(2, "routing repeated the start on the same executor");
         _service.RunsCreated.Should().ContainSingle().Which.RunId.Should().Be(operation.Run.ResourceId);
         (await Executor(SubprocessName).FindAsync("ou-1")).Should().BeNull("the job never ran on subprocess");
-        (await first).Should().BeTrue();
-        var events = new List<TrainingJobEvent> { subscription.Current };
-        events.AddRange(await CollectUntilAsync(subscription, IsTerminalPhase));
+        var events = await recorder.WaitForTerminalAsync();
         events.OfType<TrainingFallbackEvent>().Should().BeEmpty();
         ((TrainingPhaseChangedEvent)events[^1]).Status.Phase.Should().Be(TrainingPhase.Succeeded);
     }

@@ -111,29 +111,6 @@ internal sealed class RemoteTestHost : IAsyncDisposable
             Resources = new TrainingResources { Gpus = gpus, CpuRequest = cpuRequest },
         }.Build();
 
-    /// <summary>Reads events until one matches (bounded: a missing event fails the test instead of hanging it).</summary>
-    public static async Task<List<TrainingJobEvent>> CollectUntilAsync(IAsyncEnumerator<TrainingJobEvent> events, Func<TrainingJobEvent, bool> last, TimeSpan? timeout = null)
-    {
-        var list = new List<TrainingJobEvent>();
-        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(90));
-        while (true)
-        {
-            var next = events.MoveNextAsync().AsTask();
-            var finished = await Task.WhenAny(next, Task.Delay(Timeout.Infinite, deadline.Token).ContinueWith(_ => { }, TaskScheduler.Default));
-            if (finished != next)
-            {
-                throw new TimeoutException("No matching event in time; received: " + string.Join(Environment.NewLine, list));
-            }
-
-            (await next).Should().BeTrue("the subscription should not end");
-            list.Add(events.Current);
-            if (last(events.Current))
-            {
-                return list;
-            }
-        }
-    }
-
     public static bool IsTerminalPhase(TrainingJobEvent e) => e is TrainingPhaseChangedEvent { Status.IsTerminal: true };
 
     public async ValueTask DisposeAsync()

@@ -135,6 +135,8 @@ internal sealed class RemoteTrainingService : IAsyncDisposable
                 }
             }
 
+            // The answer describes the job as it was accepted (queued), as a real scheduler's create does.
+            var record = job.Snapshot();
             if (created)
             {
                 job.Launch(Path.Combine(_workDirectory, job.RunId));
@@ -152,7 +154,6 @@ internal sealed class RemoteTrainingService : IAsyncDisposable
                 return Results.Empty;
             }
 
-            var record = job.Snapshot();
             return created ? Results.Created($"/v1/jobs/{record.JobId}", record) : Results.Ok(record);
         });
 
