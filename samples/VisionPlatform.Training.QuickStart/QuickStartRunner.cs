@@ -20,7 +20,7 @@ internal sealed class QuickStartRunner(TrainingClient client, TimeProvider time,
             return ExitCodes.BadInput;
         }
 
-        if (command.DryRun && string.Equals(command.Executor, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase))
+        if (command.DryRun && string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase))
         {
             // Needs no cluster: only the Job builder, never the executor's connection.
             return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, Console.Out, Console.Error);

@@ -4,5 +4,5 @@ namespace VisionPlatform.Training.Kubernetes;
 public static class KubernetesExecutorInfo
 {
     /// <summary>The executor name runs on Kubernetes carry.</summary>
-    public const string ExecutorName = TrainingExecutorNames.Kubernetes;
+    public const string ExecutorName = "kubernetes";
 }

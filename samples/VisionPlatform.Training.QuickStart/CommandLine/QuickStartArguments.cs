@@ -1,4 +1,5 @@
 using System.Globalization;
+using VisionPlatform.Training.Kubernetes;
 
 namespace VisionPlatform.Training.QuickStart.CommandLine;
 
@@ -91,7 +92,7 @@ internal static class QuickStartArguments
         }
 
         if (!string.Equals(command.Executor, TrainingExecutorNames.Subprocess, StringComparison.Ordinal) &&
-            !string.Equals(command.Executor, TrainingExecutorNames.Kubernetes, StringComparison.Ordinal))
+            !string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.Ordinal))
         {
             throw new UsageException($"--executor: '{command.Executor}' is not an executor: use subprocess or kubernetes");
         }

@@ -81,7 +81,7 @@ internal sealed class ClusterManifest
     /// <summary>The backend's rules, exactly: what the executor calls and nothing else.</summary>
     public static IReadOnlyList<V1PolicyRule> BackendRules() =>
     [
-        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "delete"] },
+        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
     ];

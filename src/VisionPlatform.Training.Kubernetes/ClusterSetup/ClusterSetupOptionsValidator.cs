@@ -30,9 +30,9 @@ internal sealed class ClusterSetupOptionsValidator(string sectionPath) : IValida
         Keys(errors, $"{p}:SecretData", options.SecretData);
         Keys(errors, $"{p}:ConfigMapData", options.ConfigMapData);
 
-        if (string.IsNullOrEmpty(options.BackendRoleName) || !KubernetesSyntax.IsDnsSubdomain(options.BackendRoleName))
+        if (string.IsNullOrEmpty(options.BackendRoleName) || !NameSyntax.IsDnsSubdomain(options.BackendRoleName))
         {
-            errors.Add(new($"{p}:BackendRoleName", options.BackendRoleName, $"the Role and RoleBinding name {KubernetesSyntax.DnsSubdomainRule} (default training-executor)"));
+            errors.Add(new($"{p}:BackendRoleName", options.BackendRoleName, $"the Role and RoleBinding name {NameSyntax.DnsSubdomainRule} (default training-executor)"));
         }
 
         var backend = options.Backend ?? new ClusterSetupSubjectOptions();
@@ -44,9 +44,9 @@ internal sealed class ClusterSetupOptionsValidator(string sectionPath) : IValida
                     Subdomain(errors, $"{p}:Backend:Name", backend.Name, "the backend's service account");
                 }
 
-                if (backend.Namespace is not null && !KubernetesSyntax.IsDnsLabel(backend.Namespace))
+                if (backend.Namespace is not null && !NameSyntax.IsDnsLabel(backend.Namespace))
                 {
-                    errors.Add(new($"{p}:Backend:Namespace", backend.Namespace, $"the service account's namespace {KubernetesSyntax.DnsLabelRule}"));
+                    errors.Add(new($"{p}:Backend:Namespace", backend.Namespace, $"the service account's namespace {NameSyntax.DnsLabelRule}"));
                 }
 
                 break;
@@ -74,9 +74,9 @@ internal sealed class ClusterSetupOptionsValidator(string sectionPath) : IValida
 
     private static void Subdomain(List<TrainingValidationError> errors, string key, string? value, string what)
     {
-        if (string.IsNullOrEmpty(value) || !KubernetesSyntax.IsDnsSubdomain(value))
+        if (string.IsNullOrEmpty(value) || !NameSyntax.IsDnsSubdomain(value))
         {
-            errors.Add(new(key, value ?? "", $"the name of {what} {KubernetesSyntax.DnsSubdomainRule}"));
+            errors.Add(new(key, value ?? "", $"the name of {what} {NameSyntax.DnsSubdomainRule}"));
         }
     }
 
@@ -85,9 +85,9 @@ internal sealed class ClusterSetupOptionsValidator(string sectionPath) : IValida
     {
         foreach (var (key, value) in data)
         {
-            if (!KubernetesSyntax.IsConfigMapKey(key))
+            if (!NameSyntax.IsConfigMapKey(key))
             {
-                errors.Add(new($"{p}:{key}", null, $"the key {KubernetesSyntax.ConfigMapKeyRule}"));
+                errors.Add(new($"{p}:{key}", null, $"the key {NameSyntax.ConfigMapKeyRule}"));
             }
 
             if (value is null)

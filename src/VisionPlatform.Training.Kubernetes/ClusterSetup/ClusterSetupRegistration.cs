@@ -29,15 +29,26 @@ internal static class ClusterSetupRegistration
         options.ValidateOnStart();
         var sectionPath = $"{kubernetesSectionPath}:ClusterSetup";
         services.AddSingleton<IValidateOptions<ClusterSetupOptions>>(new ClusterSetupOptionsValidator(sectionPath));
-        services.TryAddSingleton(sp => new KubernetesClusterSetup(
-            sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
-            sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
-            sp.GetService<ArtifactStorageConnection>(),
-            sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesClusterSetup>>())
-        {
-            // Errors and Skipped hints name the keys of the section the host actually bound.
-            SectionPath = sectionPath,
-        });
+        // Errors and Skipped hints name the keys of the section the host actually bound. With a host-supplied client
+        // (AddKubernetes clientFactory) the set-up talks through it too.
+        services.TryAddSingleton(sp => sp.GetService<HostKubernetesClient>() is { } host
+            ? new KubernetesClusterSetup(
+                host.Client,
+                sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
+                sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
+                sp.GetService<ArtifactStorageConnection>(),
+                sp.GetService<ILogger<KubernetesClusterSetup>>())
+            {
+                SectionPath = sectionPath,
+            }
+            : new KubernetesClusterSetup(
+                sp.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value,
+                sp.GetRequiredService<IOptions<ClusterSetupOptions>>().Value,
+                sp.GetService<ArtifactStorageConnection>(),
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<KubernetesClusterSetup>>())
+            {
+                SectionPath = sectionPath,
+            });
     }
 }

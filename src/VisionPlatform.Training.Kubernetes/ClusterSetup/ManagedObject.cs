@@ -264,7 +264,7 @@ internal sealed class ManagedObject<T>(ObjectApi<T> api, string name, string? @n
                 "not as the backend's least-privilege account, or apply the manifest from 'QuickStart --print-cluster-setup' with kubectl (see docs/kubernetes.md, Cluster set-up).",
                 http)
             {
-                ExecutorName = TrainingExecutorNames.Kubernetes,
+                ExecutorName = KubernetesExecutorInfo.ExecutorName,
             };
         }
         else

@@ -1,10 +1,12 @@
 namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
-/// How the executor reaches the API server (<c>Training:Kubernetes:Connection</c>). Resolution order: <see cref="Host"/>,
-/// then <see cref="KubeConfigPath"/>, then the in-cluster service account, then <c>KUBECONFIG</c>, then
-/// <c>~/.kube/config</c>. When none works the executor reports itself unavailable with the reason; it never falls back
-/// to <c>http://localhost:8080</c>.
+/// How the executor reaches the API server (<c>Training:Kubernetes:Connection</c>). Resolution order, as kubectl:
+/// <see cref="Host"/>, then <see cref="KubeConfigPath"/> (that file only), then the files of <c>KUBECONFIG</c> merged
+/// (the first file wins per cluster, user and context name, and for current-context), then <c>~/.kube/config</c>, then
+/// the in-cluster service account. When none works the executor reports itself unavailable with the reason, naming what
+/// it looked at; it never falls back to <c>http://localhost:8080</c>. A host can pass its own client instead
+/// (<c>AddKubernetes</c> with a client factory); then these options do not apply.
 /// </summary>
 public sealed class KubernetesConnectionOptions
 {
@@ -17,7 +19,7 @@ public sealed class KubernetesConnectionOptions
     /// <summary>Skip TLS verification for <see cref="Host"/> (test clusters only).</summary>
     public bool SkipTlsVerify { get; set; }
 
-    /// <summary>A kubeconfig file to use instead of the in-cluster account, <c>KUBECONFIG</c> and <c>~/.kube/config</c>.</summary>
+    /// <summary>A kubeconfig file to use (alone, like <c>kubectl --kubeconfig</c>) instead of <c>KUBECONFIG</c>, <c>~/.kube/config</c> and the in-cluster account.</summary>
     public string? KubeConfigPath { get; set; }
 
     /// <summary>The kubeconfig context to use (default: the file's current context).</summary>

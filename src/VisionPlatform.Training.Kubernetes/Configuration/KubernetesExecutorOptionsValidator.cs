@@ -19,9 +19,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         var errors = new List<string>();
         var p = sectionPath;
 
-        if (!KubernetesSyntax.IsDnsLabel(options.Namespace))
+        if (!NameSyntax.IsDnsLabel(options.Namespace))
         {
-            errors.Add($"{p}:Namespace is '{options.Namespace}': it {KubernetesSyntax.DnsLabelRule}.");
+            errors.Add($"{p}:Namespace is '{options.Namespace}': it {NameSyntax.DnsLabelRule}.");
         }
 
         ValidateConnection(errors, $"{p}:Connection", options.Connection);
@@ -149,7 +149,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
 
     private static void ValidateGpu(List<string> errors, string p, KubernetesGpuOptions gpu)
     {
-        if (!KubernetesSyntax.IsQualifiedName(gpu.ResourceName) || !gpu.ResourceName.Contains('/', StringComparison.Ordinal) ||
+        if (!NameSyntax.IsQualifiedName(gpu.ResourceName) || !gpu.ResourceName.Contains('/', StringComparison.Ordinal) ||
             gpu.ResourceName.Split('/')[0].EndsWith("kubernetes.io", StringComparison.Ordinal))
         {
             errors.Add($"{p}:ResourceName is '{gpu.ResourceName}': it must be a domain-prefixed extended resource name such as nvidia.com/gpu or amd.com/gpu.");
@@ -160,9 +160,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         {
             var t = tolerations[i];
             var tp = $"{p}:Tolerations:{i}";
-            if (!string.IsNullOrEmpty(t.Key) && !KubernetesSyntax.IsQualifiedName(t.Key))
+            if (!string.IsNullOrEmpty(t.Key) && !NameSyntax.IsQualifiedName(t.Key))
             {
-                errors.Add($"{tp}:Key is '{t.Key}': it {KubernetesSyntax.QualifiedNameRule}.");
+                errors.Add($"{tp}:Key is '{t.Key}': it {NameSyntax.QualifiedNameRule}.");
             }
 
             if (t.Operator is not (null or "" or "Equal" or "Exists"))
@@ -177,9 +177,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             {
                 errors.Add($"{tp}:Value must be empty when Operator is Exists.");
             }
-            else if (!KubernetesSyntax.IsLabelValue(t.Value ?? string.Empty))
+            else if (!NameSyntax.IsLabelValue(t.Value ?? string.Empty))
             {
-                errors.Add($"{tp}:Value is '{t.Value}': it {KubernetesSyntax.LabelValueRule}.");
+                errors.Add($"{tp}:Value is '{t.Value}': it {NameSyntax.LabelValueRule}.");
             }
 
             if (t.Effect is not (null or "" or "NoSchedule" or "PreferNoSchedule" or "NoExecute"))
@@ -195,14 +195,14 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
 
         foreach (var (key, value) in gpu.NodeSelector)
         {
-            if (!KubernetesSyntax.IsQualifiedName(key))
+            if (!NameSyntax.IsQualifiedName(key))
             {
-                errors.Add($"{p}:NodeSelector:{key} is not a valid label key: it {KubernetesSyntax.QualifiedNameRule}.");
+                errors.Add($"{p}:NodeSelector:{key} is not a valid label key: it {NameSyntax.QualifiedNameRule}.");
             }
 
-            if (!KubernetesSyntax.IsLabelValue(value ?? string.Empty))
+            if (!NameSyntax.IsLabelValue(value ?? string.Empty))
             {
-                errors.Add($"{p}:NodeSelector:{key} is '{value}': it {KubernetesSyntax.LabelValueRule}.");
+                errors.Add($"{p}:NodeSelector:{key} is '{value}': it {NameSyntax.LabelValueRule}.");
             }
         }
     }
@@ -233,7 +233,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             return true;
         }
 
-        if (!KubernetesSyntax.TryParseQuantity(value, out parsed))
+        if (!ResourceQuantity.TryParse(value, out parsed))
         {
             errors.Add($"{key} is '{value}': it must be a Kubernetes quantity such as 500m, 2 or 8Gi (decimal suffixes k, M, G, T; binary Ki, Mi, Gi, Ti).");
             return false;
@@ -263,9 +263,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         {
             var v = volumes[i];
             var vp = $"{p}:{i}";
-            if (!KubernetesSyntax.IsDnsLabel(v.Name))
+            if (!NameSyntax.IsDnsLabel(v.Name))
             {
-                errors.Add($"{vp}:Name is '{v.Name}': it {KubernetesSyntax.DnsLabelRule}.");
+                errors.Add($"{vp}:Name is '{v.Name}': it {NameSyntax.DnsLabelRule}.");
             }
             else if (VolumesStep.ReservedNames.Contains(v.Name))
             {
@@ -321,9 +321,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
     {
         foreach (var (variable, reference) in references)
         {
-            if (!KubernetesSyntax.IsEnvVarName(variable))
+            if (!NameSyntax.IsEnvironmentVariableName(variable))
             {
-                errors.Add($"{p}:{variable} is not a valid environment variable name: it {KubernetesSyntax.EnvNameRule}.");
+                errors.Add($"{p}:{variable} is not a valid environment variable name: it {NameSyntax.EnvironmentVariableNameRule}.");
             }
             else if (ArtifactEnvironment.Names.Contains(variable))
             {
@@ -336,9 +336,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             }
 
             Subdomain(errors, $"{p}:{variable}:Name", reference.Name, required: true, what: $"the {kind} name");
-            if (!KubernetesSyntax.IsConfigMapKey(reference.Key))
+            if (!NameSyntax.IsConfigMapKey(reference.Key))
             {
-                errors.Add($"{p}:{variable}:Key is '{reference.Key}': it {KubernetesSyntax.ConfigMapKeyRule} (the key within {kind} '{reference.Name}').");
+                errors.Add($"{p}:{variable}:Key is '{reference.Key}': it {NameSyntax.ConfigMapKeyRule} (the key within {kind} '{reference.Name}').");
             }
         }
     }
@@ -350,9 +350,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
     {
         foreach (var (variable, value) in environment)
         {
-            if (!KubernetesSyntax.IsEnvVarName(variable))
+            if (!NameSyntax.IsEnvironmentVariableName(variable))
             {
-                errors.Add($"{p}:{variable} is not a valid environment variable name: it {KubernetesSyntax.EnvNameRule}.");
+                errors.Add($"{p}:{variable} is not a valid environment variable name: it {NameSyntax.EnvironmentVariableNameRule}.");
             }
             else if (ArtifactEnvironment.Names.Contains(variable))
             {
@@ -439,9 +439,9 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             return;
         }
 
-        if (!KubernetesSyntax.IsDnsSubdomain(value))
+        if (!NameSyntax.IsDnsSubdomain(value))
         {
-            errors.Add($"{key} is '{value}': it {KubernetesSyntax.DnsSubdomainRule}.");
+            errors.Add($"{key} is '{value}': it {NameSyntax.DnsSubdomainRule}.");
         }
     }
 

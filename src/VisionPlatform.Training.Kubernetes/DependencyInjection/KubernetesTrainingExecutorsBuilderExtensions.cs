@@ -1,3 +1,4 @@
+using k8s;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -41,6 +42,41 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
         return AddKubernetesCore(builder, configuration.Path, o => o.Bind(configuration), configuration);
     }
 
+    /// <summary>
+    /// Registers the Kubernetes executor over the host's own <see cref="IKubernetes"/> (custom handlers, exec or cloud
+    /// authentication, a proxy): the executor, the run monitor and <see cref="KubernetesClusterSetup"/> use it as it is,
+    /// and the SDK adds nothing that changes it (no handler, no credentials; <c>Connection</c> options do not apply). The
+    /// factory runs once per service provider; the host owns the client and disposes it (the container does, when the
+    /// factory resolves a registered singleton).
+    /// </summary>
+    /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
+    /// <param name="clientFactory">Creates (or resolves) the client.</param>
+    /// <param name="configure">Configures the options; <see langword="null"/> for the defaults.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, Func<IServiceProvider, IKubernetes> clientFactory, Action<KubernetesExecutorOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(clientFactory);
+        var result = AddKubernetesCore(builder, KubernetesExecutorOptions.SectionName, configure is null ? null : o => o.Configure(configure), section: null);
+        UseHostClient(builder.Services, clientFactory);
+        return result;
+    }
+
+    /// <summary>As <see cref="AddKubernetes(ITrainingExecutorsBuilder, IConfigurationSection)"/>, over the host's own <see cref="IKubernetes"/> (see the overload taking a factory).</summary>
+    /// <param name="builder">The builder returned by <c>AddTrainingExecutors</c>.</param>
+    /// <param name="configuration">The configuration section; error messages name keys under its path.</param>
+    /// <param name="clientFactory">Creates (or resolves) the client.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ITrainingExecutorsBuilder AddKubernetes(this ITrainingExecutorsBuilder builder, IConfigurationSection configuration, Func<IServiceProvider, IKubernetes> clientFactory)
+    {
+        ArgumentNullException.ThrowIfNull(clientFactory);
+        var result = AddKubernetes(builder, configuration);
+        UseHostClient(builder.Services, clientFactory);
+        return result;
+    }
+
+    private static void UseHostClient(IServiceCollection services, Func<IServiceProvider, IKubernetes> clientFactory) =>
+        services.Replace(ServiceDescriptor.Singleton(sp => new HostKubernetesClient(clientFactory(sp))));
+
     private static ITrainingExecutorsBuilder AddKubernetesCore(
         ITrainingExecutorsBuilder builder,
         string sectionPath,
@@ -73,20 +109,31 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             sp.GetService<ITrainingEventPublisher>(),
             sp.GetService<TrainingCostCalculator>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesRunMonitor>>())
+            sp.GetService<ILogger<KubernetesRunMonitor>>(),
+            sp.GetService<HostKubernetesClient>() is { } host ? host.Connect : null)
         {
             Metrics = sp.GetService<TrainingMetrics>(),
         });
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
-        builder.AddExecutor(TrainingExecutorNames.Kubernetes, sp => new KubernetesTrainingExecutor(
-            sp.GetRequiredService<TrainingJobSpecBuilder>(),
-            sp.GetService<TimeProvider>(),
-            sp.GetService<ILogger<KubernetesTrainingExecutor>>(),
-            sp.GetService<TrainingMetrics>(),
-            sp.GetService<TrainingCostCalculator>())
-        {
-            Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
-        });
+        builder.AddExecutor(KubernetesExecutorInfo.ExecutorName, sp => sp.GetService<HostKubernetesClient>() is { } host
+            ? new KubernetesTrainingExecutor(
+                host.Connect(),
+                sp.GetRequiredService<TrainingJobSpecBuilder>(),
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<KubernetesTrainingExecutor>>(),
+                sp.GetService<TrainingCostCalculator>())
+            {
+                Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
+            }
+            : new KubernetesTrainingExecutor(
+                sp.GetRequiredService<TrainingJobSpecBuilder>(),
+                sp.GetService<TimeProvider>(),
+                sp.GetService<ILogger<KubernetesTrainingExecutor>>(),
+                sp.GetService<TrainingMetrics>(),
+                sp.GetService<TrainingCostCalculator>())
+            {
+                Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
+            });
         return builder;
     }
 }

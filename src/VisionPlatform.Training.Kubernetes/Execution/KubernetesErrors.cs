@@ -61,7 +61,7 @@ internal static class KubernetesErrors
             _ => (TrainingErrorCode.ExecutorFailure, $"Kubernetes answered {code} {reason} for {verb} {resource} in namespace '{@namespace}': {apiMessage}."),
         };
 
-        return new TrainingException(errorCode, message, ex) { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+        return new TrainingException(errorCode, message, ex) { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = jobId };
     }
 
     /// <summary>Translates a transport failure (connection refused, TLS, timeout).</summary>
@@ -69,7 +69,7 @@ internal static class KubernetesErrors
         new(TrainingErrorCode.ExecutorUnavailable,
             $"The Kubernetes API server (configured from {source}) could not be reached to {verb} {resource}: {ex.Message}",
             ex)
-        { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+        { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = jobId };
 
     /// <summary>
     /// Translates a transport failure of a write: <see cref="TrainingErrorCode.ExecutorUnavailable"/> when the request
@@ -85,7 +85,7 @@ internal static class KubernetesErrors
                 TrainingErrorCode.OutcomeUnknown,
                 $"The Kubernetes API server (configured from {source}) did not answer the request to {verb} {resource}, so it may still apply it: {ex.Message}",
                 ex)
-            { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = jobId };
+            { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = jobId };
 
     private static string Causes(V1Status? status)
     {

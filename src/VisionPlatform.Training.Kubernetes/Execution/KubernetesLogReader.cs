@@ -81,7 +81,7 @@ internal sealed class KubernetesLogReader(
             var pod = first && !options.AllAttempts ? (pods.Count > 0 ? pods[^1] : null) : (pending.Count > 0 ? pending[0] : null);
             if (pod is null)
             {
-                if (KubernetesStatusMapper.IsFinished(job))
+                if (KubernetesStatusMapper.IsOver(job))
                 {
                     yield break;
                 }
@@ -181,7 +181,7 @@ internal sealed class KubernetesLogReader(
         }
         catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.BadRequest))
         {
-            var waiting = KubernetesStatusMapper.TrainerStatus(pod)?.State?.Waiting?.Reason ?? KubernetesErrors.ReadStatus(ex)?.Message ?? "not started";
+            var waiting = CachedPod.TrainerStatus(pod)?.State?.Waiting?.Reason ?? KubernetesErrors.ReadStatus(ex)?.Message ?? "not started";
             Log.WaitingForPod(logger, pod.Metadata.Name, jobId, waiting);
             return null;
         }
@@ -292,7 +292,7 @@ internal sealed class KubernetesLogReader(
 
     private static bool IsTerminated(V1Pod pod) =>
         pod.Status?.Phase is "Succeeded" or "Failed" ||
-        KubernetesStatusMapper.TrainerStatus(pod)?.State?.Terminated is not null;
+        CachedPod.TrainerStatus(pod)?.State?.Terminated is not null;
 
     private static int Attempt(IReadOnlyList<V1Pod> pods, V1Pod pod)
     {
@@ -313,7 +313,7 @@ internal sealed class KubernetesLogReader(
     private TrainingException NotFound() =>
         new(TrainingErrorCode.RunNotFound, $"No Job {ns}/{jobName} for job id '{jobId}' exists, so it has no log.")
         {
-            ExecutorName = TrainingExecutorNames.Kubernetes,
+            ExecutorName = KubernetesExecutorInfo.ExecutorName,
             JobId = jobId,
         };
 

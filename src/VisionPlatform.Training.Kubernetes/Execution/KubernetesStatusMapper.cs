@@ -4,30 +4,33 @@ using k8s.Models;
 namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
-/// Turns a Job and its pods into a <see cref="TrainingRunStatus"/>. Pure: everything it needs is passed in, so every
-/// mapping can be tested with hand-made objects as well as against a cluster.
+/// Turns a Job and its pods into a <see cref="TrainingRunStatus"/>. Pure, and over the compact records
+/// (<see cref="CachedJob"/>, <see cref="CachedPod"/>) that both the monitor's cache and the executor's direct reads hold, so
+/// the two paths cannot disagree: a direct read converts the <see cref="V1Job"/> and pods it read once, one way.
 /// </summary>
 internal static class KubernetesStatusMapper
 {
     /// <summary>The trainer contract's exit code for input it rejects (the subprocess executor's <c>InvalidTrainerInput</c>).</summary>
     private const int InvalidInputExitCode = 2;
 
-    public static TrainingRunStatus Map(
-        TrainingRun run,
-        V1Job job,
-        IReadOnlyList<V1Pod> pods,
-        DateTimeOffset now,
-        KubernetesExecutorOptions options,
-        DateTimeOffset? stoppedAt = null)
+    /// <summary>Maps a Job and pods read from the API (tests and hand-made objects; the run is given, not read from annotations).</summary>
+    public static TrainingRunStatus Map(TrainingRun run, V1Job job, IReadOnlyList<V1Pod> pods, DateTimeOffset now, KubernetesExecutorOptions options) =>
+        Map(CachedJob.From(job, run, options.Gpu.ResourceName), pods.Select(CachedPod.Read).OfType<CachedPod>().ToList(), now, options);
+
+    /// <param name="job">The Job.</param>
+    /// <param name="pods">Its pods, in any order.</param>
+    /// <param name="now">The time, for image pull timeouts.</param>
+    /// <param name="options">The executor's options.</param>
+    /// <param name="removedAt">When the Job disappeared from the API (the monitor saw it deleted), or null while it exists.</param>
+    public static TrainingRunStatus Map(CachedJob job, IReadOnlyList<CachedPod> pods, DateTimeOffset now, KubernetesExecutorOptions options, DateTimeOffset? removedAt = null)
     {
-        var ordered = OrderByCreation(pods);
+        var ordered = CachedPod.OrderByCreation(pods);
         var current = ordered.Count > 0 ? ordered[^1] : null;
-        var status = job.Status;
-        var attempt = Math.Max(1, Math.Max(ordered.Count, (status?.Failed ?? 0) + (status?.Succeeded ?? 0) + (status?.Active ?? 0)));
-        var created = ToOffset(job.Metadata?.CreationTimestamp);
-        var started = FirstContainerStart(ordered) ?? ToOffset(status?.StartTime);
-        var trainer = current is null ? null : TrainerStatus(current);
-        var exitCode = trainer?.State?.Terminated?.ExitCode ?? trainer?.LastState?.Terminated?.ExitCode;
+        var run = job.Run;
+        var attempt = Math.Max(1, Math.Max(ordered.Count, job.Failed + job.Succeeded + job.Active));
+        var created = ToOffset(job.Created);
+        var started = FirstContainerStart(ordered) ?? ToOffset(job.StartTime);
+        var exitCode = current?.ExitCode ?? current?.LastExitCode;
 
         TrainingRunStatus Make(TrainingPhase phase, string reason, string? message, DateTimeOffset? finished = null, DateTimeOffset? startedAt = null) => new()
         {
@@ -44,28 +47,40 @@ internal static class KubernetesStatusMapper
             Attempt = attempt,
         };
 
-        if (job.Metadata?.DeletionTimestamp is not null || stoppedAt is not null)
-        {
-            return Make(TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, "The run was stopped: its Job was deleted.",
-                stoppedAt ?? ToOffset(job.Metadata?.DeletionTimestamp), started);
-        }
-
-        var conditions = status?.Conditions ?? [];
-        if ((Condition(conditions, "Complete") ?? Condition(conditions, "SuccessCriteriaMet")) is { } complete)
+        // 1. Success wins: a run that completed before a stop reached it did succeed.
+        if ((Condition(job, "Complete") ?? Condition(job, "SuccessCriteriaMet")) is { } complete)
         {
             return Make(TrainingPhase.Succeeded, TrainingStatusReasons.Completed, complete.Message,
-                ToOffset(status?.CompletionTime) ?? ToOffset(complete.LastTransitionTime), started);
+                ToOffset(job.CompletionTime) ?? ToOffset(complete.LastTransitionTime), started);
         }
 
-        if ((Condition(conditions, "Failed") ?? Condition(conditions, "FailureTarget")) is { } failed)
+        // 2. A stop recorded on the Job: the controller then fails it (DeadlineExceeded) and removes its pods; it is a stop.
+        // Its times come from the Job alone (the stop's, and the Job's start), so the status reads the same before and after
+        // the pods that held the container's start time are gone, on every host.
+        var jobStarted = ToOffset(job.StartTime);
+        if (job.StopRequestedAt is { } stopAt)
         {
-            var (reason, message) = DescribeFailure(failed, trainer, exitCode, options);
+            var at = ToOffset(stopAt);
+            return Make(TrainingPhase.Stopped, job.StopReason ?? TrainingStatusReasons.StoppedByUser,
+                $"The run was stopped at {at:yyyy-MM-ddTHH:mm:ssZ}: its pods are removed, and its Job is kept until its TTL after it ends.",
+                at) with { StartedAt = jobStarted };
+        }
+
+        if ((Condition(job, "Failed") ?? Condition(job, "FailureTarget")) is { } failed)
+        {
+            var (reason, message) = DescribeFailure(failed, current, exitCode, options);
             return Make(TrainingPhase.Failed, reason, message, ToOffset(failed.LastTransitionTime), started);
         }
 
-        if (job.Spec?.Suspend == true || Condition(conditions, "Suspended") is not null)
+        // 3. An unfinished Job deleted by someone else (kubectl, a script): it will not run any more.
+        if ((ToOffset(job.DeletionTimestamp) ?? removedAt) is { } deletedAt)
         {
-            return Make(TrainingPhase.Pending, TrainingStatusReasons.Suspended, Condition(conditions, "Suspended")?.Message ?? "The Job is suspended.");
+            return Make(TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, "The run was stopped: its Job was deleted.", deletedAt) with { StartedAt = jobStarted };
+        }
+
+        if (job.Suspend || Condition(job, "Suspended") is not null)
+        {
+            return Make(TrainingPhase.Pending, TrainingStatusReasons.Suspended, Condition(job, "Suspended")?.Message ?? "The Job is suspended.");
         }
 
         if (current is null)
@@ -73,67 +88,88 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");
         }
 
-        return MapActivePod(current, trainer, now, options, attempt, Make);
+        return MapActivePod(current, now, options, attempt, Make);
     }
 
+    /// <summary>Whether the Job reached a terminal condition (the Job controller is done with it).</summary>
+    public static bool IsFinished(V1Job job) =>
+        (job.Status?.Conditions ?? []).Any(c => c.Status == "True" && c.Type is "Complete" or "Failed" or "SuccessCriteriaMet" or "FailureTarget");
+
+    /// <summary>Whether a stop is recorded on the Job.</summary>
+    public static bool IsStopRequested(V1Job job) =>
+        job.Metadata?.Annotations?.ContainsKey(KubernetesLabels.StopRequestedAnnotation) == true;
+
+    /// <summary>Whether the run is over for the SDK: finished, stopped, or its Job is being deleted (no new attempt follows).</summary>
+    public static bool IsOver(V1Job job) => IsFinished(job) || IsStopRequested(job) || job.Metadata?.DeletionTimestamp is not null;
+
+    public static IReadOnlyList<V1Pod> OrderByCreation(IEnumerable<V1Pod> pods) =>
+        pods.OrderBy(p => p.Metadata?.CreationTimestamp ?? DateTime.MinValue)
+            .ThenBy(p => p.Metadata?.Name, StringComparer.Ordinal)
+            .ToList();
+
+    public static DateTimeOffset? ToOffset(DateTime? value) => value switch
+    {
+        null => null,
+        { Kind: DateTimeKind.Local } v => new DateTimeOffset(v.ToUniversalTime(), TimeSpan.Zero),
+        { } v => new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc), TimeSpan.Zero),
+    };
+
     private static TrainingRunStatus MapActivePod(
-        V1Pod pod,
-        V1ContainerStatus? trainer,
+        CachedPod pod,
         DateTimeOffset now,
         KubernetesExecutorOptions options,
         int attempt,
         Func<TrainingPhase, string, string?, DateTimeOffset?, DateTimeOffset?, TrainingRunStatus> make)
     {
-        var podName = pod.Metadata?.Name;
-        switch (pod.Status?.Phase)
+        var podName = pod.Name;
+        switch (pod.Phase)
         {
             case "Running":
                 return make(TrainingPhase.Running, TrainingStatusReasons.Running, $"Attempt {attempt} is running in pod {podName}.", null, null);
             case "Succeeded":
                 return make(TrainingPhase.Running, TrainingStatusReasons.Running, $"Pod {podName} finished; waiting for the Job to complete.", null, null);
             case "Failed":
-                var code = trainer?.State?.Terminated?.ExitCode;
+                var code = pod.ExitCode;
                 return make(TrainingPhase.Pending, TrainingStatusReasons.Starting,
-                    $"Attempt {attempt} failed{(code is null ? string.Empty : $" with exit code {code}")} ({trainer?.State?.Terminated?.Reason ?? pod.Status?.Reason ?? "Error"}); the Job controller decides whether to retry.", null, null);
+                    $"Attempt {attempt} failed{(code is null ? string.Empty : $" with exit code {code}")} ({pod.TerminatedReason ?? pod.Reason ?? "Error"}); the Job controller decides whether to retry.", null, null);
         }
 
-        var scheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
-        if (scheduled is { Status: "False" })
+        if (pod.ScheduledStatus == "False")
         {
-            var reason = scheduled.Reason == "Unschedulable" ? TrainingStatusReasons.Unschedulable : scheduled.Reason ?? TrainingStatusReasons.Unschedulable;
-            return make(TrainingPhase.Pending, reason, scheduled.Message ?? "No node can run the pod yet.", null, null);
+            var reason = pod.ScheduledReason == "Unschedulable" ? TrainingStatusReasons.Unschedulable : pod.ScheduledReason ?? TrainingStatusReasons.Unschedulable;
+            return make(TrainingPhase.Pending, reason, pod.ScheduledMessage ?? "No node can run the pod yet.", null, null);
         }
 
-        var waiting = trainer?.State?.Waiting;
-        if (waiting?.Reason is "ErrImagePull" or "ImagePullBackOff")
+        if (pod.WaitingReason is "ErrImagePull" or "ImagePullBackOff")
         {
-            var image = trainer?.Image ?? pod.Spec?.Containers?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)?.Image;
-            var since = ToOffset(scheduled?.LastTransitionTime) ?? ToOffset(pod.Status?.StartTime) ?? ToOffset(pod.Metadata?.CreationTimestamp) ?? now;
-            var message = $"Image {image} cannot be pulled: {waiting.Message ?? waiting.Reason}";
+            var since = ToOffset(pod.ScheduledAt) ?? ToOffset(pod.StartTime) ?? ToOffset(pod.Created) ?? now;
+            var message = $"Image {pod.Image} cannot be pulled: {pod.WaitingMessage ?? pod.WaitingReason}";
             return now - since > options.ImagePullBackOffTimeout
-                ? make(TrainingPhase.Failed, waiting.Reason, $"{message} (for more than {options.ImagePullBackOffTimeout}; the Job keeps retrying until it is stopped)", now, null)
-                : make(TrainingPhase.Pending, waiting.Reason, message, null, null);
+                ? make(TrainingPhase.Failed, pod.WaitingReason, $"{message} (for more than {options.ImagePullBackOffTimeout}; the Job keeps retrying until it is stopped)", now, null)
+                : make(TrainingPhase.Pending, pod.WaitingReason, message, null, null);
         }
 
-        if (waiting is not null)
+        if (pod.WaitingReason is not null || pod.WaitingMessage is not null)
         {
-            var reason = waiting.Reason is "ContainerCreating" or "PodInitializing" or null
+            var reason = pod.WaitingReason is "ContainerCreating" or "PodInitializing" or null
                 ? TrainingStatusReasons.ContainerCreating
-                : waiting.Reason;
-            return make(TrainingPhase.Pending, reason, waiting.Message ?? $"Container {TrainingJobSpecBuilder.ContainerName} in pod {podName} is being created.", null, null);
+                : pod.WaitingReason;
+            return make(TrainingPhase.Pending, reason, pod.WaitingMessage ?? $"Container {TrainingJobSpecBuilder.ContainerName} in pod {podName} is being created.", null, null);
         }
 
         return make(TrainingPhase.Pending, TrainingStatusReasons.ContainerCreating, $"Pod {podName} is starting.", null, null);
     }
 
-    private static (string Reason, string Message) DescribeFailure(V1JobCondition failed, V1ContainerStatus? trainer, int? exitCode, KubernetesExecutorOptions options)
+    private static (string Reason, string Message) DescribeFailure(CachedCondition failed, CachedPod? current, int? exitCode, KubernetesExecutorOptions options)
     {
-        var terminated = trainer?.State?.Terminated ?? trainer?.LastState?.Terminated;
         var reason = failed.Reason ?? "Failed";
         var message = failed.Message ?? "The Job failed.";
-        if (terminated?.Reason == "OOMKilled")
+        var (terminatedReason, terminatedCode) = current?.ExitCode is not null
+            ? (current.TerminatedReason, current.ExitCode)
+            : (current?.LastTerminatedReason, current?.LastExitCode);
+        if (terminatedReason == "OOMKilled")
         {
-            return (TrainingStatusReasons.OomKilled, $"{message}. The trainer was killed for exceeding its memory limit (OOMKilled, exit code {terminated.ExitCode}): raise the memory limit or lower the batch size.");
+            return (TrainingStatusReasons.OomKilled, $"{message}. The trainer was killed for exceeding its memory limit (OOMKilled, exit code {terminatedCode}): raise the memory limit or lower the batch size.");
         }
 
         if (exitCode is { } code)
@@ -152,34 +188,19 @@ internal static class KubernetesStatusMapper
         return (reason, message);
     }
 
-    public static IReadOnlyList<V1Pod> OrderByCreation(IEnumerable<V1Pod> pods) =>
-        pods.OrderBy(p => p.Metadata?.CreationTimestamp ?? DateTime.MinValue)
-            .ThenBy(p => p.Metadata?.Name, StringComparer.Ordinal)
-            .ToList();
+    private static CachedCondition? Condition(CachedJob job, string type) =>
+        Array.Find(job.Conditions, c => c.Type == type);
 
-    public static V1ContainerStatus? TrainerStatus(V1Pod pod) =>
-        pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)
-        ?? pod.Status?.ContainerStatuses?.FirstOrDefault();
-
-    /// <summary>Whether the Job reached a terminal condition (or is being deleted).</summary>
-    public static bool IsFinished(V1Job job) =>
-        job.Metadata?.DeletionTimestamp is not null ||
-        (job.Status?.Conditions ?? []).Any(c => c.Status == "True" && c.Type is "Complete" or "Failed" or "SuccessCriteriaMet" or "FailureTarget");
-
-    private static V1JobCondition? Condition(IList<V1JobCondition> conditions, string type) =>
-        conditions.FirstOrDefault(c => c.Type == type && c.Status == "True");
-
-    private static DateTimeOffset? FirstContainerStart(IReadOnlyList<V1Pod> pods) =>
-        pods.Select(TrainerStatus)
-            .Select(s => s?.State?.Running?.StartedAt ?? s?.State?.Terminated?.StartedAt)
-            .Where(t => t is not null)
-            .Select(ToOffset)
-            .FirstOrDefault();
-
-    public static DateTimeOffset? ToOffset(DateTime? value) => value switch
+    private static DateTimeOffset? FirstContainerStart(IReadOnlyList<CachedPod> pods)
     {
-        null => null,
-        { Kind: DateTimeKind.Local } v => new DateTimeOffset(v.ToUniversalTime(), TimeSpan.Zero),
-        { } v => new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc), TimeSpan.Zero),
-    };
+        foreach (var pod in pods)
+        {
+            if ((pod.RunningSince ?? pod.TerminatedStartedAt) is { } start)
+            {
+                return ToOffset(start);
+            }
+        }
+
+        return null;
+    }
 }

@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using k8s;
@@ -16,7 +16,7 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <item><description>Start is one create call; a repeat with the same config returns the existing run.</description></item>
 /// <item><description>Status is read from the Job and its pods (scheduling, image pulls, retries, OOM kills, deadlines).</description></item>
 /// <item><description>Logs come from the current attempt's pod (or every attempt's), and following moves on to retries.</description></item>
-/// <item><description>Stop deletes the Job with propagation <c>Background</c>, so its pods go too.</description></item>
+/// <item><description>Stop records the stop on the Job and ends it (its pods are removed); the Job stays until its TTL, so the run stays findable.</description></item>
 /// </list>
 /// See <c>docs/kubernetes.md</c>.
 /// </summary>
@@ -25,17 +25,17 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     private const string JobsResource = "jobs (batch)";
     private const string PodsResource = "pods";
     private const string LogsResource = "pods/log";
-    private const int MaxRememberedStops = 10_000;
+    private const int MaxStopAttempts = 5;
 
     private readonly KubernetesConnection _connection;
     private readonly TrainingJobSpecBuilder _builder;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _stopped = new(StringComparer.Ordinal);
+    private RunStatusProjection? _projection;
 
     /// <summary>
-    /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or in-cluster, KUBECONFIG,
-    /// ~/.kube/config), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.
+    /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or through the merged KUBECONFIG
+    /// files, ~/.kube/config or the in-cluster account), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.
     /// </summary>
     /// <param name="builder">Builds the Jobs; its options configure the executor.</param>
     /// <param name="timeProvider">The clock (default system).</param>
@@ -86,7 +86,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     }
 
     /// <inheritdoc />
-    public string Name => TrainingExecutorNames.Kubernetes;
+    public string Name => KubernetesExecutorInfo.ExecutorName;
 
     private KubernetesExecutorOptions Options => _builder.Options;
 
@@ -95,6 +95,9 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
 
     /// <summary>Adds cost to terminal statuses read from the API.</summary>
     private TrainingCostCalculator? Costs { get; }
+
+    /// <summary>Status from what a direct read returned, through the same rules the monitor's cache uses.</summary>
+    private RunStatusProjection Projection => _projection ??= new RunStatusProjection(Options, Costs);
 
     /// <inheritdoc />
     public Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default) =>
@@ -120,8 +123,8 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         {
             try
             {
-                await client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
-                _stopped.TryRemove(run.ResourceId, out _);
+                var created = await client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Monitor?.ObserveCreated(created);
                 Log.JobCreated(_logger, ns, name, config.JobId);
                 return run;
             }
@@ -134,6 +137,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
                 }
 
                 EnsureSameRun(existing, config, ns, name);
+                Monitor?.Observe(existing!);
                 Log.JobAlreadyExists(_logger, ns, name, config.JobId);
                 return run;
             }
@@ -152,15 +156,14 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     public async Task<TrainingRunStatus> GetStatusAsync(TrainingRun run, CancellationToken cancellationToken = default)
     {
         var (ns, name) = Locate(run);
-        if (Monitor is { IsSynced: true } monitor &&
-            monitor.TryGetStatus(run, _stopped.TryGetValue(run.ResourceId, out var stoppedByUs) ? stoppedByUs : null, out var cached, out var failedPod))
+        if (Monitor is { IsSynced: true } monitor && monitor.TryGetStatus(run, out var cached, out var failedPod))
         {
             // From the monitor's cache: no API call, except one log read the first time a run is seen Failed.
             if (failedPod is not null && Options.FailureLogLines > 0)
             {
                 var lines = await TryReadTailAsync(_connection.GetClient(), ns, failedPod, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
                 monitor.RememberFailureTail(run, string.Join(Environment.NewLine, lines));
-                monitor.TryGetStatus(run, null, out cached, out _);
+                monitor.TryGetStatus(run, out cached, out _);
             }
 
             return cached;
@@ -168,27 +171,9 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
 
         var client = _connection.GetClient();
         var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
-        if (job is null || !BelongsTo(job, run.JobId))
-        {
-            return _stopped.TryGetValue(run.ResourceId, out var stoppedAt)
-                ? new TrainingRunStatus { Run = run, Phase = TrainingPhase.Stopped, Reason = TrainingStatusReasons.StoppedByUser, Message = "The run was stopped: its Job was deleted.", FinishedAt = stoppedAt }
-                : new TrainingRunStatus { Run = run, Phase = TrainingPhase.NotFound, Reason = TrainingStatusReasons.NotFound, Message = $"No Job {ns}/{name} for job id '{run.JobId}' exists (never started, stopped, or removed {Options.Job.TtlSecondsAfterFinished?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} s after it finished)." };
-        }
-
-        var pods = await ListPodsAsync(client, job, run.JobId, cancellationToken).ConfigureAwait(false);
-        var status = KubernetesStatusMapper.Map(run, job, pods, _time.GetUtcNow(), Options, _stopped.TryGetValue(run.ResourceId, out var stopped) ? stopped : null);
-        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
-        {
-            var tail = await TryReadTailAsync(client, ns, KubernetesStatusMapper.OrderByCreation(pods)[^1].Metadata.Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
-            if (tail.Count > 0)
-            {
-                status = status with { Message = $"{status.Message}{Environment.NewLine}Last log lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}" };
-            }
-        }
-
-        return Costs is { } costs && CachedJob.From(job, ns, Options.Gpu.ResourceName, null) is { } resources
-            ? costs.WithCost(status, resources.Gpus, resources.CpuRequest)
-            : status;
+        return job is null || !BelongsTo(job, run.JobId)
+            ? NotFound(run, ns, name)
+            : await StatusOfAsync(client, run, job, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -238,48 +223,78 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         return options.Follow ? reader.FollowAsync(cancellationToken) : reader.ReadAsync(cancellationToken);
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Stops a pending or running run and keeps it findable: one PATCH of the Job (merge patch, with the uid and
+    /// resourceVersion read just before as preconditions) records the stop (<see cref="KubernetesLabels.StopRequestedAnnotation"/>,
+    /// <see cref="KubernetesLabels.StopReasonAnnotation"/>) and sets <c>spec.activeDeadlineSeconds</c> to 0, so the Job
+    /// controller fails the Job (DeadlineExceeded) and deletes its active pods with their own grace period. The Job stays
+    /// until its <c>ttlSecondsAfterFinished</c>: every host reports the run <see cref="TrainingPhase.Stopped"/> until then,
+    /// and a start with the same job id and config returns it. A run that already finished keeps its outcome.
+    /// </summary>
+    /// <param name="run">The run.</param>
+    /// <param name="options">
+    /// <see cref="TrainingStopOptions.GracePeriod"/>: the pods' grace period comes from the Job's template
+    /// (<c>Job:TerminationGracePeriod</c>), which cannot change on a running Job. A shorter one is applied by also deleting
+    /// the pods with it (needs <c>deletecollection</c> on pods, which the least-privilege Role does not grant: then a
+    /// warning is logged and the template's applies); a longer one cannot be granted.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The run's status after the stop (Stopped, or the outcome of a run that had already finished).</returns>
     public async Task<TrainingRunStatus> StopAsync(TrainingRun run, TrainingStopOptions? options = null, CancellationToken cancellationToken = default)
     {
         var (ns, name) = Locate(run);
         var client = _connection.GetClient();
-        var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
-        if (job is null || !BelongsTo(job, run.JobId))
+        for (var attempt = 1; ; attempt++)
         {
-            return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
-        }
+            var job = await TryReadJobAsync(client, ns, name, run.JobId, cancellationToken).ConfigureAwait(false);
+            if (job is null || !BelongsTo(job, run.JobId))
+            {
+                return NotFound(run, ns, name);
+            }
 
-        if (KubernetesStatusMapper.IsFinished(job) && job.Metadata.DeletionTimestamp is null)
-        {
-            // A finished run keeps its outcome (and its Job, until the TTL) instead of turning into "Stopped".
-            Log.StopOfFinishedJob(_logger, ns, name, run.JobId);
-            return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
-        }
+            if (KubernetesStatusMapper.IsOver(job))
+            {
+                // Stopped before (stop is idempotent), being deleted, or finished: a finished run keeps its outcome (and its
+                // Job, until the TTL) instead of turning into "Stopped".
+                if (!KubernetesStatusMapper.IsStopRequested(job))
+                {
+                    Log.StopOfFinishedJob(_logger, ns, name, run.JobId);
+                }
 
-        RememberStop(run.ResourceId);
-        try
-        {
-            // Background: the Job goes now and the garbage collector deletes its pods. Never the batch/v1 default
-            // (Orphan), which would leave the pods, and their GPUs, running.
-            await client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken).ConfigureAwait(false);
-            Log.JobDeleted(_logger, ns, name, run.JobId);
-        }
-        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
-        {
-            // Already gone: stopping is idempotent.
-        }
-        catch (HttpOperationException ex)
-        {
-            _stopped.TryRemove(run.ResourceId, out _);
-            throw KubernetesErrors.Translate(ex, "delete", JobsResource, ns, run.JobId);
-        }
+                return await StatusOfAsync(client, run, job, cancellationToken).ConfigureAwait(false);
+            }
 
-        if (options?.GracePeriod is { } grace)
-        {
-            await DeletePodsAsync(client, job, (long)Math.Ceiling(grace.TotalSeconds), cancellationToken).ConfigureAwait(false);
-        }
+            V1Job stopped;
+            try
+            {
+                stopped = await client.BatchV1.PatchNamespacedJobAsync(StopPatch(job), name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict) && attempt < MaxStopAttempts)
+            {
+                continue; // The Job changed (its status, or it was replaced) since it was read: read it again.
+            }
+            catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+            {
+                return NotFound(run, ns, name);
+            }
+            catch (HttpOperationException ex)
+            {
+                throw KubernetesErrors.Translate(ex, "patch", JobsResource, ns, run.JobId);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw KubernetesErrors.Unreachable(ex, _connection.Source, "patch", JobsResource, run.JobId);
+            }
 
-        return await GetStatusAsync(run, cancellationToken).ConfigureAwait(false);
+            Log.JobStopped(_logger, ns, name, run.JobId);
+            Monitor?.Observe(stopped);
+            if (options?.GracePeriod is { } grace && grace < TimeSpan.FromSeconds(stopped.Spec?.Template?.Spec?.TerminationGracePeriodSeconds ?? 30))
+            {
+                await DeletePodsAsync(client, stopped, (long)Math.Ceiling(grace.TotalSeconds), cancellationToken).ConfigureAwait(false);
+            }
+
+            return await StatusOfAsync(client, run, stopped, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -289,7 +304,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         var selector = BuildSelector(query);
         if (Monitor is { IsSynced: true } monitor)
         {
-            return monitor.List(query, r => _stopped.TryGetValue(r.ResourceId, out var at) ? at : null);
+            return monitor.List(query);
         }
 
         var ns = Options.Namespace;
@@ -336,8 +351,11 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
             }
 
             var run = new TrainingRun(Name, jobId, $"{ns}/{job.Metadata!.Name}");
-            var status = KubernetesStatusMapper.Map(run, job, pods.Where(p => IsPodOf(p, job)).ToList(), now, Options,
-                _stopped.TryGetValue(run.ResourceId, out var stopped) ? stopped : null);
+            var status = Projection.Project(
+                CachedJob.From(job, run, Options.Gpu.ResourceName),
+                pods.Where(p => IsPodOf(p, job)).Select(CachedPod.Read).OfType<CachedPod>().ToList(),
+                now,
+                failureTail: null);
             if (query.Phases is not { Count: > 0 } phases || phases.Contains(status.Phase))
             {
                 result.Add(status);
@@ -401,12 +419,12 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
     {
         ArgumentNullException.ThrowIfNull(run);
         var parts = run.ResourceId.Split('/');
-        if (!string.Equals(run.ExecutorName, TrainingExecutorNames.Kubernetes, StringComparison.OrdinalIgnoreCase) ||
-            parts.Length != 2 || !KubernetesSyntax.IsDnsLabel(parts[0]) || !KubernetesSyntax.IsDnsSubdomain(parts[1]))
+        if (!string.Equals(run.ExecutorName, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase) ||
+            parts.Length != 2 || !NameSyntax.IsDnsLabel(parts[0]) || !NameSyntax.IsDnsSubdomain(parts[1]))
         {
             throw new TrainingException(TrainingErrorCode.RunNotFound, $"The run handle '{run}' is not a Kubernetes run (expected executor 'kubernetes' and resource id 'namespace/job-name').")
             {
-                ExecutorName = TrainingExecutorNames.Kubernetes,
+                ExecutorName = KubernetesExecutorInfo.ExecutorName,
                 JobId = run.JobId,
             };
         }
@@ -447,9 +465,9 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         var errors = new List<TrainingValidationError>();
         foreach (var (key, value) in query.Labels ?? new Dictionary<string, string>())
         {
-            if (!KubernetesSyntax.IsQualifiedName(key) || !KubernetesSyntax.IsLabelValue(value))
+            if (!NameSyntax.IsQualifiedName(key) || !NameSyntax.IsLabelValue(value))
             {
-                errors.Add(new TrainingValidationError($"Labels[{key}]", value, "must be a valid label key and value (" + KubernetesSyntax.QualifiedNameRule + "; value " + KubernetesSyntax.LabelValueRule + ")"));
+                errors.Add(new TrainingValidationError($"Labels[{key}]", value, "must be a valid label key and value (" + NameSyntax.QualifiedNameRule + "; value " + NameSyntax.LabelValueRule + ")"));
                 continue;
             }
 
@@ -527,6 +545,56 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         }
     }
 
+    /// <summary>The merge patch of a stop: preconditions (uid, resourceVersion), the stop's time and reason, and a deadline of 0.</summary>
+    private V1Patch StopPatch(V1Job job)
+    {
+        var at = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var patch = new System.Text.Json.Nodes.JsonObject
+        {
+            ["metadata"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["uid"] = job.Metadata.Uid,
+                ["resourceVersion"] = job.Metadata.ResourceVersion,
+                ["annotations"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    [KubernetesLabels.StopRequestedAnnotation] = at,
+                    [KubernetesLabels.StopReasonAnnotation] = TrainingStatusReasons.StoppedByUser,
+                },
+            },
+            ["spec"] = new System.Text.Json.Nodes.JsonObject { ["activeDeadlineSeconds"] = 0 },
+        };
+        return new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch);
+    }
+
+    private TrainingRunStatus NotFound(TrainingRun run, string ns, string name) => new()
+    {
+        Run = run,
+        Phase = TrainingPhase.NotFound,
+        Reason = TrainingStatusReasons.NotFound,
+        Message = $"No Job {ns}/{name} for job id '{run.JobId}' exists (never started, or removed {Options.Job.TtlSecondsAfterFinished?.ToString(CultureInfo.InvariantCulture) ?? "-"} s after it ended, stopped or not).",
+    };
+
+    /// <summary>The status of a Job read from the API: its pods listed, the failed trainer's last lines read.</summary>
+    private async Task<TrainingRunStatus> StatusOfAsync(IKubernetes client, TrainingRun run, V1Job job, CancellationToken cancellationToken)
+    {
+        var pods = (await ListPodsAsync(client, job, run.JobId, cancellationToken).ConfigureAwait(false))
+            .Select(CachedPod.Read).OfType<CachedPod>().ToList();
+        var record = CachedJob.From(job, run, Options.Gpu.ResourceName);
+        var now = _time.GetUtcNow();
+        var status = Projection.Project(record, pods, now, failureTail: null);
+        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
+        {
+            var (ns, _) = Locate(run);
+            var tail = await TryReadTailAsync(client, ns, CachedPod.OrderByCreation(pods)[^1].Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+            if (tail.Count > 0)
+            {
+                status = Projection.Project(record, pods, now, string.Join(Environment.NewLine, tail));
+            }
+        }
+
+        return status;
+    }
+
     private async Task WaitAsync(Task changed, CancellationToken cancellationToken)
     {
         try
@@ -566,18 +634,5 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
             // Needs 'delete pods'; without it the garbage collector still removes them with their own grace period.
             Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, KubernetesErrors.ReadStatus(ex)?.Message ?? ex.Message);
         }
-    }
-
-    private void RememberStop(string resourceId)
-    {
-        if (_stopped.Count >= MaxRememberedStops)
-        {
-            foreach (var oldest in _stopped.OrderBy(p => p.Value).Take(MaxRememberedStops / 10).Select(p => p.Key).ToList())
-            {
-                _stopped.TryRemove(oldest, out _);
-            }
-        }
-
-        _stopped[resourceId] = _time.GetUtcNow();
     }
 }

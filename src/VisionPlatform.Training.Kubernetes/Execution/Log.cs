@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Job {Namespace}/{JobName} for training job {JobId} already exists with the same config; returning the existing run")]
     public static partial void JobAlreadyExists(ILogger logger, string @namespace, string jobName, string jobId);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Deleted Job {Namespace}/{JobName} (training job {JobId}) with propagation Background")]
-    public static partial void JobDeleted(ILogger logger, string @namespace, string jobName, string jobId);
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Stopped Job {Namespace}/{JobName} (training job {JobId}): stop recorded, deadline set to 0; the Job controller removes its pods and the Job stays until its TTL")]
+    public static partial void JobStopped(ILogger logger, string @namespace, string jobName, string jobId);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Waiting for pod {PodName} of training job {JobId} to start: {Reason}")]
     public static partial void WaitingForPod(ILogger logger, string podName, string jobId, string reason);

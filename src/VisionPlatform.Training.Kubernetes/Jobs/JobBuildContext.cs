@@ -142,7 +142,7 @@ internal sealed class JobBuildContext
             return cached;
         }
 
-        if (!KubernetesSyntax.TryParseQuantity(text, out _))
+        if (!ResourceQuantity.TryParse(text, out _))
         {
             Problems.Add(new(path, text, "must be a Kubernetes quantity such as '500m', '2', '8Gi' (decimal suffixes k, M, G, T; binary Ki, Mi, Gi, Ti)"));
             return null;

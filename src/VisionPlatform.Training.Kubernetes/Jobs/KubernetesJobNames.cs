@@ -27,7 +27,7 @@ public static class KubernetesJobNames
     public static string FromJobId(string jobId)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
-        if (Prefix.Length + jobId.Length <= MaxNameLength && KubernetesSyntax.IsDnsLabel(jobId))
+        if (Prefix.Length + jobId.Length <= MaxNameLength && NameSyntax.IsDnsLabel(jobId))
         {
             return Prefix + jobId;
         }
@@ -48,7 +48,7 @@ public static class KubernetesJobNames
     public static string ToLabelValue(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (KubernetesSyntax.IsLabelValue(value))
+        if (NameSyntax.IsLabelValue(value))
         {
             return value;
         }

@@ -42,8 +42,14 @@ public static class KubernetesLabels
     /// <summary>The job config's <see cref="TrainingJobConfig.ConfigHash"/>, to tell a repeated start from a conflicting one.</summary>
     public const string ConfigHashAnnotation = AnnotationPrefix + "config-hash";
 
-    /// <summary>Set on a Job just before the executor deletes it, so a stop is reported as Stopped, not Failed.</summary>
+    /// <summary>
+    /// When the run was stopped (RFC 3339, UTC). <c>StopAsync</c> sets it in the same write that ends the Job (its
+    /// <c>activeDeadlineSeconds</c> is set to 0), so every host reports the run as Stopped, not Failed, until the Job's TTL.
+    /// </summary>
     public const string StopRequestedAnnotation = AnnotationPrefix + "stop-requested-at";
+
+    /// <summary>Why the run was stopped (<see cref="TrainingStatusReasons.StoppedByUser"/>), set with <see cref="StopRequestedAnnotation"/>.</summary>
+    public const string StopReasonAnnotation = AnnotationPrefix + "stop-reason";
 
     /// <summary>The label keys the executor sets itself; a job's own labels may not use them.</summary>
     public static IReadOnlySet<string> Reserved { get; } = new HashSet<string>(StringComparer.Ordinal)

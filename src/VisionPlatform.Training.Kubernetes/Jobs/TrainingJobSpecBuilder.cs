@@ -144,7 +144,7 @@ public sealed class TrainingJobSpecBuilder
         var problems = context.Problems.Concat(KubernetesJobValidator.Validate(context.Job)).ToList();
         if (problems.Count > 0)
         {
-            throw new TrainingValidationException(problems) { ExecutorName = TrainingExecutorNames.Kubernetes, JobId = config.JobId };
+            throw new TrainingValidationException(problems) { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = config.JobId };
         }
 
         return context.Job;

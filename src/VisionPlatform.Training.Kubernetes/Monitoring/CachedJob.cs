@@ -3,8 +3,9 @@ using k8s.Models;
 namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
-/// What the monitor keeps of a Job: only the fields <see cref="KubernetesStatusMapper"/>, cost and list queries read,
-/// so 10,000 tracked runs fit in a few megabytes instead of the hundreds a cache of full <see cref="V1Job"/> objects needs.
+/// What the SDK keeps of a Job: only the fields <see cref="KubernetesStatusMapper"/>, cost and list queries read, so
+/// 10,000 runs in the monitor's cache fit in a few megabytes instead of the hundreds full <see cref="V1Job"/> objects
+/// need. The executor's direct reads make the same record from the Job they read, so both map through the same rules.
 /// </summary>
 internal sealed class CachedJob
 {
@@ -13,6 +14,7 @@ internal sealed class CachedJob
     private readonly DateTime _deletionTimestamp;
     private readonly DateTime _startTime;
     private readonly DateTime _completionTime;
+    private readonly DateTime _stopRequestedAt;
 
     private CachedJob(TrainingRun run, string name, Guid uid)
     {
@@ -37,6 +39,12 @@ internal sealed class CachedJob
     public DateTime? StartTime { get => CompactTime.Unpack(_startTime); private init => _startTime = CompactTime.Pack(value); }
 
     public DateTime? CompletionTime { get => CompactTime.Unpack(_completionTime); private init => _completionTime = CompactTime.Pack(value); }
+
+    /// <summary>When a stop was recorded on the Job (<see cref="KubernetesLabels.StopRequestedAnnotation"/>), or null.</summary>
+    public DateTime? StopRequestedAt { get => CompactTime.Unpack(_stopRequestedAt); private init => _stopRequestedAt = CompactTime.Pack(value); }
+
+    /// <summary>The recorded stop's reason (<see cref="KubernetesLabels.StopReasonAnnotation"/>), or null.</summary>
+    public string? StopReason { get; private init; }
 
     public int Active { get; private init; }
 
@@ -86,10 +94,18 @@ internal sealed class CachedJob
         _ = Guid.TryParse(metadata.Uid, out var uid);
         var run = previous is not null && previous.Uid == uid && previous.Run.JobId == jobId
             ? previous.Run
-            : new TrainingRun(TrainingExecutorNames.Kubernetes, jobId, $"{ns}/{name}");
+            : new TrainingRun(KubernetesExecutorInfo.ExecutorName, jobId, $"{ns}/{name}");
+        return From(job, run, gpuResource, previous);
+    }
+
+    /// <summary>Reads a Job known to hold <paramref name="run"/> (the executor's direct reads).</summary>
+    public static CachedJob From(V1Job job, TrainingRun run, string gpuResource, CachedJob? previous = null)
+    {
+        var metadata = job.Metadata ?? new V1ObjectMeta();
+        _ = Guid.TryParse(metadata.Uid, out var uid);
 
         // One copy of the name per run: the previous record's (also the cache's key) or the one in the run's resource id.
-        var runName = previous is not null && previous.Name == name ? previous.Name : NameOf(run);
+        var runName = previous is not null && previous.Name == metadata.Name ? previous.Name : NameOf(run);
         var container = job.Spec?.Template?.Spec?.Containers?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)
             ?? job.Spec?.Template?.Spec?.Containers?.FirstOrDefault();
         var limits = container?.Resources?.Limits;
@@ -104,6 +120,8 @@ internal sealed class CachedJob
         {
             Created = metadata.CreationTimestamp,
             DeletionTimestamp = metadata.DeletionTimestamp,
+            StopRequestedAt = ReadStopTime(metadata.Annotations),
+            StopReason = metadata.Annotations?.TryGetValue(KubernetesLabels.StopReasonAnnotation, out var stopReason) == true ? StringPool.Share(stopReason) : null,
             Suspend = job.Spec?.Suspend == true,
             StartTime = status?.StartTime,
             CompletionTime = status?.CompletionTime,
@@ -141,6 +159,19 @@ internal sealed class CachedJob
         }
 
         return false;
+    }
+
+    /// <summary>The time of a recorded stop: RFC 3339 as the executor writes it; a stop whose time cannot be read counts from 0001-01-02.</summary>
+    private static DateTime? ReadStopTime(IDictionary<string, string>? annotations)
+    {
+        if (annotations?.TryGetValue(KubernetesLabels.StopRequestedAnnotation, out var text) != true)
+        {
+            return null;
+        }
+
+        return DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? at.UtcDateTime
+            : DateTime.MinValue.AddDays(1);
     }
 
     /// <summary>The Job name part of a Kubernetes run's resource id (<c>namespace/name</c>): the name the cache keys the run by.</summary>
@@ -183,29 +214,6 @@ internal sealed class CachedJob
 
         return (StringPool.ShareLabels(pairs), jobIdLabel);
     }
-
-    /// <summary>A Job with just the fields the mapper reads. A finished Job that is being deleted keeps its outcome.</summary>
-    public V1Job ToJob(string ns) => new()
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Name = Name,
-            NamespaceProperty = ns,
-            Uid = Uid.ToString(),
-            CreationTimestamp = Created,
-            DeletionTimestamp = IsFinished ? null : DeletionTimestamp,
-        },
-        Spec = new V1JobSpec { Suspend = Suspend, Template = new V1PodTemplateSpec() },
-        Status = new V1JobStatus
-        {
-            StartTime = StartTime,
-            CompletionTime = CompletionTime,
-            Active = Active,
-            Failed = Failed,
-            Succeeded = Succeeded,
-            Conditions = Conditions.Select(c => new V1JobCondition { Type = c.Type, Status = "True", Reason = c.Reason, Message = c.Message, LastTransitionTime = c.LastTransitionTime }).ToList(),
-        },
-    };
 }
 
 /// <summary>A Job condition whose status is True.</summary>

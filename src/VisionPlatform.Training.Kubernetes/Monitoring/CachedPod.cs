@@ -58,7 +58,7 @@ internal sealed class CachedPod
     /// <summary>Whether the trainer container runs now (its log can be followed).</summary>
     public bool IsRunning => Phase == "Running" && RunningSince is not null;
 
-    /// <summary>Reads a pod; <see langword="null"/> when it names no Job.</summary>
+    /// <summary>Reads a pod of a Job; <see langword="null"/> when it names no Job.</summary>
     /// <param name="pod">The pod.</param>
     /// <param name="jobName">The Job the pod belongs to (by its controller reference or job-name label); not stored in the record, the cache keys pods by it.</param>
     public static CachedPod? From(V1Pod pod, out string jobName)
@@ -73,14 +73,22 @@ internal sealed class CachedPod
         }
 
         jobName = owningJob ?? string.Empty;
-        if (metadata?.Name is not { } name || string.IsNullOrEmpty(owningJob))
+        return string.IsNullOrEmpty(owningJob) ? null : Read(pod);
+    }
+
+    /// <summary>Reads any named pod (the executor's direct reads have already selected the Job's pods).</summary>
+    public static CachedPod? Read(V1Pod pod)
+    {
+        var metadata = pod.Metadata;
+        if (metadata?.Name is not { } name)
         {
             return null;
         }
 
+        var owner = metadata.OwnerReferences?.FirstOrDefault(o => o.Controller == true && o.Kind == "Job");
         _ = Guid.TryParse(owner?.Uid, out var ownerUid);
         var scheduled = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
-        var trainer = KubernetesStatusMapper.TrainerStatus(pod);
+        var trainer = TrainerStatus(pod);
         return new CachedPod
         {
             Name = name,
@@ -105,32 +113,12 @@ internal sealed class CachedPod
         };
     }
 
-    /// <summary>A pod with just the fields the mapper reads.</summary>
-    public V1Pod ToPod() => new()
-    {
-        Metadata = new V1ObjectMeta { Name = Name, CreationTimestamp = Created },
-        Spec = new V1PodSpec { Containers = [new V1Container { Name = TrainingJobSpecBuilder.ContainerName, Image = Image }] },
-        Status = new V1PodStatus
-        {
-            Phase = Phase,
-            Reason = Reason,
-            StartTime = StartTime,
-            Conditions = ScheduledStatus is null ? null : [new V1PodCondition { Type = "PodScheduled", Status = ScheduledStatus, Reason = ScheduledReason, Message = ScheduledMessage, LastTransitionTime = ScheduledAt }],
-            ContainerStatuses =
-            [
-                new V1ContainerStatus
-                {
-                    Name = TrainingJobSpecBuilder.ContainerName,
-                    Image = Image,
-                    State = new V1ContainerState
-                    {
-                        Waiting = WaitingReason is null && WaitingMessage is null ? null : new V1ContainerStateWaiting { Reason = WaitingReason, Message = WaitingMessage },
-                        Running = RunningSince is null ? null : new V1ContainerStateRunning { StartedAt = RunningSince },
-                        Terminated = ExitCode is null ? null : new V1ContainerStateTerminated { ExitCode = ExitCode.Value, Reason = TerminatedReason, StartedAt = TerminatedStartedAt },
-                    },
-                    LastState = LastExitCode is null ? null : new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = LastExitCode.Value, Reason = LastTerminatedReason } },
-                },
-            ],
-        },
-    };
+    /// <summary>The trainer container's status (or the first container's, for a pod made by hand).</summary>
+    public static V1ContainerStatus? TrainerStatus(V1Pod pod) =>
+        pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == TrainingJobSpecBuilder.ContainerName)
+        ?? pod.Status?.ContainerStatuses?.FirstOrDefault();
+
+    /// <summary>Pods oldest first (by creation, then name): the last one is the current attempt.</summary>
+    public static List<CachedPod> OrderByCreation(IEnumerable<CachedPod> pods) =>
+        pods.OrderBy(p => p.Created ?? DateTime.MinValue).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
 }

@@ -197,12 +197,12 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
         if (failure is not null)
         {
             var errorType = KubernetesApiRequestKind.ErrorType(failure, callerCanceled);
-            metrics.RecordExecutorRequest(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource, (int?)status, errorType, isError: !callerCanceled);
+            metrics.RecordExecutorRequest(KubernetesExecutorInfo.ExecutorName, kind.Verb, kind.Resource, (int?)status, errorType, isError: !callerCanceled);
         }
         else
         {
             var isError = KubernetesApiRequestKind.IsErrorStatus(status!.Value);
-            metrics.RecordExecutorRequest(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource, (int)status.Value, isError ? ((int)status.Value).ToString(CultureInfo.InvariantCulture) : null, isError);
+            metrics.RecordExecutorRequest(KubernetesExecutorInfo.ExecutorName, kind.Verb, kind.Resource, (int)status.Value, isError ? ((int)status.Value).ToString(CultureInfo.InvariantCulture) : null, isError);
         }
     }
 
@@ -240,7 +240,7 @@ public sealed class KubernetesResilienceHandler : DelegatingHandler
                     if (Metrics is { } metrics && args.Context.Properties.TryGetValue(RequestKey, out var retried))
                     {
                         var kind = KubernetesApiRequestKind.Of(retried);
-                        metrics.RecordExecutorRequestRetry(TrainingExecutorNames.Kubernetes, kind.Verb, kind.Resource);
+                        metrics.RecordExecutorRequestRetry(KubernetesExecutorInfo.ExecutorName, kind.Verb, kind.Resource);
                     }
 
                     var request = CurrentRequest(args.Context);

@@ -71,9 +71,9 @@ public static class KubernetesJobValidator
         }
         else if (!string.IsNullOrEmpty(meta.Name))
         {
-            if (!KubernetesSyntax.IsDnsSubdomain(meta.Name))
+            if (!NameSyntax.IsDnsSubdomain(meta.Name))
             {
-                e.Add("metadata.name", meta.Name, KubernetesSyntax.DnsSubdomainRule);
+                e.Add("metadata.name", meta.Name, NameSyntax.DnsSubdomainRule);
             }
             else if (meta.Name.Length > 63 && job.Spec?.ManualSelector != true)
             {
@@ -84,15 +84,15 @@ public static class KubernetesJobValidator
         {
             // generateName is checked with its trailing '-' masked; the server truncates it to 58 characters.
             var prefix = meta.GenerateName!.EndsWith('-') ? meta.GenerateName[..^1] + "a" : meta.GenerateName;
-            if (!KubernetesSyntax.IsDnsSubdomain(prefix))
+            if (!NameSyntax.IsDnsSubdomain(prefix))
             {
-                e.Add("metadata.generateName", meta.GenerateName, KubernetesSyntax.DnsSubdomainRule);
+                e.Add("metadata.generateName", meta.GenerateName, NameSyntax.DnsSubdomainRule);
             }
         }
 
-        if (meta is not null && !string.IsNullOrEmpty(meta.NamespaceProperty) && !KubernetesSyntax.IsDnsLabel(meta.NamespaceProperty))
+        if (meta is not null && !string.IsNullOrEmpty(meta.NamespaceProperty) && !NameSyntax.IsDnsLabel(meta.NamespaceProperty))
         {
-            e.Add("metadata.namespace", meta.NamespaceProperty, KubernetesSyntax.DnsLabelRule);
+            e.Add("metadata.namespace", meta.NamespaceProperty, NameSyntax.DnsLabelRule);
         }
 
         ValidateLabels(e, "metadata.labels", meta?.Labels);
@@ -103,14 +103,14 @@ public static class KubernetesJobValidator
     {
         foreach (var (key, value) in labels ?? new Dictionary<string, string>())
         {
-            if (!KubernetesSyntax.IsQualifiedName(key))
+            if (!NameSyntax.IsQualifiedName(key))
             {
-                e.Add($"{path}[{key}]", key, "key " + KubernetesSyntax.QualifiedNameRule);
+                e.Add($"{path}[{key}]", key, "key " + NameSyntax.QualifiedNameRule);
             }
 
-            if (!KubernetesSyntax.IsLabelValue(value))
+            if (!NameSyntax.IsLabelValue(value))
             {
-                e.Add($"{path}[{key}]", value, KubernetesSyntax.LabelValueRule);
+                e.Add($"{path}[{key}]", value, NameSyntax.LabelValueRule);
             }
         }
     }
@@ -120,9 +120,9 @@ public static class KubernetesJobValidator
         long total = 0;
         foreach (var (key, value) in annotations ?? new Dictionary<string, string>())
         {
-            if (!KubernetesSyntax.IsQualifiedName(key?.ToLowerInvariant()))
+            if (!NameSyntax.IsQualifiedName(key?.ToLowerInvariant()))
             {
-                e.Add($"{path}[{key}]", key, "key " + KubernetesSyntax.QualifiedNameRule);
+                e.Add($"{path}[{key}]", key, "key " + NameSyntax.QualifiedNameRule);
             }
 
             total += System.Text.Encoding.UTF8.GetByteCount(key ?? string.Empty) + System.Text.Encoding.UTF8.GetByteCount(value ?? string.Empty);
@@ -157,7 +157,7 @@ public static class KubernetesJobValidator
         if (spec.ManagedBy is { } managedBy)
         {
             var slash = managedBy.IndexOf('/', StringComparison.Ordinal);
-            if (managedBy.Length > 63 || slash <= 0 || slash == managedBy.Length - 1 || !KubernetesSyntax.IsDnsSubdomain(managedBy[..slash]))
+            if (managedBy.Length > 63 || slash <= 0 || slash == managedBy.Length - 1 || !NameSyntax.IsDnsSubdomain(managedBy[..slash]))
             {
                 e.Add("spec.managedBy", managedBy, "must be a domain-prefixed path of at most 63 characters, such as 'example.com/controller'");
             }
@@ -237,7 +237,7 @@ public static class KubernetesJobValidator
             if (spec.Completions is > 0 and var completions && job.Metadata?.Name is { Length: > 0 } name)
             {
                 var host = $"{name}-{completions - 1}";
-                if (!KubernetesSyntax.IsDnsLabel(host))
+                if (!NameSyntax.IsDnsLabel(host))
                 {
                     e.Add("metadata.name", name, $"will not be able to create pods with the invalid DNS label hostname '{host}'");
                 }
@@ -408,9 +408,9 @@ public static class KubernetesJobValidator
 
                 for (var j = 0; j < conditions.Count; j++)
                 {
-                    if (!KubernetesSyntax.IsQualifiedName(conditions[j].Type))
+                    if (!NameSyntax.IsQualifiedName(conditions[j].Type))
                     {
-                        e.Add($"{path}.onPodConditions[{j}].type", conditions[j].Type, KubernetesSyntax.QualifiedNameRule);
+                        e.Add($"{path}.onPodConditions[{j}].type", conditions[j].Type, NameSyntax.QualifiedNameRule);
                     }
 
                     if (conditions[j].Status is not (null or "" or "True" or "False" or "Unknown"))

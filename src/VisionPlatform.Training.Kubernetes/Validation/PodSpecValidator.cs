@@ -33,26 +33,26 @@ internal static class PodSpecValidator
         KubernetesJobValidator.NonNegative(e, $"{path}.terminationGracePeriodSeconds", pod.TerminationGracePeriodSeconds);
         Subdomain(e, $"{path}.serviceAccountName", pod.ServiceAccountName);
         Subdomain(e, $"{path}.priorityClassName", pod.PriorityClassName);
-        if (!string.IsNullOrEmpty(pod.Hostname) && !KubernetesSyntax.IsDnsLabel(pod.Hostname))
+        if (!string.IsNullOrEmpty(pod.Hostname) && !NameSyntax.IsDnsLabel(pod.Hostname))
         {
-            e.Add($"{path}.hostname", pod.Hostname, KubernetesSyntax.DnsLabelRule);
+            e.Add($"{path}.hostname", pod.Hostname, NameSyntax.DnsLabelRule);
         }
 
-        if (!string.IsNullOrEmpty(pod.Subdomain) && !KubernetesSyntax.IsDnsLabel(pod.Subdomain))
+        if (!string.IsNullOrEmpty(pod.Subdomain) && !NameSyntax.IsDnsLabel(pod.Subdomain))
         {
-            e.Add($"{path}.subdomain", pod.Subdomain, KubernetesSyntax.DnsLabelRule);
+            e.Add($"{path}.subdomain", pod.Subdomain, NameSyntax.DnsLabelRule);
         }
 
         foreach (var (key, value) in pod.NodeSelector ?? new Dictionary<string, string>())
         {
-            if (!KubernetesSyntax.IsQualifiedName(key))
+            if (!NameSyntax.IsQualifiedName(key))
             {
-                e.Add($"{path}.nodeSelector[{key}]", key, "key " + KubernetesSyntax.QualifiedNameRule);
+                e.Add($"{path}.nodeSelector[{key}]", key, "key " + NameSyntax.QualifiedNameRule);
             }
 
-            if (!KubernetesSyntax.IsLabelValue(value))
+            if (!NameSyntax.IsLabelValue(value))
             {
-                e.Add($"{path}.nodeSelector[{key}]", value, KubernetesSyntax.LabelValueRule);
+                e.Add($"{path}.nodeSelector[{key}]", value, NameSyntax.LabelValueRule);
             }
         }
 
@@ -70,9 +70,9 @@ internal static class PodSpecValidator
 
     private static void Subdomain(Errors e, string path, string? value)
     {
-        if (!string.IsNullOrEmpty(value) && !KubernetesSyntax.IsDnsSubdomain(value))
+        if (!string.IsNullOrEmpty(value) && !NameSyntax.IsDnsSubdomain(value))
         {
-            e.Add(path, value, KubernetesSyntax.DnsSubdomainRule);
+            e.Add(path, value, NameSyntax.DnsSubdomainRule);
         }
     }
 
@@ -88,9 +88,9 @@ internal static class PodSpecValidator
             {
                 e.Add($"{at}.name", null, "is required");
             }
-            else if (!KubernetesSyntax.IsDnsLabel(v.Name))
+            else if (!NameSyntax.IsDnsLabel(v.Name))
             {
-                e.Add($"{at}.name", v.Name, KubernetesSyntax.DnsLabelRule);
+                e.Add($"{at}.name", v.Name, NameSyntax.DnsLabelRule);
             }
             else if (!names.Add(v.Name))
             {
@@ -142,9 +142,9 @@ internal static class PodSpecValidator
             {
                 e.Add($"{at}.name", null, "is required");
             }
-            else if (!KubernetesSyntax.IsDnsLabel(c.Name))
+            else if (!NameSyntax.IsDnsLabel(c.Name))
             {
-                e.Add($"{at}.name", c.Name, KubernetesSyntax.DnsLabelRule);
+                e.Add($"{at}.name", c.Name, NameSyntax.DnsLabelRule);
             }
             else if (!names.Add(c.Name))
             {
@@ -202,9 +202,9 @@ internal static class PodSpecValidator
             {
                 e.Add($"{path}.env[{i}].name", null, "is required");
             }
-            else if (!KubernetesSyntax.IsEnvVarName(v.Name))
+            else if (!NameSyntax.IsEnvironmentVariableName(v.Name))
             {
-                e.Add($"{path}.env[{i}].name", v.Name, KubernetesSyntax.EnvNameRule);
+                e.Add($"{path}.env[{i}].name", v.Name, NameSyntax.EnvironmentVariableNameRule);
             }
 
             if (v.ValueFrom is not { } from)
@@ -240,9 +240,9 @@ internal static class PodSpecValidator
         var envFrom = c.EnvFrom ?? [];
         for (var i = 0; i < envFrom.Count; i++)
         {
-            if (!string.IsNullOrEmpty(envFrom[i].Prefix) && !KubernetesSyntax.IsEnvVarName(envFrom[i].Prefix))
+            if (!string.IsNullOrEmpty(envFrom[i].Prefix) && !NameSyntax.IsEnvironmentVariableName(envFrom[i].Prefix))
             {
-                e.Add($"{path}.envFrom[{i}].prefix", envFrom[i].Prefix, KubernetesSyntax.EnvNameRule);
+                e.Add($"{path}.envFrom[{i}].prefix", envFrom[i].Prefix, NameSyntax.EnvironmentVariableNameRule);
             }
         }
     }
@@ -258,9 +258,9 @@ internal static class PodSpecValidator
         {
             e.Add($"{path}.key", null, "is required");
         }
-        else if (!KubernetesSyntax.IsConfigMapKey(key))
+        else if (!NameSyntax.IsConfigMapKey(key))
         {
-            e.Add($"{path}.key", key, KubernetesSyntax.ConfigMapKeyRule);
+            e.Add($"{path}.key", key, NameSyntax.ConfigMapKeyRule);
         }
     }
 
@@ -344,9 +344,9 @@ internal static class PodSpecValidator
         }
 
         // Prefixed names under kubernetes.io/ are "native" and accepted; any other prefix is an extended resource.
-        if (!KubernetesSyntax.IsQualifiedName(name))
+        if (!NameSyntax.IsQualifiedName(name))
         {
-            e.Add($"{resourcesPath}.{kind}[{name}]", name, "resource name " + KubernetesSyntax.QualifiedNameRule);
+            e.Add($"{resourcesPath}.{kind}[{name}]", name, "resource name " + NameSyntax.QualifiedNameRule);
         }
     }
 
@@ -396,9 +396,9 @@ internal static class PodSpecValidator
         {
             var t = list[i];
             var at = $"{path}[{i}]";
-            if (!string.IsNullOrEmpty(t.Key) && !KubernetesSyntax.IsQualifiedName(t.Key))
+            if (!string.IsNullOrEmpty(t.Key) && !NameSyntax.IsQualifiedName(t.Key))
             {
-                e.Add($"{at}.key", t.Key, KubernetesSyntax.QualifiedNameRule);
+                e.Add($"{at}.key", t.Key, NameSyntax.QualifiedNameRule);
             }
 
             if (string.IsNullOrEmpty(t.Key) && t.OperatorProperty != "Exists")
@@ -409,9 +409,9 @@ internal static class PodSpecValidator
             switch (t.OperatorProperty)
             {
                 case null or "" or "Equal":
-                    if (!KubernetesSyntax.IsLabelValue(t.Value ?? string.Empty))
+                    if (!NameSyntax.IsLabelValue(t.Value ?? string.Empty))
                     {
-                        e.Add($"{at}.value", t.Value, KubernetesSyntax.LabelValueRule);
+                        e.Add($"{at}.value", t.Value, NameSyntax.LabelValueRule);
                     }
 
                     break;

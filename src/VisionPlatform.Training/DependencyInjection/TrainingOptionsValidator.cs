@@ -87,9 +87,9 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
 
         for (var i = 0; i < s.EnvironmentAllowList.Count; i++)
         {
-            if (!KubernetesNames.IsValidEnvName(s.EnvironmentAllowList[i] ?? ""))
+            if (!NameSyntax.IsEnvironmentVariableName(s.EnvironmentAllowList[i] ?? ""))
             {
-                errors.Add($"{sp}:EnvironmentAllowList:{i} is '{s.EnvironmentAllowList[i]}': it is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
+                errors.Add($"{sp}:EnvironmentAllowList:{i} is '{s.EnvironmentAllowList[i]}': it is not a valid environment variable name: it {NameSyntax.EnvironmentVariableNameRule}.");
             }
         }
 
@@ -122,9 +122,9 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
     {
         foreach (var name in environment.Keys)
         {
-            if (!KubernetesNames.IsValidEnvName(name))
+            if (!NameSyntax.IsEnvironmentVariableName(name))
             {
-                errors.Add($"{key}:{name} is not a valid environment variable name: it {KubernetesNames.EnvNameRule}.");
+                errors.Add($"{key}:{name} is not a valid environment variable name: it {NameSyntax.EnvironmentVariableNameRule}.");
             }
             else if (Storage.ArtifactEnvironment.Names.Contains(name))
             {

@@ -330,9 +330,9 @@ public sealed partial class TrainingJobConfigBuilder
         foreach (var (name, value) in Environment ?? new Dictionary<string, string>())
         {
             var field = $"Environment[{name}]";
-            if (!KubernetesNames.IsValidEnvName(name))
+            if (!NameSyntax.IsEnvironmentVariableName(name))
             {
-                e.Add(new(field, Show(name), "name " + KubernetesNames.EnvNameRule));
+                e.Add(new(field, Show(name), "name " + NameSyntax.EnvironmentVariableNameRule));
             }
             else if (ReservedEnvironmentNames.Contains(name))
             {
@@ -355,14 +355,14 @@ public sealed partial class TrainingJobConfigBuilder
     {
         foreach (var (key, value) in Labels ?? new Dictionary<string, string>())
         {
-            if (!KubernetesNames.IsValidLabelKey(key))
+            if (!NameSyntax.IsLabelKey(key))
             {
-                e.Add(new($"Labels[{key}]", Show(key), "key " + KubernetesNames.LabelKeyRule));
+                e.Add(new($"Labels[{key}]", Show(key), "key " + NameSyntax.LabelKeyRule));
             }
 
-            if (value is null || !KubernetesNames.IsValidLabelValue(value))
+            if (value is null || !NameSyntax.IsLabelValue(value))
             {
-                e.Add(new($"Labels[{key}]", Show(value), "value " + KubernetesNames.LabelValueRule));
+                e.Add(new($"Labels[{key}]", Show(value), "value " + NameSyntax.LabelValueRule));
             }
         }
     }

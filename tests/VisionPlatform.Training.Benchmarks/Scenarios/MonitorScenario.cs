@@ -327,7 +327,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var populate = Stopwatch.StartNew();
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = Namespace);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Namespace = Namespace);
         await using (var specProvider = services.BuildServiceProvider())
         {
             MonitorTrackedRuns.Populate(cluster.Store, specProvider.GetRequiredService<TrainingJobSpecBuilder>(), Namespace, tracked, DateTimeOffset.UtcNow);
@@ -447,7 +447,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging();
         builder.Services
-            .AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes)
+            .AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName)
             .AddKubernetes(o =>
             {
                 o.Namespace = Namespace;

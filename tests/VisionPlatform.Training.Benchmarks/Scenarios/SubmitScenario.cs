@@ -33,7 +33,7 @@ internal sealed class SubmitScenario : IBenchmarkScenario
         var services = new ServiceCollection();
         services.AddLogging();
         services
-            .AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes)
+            .AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName)
             .AddKubernetes(o =>
             {
                 o.Namespace = Namespace;

@@ -163,6 +163,37 @@ public sealed class ListAndCreateTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_merge_patch_carrying_uid_and_resource_version_is_a_precondition()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        var created = await fixture.Client.BatchV1.CreateNamespacedJobAsync(ApiFixture.Job("pre"), ns);
+        string Body(string uid, string rv) =>
+            $$$"""{"metadata":{"uid":"{{{uid}}}","resourceVersion":"{{{rv}}}","annotations":{"stopped":"yes"}},"spec":{"activeDeadlineSeconds":0}}""";
+
+        // Another uid (the Job was replaced under the same name): BeforeUpdate's ValidateObjectMetaUpdate refuses it.
+        var (status, body, _) = await fixture.SendAsync(HttpMethod.Patch, $"/apis/batch/v1/namespaces/{ns}/jobs/pre",
+            Body(Guid.NewGuid().ToString(), created.Metadata.ResourceVersion), "application/merge-patch+json");
+        status.Should().Be(422);
+        body["message"]!.GetValue<string>().Should().Contain("metadata.uid").And.Contain("field is immutable");
+
+        // A stale resourceVersion conflicts before anything else is looked at.
+        await fixture.Client.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"metadata":{"labels":{"x":"y"}}}""", V1Patch.PatchType.MergePatch), "pre", ns);
+        (status, body, _) = await fixture.SendAsync(HttpMethod.Patch, $"/apis/batch/v1/namespaces/{ns}/jobs/pre",
+            Body(created.Metadata.Uid, created.Metadata.ResourceVersion), "application/merge-patch+json");
+        status.Should().Be(409);
+        body["reason"]!.GetValue<string>().Should().Be("Conflict");
+
+        // Current uid and resourceVersion: applied; activeDeadlineSeconds is mutable on a Job (only completions, selector,
+        // completionMode, podFailurePolicy, backoffLimitPerIndex, managedBy and the template are not).
+        var current = await fixture.Client.BatchV1.ReadNamespacedJobAsync("pre", ns);
+        var patched = await fixture.Client.BatchV1.PatchNamespacedJobAsync(
+            new V1Patch(Body(current.Metadata.Uid, current.Metadata.ResourceVersion), V1Patch.PatchType.MergePatch), "pre", ns);
+        patched.Spec.ActiveDeadlineSeconds.Should().Be(0);
+        patched.Metadata.Annotations.Should().Contain("stopped", "yes");
+        patched.Metadata.Generation.Should().Be(2);
+    }
+
+    [Fact]
     public async Task Discovery_and_version_answer_for_kubectl()
     {
         var (_, version, _) = await fixture.SendAsync(HttpMethod.Get, "/version");

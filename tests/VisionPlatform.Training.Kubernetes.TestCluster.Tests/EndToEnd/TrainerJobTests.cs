@@ -193,6 +193,24 @@ public class TrainerJobTests
     }
 
     [Fact]
+    public async Task Lowering_the_active_deadline_of_a_running_job_to_zero_ends_it_and_keeps_the_job()
+    {
+        await using var env = await WorkloadCluster.StartAsync();
+        await env.CreateAsync(WorkloadCluster.TrainerJob("train-ended", ["--epochs", "100", "--epoch_seconds", "1"], configure: s => s.ActiveDeadlineSeconds = 3600));
+        await env.WaitForPodAsync("train-ended", p => p.Status?.Phase == "Running");
+        await env.WaitUntilAsync(() => Task.FromResult(env.ProcessRunningWith("train-ended")), "the trainer runs");
+
+        // activeDeadlineSeconds is mutable; upstream's updateJob re-queues the Job when it changes, and syncJob finds it past.
+        await env.Client.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"spec":{"activeDeadlineSeconds":0}}""", V1Patch.PatchType.MergePatch), "train-ended", WorkloadCluster.Namespace);
+
+        var job = await env.WaitForJobAsync("train-ended", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
+        job.Status.Conditions.Single(c => c.Type == "Failed").Reason.Should().Be("DeadlineExceeded");
+        env.ProcessRunningWith("train-ended").Should().BeFalse("the Job controller deleted the running pod");
+        await env.WaitUntilAsync(async () => (await env.PodsOfAsync("train-ended")).Count == 0, "the deleted pod is gone");
+        (await env.Client.BatchV1.ReadNamespacedJobAsync("train-ended", WorkloadCluster.Namespace)).Metadata.DeletionTimestamp.Should().BeNull("the Job itself stays until its TTL");
+    }
+
+    [Fact]
     public async Task A_suspended_job_starts_nothing_until_it_is_resumed()
     {
         await using var env = await WorkloadCluster.StartAsync();

@@ -48,6 +48,15 @@ internal class GenericStrategy(ResourceType type, Func<string, IReadOnlyList<str
         ArgumentNullException.ThrowIfNull(updated);
         ArgumentNullException.ThrowIfNull(existing);
         var result = updated.DeepClone().AsObject();
+        // rest.BeforeUpdate: an update (PUT, or the result of a PATCH) without a uid keeps the stored one; one with another
+        // uid is refused by ValidateObjectMetaUpdate (422 "field is immutable"): a uid in the body acts as a precondition.
+        var uidErrors = new FieldErrors();
+        if (Json.GetString(updated, "metadata", "uid") is { Length: > 0 } uid && uid != Json.GetString(existing, "metadata", "uid"))
+        {
+            uidErrors.Invalid("metadata.uid", uid, "field is immutable");
+            uidErrors.ThrowIfAny(Type, Json.GetString(existing, "metadata", "name") ?? "");
+        }
+
         CopySystemMeta(existing, result);
         if (hasStatus)
         {

@@ -99,26 +99,79 @@ public class ExecutorApiTests
     }
 
     [Fact]
-    public async Task Stop_deletes_with_background_propagation_and_is_idempotent()
+    public async Task Stop_records_the_stop_on_the_job_with_preconditions_and_keeps_the_job()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var config = Jobs.Config().Build();
+        var run = await h.Executor.StartAsync(config);
+        var before = (await h.JobsAsync()).Single();
+        h.Cluster.Requests.Clear();
+
+        var stopped = await h.Executor.StopAsync(run);
+
+        stopped.Phase.Should().Be(TrainingPhase.Stopped);
+        stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
+        h.Cluster.Requests.Entries.Should().NotContain(e => e.Verb == "delete" || e.Verb == "deletecollection", "a stop never deletes the Job");
+        h.Cluster.Requests.Entries.Should().ContainSingle(e => e.Verb == "patch" && e.Resource == "jobs").Which.StatusCode.Should().Be(200);
+        var job = (await h.JobsAsync()).Should().ContainSingle().Subject;
+        job.Metadata.Uid.Should().Be(before.Metadata.Uid);
+        job.Spec.ActiveDeadlineSeconds.Should().Be(0, "the Job controller ends a Job past its deadline and removes its pods");
+        job.Metadata.Annotations.Should().ContainKey(KubernetesLabels.StopRequestedAnnotation)
+            .And.Contain(KubernetesLabels.StopReasonAnnotation, TrainingStatusReasons.StoppedByUser);
+        stopped.FinishedAt.Should().Be(DateTimeOffset.Parse(job.Metadata.Annotations[KubernetesLabels.StopRequestedAnnotation], System.Globalization.CultureInfo.InvariantCulture));
+
+        // Idempotent, and the same on another host (a restart): the stop is read from the Job.
+        h.Cluster.Requests.Clear();
+        var again = await h.Executor.StopAsync(run);
+        again.Should().BeEquivalentTo(stopped);
+        h.Cluster.Requests.CountOf("patch", "jobs").Should().Be(0, "a recorded stop is not written twice");
+        using var restarted = h.NewExecutor();
+        (await restarted.GetStatusAsync(run)).Should().BeEquivalentTo(stopped);
+        (await restarted.StopAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
+        (await restarted.ListAsync()).Should().ContainSingle().Which.Phase.Should().Be(TrainingPhase.Stopped);
+        (await restarted.FindAsync(config.JobId)).Should().Be(run);
+
+        // One rule for a job id used before: the same config returns the stopped run; another config is a conflict.
+        (await restarted.StartAsync(Jobs.Config().Build())).Should().Be(run);
+        (await h.JobsAsync()).Should().ContainSingle().Which.Metadata.Uid.Should().Be(before.Metadata.Uid, "no new run was created");
+        var conflict = () => restarted.StartAsync(Jobs.Config().Apply(b => b.Epochs = 99).Build());
+        (await conflict.Should().ThrowAsync<TrainingException>()).Which.Code.Should().Be(TrainingErrorCode.JobConflict);
+    }
+
+    [Fact]
+    public async Task A_stop_racing_another_write_reads_the_job_again_and_never_stops_a_replaced_job()
     {
         await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
         var run = await h.Executor.StartAsync(Jobs.Config().Build());
 
-        var stopped = await h.Executor.StopAsync(run);
-        var again = await h.Executor.StopAsync(run);
+        // The Job changes between the executor's read and its patch: the resourceVersion precondition answers 409 and the
+        // executor reads again, so the stop lands on the state it looked at.
+        var raced = 0;
+        h.Cluster.Faults.DelayNext(1, TimeSpan.FromMilliseconds(1), r =>
+        {
+            if (r.Verb == "patch" && r.Resource == "jobs" && Interlocked.Exchange(ref raced, 1) == 0)
+            {
+                h.Cluster.Store.Update(VisionPlatform.Training.Kubernetes.TestCluster.Store.ResourceType.Jobs, "training", "training-job-job-42", j =>
+                {
+                    j["metadata"]!["labels"]!["touched"] = "yes";
+                    return j;
+                });
+            }
 
-        stopped.Phase.Should().Be(TrainingPhase.Stopped);
-        stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
-        again.Phase.Should().Be(TrainingPhase.Stopped);
-        var delete = h.Cluster.Requests.Entries.Single(e => e.Verb == "delete");
-        delete.Query.Should().Contain("propagationPolicy=Background");
-        (await h.JobsAsync()).Should().BeEmpty();
-        (await h.Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
+            return r.Verb == "patch";
+        });
 
-        var restarted = h.NewExecutor();
-        (await restarted.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.NotFound, "a deleted Job leaves nothing behind for another host to read");
-        (await restarted.StopAsync(run)).Phase.Should().Be(TrainingPhase.NotFound);
-        restarted.Dispose();
+        (await h.Executor.StopAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
+        h.Cluster.Requests.Entries.Where(e => e.Verb == "patch").Select(e => e.StatusCode).Should().Equal(409, 200);
+
+        // A Job of the same name that is another run now (deleted and created again) is not this run's: NotFound, untouched.
+        var original = (await h.JobsAsync()).Single();
+        await h.Client.BatchV1.DeleteNamespacedJobAsync(original.Metadata.Name, "training", propagationPolicy: "Background");
+        var other = Jobs.Builder().Build(Jobs.Config().Build());
+        other.Metadata.Annotations[KubernetesLabels.JobIdAnnotation] = "someone-else";
+        await h.Client.BatchV1.CreateNamespacedJobAsync(other, "training");
+        (await h.Executor.StopAsync(run)).Phase.Should().Be(TrainingPhase.NotFound);
+        (await h.JobsAsync()).Single().Metadata.Annotations.Should().NotContainKey(KubernetesLabels.StopRequestedAnnotation);
     }
 
     [Fact]

@@ -195,7 +195,7 @@ public class ExecutorWorkloadTests
     }
 
     [Fact]
-    public async Task Stop_frees_the_pods_and_the_run_reports_stopped()
+    public async Task Stop_frees_the_pods_and_keeps_the_job_with_the_run_stopped()
     {
         await using var h = await WorkloadHarness.StartAsync();
         var run = await h.Executor.StartAsync(WorkloadHarness.Trainer("stop-1", """{"epoch_seconds": 30, "workers": 2}""").Build());
@@ -205,7 +205,10 @@ public class ExecutorWorkloadTests
 
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         await Eventually.GetAsync(h.PodsAsync, pods => pods.Count == 0, "the Job's pods to be deleted");
-        (await h.JobsAsync()).Should().BeEmpty();
+        var job = await Eventually.GetAsync(async () => (await h.JobsAsync()).Single(), j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true, "the Job controller to end the Job");
+        job.Status.Conditions.Single(c => c.Type == "Failed").Reason.Should().Be("DeadlineExceeded");
+        job.Metadata.DeletionTimestamp.Should().BeNull("the Job stays until its TTL");
+        (await h.Executor.GetStatusAsync(run)).Should().BeEquivalentTo(stopped, "the same stop, read from the ended Job");
         (await h.Executor.StopAsync(run)).Phase.Should().Be(TrainingPhase.Stopped);
     }
 

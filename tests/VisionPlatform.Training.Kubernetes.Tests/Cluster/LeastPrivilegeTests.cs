@@ -26,7 +26,7 @@ public class LeastPrivilegeTests
         await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
         clusterOptions!.AccessPolicy = BackendRolePolicy();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o =>
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o =>
         {
             o.Connection.Host = cluster.Cluster.Url.ToString().TrimEnd('/');
             o.Image.Registry = "registry.example.com/vision";
@@ -60,7 +60,7 @@ public class LeastPrivilegeTests
         await using var recorder = new EventRecorder(
             provider.GetRequiredService<ITrainingEventSource>(),
             new TrainingEventSubscription { IncludeCurrentState = false, IncludeLogs = true, BufferCapacity = 65_536 });
-        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+        var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
         // A short run to completion: phase, progress and log events come from the monitor's watches and log follows.
         var quick = await executor.StartAsync(WorkloadHarness.Trainer("rbac-quick").Build());
@@ -98,12 +98,12 @@ public class LeastPrivilegeTests
 
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         await recorder.WaitForAsync(_ => recorder.Phases("rbac-slow").Any(e => e.Status.Phase == TrainingPhase.Stopped), "the slow run's Stopped event");
-        // Background propagation: the garbage collector removes the pods with the Job, whatever the caller may do to pods.
+        // The stop ends the Job (deadline 0): the Job controller removes its pods, whatever the caller may do to pods.
         var jobName = slow.ResourceId.Split('/')[1];
         await Eventually.GetAsync(
             () => cluster.PodsAsync(),
             pods => !pods.Any(p => p.Metadata.Labels?.Values.Contains(jobName) == true),
-            "the stopped run's pods to be collected",
+            "the stopped run's pods to be removed",
             TimeSpan.FromSeconds(120));
 
         // Every call the SDK made was allowed, except the grace-period pod deletion the Role deliberately does not grant
@@ -114,7 +114,9 @@ public class LeastPrivilegeTests
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "jobs" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "pods" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "get" && e.Path.EndsWith("/log", StringComparison.Ordinal) && e.StatusCode == 200);
-        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "delete" && e.Resource == "jobs" && e.StatusCode == 200);
+        cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "patch" && e.Resource == "jobs" && e.StatusCode == 200);
+        cluster.Cluster.Requests.Entries.Should().NotContain(e => e.Verb == "delete" && e.Resource == "jobs", "a stop keeps the Job");
+        (await executor.GetStatusAsync(slow)).Phase.Should().Be(TrainingPhase.Stopped, "the Job stays, with the stop recorded on it");
     }
 
     [Fact]
@@ -137,6 +139,7 @@ public class LeastPrivilegeTests
             () => client.CoreV1.DeleteCollectionNamespacedPodAsync(Ns),
             () => client.CoreV1.DeleteNamespacedPodAsync("any", Ns),
             () => client.BatchV1.DeleteCollectionNamespacedJobAsync(Ns),
+            () => client.BatchV1.DeleteNamespacedJobAsync("any", Ns),
             () => client.BatchV1.ListNamespacedJobAsync("default"),
             () => client.CoreV1.ListNamespaceAsync(),
         ];

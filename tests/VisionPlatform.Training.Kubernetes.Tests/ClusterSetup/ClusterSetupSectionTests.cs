@@ -38,7 +38,7 @@ public class ClusterSetupSectionTests
             ["Ops:K8s:Connection:Host"] = "http://127.0.0.1:1",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(configuration.GetSection("Ops:K8s"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(configuration.GetSection("Ops:K8s"));
         using var provider = services.BuildServiceProvider();
         var setup = provider.GetRequiredService<KubernetesClusterSetup>();
 
@@ -64,7 +64,7 @@ public class ClusterSetupSectionTests
             [$"{section}:Namespace"] = "ml",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(configuration.GetSection(section));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(configuration.GetSection(section));
         return services.BuildServiceProvider();
     }
 }

@@ -86,7 +86,7 @@ public class EnsureClusterResourcesTests
         }).Should().BeEquivalentTo(
             new[]
             {
-                new { ApiGroups = (string[]?)["batch"], Resources = (string[]?)["jobs"], Verbs = (string[]?)["create", "get", "list", "watch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)["batch"], Resources = (string[]?)["jobs"], Verbs = (string[]?)["create", "get", "list", "watch", "patch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods"], Verbs = (string[]?)["get", "list", "watch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods/log"], Verbs = (string[]?)["get"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
             },
@@ -303,7 +303,7 @@ public class EnsureClusterResourcesTests
 
     private static IEnumerable<V1PolicyRule> SetupRules() =>
     [
-        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "delete"] },
+        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
     ];

@@ -85,7 +85,7 @@ public class KubernetesOptionsTests
     public void Validation_runs_when_the_host_starts()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = string.Empty);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Namespace = string.Empty);
         using var provider = services.BuildServiceProvider();
         var startup = provider.GetRequiredService<IStartupValidator>();
 
@@ -98,7 +98,7 @@ public class KubernetesOptionsTests
     public void Adding_twice_is_harmless_and_both_configurations_apply()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Namespace = "first").AddKubernetes(o => o.Image.Tag = "9.9");
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Namespace = "first").AddKubernetes(o => o.Image.Tag = "9.9");
         using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value;
@@ -112,10 +112,10 @@ public class KubernetesOptionsTests
     public void The_executor_is_registered_under_its_name_and_known_to_the_client()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
         using var provider = services.BuildServiceProvider();
 
-        provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes).Should().BeOfType<KubernetesTrainingExecutor>();
+        provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName).Should().BeOfType<KubernetesTrainingExecutor>();
         provider.GetRequiredService<TrainingClient>().ExecutorNames.Should().Equal("kubernetes");
     }
 
@@ -123,13 +123,13 @@ public class KubernetesOptionsTests
     public async Task A_host_with_only_AddKubernetes_cannot_spawn_local_processes()
     {
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o => o.Connection.Host = "http://127.0.0.1:1");
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 
         var client = provider.GetRequiredService<TrainingClient>();
 
         provider.GetRequiredService<IStartupValidator>().Validate();
-        client.ExecutorNames.Should().Equal(TrainingExecutorNames.Kubernetes);
+        client.ExecutorNames.Should().Equal(KubernetesExecutorInfo.ExecutorName);
         provider.GetKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess).Should().BeNull();
         provider.GetService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>().Should().BeNull();
         provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(h => h.GetType().Name).Should().NotContain(n => n.Contains("Subprocess", StringComparison.Ordinal));
@@ -149,7 +149,7 @@ public class KubernetesOptionsTests
 
     private static ServiceProvider Provider(Dictionary<string, string?> settings)
     {
-        settings.TryAdd("Training:DefaultExecutor", TrainingExecutorNames.Kubernetes);
+        settings.TryAdd("Training:DefaultExecutor", KubernetesExecutorInfo.ExecutorName);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddTrainingExecutors(configuration.GetSection("Training")).AddKubernetes(configuration.GetSection("Training:Kubernetes"));

@@ -16,7 +16,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
     private ServiceProvider _provider = null!;
     private MeasurementRecorder _meters = null!;
 
-    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+    private ITrainingExecutor Executor => _provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
     public async Task InitializeAsync()
     {
@@ -28,7 +28,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         services.AddSingleton<IMeterFactory, MeasurementRecorder>();
         services.AddTrainingExecutors(o =>
             {
-                o.DefaultExecutor = TrainingExecutorNames.Kubernetes;
+                o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName;
                 o.Availability.BackgroundRefresh = false;
             })
             .AddKubernetes(o =>
@@ -77,7 +77,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         error[TrainingTelemetry.OperationTag].Should().Be("get");
         var retry = _meters.Of(TrainingTelemetry.ExecutorRequestRetriesInstrument).Should().ContainSingle().Subject;
         retry[TrainingTelemetry.ResourceTag].Should().Be("jobs");
-        calls.Concat([error, retry]).Should().OnlyContain(m => (string?)m[TrainingTelemetry.ExecutorTag] == TrainingExecutorNames.Kubernetes, "every instrument is tagged with the executor");
+        calls.Concat([error, retry]).Should().OnlyContain(m => (string?)m[TrainingTelemetry.ExecutorTag] == KubernetesExecutorInfo.ExecutorName, "every instrument is tagged with the executor");
     }
 
     [Fact]

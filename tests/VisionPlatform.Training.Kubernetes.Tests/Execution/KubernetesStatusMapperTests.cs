@@ -180,16 +180,54 @@ public class KubernetesStatusMapperTests
     }
 
     [Fact]
-    public void A_deleted_or_stopped_job_is_stopped()
+    public void An_unfinished_job_being_deleted_is_stopped_a_finished_one_keeps_its_outcome()
     {
         var job = Job(active: 1);
         job.Metadata.DeletionTimestamp = T0.AddMinutes(1);
         Map(job, []).Phase.Should().Be(TrainingPhase.Stopped);
 
-        var stopped = KubernetesStatusMapper.Map(Run, Job(active: 1), [], new DateTimeOffset(T0), Options, stoppedAt: new DateTimeOffset(T0.AddMinutes(2)));
-        stopped.Phase.Should().Be(TrainingPhase.Stopped);
-        stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
-        stopped.FinishedAt.Should().Be(new DateTimeOffset(T0.AddMinutes(2)));
+        var done = Job(succeeded: 1);
+        done.Status.Conditions = [Condition("Complete", "CompletionsReached")];
+        done.Metadata.DeletionTimestamp = T0.AddMinutes(6);
+        Map(done, []).Phase.Should().Be(TrainingPhase.Succeeded, "the TTL controller deletes finished Jobs; that is no stop");
+    }
+
+    [Fact]
+    public void A_stop_recorded_on_the_job_is_stopped_with_its_time_and_reason_while_and_after_the_controller_ends_it()
+    {
+        var job = Job(active: 1);
+        job.Metadata.Annotations = new Dictionary<string, string>
+        {
+            [KubernetesLabels.StopRequestedAnnotation] = "2026-04-26T18:02:00Z",
+            [KubernetesLabels.StopReasonAnnotation] = TrainingStatusReasons.StoppedByUser,
+        };
+        var running = Map(job, [Pod("Running", running: new V1ContainerStateRunning { StartedAt = T0.AddSeconds(30) })]);
+
+        // The controller then fails the Job with DeadlineExceeded and deletes the pod: still the same stop.
+        job.Status.Active = null;
+        job.Status.Failed = 1;
+        job.Status.Conditions = [Condition("FailureTarget", "DeadlineExceeded"), Condition("Failed", "DeadlineExceeded")];
+        var ended = Map(job, []);
+
+        foreach (var status in new[] { running, ended })
+        {
+            status.Phase.Should().Be(TrainingPhase.Stopped);
+            status.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
+            status.FinishedAt.Should().Be(new DateTimeOffset(T0.AddMinutes(2)));
+            status.ExitCode.Should().BeNull();
+            status.StartedAt.Should().Be(new DateTimeOffset(T0), "the Job's start, not the pod's, which goes away with the pod");
+        }
+
+        ended.Message.Should().Be(running.Message, "a stop reads the same on every host and at every step");
+    }
+
+    [Fact]
+    public void A_run_that_completed_before_its_stop_took_effect_succeeded()
+    {
+        var job = Job(succeeded: 1);
+        job.Metadata.Annotations = new Dictionary<string, string> { [KubernetesLabels.StopRequestedAnnotation] = "2026-04-26T18:02:00Z" };
+        job.Status.Conditions = [Condition("Complete", "CompletionsReached")];
+        Map(job, []).Phase.Should().Be(TrainingPhase.Succeeded);
     }
 
     private static TrainingRunStatus Map(V1Job job, IReadOnlyList<V1Pod> pods, DateTime? now = null) =>

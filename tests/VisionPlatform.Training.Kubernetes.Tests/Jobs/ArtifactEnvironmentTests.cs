@@ -26,7 +26,7 @@ public class ArtifactEnvironmentTests
         var first = (await client.StartAsync(Jobs.Config("env-1").Build())).Run;
         var second = (await client.StartAsync(Jobs.Config("Env 2/ä", TrainingFramework.HuggingFace).Build())).Run;
 
-        first.ExecutorName.Should().Be(TrainingExecutorNames.Kubernetes);
+        first.ExecutorName.Should().Be(KubernetesExecutorInfo.ExecutorName);
         var jobs = await h.JobsAsync();
         jobs.Should().HaveCount(2);
         foreach (var (jobId, run) in new[] { ("env-1", first), ("Env 2/ä", second) })
@@ -80,7 +80,7 @@ public class ArtifactEnvironmentTests
             ["Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET:Key"] = "bucket",
         }).Build();
         var services = new ServiceCollection();
-        services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
         using var provider = services.BuildServiceProvider();
 
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
@@ -125,7 +125,7 @@ public class ArtifactEnvironmentTests
     private static ServiceProvider Provider(string host, bool withStorage)
     {
         var services = new ServiceCollection();
-        var builder = services.AddTrainingExecutors(o => o.DefaultExecutor = TrainingExecutorNames.Kubernetes).AddKubernetes(o =>
+        var builder = services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o =>
         {
             o.Connection.Host = host;
             o.Image.Registry = "registry.example.com/vision";

@@ -25,7 +25,7 @@ internal sealed class MonitorHost : IAsyncDisposable
 
     public ServiceProvider Provider { get; }
 
-    public ITrainingExecutor Executor => Provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Kubernetes);
+    public ITrainingExecutor Executor => Provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
     public ITrainingEventSource Events => Provider.GetRequiredService<ITrainingEventSource>();
 
@@ -52,7 +52,7 @@ internal sealed class MonitorHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o =>
         {
-            o.DefaultExecutor = TrainingExecutorNames.Kubernetes;
+            o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName;
             training?.Invoke(o);
         }).AddKubernetes(o =>
         {

@@ -51,7 +51,7 @@ internal sealed class FallbackHost : IAsyncDisposable
         services.AddLogging();
         services.AddTrainingExecutors(o =>
             {
-                o.DefaultExecutor = TrainingExecutorNames.Kubernetes;
+                o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName;
                 o.Fallback.Executors.Add(TrainingExecutorNames.Subprocess);
                 o.Availability.BackgroundRefresh = false;
                 o.Availability.RefreshInterval = TimeSpan.FromMilliseconds(300);

@@ -1,45 +1,65 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 
-namespace VisionPlatform.Training.Kubernetes;
+namespace VisionPlatform.Training;
 
 /// <summary>
-/// The apiserver's syntax rules (apimachinery <c>pkg/util/validation</c>) as plain predicates, shared by the options
-/// validator and the Job validator so both reject exactly what a cluster would.
+/// The name and label syntax of the Kubernetes API server (apimachinery <c>pkg/util/validation</c>), as plain predicates
+/// that match the whole text: no trailing newline is accepted (as a regular expression's <c>$</c> would), and nothing is
+/// trimmed. A job's labels and environment follow these rules on every executor, so a job one executor accepts is not
+/// refused by a cluster later; executor authors can use them for the same reason.
 /// </summary>
-internal static class KubernetesSyntax
+public static class NameSyntax
 {
+    /// <summary>What <see cref="IsDnsLabel"/> requires, for messages.</summary>
     public const string DnsLabelRule =
         "must be a lowercase RFC 1123 label: at most 63 characters, lower-case letters, digits or '-', starting and ending with a letter or digit";
 
+    /// <summary>What <see cref="IsDnsSubdomain"/> requires, for messages.</summary>
     public const string DnsSubdomainRule =
         "must be a lowercase RFC 1123 subdomain: at most 253 characters, lower-case letters, digits, '-' or '.', each part starting and ending with a letter or digit";
 
+    /// <summary>What <see cref="IsQualifiedName"/> (and <see cref="IsLabelKey"/>) requires, for messages.</summary>
     public const string QualifiedNameRule =
         "must be a qualified name: an optional DNS subdomain prefix and '/', then at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
 
+    /// <summary>What <see cref="IsLabelKey"/> requires, for messages (the qualified name rule).</summary>
+    public const string LabelKeyRule = QualifiedNameRule;
+
+    /// <summary>What <see cref="IsLabelValue"/> requires, for messages.</summary>
     public const string LabelValueRule =
         "must be a valid label value: at most 63 characters, empty or starting and ending with a letter or digit, with '-', '_', '.' or letters and digits between";
 
-    public const string EnvNameRule =
+    /// <summary>What <see cref="IsEnvironmentVariableName"/> requires, for messages.</summary>
+    public const string EnvironmentVariableNameRule =
         "must be a valid environment variable name: letters, digits, '_', '-' or '.', not starting with a digit, and not '.', '..' or starting with '..'";
 
+    /// <summary>What <see cref="IsConfigMapKey"/> requires, for messages.</summary>
     public const string ConfigMapKeyRule =
         "must be a valid Secret or ConfigMap key: at most 253 characters of letters, digits, '-', '_' or '.', and not '.' or '..'";
 
-    // Span checks rather than regular expressions: they run on every start for every name, label, annotation and
-    // environment variable, and they match the whole text (a regex's '$' would also accept a trailing newline).
     private static readonly SearchValues<char> LowerAlphanumeric = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
     private static readonly SearchValues<char> DnsLabelChars = SearchValues.Create("-abcdefghijklmnopqrstuvwxyz0123456789");
     private static readonly SearchValues<char> QualifiedNameChars = SearchValues.Create("-_.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 
+    /// <summary>A DNS-1123 label: <c>[a-z0-9]([-a-z0-9]*[a-z0-9])?</c>, 1 to 63 characters (namespaces, container and Job names).</summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
     public static bool IsDnsLabel([NotNullWhen(true)] string? value) =>
         value is { Length: > 0 and <= 63 } && IsDnsLabelSyntax(value);
 
+    /// <summary>A DNS-1123 subdomain: DNS labels joined by '.', 1 to 253 characters (object names, label key prefixes).</summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
     public static bool IsDnsSubdomain([NotNullWhen(true)] string? value) =>
         value is { Length: > 0 and <= 253 } && IsDnsSubdomainSyntax(value);
 
-    /// <summary>Label keys, annotation keys (checked in lower case), toleration keys, resource names.</summary>
+    /// <summary>
+    /// A qualified name: an optional DNS subdomain prefix (at most 253 characters) and one '/', then a name of 1 to 63
+    /// characters matching <c>([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]</c> (label and annotation keys, resource names).
+    /// </summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
     public static bool IsQualifiedName([NotNullWhen(true)] string? value)
     {
         if (string.IsNullOrEmpty(value))
@@ -62,19 +82,33 @@ internal static class KubernetesSyntax
         return name.Length is > 0 and <= 63 && IsQualifiedNamePart(name);
     }
 
+    /// <summary>A label key: a qualified name (<see cref="IsQualifiedName"/>).</summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
+    public static bool IsLabelKey([NotNullWhen(true)] string? value) => IsQualifiedName(value);
+
+    /// <summary>A label value: empty, or 1 to 63 characters matching <c>([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]</c>.</summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
     public static bool IsLabelValue([NotNullWhen(true)] string? value) =>
         value is not null && (value.Length == 0 || (value.Length <= 63 && IsQualifiedNamePart(value)));
 
-    /// <summary>The strict (portable) environment variable name rule, so Jobs also run on clusters older than 1.32.</summary>
-    public static bool IsEnvVarName([NotNullWhen(true)] string? value) =>
+    /// <summary>
+    /// An environment variable name under the apiserver's strict (C-identifier-like) rule,
+    /// <c>[-._a-zA-Z][-._a-zA-Z0-9]*</c> and not <c>.</c>, <c>..</c> or starting with <c>..</c>: every cluster accepts it,
+    /// also those older than 1.32 (newer ones accept any printable name but '=').
+    /// </summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
+    public static bool IsEnvironmentVariableName([NotNullWhen(true)] string? value) =>
         value is { Length: > 0 } && value != "." && !value.StartsWith("..", StringComparison.Ordinal) &&
         !char.IsAsciiDigit(value[0]) && !value.AsSpan().ContainsAnyExcept(QualifiedNameChars);
 
+    /// <summary>A Secret or ConfigMap key: 1 to 253 characters of letters, digits, '-', '_' or '.', and not <c>.</c> or <c>..</c>.</summary>
+    /// <param name="value">The text.</param>
+    /// <returns>Whether it is valid.</returns>
     public static bool IsConfigMapKey([NotNullWhen(true)] string? value) =>
         value is { Length: > 0 and <= 253 } && value is not ("." or "..") && !value.AsSpan().ContainsAnyExcept(QualifiedNameChars);
-
-    /// <summary>Parses a quantity into its value (syntax as the apiserver's decoder accepts it, non-negative).</summary>
-    public static bool TryParseQuantity(string? text, out decimal value) => ResourceQuantity.TryParse(text, out value);
 
     /// <summary><c>[a-z0-9]([-a-z0-9]*[a-z0-9])?</c>, without the length limit.</summary>
     private static bool IsDnsLabelSyntax(ReadOnlySpan<char> value) =>

@@ -1,0 +1,108 @@
+using k8s;
+using Microsoft.Extensions.Logging;
+
+namespace VisionPlatform.Training.Kubernetes;
+
+/// <summary>
+/// The monitor's pod log follows: a run's log is followed while someone wants its progress or log lines and its trainer
+/// runs (at most <c>Monitor:MaxLogFollows</c> at once), and no longer once nobody does. A follow whose pod stopped ends
+/// by itself once the log is drained, so the last progress line is not lost. Called under the monitor's lock.
+/// </summary>
+internal sealed class LogFollows(
+    Lock gate,
+    RunCache cache,
+    ITrainingEventPublisher publisher,
+    IKubernetes client,
+    string ns,
+    int maxFollows,
+    Func<bool> running,
+    TimeProvider time,
+    ILogger logger)
+{
+    private readonly Dictionary<string, PodLogFollower> _follows = new(StringComparer.Ordinal);
+
+    /// <summary>Starts or stops following the run's current pod as interest and the pod's state say.</summary>
+    public void Update(CachedJob job)
+    {
+        var jobId = job.Run.JobId;
+        var wanted = publisher.WantsProgress(jobId) || publisher.WantsLogs(jobId);
+        if (_follows.TryGetValue(job.Name, out var current))
+        {
+            if (!wanted && !current.Stopping)
+            {
+                current.Stop();
+            }
+
+            return;
+        }
+
+        var pods = cache.PodsOf(job);
+        if (!wanted || job.IsFinished || job.StopRequestedAt is not null || pods.Count == 0 || !pods[^1].IsRunning)
+        {
+            return;
+        }
+
+        if (_follows.Count >= maxFollows)
+        {
+            MonitorLog.FollowLimit(logger, jobId, maxFollows);
+            return;
+        }
+
+        var pod = pods[^1];
+        var jobName = job.Name;
+        var follow = new PodLogFollower(client, ns, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
+        _follows[jobName] = follow;
+        follow.Completion.ContinueWith(
+            _ =>
+            {
+                lock (gate)
+                {
+                    if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follow))
+                    {
+                        _follows.Remove(jobName);
+                    }
+
+                    // A retry's pod may have started meanwhile.
+                    if (running() && cache.TryGetJob(jobName, out var latest))
+                    {
+                        Update(latest);
+                    }
+                }
+
+                follow.Dispose();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>Stops every follow and waits for them to end (the monitor is stopping). Call outside the lock.</summary>
+    public async Task StopAllAsync()
+    {
+        List<PodLogFollower> follows;
+        lock (gate)
+        {
+            follows = [.. _follows.Values];
+            _follows.Clear();
+        }
+
+        foreach (var follow in follows)
+        {
+            follow.Stop();
+        }
+
+        await Task.WhenAll(follows.Select(f => f.Completion)).ConfigureAwait(false);
+        foreach (var follow in follows)
+        {
+            follow.Dispose();
+        }
+    }
+
+    private bool IsPodRunning(string jobName, string podName)
+    {
+        lock (gate)
+        {
+            return cache.IsPodRunning(jobName, podName);
+        }
+    }
+}
