@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Subprocess;
+using VisionPlatform.Training.Testing;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Storage.Tests;
@@ -79,16 +80,7 @@ public sealed class SubprocessRuns : IAsyncDisposable
 
     public static TrainingJobConfig Job(string jobId, int epochs = 2, object? knobs = null)
     {
-        var builder = new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = epochs,
-        };
+        var builder = SampleJobs.YoloBuilder(jobId, epochs);
         if (knobs is not null)
         {
             builder.WithAdvancedConfig(knobs);

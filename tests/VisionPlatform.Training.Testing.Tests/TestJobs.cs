@@ -9,23 +9,16 @@ internal static class TestJobs
 
     public static FakeTimeProvider Clock() => new(Epoch);
 
+    /// <summary>How long a test waits for events at most (the machine is shared and loaded).</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    /// <summary>The Testing package's sample YOLO job.</summary>
     public static TrainingJobConfig Config(
         string jobId = "job-1",
         int epochs = 2,
         string? projectId = null,
         IDictionary<string, string>? labels = null) =>
-        new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = epochs,
-            ProjectId = projectId,
-            Labels = labels ?? new Dictionary<string, string>(),
-        }.Build();
+        SampleJobs.Yolo(jobId, epochs, projectId, labels);
 
     /// <summary>Reads a whole stream (with a deadline so a stream that never ends fails the test instead of hanging it).</summary>
     public static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> source, TimeSpan? timeout = null)

@@ -13,4 +13,7 @@ internal static partial class InMemoryExecutorLog
 
     [LoggerMessage(EventId = 9003, Level = LogLevel.Debug, Message = "In-memory executor {ExecutorName} is now {Availability}: {Reason}")]
     public static partial void AvailabilityChanged(ILogger logger, string executorName, string availability, string? reason);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Debug, Message = "In-memory executor {ExecutorName}: the record of job {JobId} ({ResourceId}) expired")]
+    public static partial void RunExpired(ILogger logger, string executorName, string jobId, string resourceId);
 }

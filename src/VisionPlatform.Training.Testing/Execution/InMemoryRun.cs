@@ -28,6 +28,9 @@ internal sealed class InMemoryRun(TrainingRun handle, TrainingJobConfig config, 
 
     public ITimer? AutoCompleteTimer { get; set; }
 
+    /// <summary>The exit code an automatic run finishes with, or <see langword="null"/> when it runs until stopped.</summary>
+    public int? AutoExitCode { get; set; }
+
     public void Signal()
     {
         // Swap first, then release the waiters: they re-read the state and wait on the new signal.

@@ -9,6 +9,7 @@ using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Benchmarks.Scenarios;
 
@@ -63,17 +64,8 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     /// <summary>A small valid job that the simulated image runs for <paramref name="runTime"/> and ends with <paramref name="exitCode"/>.</summary>
     public static TrainingJobConfig NewJob(string jobId, TimeSpan runTime, int exitCode)
     {
-        var builder = new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = 5,
-            Resources = new TrainingResources { CpuRequest = "10m", CpuLimit = "100m", MemoryRequest = "16Mi", MemoryLimit = "64Mi" },
-        };
+        var builder = SampleJobs.YoloBuilder(jobId, epochs: 5);
+        builder.Resources = new TrainingResources { CpuRequest = "10m", CpuLimit = "100m", MemoryRequest = "16Mi", MemoryLimit = "64Mi" };
         builder.Environment[RunMillisecondsVariable] = ((long)runTime.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         builder.Environment[ExitCodeVariable] = exitCode.ToString(CultureInfo.InvariantCulture);
         return builder.Build();

@@ -3,6 +3,7 @@ using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using VisionPlatform.Training.Kubernetes;
 using VisionPlatform.Training.Kubernetes.TestCluster;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Benchmarks.Scenarios;
 
@@ -117,15 +118,10 @@ internal sealed class SubmitScenario : IBenchmarkScenario
         return (ms, allocated);
     }
 
-    private static TrainingJobConfig NewJob(string jobId) => new TrainingJobConfigBuilder
+    private static TrainingJobConfig NewJob(string jobId)
     {
-        JobId = jobId,
-        Framework = TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-        Epochs = 5,
-        Resources = new TrainingResources { Gpus = 1 },
-    }.Build();
+        var builder = SampleJobs.YoloBuilder(jobId, epochs: 5);
+        builder.Resources = new TrainingResources { Gpus = 1 };
+        return builder.Build();
+    }
 }

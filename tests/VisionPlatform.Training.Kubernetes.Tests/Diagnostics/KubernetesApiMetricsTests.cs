@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Diagnostics;
 using VisionPlatform.Training.Kubernetes.TestCluster;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Diagnostics;
 
@@ -51,15 +52,7 @@ public sealed class KubernetesApiMetricsTests : IAsyncLifetime
         await _cluster.DisposeAsync();
     }
 
-    private static TrainingJobConfig Job(string id) => new TrainingJobConfigBuilder
-    {
-        JobId = id,
-        Framework = TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-    }.Build();
+    private static TrainingJobConfig Job(string id) => SampleJobs.Yolo(id, epochs: 10);
 
     [Fact]
     public async Task Every_attempt_is_counted_with_its_verb_resource_and_status_and_a_500_is_an_error_and_a_retry()

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 
@@ -101,60 +102,26 @@ internal sealed class MonitorHost : IAsyncDisposable
 /// <summary>Collects every event of a subscription in the background.</summary>
 internal sealed class EventRecorder : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _pump;
-    private readonly Lock _gate = new();
-    private readonly List<TrainingJobEvent> _events = [];
+    private readonly TrainingEventCollector _collector;
 
-    public EventRecorder(ITrainingEventSource source, TrainingEventSubscription? subscription = null)
+    public EventRecorder(ITrainingEventSource source, TrainingEventSubscription? subscription = null) =>
+        _collector = new TrainingEventCollector(source, subscription ?? new TrainingEventSubscription { IncludeCurrentState = false, BufferCapacity = 65_536 });
+
+    public IReadOnlyList<TrainingJobEvent> Events => _collector.Events;
+
+    public IReadOnlyList<TrainingPhaseChangedEvent> Phases(string jobId) => _collector.OfRun<TrainingPhaseChangedEvent>(jobId);
+
+    public async Task<IReadOnlyList<TrainingJobEvent>> WaitForAsync(Func<IReadOnlyList<TrainingJobEvent>, bool> until, string what, TimeSpan? timeout = null)
     {
-        var ready = new TaskCompletionSource();
-        _pump = Task.Run(async () =>
+        try
         {
-            try
-            {
-                var stream = source.SubscribeAsync(subscription ?? new TrainingEventSubscription { IncludeCurrentState = false, BufferCapacity = 65_536 }, _stop.Token);
-                await using var e = stream.GetAsyncEnumerator(_stop.Token);
-                var next = e.MoveNextAsync();
-                ready.TrySetResult();
-                while (await next)
-                {
-                    lock (_gate)
-                    {
-                        _events.Add(e.Current);
-                    }
-
-                    next = e.MoveNextAsync();
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
-        ready.Task.Wait(TimeSpan.FromSeconds(10));
-    }
-
-    public IReadOnlyList<TrainingJobEvent> Events
-    {
-        get
+            return await _collector.WaitForAsync(until, timeout ?? TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException e)
         {
-            lock (_gate)
-            {
-                return [.. _events];
-            }
+            throw new TimeoutException($"Timed out waiting for {what}: {e.Message}", e);
         }
     }
 
-    public IReadOnlyList<TrainingPhaseChangedEvent> Phases(string jobId) =>
-        Events.OfType<TrainingPhaseChangedEvent>().Where(e => e.JobId == jobId).ToList();
-
-    public Task<IReadOnlyList<TrainingJobEvent>> WaitForAsync(Func<IReadOnlyList<TrainingJobEvent>, bool> until, string what, TimeSpan? timeout = null) =>
-        Eventually.GetAsync(() => Task.FromResult(Events), until, what, timeout ?? TimeSpan.FromSeconds(120));
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        await _pump;
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _collector.DisposeAsync();
 }

@@ -2,6 +2,7 @@ using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Kubernetes.TestCluster;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Routing;
 
@@ -78,18 +79,12 @@ internal sealed class FallbackHost : IAsyncDisposable
     }
 
     /// <summary>A quick job for train.py: one short epoch.</summary>
-    public static TrainingJobConfig Job(string jobId, int gpus = 0, double epochSeconds = 0.2) =>
-        new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = 1,
-            Resources = new TrainingResources { Gpus = gpus },
-        }.WithAdvancedConfig(new { epoch_seconds = epochSeconds }).Build();
+    public static TrainingJobConfig Job(string jobId, int gpus = 0, double epochSeconds = 0.2)
+    {
+        var builder = SampleJobs.YoloBuilder(jobId, epochs: 1);
+        builder.Resources = new TrainingResources { Gpus = gpus };
+        return builder.WithAdvancedConfig(new { epoch_seconds = epochSeconds }).Build();
+    }
 
     /// <summary>Changes options the way a configuration reload would.</summary>
     public void Reconfigure(Action<TrainingOptions> change)

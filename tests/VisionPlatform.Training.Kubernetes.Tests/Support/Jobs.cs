@@ -1,4 +1,5 @@
 using k8s.Models;
+using VisionPlatform.Training.Testing;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
@@ -6,19 +7,14 @@ namespace VisionPlatform.Training.Kubernetes.Tests;
 /// <summary>Job configs and builders the tests share.</summary>
 internal static class Jobs
 {
-    public static TrainingJobConfigBuilder Config(string jobId = "job-42", TrainingFramework? framework = null) => new()
+    public static TrainingJobConfigBuilder Config(string jobId = "job-42", TrainingFramework? framework = null)
     {
-        JobId = jobId,
-        Framework = framework ?? TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-        Epochs = 5,
-        BatchSize = 16,
-        LearningRate = 0.001,
-        ProjectId = "project-7",
-    };
+        var builder = SampleJobs.YoloBuilder(jobId, epochs: 5, projectId: "project-7");
+        builder.Framework = framework ?? TrainingFramework.Ultralytics;
+        builder.BatchSize = 16;
+        builder.LearningRate = 0.001;
+        return builder;
+    }
 
     public static KubernetesExecutorOptions Options(Action<KubernetesExecutorOptions>? configure = null)
     {

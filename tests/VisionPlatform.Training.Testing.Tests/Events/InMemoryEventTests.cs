@@ -37,7 +37,7 @@ public sealed class InMemoryEventTests : IAsyncDisposable
     [Fact]
     public async Task Transitions_progress_and_logs_arrive_in_order_with_consecutive_sequence_numbers()
     {
-        await using var recorder = new EventRecorder(Events, new TrainingEventSubscription { IncludeLogs = true });
+        await using var recorder = new TrainingEventCollector(Events, new TrainingEventSubscription { IncludeLogs = true });
         var run = await Executor.StartAsync(TestJobs.Config(epochs: 2));
 
         Memory.SetRunning(run);
@@ -48,7 +48,7 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         Memory.ReportProgress(run, 2, 2, new Dictionary<string, double> { ["loss"] = 0.25 });
         Memory.Complete(run);
 
-        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         var kinds = events.Cast<TrainingRunEvent>().Select(e => e switch
         {
             TrainingPhaseChangedEvent p => p.Status.Phase.ToString(),
@@ -118,12 +118,12 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         var other = await Executor.StartAsync(TestJobs.Config("other"));
         var run = await Executor.StartAsync(TestJobs.Config("mine"));
         Memory.SetRunning(run);
-        await using var recorder = new EventRecorder(Events, new TrainingEventSubscription { JobId = "mine" });
+        await using var recorder = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = "mine" });
 
         Memory.SetRunning(other);
         await Executor.StopAsync(run);
 
-        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         events.OfType<TrainingPhaseChangedEvent>().Select(p => p.Status.Phase).Should().Equal(TrainingPhase.Running, TrainingPhase.Stopped);
         events.Cast<TrainingRunEvent>().Should().OnlyContain(e => e.JobId == "mine");
     }
@@ -135,21 +135,21 @@ public sealed class InMemoryEventTests : IAsyncDisposable
         Memory.SetRunning(run);
         Memory.IsFollowed(run.JobId).Should().BeFalse();
 
-        var progressOnly = new EventRecorder(Events, new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false });
+        var progressOnly = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = run.JobId, IncludeProgress = false });
         Memory.IsFollowed(run.JobId).Should().BeFalse("a subscriber without progress or logs needs no log reading");
         await progressOnly.DisposeAsync();
 
-        var recorder = new EventRecorder(Events, new TrainingEventSubscription { JobId = run.JobId, IncludeLogs = true, IncludeProgress = false });
+        var recorder = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = run.JobId, IncludeLogs = true, IncludeProgress = false });
         Memory.IsFollowed(run.JobId).Should().BeTrue();
         Memory.AppendLog(run, "epoch 1/2");
-        await recorder.WaitForAsync(e => e.OfType<TrainingLogEvent>().Any());
+        await recorder.WaitForAsync(e => e.OfType<TrainingLogEvent>().Any(), TestJobs.Patience);
         await recorder.DisposeAsync();
 
         Memory.IsFollowed(run.JobId).Should().BeFalse("the subscription ended");
-        var withoutLogs = new EventRecorder(Events, new TrainingEventSubscription { JobId = run.JobId });
+        var withoutLogs = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = run.JobId });
         Memory.AppendLog(run, "epoch 2/2");
         Memory.Complete(run);
-        var events = await withoutLogs.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var events = await withoutLogs.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         await withoutLogs.DisposeAsync();
         events.OfType<TrainingLogEvent>().Should().BeEmpty();
     }
@@ -167,12 +167,12 @@ public sealed class InMemoryEventTests : IAsyncDisposable
                 o.AutoCompleteLog = c => [TrainingProgressProtocol.Format(c.Epochs, c.Epochs), "done"];
             });
         await using var provider = services.BuildServiceProvider();
-        await using var recorder = new EventRecorder(provider.GetRequiredService<ITrainingEventSource>());
+        await using var recorder = new TrainingEventCollector(provider.GetRequiredService<ITrainingEventSource>());
 
         var run = await provider.GetRequiredKeyedService<ITrainingExecutor>(InMemoryTrainingExecutor.DefaultName).StartAsync(TestJobs.Config(epochs: 3));
         _clock.Advance(TimeSpan.FromMinutes(3));
 
-        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var events = await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         events.Select(e => e is TrainingPhaseChangedEvent p ? p.Status.Phase.ToString() : e.GetType().Name)
             .Should().Equal("Pending", "Running", nameof(TrainingProgressEvent), "Succeeded");
         var final = events.OfType<TrainingPhaseChangedEvent>().Last().Status;

@@ -35,7 +35,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
     {
         var run = await Executor.StartAsync(TestJobs.Config("job-busy", epochs: Epochs));
         Memory.SetRunning(run);
-        await using var fast = new EventRecorder(Events, new TrainingEventSubscription { JobId = run.JobId });
+        await using var fast = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = run.JobId });
         await using var slow = Events.SubscribeAsync(new TrainingEventSubscription { JobId = run.JobId, BufferCapacity = 16 }).GetAsyncEnumerator();
         (await slow.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
         var start = slow.Current.Should().BeOfType<TrainingPhaseChangedEvent>().Subject;
@@ -58,7 +58,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
         kept.Select(e => e.Sequence).Should().BeInAscendingOrder();
         (kept[0].Sequence - start.Sequence - 1).Should().Be(gap.Count, "the marker stands exactly for the sequence numbers missing");
 
-        var all = await fast.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var all = await fast.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         all.Should().NotContain(e => e is TrainingEventsDroppedEvent);
         all.OfType<TrainingProgressEvent>().Select(p => p.Progress.Epoch).Should().Equal(Enumerable.Range(1, Epochs));
         all.Cast<TrainingRunEvent>().Select(e => e.Sequence).Should().Equal(Enumerable.Range((int)start.Sequence, Epochs + 2).Select(i => (long)i));
@@ -69,7 +69,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
     {
         var run = await Executor.StartAsync(TestJobs.Config("job-busy", epochs: Epochs));
         Memory.SetRunning(run);
-        await using var fast = new EventRecorder(Events, new TrainingEventSubscription { JobId = run.JobId });
+        await using var fast = new TrainingEventCollector(Events, new TrainingEventSubscription { JobId = run.JobId });
         await using var slow = Events.SubscribeAsync(new TrainingEventSubscription
         {
             JobId = run.JobId,
@@ -85,7 +85,7 @@ public sealed class SubscriberLimitsTests : IAsyncDisposable
         ended.Code.Should().Be(TrainingErrorCode.SubscriberOverflow);
         ended.Message.Should().Contain("BufferCapacity").And.Contain("Disconnect");
 
-        var all = await fast.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal));
+        var all = await fast.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), TestJobs.Patience);
         all.OfType<TrainingProgressEvent>().Select(p => p.Progress.Epoch).Should().Equal(Enumerable.Range(1, Epochs));
         (await Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded, "a subscriber's overflow does not affect the run");
     }

@@ -27,7 +27,9 @@ public class AutoCompleteTests
         status.StartedAt.Should().Be(TestJobs.Epoch);
         status.FinishedAt.Should().Be(TestJobs.Epoch.AddSeconds(30));
         var log = await TestJobs.ToListAsync(executor.GetLogsAsync(run));
-        log.Select(l => l.Text).Should().Equal("epoch 1/2", "epoch 2/2", "training finished");
+        log.Select(l => l.Text).Where(t => !t.StartsWith(TrainingProgressProtocol.Prefix, StringComparison.Ordinal)).Should().Equal("epoch 1/2", "epoch 2/2", "training finished");
+        log.Count(l => l.Text.StartsWith(TrainingProgressProtocol.Prefix, StringComparison.Ordinal)).Should().Be(2, "an automatic run reports progress per epoch");
+        status.Progress.Should().BeEquivalentTo(new { Epoch = 2, TotalEpochs = 2 });
     }
 
     [Fact]

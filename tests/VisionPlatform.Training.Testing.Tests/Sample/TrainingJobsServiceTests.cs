@@ -176,6 +176,10 @@ public sealed class TrainingJobsServiceTests : IAsyncDisposable
 
         var job = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
         job.State.Should().Be("succeeded");
-        (await service.GetLogTailAsync(handle, 2)).Should().Equal("epoch 3/3", "training finished");
+        var tail = await service.GetLogTailAsync(handle, 3);
+        tail.Should().HaveCount(3);
+        tail[0].Should().Be("epoch 3/3");
+        tail[1].Should().StartWith(TrainingProgressProtocol.Prefix, "an automatic run reports progress after each epoch");
+        tail[2].Should().Be("training finished");
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 using VisionPlatform.Training.Diagnostics;
+using VisionPlatform.Training.Testing;
 using VisionPlatform.Training.Tests.Routing;
 
 namespace VisionPlatform.Training.Tests.Diagnostics;
@@ -83,15 +84,12 @@ internal sealed class TelemetryHost : IDisposable
     /// <summary>The host's clock, starting at <see cref="T0"/>.</summary>
     public FakeTimeProvider Time { get; } = new(T0);
 
-    public static TrainingJobConfig Job(string id, string framework = "ultralytics") => new TrainingJobConfigBuilder
+    public static TrainingJobConfig Job(string id, string framework = "ultralytics")
     {
-        JobId = id,
-        Framework = framework,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-    }.Build();
+        var builder = SampleJobs.YoloBuilder(id, epochs: 10);
+        builder.Framework = framework;
+        return builder.Build();
+    }
 
     public static TrainingRunStatus Status(TrainingRun run, TrainingPhase phase, string reason, DateTimeOffset? startedAt = null, DateTimeOffset? finishedAt = null) =>
         new() { Run = run, Phase = phase, Reason = reason, CreatedAt = T0, StartedAt = startedAt, FinishedAt = finishedAt };

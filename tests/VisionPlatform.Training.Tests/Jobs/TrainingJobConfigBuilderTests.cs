@@ -1,16 +1,11 @@
+using VisionPlatform.Training.Testing;
+
+
 namespace VisionPlatform.Training.Tests.Jobs;
 
 public class TrainingJobConfigBuilderTests
 {
-    internal static TrainingJobConfigBuilder Valid() => new()
-    {
-        JobId = "job-1",
-        Framework = TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-    };
+    internal static TrainingJobConfigBuilder Valid() => SampleJobs.YoloBuilder("job-1", epochs: 10);
 
     [Fact]
     public void Build_reports_every_problem_at_once_with_field_value_and_rule()

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using VisionPlatform.Training.Testing;
 using VisionPlatform.Training.Tests.Subprocess;
-using VisionPlatform.Training.Tests.Subprocess.Monitoring;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
@@ -38,14 +38,14 @@ public sealed class FallbackEventTests : IAsyncLifetime
         _ctx.Track(provider.GetRequiredService<VisionPlatform.Training.Subprocess.SubprocessTrainingExecutor>());
         var client = provider.GetRequiredService<TrainingClient>();
         var events = provider.GetRequiredService<ITrainingEventSource>();
-        await using var recorder = new EventRecorder(events, new TrainingEventSubscription { JobId = "job-fallback", IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(events, new TrainingEventSubscription { JobId = "job-fallback", IncludeCurrentState = false });
 
         // A long run, stopped only once the fallback event has arrived, so its end comes after it whatever the load.
         var result = await client.StartAsync(SubprocessTestContext.Job("job-fallback", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
-        var fallback = await recorder.WaitForAsync<TrainingFallbackEvent>(e => e.JobId == "job-fallback", "the fallback event");
-        await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Running);
+        var fallback = await recorder.WaitForAsync<TrainingFallbackEvent>(e => e.JobId == "job-fallback", TimeSpan.FromSeconds(60));
+        await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Running, TimeSpan.FromSeconds(60));
         await result.StopAsync(new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(10) });
-        var stopped = await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Stopped);
+        var stopped = await recorder.WaitForPhaseAsync("job-fallback", TrainingPhase.Stopped, TimeSpan.FromSeconds(60));
 
         result.IsFallback.Should().BeTrue();
         fallback.RequestedExecutor.Should().Be("kubernetes");
@@ -61,6 +61,6 @@ public sealed class FallbackEventTests : IAsyncLifetime
         phases.Select(p => p.Status.Phase).Where(p => p != TrainingPhase.Pending).Should().Equal(TrainingPhase.Running, TrainingPhase.Stopped);
         phases.Should().OnlyContain(p => p.Run.ExecutorName == TrainingExecutorNames.Subprocess);
         fallback.Sequence.Should().BeLessThan(stopped.Sequence, "the fallback is announced before the run ends");
-        mine.Last().Should().Be(stopped);
+        mine[^1].Should().Be(stopped);
     }
 }

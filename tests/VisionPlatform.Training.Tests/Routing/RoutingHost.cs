@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Diagnostics;
+using VisionPlatform.Training.Testing;
 
 namespace VisionPlatform.Training.Tests.Routing;
 
@@ -67,16 +68,12 @@ internal sealed class RoutingHost : IDisposable
     public Task<HealthReport> CheckHealthAsync() =>
         _provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
-    public static TrainingJobConfig Job(string id = "job-1", int gpus = 0) => new TrainingJobConfigBuilder
+    public static TrainingJobConfig Job(string id = "job-1", int gpus = 0)
     {
-        JobId = id,
-        Framework = TrainingFramework.Ultralytics,
-        TaskType = "object_detection",
-        ModelName = "yolo11n",
-        DatasetPath = "datasets/coco8",
-        DatasetFormat = "yolo",
-        Resources = new TrainingResources { Gpus = gpus },
-    }.Build();
+        var builder = SampleJobs.YoloBuilder(id, epochs: 10);
+        builder.Resources = new TrainingResources { Gpus = gpus };
+        return builder.Build();
+    }
 
     public void Dispose()
     {

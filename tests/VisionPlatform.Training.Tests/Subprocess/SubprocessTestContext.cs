@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using VisionPlatform.Training.Subprocess;
+using VisionPlatform.Training.Testing;
 using VisionPlatform.Training.Trainers;
 
 namespace VisionPlatform.Training.Tests.Subprocess;
@@ -66,16 +67,7 @@ public sealed class SubprocessTestContext : IAsyncDisposable
 
     public static TrainingJobConfigBuilder Job(string jobId, int epochs = 2, object? knobs = null)
     {
-        var builder = new TrainingJobConfigBuilder
-        {
-            JobId = jobId,
-            Framework = TrainingFramework.Ultralytics,
-            TaskType = "object_detection",
-            ModelName = "yolo11n",
-            DatasetPath = "datasets/coco8",
-            DatasetFormat = "yolo",
-            Epochs = epochs,
-        };
+        var builder = SampleJobs.YoloBuilder(jobId, epochs);
         if (knobs is not null)
         {
             builder.WithAdvancedConfig(knobs);

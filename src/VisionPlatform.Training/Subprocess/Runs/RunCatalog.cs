@@ -165,7 +165,7 @@ internal sealed class RunCatalog(SubprocessContext context, RetentionPolicy rete
 
             if (!retention.IsExpired(state) &&
                 (query.ProjectId is null || state.Config.ProjectId == query.ProjectId) &&
-                (query.Phases is null || query.Phases.Contains(state.Phase)) &&
+                (query.Phases is not { Count: > 0 } || query.Phases.Contains(state.Phase)) &&
                 (query.Labels is null || query.Labels.All(l => state.Config.Labels.TryGetValue(l.Key, out var v) && v == l.Value)))
             {
                 result.Add(entry.ToStatus());

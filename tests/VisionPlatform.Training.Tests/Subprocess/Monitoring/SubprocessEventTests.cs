@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using VisionPlatform.Training.Tests.Monitoring;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using VisionPlatform.Training.Testing;
 using static VisionPlatform.Training.Tests.Subprocess.SubprocessTestContext;
 
 namespace VisionPlatform.Training.Tests.Subprocess.Monitoring;
@@ -28,14 +29,14 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         });
         var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var events = provider.GetRequiredService<ITrainingEventSource>();
-        await using var recorder = new EventRecorder(events, new TrainingEventSubscription { IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(events, new TrainingEventSubscription { IncludeCurrentState = false });
         var builder = Job("job-phases", epochs: 3, new { epoch_seconds = 0.3 });
         builder.Resources = new TrainingResources { Gpus = 1, CpuRequest = "500m" };
 
         var run = await executor.StartAsync(builder.Build());
         var final = await provider.GetRequiredService<TrainingClient>().GetOperation(run).WaitForCompletionAsync(Patience);
         var status = await executor.GetStatusAsync(run);
-        await recorder.WaitForPhaseAsync(run.JobId, TrainingPhase.Succeeded);
+        await recorder.WaitForPhaseAsync(run.JobId, TrainingPhase.Succeeded, Patience);
 
         final.Phase.Should().Be(TrainingPhase.Succeeded, final.Message);
         final.ExitCode.Should().Be(0);
@@ -84,15 +85,15 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     {
         var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(), hub);
-        await using var logsOfA = new EventRecorder(hub, new TrainingEventSubscription { JobId = "job-a", IncludeLogs = true, IncludeCurrentState = false });
-        await using var onlyB = new EventRecorder(hub, new TrainingEventSubscription { JobId = "job-b", IncludeCurrentState = false });
+        await using var logsOfA = new TrainingEventCollector(hub, new TrainingEventSubscription { JobId = "job-a", IncludeLogs = true, IncludeCurrentState = false });
+        await using var onlyB = new TrainingEventCollector(hub, new TrainingEventSubscription { JobId = "job-b", IncludeCurrentState = false });
 
         var a = await executor.StartAsync(Job("job-a", epochs: 2, new { log_lines_per_epoch = 3 }).Build());
         var b = await executor.StartAsync(Job("job-b", epochs: 2, new { log_lines_per_epoch = 3 }).Build());
         await hub.WaitForCompletionAsync(a, Patience);
         await hub.WaitForCompletionAsync(b, Patience);
-        await logsOfA.WaitForPhaseAsync("job-a", TrainingPhase.Succeeded);
-        await onlyB.WaitForPhaseAsync("job-b", TrainingPhase.Succeeded);
+        await logsOfA.WaitForPhaseAsync("job-a", TrainingPhase.Succeeded, Patience);
+        await onlyB.WaitForPhaseAsync("job-b", TrainingPhase.Succeeded, Patience);
 
         logsOfA.Events.OfType<TrainingRunEvent>().Should().OnlyContain(e => e.JobId == "job-a");
         onlyB.Events.OfType<TrainingRunEvent>().Should().OnlyContain(e => e.JobId == "job-b");
@@ -113,16 +114,16 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     {
         var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(), hub);
-        await using var recorder = new EventRecorder(hub, new TrainingEventSubscription { IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(hub, new TrainingEventSubscription { IncludeCurrentState = false });
 
         var failing = await executor.StartAsync(Job("job-fails", epochs: 5, new { fail_at_epoch = 2 }).Build());
         var long_ = await executor.StartAsync(Job("job-stopped", epochs: 1000, new { epoch_seconds = 0.2 }).Build());
         var failed = await hub.WaitForCompletionAsync(failing, Patience);
-        await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-stopped", "progress of the long run");
+        await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-stopped", Patience);
         var stopResult = await executor.StopAsync(long_, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
         var stopped = await hub.WaitForCompletionAsync(long_, Patience);
-        await recorder.WaitForPhaseAsync("job-fails", TrainingPhase.Failed);
-        await recorder.WaitForPhaseAsync("job-stopped", TrainingPhase.Stopped);
+        await recorder.WaitForPhaseAsync("job-fails", TrainingPhase.Failed, Patience);
+        await recorder.WaitForPhaseAsync("job-stopped", TrainingPhase.Stopped, Patience);
 
         failed.Phase.Should().Be(TrainingPhase.Failed);
         failed.ExitCode.Should().Be(1);
@@ -144,12 +145,12 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         {
             var phases = recorder.OfRun<TrainingPhaseChangedEvent>(jobId);
             phases.Select(p => p.Status.Phase).Where(p => p != TrainingPhase.Pending).Should().HaveCount(2).And.StartWith(TrainingPhase.Running);
-            phases.Last().Status.ExitCode.Should().NotBeNull();
-            phases.Last().Status.Cost.Should().NotBeNull();
+            phases[^1].Status.ExitCode.Should().NotBeNull();
+            phases[^1].Status.Cost.Should().NotBeNull();
             recorder.OfRun<TrainingRunEvent>(jobId).Select(e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
         }
 
-        recorder.OfRun<TrainingPhaseChangedEvent>("job-fails").Last().Status.ExitCode.Should().Be(1);
+        recorder.OfRun<TrainingPhaseChangedEvent>("job-fails")[^1].Status.ExitCode.Should().Be(1);
     }
 
     [Fact]
@@ -157,12 +158,12 @@ public sealed class SubprocessEventTests : IAsyncLifetime
     {
         var hub = new TrainingEventHub(TimeProvider.System);
         var executor = _ctx.CreatePublishingExecutor(_ctx.NewOptions(maxConcurrentRuns: 1), hub);
-        await using var recorder = new EventRecorder(hub, new TrainingEventSubscription { IncludeCurrentState = false, IncludeProgress = false });
+        await using var recorder = new TrainingEventCollector(hub, new TrainingEventSubscription { IncludeCurrentState = false, IncludeProgress = false });
 
         var first = await executor.StartAsync(Job("job-first", epochs: 2, new { epoch_seconds = 0.3 }).Build());
         var second = await executor.StartAsync(Job("job-second", epochs: 1).Build());
         await hub.WaitForCompletionAsync(second, Patience);
-        await recorder.WaitForPhaseAsync("job-second", TrainingPhase.Succeeded);
+        await recorder.WaitForPhaseAsync("job-second", TrainingPhase.Succeeded, Patience);
 
         var queued = recorder.OfRun<TrainingPhaseChangedEvent>("job-second");
         queued.Select(e => (e.Status.Phase, e.Status.Reason)).Should().Equal(
@@ -171,7 +172,7 @@ public sealed class SubprocessEventTests : IAsyncLifetime
             (TrainingPhase.Succeeded, TrainingStatusReasons.Completed));
         queued.Select(e => e.Sequence).Should().Equal(1, 2, 3);
         queued[0].Status.Cost.Should().BeNull("a queued run has cost nothing");
-        var all = recorder.Events;
+        var all = recorder.Events.ToList();
         all.IndexOf(queued[1]).Should().BeGreaterThan(all.IndexOf(recorder.OfRun<TrainingPhaseChangedEvent>("job-first").Single(e => e.Status.IsTerminal)),
             "the slot frees when the first run ends");
         recorder.Events.OfType<TrainingProgressEvent>().Should().BeEmpty("nobody asked for progress");
@@ -189,10 +190,10 @@ public sealed class SubprocessEventTests : IAsyncLifetime
         running.Progress!.TotalEpochs.Should().Be(1000);
         running.Progress.EstimatedTimeRemaining.Should().BePositive();
 
-        var late = new EventRecorder(hub, new TrainingEventSubscription { JobId = "job-late" });
-        var first = await late.WaitForAsync<TrainingProgressEvent>(_ => true, "the latest progress");
+        var late = new TrainingEventCollector(hub, new TrainingEventSubscription { JobId = "job-late" });
+        var first = await late.WaitForAsync<TrainingProgressEvent>(_ => true, Patience);
         first.Progress.Epoch.Should().BeGreaterThanOrEqualTo(running.Progress.Epoch);
-        await late.WaitForAsync<TrainingProgressEvent>(e => e.Progress.Epoch > first.Progress.Epoch, "a newer epoch");
+        await late.WaitForAsync<TrainingProgressEvent>(e => e.Progress.Epoch > first.Progress.Epoch, Patience);
         executor.FollowedRuns.Should().Be(1);
         late.Events.OfType<TrainingProgressEvent>().Select(e => e.Progress.Epoch).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
 
@@ -228,24 +229,24 @@ public sealed class SubprocessEventTests : IAsyncLifetime
 
         await using var second = BuildProvider();
         var events = second.GetRequiredService<ITrainingEventSource>();
-        await using var recorder = new EventRecorder(events, new TrainingEventSubscription { IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(events, new TrainingEventSubscription { IncludeCurrentState = false });
         foreach (var service in second.GetServices<IHostedService>())
         {
             await service.StartAsync(CancellationToken.None);
         }
 
         // Nobody called the executor: the start-up recovery found both runs and published what it found.
-        var reattached = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Running);
-        var lostEvent = await recorder.WaitForPhaseAsync("job-lost", TrainingPhase.Lost);
+        var reattached = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Running, Patience);
+        var lostEvent = await recorder.WaitForPhaseAsync("job-lost", TrainingPhase.Lost, Patience);
         reattached.Status.Run.Should().Be(live);
         reattached.Status.StartedAt.Should().NotBeNull();
         lostEvent.Status.Reason.Should().Be(TrainingStatusReasons.ExitNotObserved);
         lostEvent.Status.Cost.Should().NotBeNull();
-        await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-survives", "progress of the reattached run");
+        await recorder.WaitForAsync<TrainingProgressEvent>(e => e.JobId == "job-survives", Patience);
 
         var restarted = second.GetRequiredKeyedService<ITrainingExecutor>(TrainingExecutorNames.Subprocess);
         var stopped = await restarted.StopAsync(live, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(20) });
-        var stoppedEvent = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Stopped);
+        var stoppedEvent = await recorder.WaitForPhaseAsync("job-survives", TrainingPhase.Stopped, Patience);
         stoppedEvent.Status.ExitCode.Should().Be(stopped.ExitCode);
         recorder.OfRun<TrainingPhaseChangedEvent>("job-survives").Select(e => e.Status.Phase).Should().Equal(TrainingPhase.Running, TrainingPhase.Stopped);
         recorder.OfRun<TrainingPhaseChangedEvent>("job-lost").Should().ContainSingle();
