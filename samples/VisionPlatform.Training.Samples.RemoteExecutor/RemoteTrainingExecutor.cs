@@ -79,16 +79,20 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
 
     /// <inheritdoc />
     /// <exception cref="TrainingException">
-    /// <see cref="TrainingErrorCode.Unschedulable"/> for a job that does not fit; <see cref="TrainingErrorCode.JobConflict"/>
+    /// <see cref="TrainingValidationException"/> (<c>Resources.Gpus</c>) for a job asking for more GPUs than the service takes; <see cref="TrainingErrorCode.JobConflict"/>
     /// for a job id the service has with another config; <see cref="TrainingErrorCode.ExecutorUnavailable"/> when the service
     /// cannot be reached; <see cref="TrainingErrorCode.OutcomeUnknown"/> when the create was sent and never answered.
     /// </exception>
     public async Task<TrainingRun> StartAsync(TrainingJobConfig config, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (CheckPlacement(config) is { Fits: false } misfit)
+        if (config.Resources.Gpus > _options.MaxGpusPerJob)
         {
-            throw new TrainingException(TrainingErrorCode.Unschedulable, $"Job '{config.JobId}' cannot run on '{Name}': {misfit.Reason}.") { ExecutorName = Name, JobId = config.JobId };
+            // A job this service can never run: refused before anything is sent, naming the field (as the built-in executors do).
+            throw new TrainingValidationException([new TrainingValidationError(
+                "Resources.Gpus",
+                config.Resources.Gpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"must be at most {_options.MaxGpusPerJob}: the training service of executor '{Name}' takes at most {_options.MaxGpusPerJob} GPU(s) per job (MaxGpusPerJob)")]);
         }
 
         _monitor.EnsureStarted();
@@ -115,6 +119,11 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
     public async Task<TrainingRunStatus> GetStatusAsync(TrainingRun run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
+        if (!IsMine(run))
+        {
+            return NotFound(run);
+        }
+
         _monitor.EnsureStarted();
         var record = await _api.GetAsync(run.JobId, cancellationToken).ConfigureAwait(false);
         if (record is null || !string.Equals(record.RunId, run.ResourceId, StringComparison.Ordinal))
@@ -164,7 +173,7 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
     {
         ArgumentNullException.ThrowIfNull(run);
         options ??= TrainingLogOptions.Default;
-        var record = await _api.GetAsync(run.JobId, cancellationToken).ConfigureAwait(false);
+        var record = IsMine(run) ? await _api.GetAsync(run.JobId, cancellationToken).ConfigureAwait(false) : null;
         if (record is null || !string.Equals(record.RunId, run.ResourceId, StringComparison.Ordinal))
         {
             throw new TrainingException(TrainingErrorCode.RunNotFound, $"Run '{run}' is not known to training executor '{Name}' (never created, or the service's retention removed it).") { ExecutorName = Name, JobId = run.JobId };
@@ -206,6 +215,11 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
     public async Task<TrainingRunStatus> StopAsync(TrainingRun run, TrainingStopOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
+        if (!IsMine(run))
+        {
+            return NotFound(run);
+        }
+
         _monitor.EnsureStarted();
         var record = await _api.StopAsync(run.JobId, run.ResourceId, options?.GracePeriod ?? _options.StopGracePeriod, cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -308,6 +322,9 @@ public sealed class RemoteTrainingExecutor : ITrainingExecutor, ITrainingExecuto
     internal void ForgetProgress(string runId) => _progress.TryRemove(runId, out _);
 
     internal TrainingRun Handle(RemoteJobRecord record) => new(Name, record.JobId, record.RunId);
+
+    /// <summary>Whether a handle names this executor (another executor's handle is an unknown run here).</summary>
+    private bool IsMine(TrainingRun run) => string.Equals(run.ExecutorName, Name, StringComparison.OrdinalIgnoreCase);
 
     internal static TrainingProgress? LatestProgress(IReadOnlyList<RemoteLogLine> lines)
     {

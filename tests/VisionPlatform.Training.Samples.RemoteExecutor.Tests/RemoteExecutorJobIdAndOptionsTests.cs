@@ -57,16 +57,17 @@ public sealed class RemoteExecutorJobIdAndOptionsTests
     }
 
     [Fact]
-    public async Task A_job_that_asks_for_more_GPUs_than_the_service_takes_is_unschedulable_there()
+    public async Task A_job_that_asks_for_more_GPUs_than_the_service_takes_is_refused_before_anything_is_sent()
     {
         await using var service = await RemoteTrainingService.StartAsync();
         await using var host = await RemoteTestHost.StartAsync(service.Url, defaultExecutor: RemoteName, fallback: SubprocessName, settings: [("Training:Remote:MaxGpusPerJob", "1")]);
 
-        var failure = await FluentActions.Awaiting(() => host.Client.StartAsync(Job("big-1", gpus: 2))).Should().ThrowAsync<TrainingException>();
+        var failure = await FluentActions.Awaiting(() => host.Client.StartAsync(Job("big-1", gpus: 2))).Should().ThrowAsync<TrainingValidationException>();
 
-        failure.Which.Code.Should().Be(TrainingErrorCode.Unschedulable);
+        failure.Which.Errors.Should().ContainSingle().Which.Field.Should().Be("Resources.Gpus");
         failure.Which.Message.Should().Contain("MaxGpusPerJob");
         service.CreateRequests.Should().Be(0);
+        (await host.Client.FindAsync("big-1")).Should().BeNull("a request error never falls back");
     }
 
     private static async Task WaitForPhaseAsync(TrainingOperation operation, TrainingPhase phase)
