@@ -57,7 +57,10 @@ internal sealed class RemoteTestHost : IAsyncDisposable
             ["Training:Subprocess:RunsDirectory"] = runs,
             ["Training:Subprocess:StopGracePeriod"] = "00:00:05",
             ["Training:Remote:PollInterval"] = "00:00:00.100",
-            ["Training:Remote:RequestTimeout"] = "00:00:10",
+            // Generous deadlines: on a loaded machine a slow answer must not look like a service that is down.
+            ["Training:Availability:ProbeTimeout"] = "00:00:30",
+            ["Training:Remote:AvailabilityTimeout"] = "00:00:30",
+            ["Training:Remote:RequestTimeout"] = "00:00:30",
             ["Training:Remote:StopGracePeriod"] = "00:00:05",
             ["Training:Cost:Currency"] = "USD",
             ["Training:Cost:Executors:remote:CpuHour"] = RemoteCpuHour.ToString(System.Globalization.CultureInfo.InvariantCulture),

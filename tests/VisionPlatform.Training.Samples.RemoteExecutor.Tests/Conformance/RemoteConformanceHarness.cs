@@ -44,6 +44,8 @@ internal sealed class RemoteConformanceHarness : ExecutorConformanceHarness
             ["Training:Availability:BackgroundRefresh"] = "false",
             ["Training:Remote:ServiceUrl"] = service.Url.ToString(),
             ["Training:Remote:PollInterval"] = "00:00:00.100",
+            ["Training:Remote:AvailabilityTimeout"] = "00:00:30",
+            ["Training:Remote:RequestTimeout"] = "00:00:30",
             ["Training:Remote:StopGracePeriod"] = "00:00:10",
             ["Training:Remote:MaxGpusPerJob"] = "1",
         });
