@@ -39,7 +39,7 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
         if (events is not null)
         {
             // A new subscriber may want a run's progress: look at once instead of at the next tick.
-            events.InterestChanged += _ => Wake();
+            events.InterestChanged += OnInterestChanged;
         }
     }
 
@@ -108,6 +108,11 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
             loop = _loop;
         }
 
+        if (_events is not null)
+        {
+            _events.InterestChanged -= OnInterestChanged;
+        }
+
         if (loop is not null)
         {
             try
@@ -123,6 +128,8 @@ internal sealed class RemoteRunMonitor : IAsyncDisposable
         _stopping.Dispose();
         _gate.Dispose();
     }
+
+    private void OnInterestChanged(string? jobId) => Wake();
 
     private void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 

@@ -1,3 +1,4 @@
+using VisionPlatform.Training.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using System.Diagnostics.Metrics;
@@ -29,14 +30,15 @@ public sealed class RemoteExecutorEventsAndCostTests : IAsyncLifetime
     public async Task Its_events_reach_a_subscriber_in_order_and_the_terminal_one_carries_the_cost_from_its_price_row()
     {
         using var requests = new MetricCollector<long>(_host.Services.GetRequiredService<IMeterFactory>(), TrainingTelemetry.MeterName, TrainingTelemetry.ExecutorRequestsInstrument);
-        await using var recorder = new EventRecorder(_host.Events, new TrainingEventSubscription { JobId = "ev-1", IncludeLogs = true, IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(_host.Events, new TrainingEventSubscription { JobId = "ev-1", IncludeLogs = true, IncludeCurrentState = false });
+        const string jobId = "ev-1";
 
         var operation = await _host.Client.StartAsync(Job("ev-1", epochs: 2, epochSeconds: 0.3, cpuRequest: "2"));
 
         operation.ExecutorName.Should().Be(RemoteName);
         operation.IsFallback.Should().BeFalse();
         operation.Run.ExecutorName.Should().Be(RemoteName);
-        var events = (await recorder.WaitForTerminalAsync()).ToList();
+        var events = await WaitForTerminalEventsAsync(recorder, jobId);
 
         var story = events
             .Where(e => e is not TrainingLogEvent)
@@ -94,15 +96,16 @@ public sealed class RemoteExecutorEventsAndCostTests : IAsyncLifetime
     [Fact]
     public async Task A_GPU_run_is_priced_by_GPU_hours_and_a_stopped_run_by_the_time_it_ran()
     {
-        await using var recorder = new EventRecorder(_host.Events, new TrainingEventSubscription { JobId = "gpu-1", IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(_host.Events, new TrainingEventSubscription { JobId = "gpu-1", IncludeCurrentState = false });
+        const string jobId = "gpu-1";
         var operation = await _host.Client.StartAsync(Job("gpu-1", epochs: 100, epochSeconds: 1, gpus: 2));
-        await recorder.WaitForAsync(e => e is TrainingPhaseChangedEvent { Status.Phase: TrainingPhase.Running } || IsTerminalPhase(e));
+        await recorder.WaitForAsync<TrainingPhaseChangedEvent>(e => e.Status.Phase == TrainingPhase.Running || e.Status.IsTerminal, TimeSpan.FromSeconds(90));
 
         var stopped = await operation.StopAsync(new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(5) });
 
         stopped.Phase.Should().Be(TrainingPhase.Stopped);
         stopped.Reason.Should().Be(TrainingStatusReasons.StoppedByUser);
-        var terminal = (TrainingPhaseChangedEvent)(await recorder.WaitForTerminalAsync())[^1];
+        var terminal = (TrainingPhaseChangedEvent)(await WaitForTerminalEventsAsync(recorder, jobId))[^1];
         terminal.Status.Phase.Should().Be(TrainingPhase.Stopped);
         var cost = terminal.Status.Cost!;
         cost.GpuHours.Should().BeApproximately(2 * cost.RunningHours, 1e-9);

@@ -1,3 +1,4 @@
+using VisionPlatform.Training.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static VisionPlatform.Training.Samples.RemoteExecutor.Tests.RemoteTestHost;
 
@@ -10,7 +11,8 @@ public sealed class RemoteExecutorFallbackTests
     public async Task A_start_falls_back_from_the_remote_executor_to_subprocess_when_its_service_is_down()
     {
         await using var host = await RemoteTestHost.StartAsync(DeadUrl(), defaultExecutor: RemoteName, fallback: SubprocessName);
-        await using var recorder = new EventRecorder(host.Events, new TrainingEventSubscription { JobId = "fb-1", IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(host.Events, new TrainingEventSubscription { JobId = "fb-1", IncludeCurrentState = false });
+        const string jobId = "fb-1";
 
         var operation = await host.Client.StartAsync(Job("fb-1"));
 
@@ -18,7 +20,7 @@ public sealed class RemoteExecutorFallbackTests
         operation.ExecutorName.Should().Be(SubprocessName);
         operation.IsFallback.Should().BeTrue();
         operation.FallbackReason.Should().StartWith("'remote' is unavailable").And.Contain("cannot be reached");
-        var events = await recorder.WaitForTerminalAsync();
+        var events = await WaitForTerminalEventsAsync(recorder, jobId);
         events.OfType<TrainingFallbackEvent>().Should().ContainSingle().Which.Should().Match<TrainingFallbackEvent>(f =>
             f.RequestedExecutor == RemoteName && f.ExecutorUsed == SubprocessName && f.Reason == operation.FallbackReason);
         var done = await operation.WaitForCompletionAsync(TimeSpan.FromSeconds(60));
@@ -68,7 +70,8 @@ public sealed class RemoteExecutorFallbackTests
             defaultExecutor: SubprocessName,
             fallback: RemoteName,
             settings: [("Training:Subprocess:Interpreter", "/nonexistent/python3")]);
-        await using var recorder = new EventRecorder(host.Events, new TrainingEventSubscription { JobId = "to-remote-1", IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(host.Events, new TrainingEventSubscription { JobId = "to-remote-1", IncludeCurrentState = false });
+        const string jobId = "to-remote-1";
 
         var operation = await host.Client.StartAsync(Job("to-remote-1"));
 
@@ -76,7 +79,7 @@ public sealed class RemoteExecutorFallbackTests
         operation.ExecutorName.Should().Be(RemoteName);
         operation.IsFallback.Should().BeTrue();
         operation.FallbackReason.Should().StartWith("'subprocess' is unavailable").And.Contain("Training:Subprocess:Interpreter");
-        var events = await recorder.WaitForTerminalAsync();
+        var events = await WaitForTerminalEventsAsync(recorder, jobId);
         var all = string.Join(Environment.NewLine, events);
         events.OfType<TrainingFallbackEvent>().Should().ContainSingle(all).Which.ExecutorUsed.Should().Be(RemoteName);
         events.OfType<TrainingProgressEvent>().Select(p => p.Progress.Epoch).Should().Equal([1, 2], all);

@@ -1,3 +1,4 @@
+using VisionPlatform.Training.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using static VisionPlatform.Training.Samples.RemoteExecutor.Tests.RemoteTestHost;
 
@@ -46,7 +47,8 @@ public sealed class RemoteExecutorOutcomeUnknownTests : IAsyncLifetime
     public async Task A_start_whose_create_answer_was_lost_is_settled_on_the_service_and_never_falls_back()
     {
         _service.SwallowCreates = 1;
-        await using var recorder = new EventRecorder(_host.Events, new TrainingEventSubscription { JobId = "ou-1", IncludeCurrentState = false });
+        await using var recorder = new TrainingEventCollector(_host.Events, new TrainingEventSubscription { JobId = "ou-1", IncludeCurrentState = false });
+        const string jobId = "ou-1";
 
         var operation = await _host.Client.StartAsync(Job("ou-1"));
 
@@ -56,7 +58,7 @@ public sealed class RemoteExecutorOutcomeUnknownTests : IAsyncLifetime
         _service.CreateRequests.Should().Be(2, "routing repeated the start on the same executor");
         _service.RunsCreated.Should().ContainSingle().Which.RunId.Should().Be(operation.Run.ResourceId);
         (await Executor(SubprocessName).FindAsync("ou-1")).Should().BeNull("the job never ran on subprocess");
-        var events = await recorder.WaitForTerminalAsync();
+        var events = await WaitForTerminalEventsAsync(recorder, jobId);
         events.OfType<TrainingFallbackEvent>().Should().BeEmpty();
         ((TrainingPhaseChangedEvent)events[^1]).Status.Phase.Should().Be(TrainingPhase.Succeeded);
     }

@@ -116,6 +116,13 @@ internal sealed class RemoteTestHost : IAsyncDisposable
 
     public static bool IsTerminalPhase(TrainingJobEvent e) => e is TrainingPhaseChangedEvent { Status.IsTerminal: true };
 
+    /// <summary>Every event the collector recorded once the run's terminal phase arrived (bounded wait).</summary>
+    public static async Task<List<TrainingJobEvent>> WaitForTerminalEventsAsync(VisionPlatform.Training.Testing.TrainingEventCollector collector, string jobId)
+    {
+        await collector.WaitForTerminalAsync(jobId, TimeSpan.FromSeconds(90));
+        return [.. collector.Events];
+    }
+
     public async ValueTask DisposeAsync()
     {
         // Trainers outlive their host by design (a restarted host reattaches), so a test stops what it started, on every
