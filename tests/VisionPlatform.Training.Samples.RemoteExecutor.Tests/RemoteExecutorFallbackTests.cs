@@ -69,7 +69,8 @@ public sealed class RemoteExecutorFallbackTests
             service.Url,
             defaultExecutor: SubprocessName,
             fallback: RemoteName,
-            settings: [("Training:Subprocess:Interpreter", "/nonexistent/python3")]);
+            // Lenient start-up (ValidateTrainerOnStart = false): the host starts and the executor reports itself unavailable.
+            settings: [("Training:Subprocess:Interpreter", "/nonexistent/python3"), ("Training:Subprocess:ValidateTrainerOnStart", "false")]);
         await using var recorder = new TrainingEventCollector(host.Events, new TrainingEventSubscription { JobId = "to-remote-1", IncludeCurrentState = false });
         const string jobId = "to-remote-1";
 

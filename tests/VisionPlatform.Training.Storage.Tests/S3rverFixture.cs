@@ -34,7 +34,9 @@ public sealed partial class S3rverFixture : IAsyncLifetime
 
         _dataDirectory = Directory.CreateTempSubdirectory("vp-s3rver-").FullName;
 
-        // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers through its legacy provider.
+        // durable-s3rver.js runs s3rver with PUTs that are atomic and written before they are answered, as on S3 (see the
+        // script). s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers through its
+        // legacy provider.
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = serverDirectory,
@@ -42,7 +44,7 @@ public sealed partial class S3rverFixture : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--openssl-legacy-provider", "node_modules/s3rver/bin/s3rver.js", "-d", _dataDirectory, "-a", "127.0.0.1", "-p", "0", "-s" })
+        foreach (var arg in new[] { "--openssl-legacy-provider", "durable-s3rver.js", "-d", _dataDirectory, "-a", "127.0.0.1", "-p", "0", "-s" })
         {
             start.ArgumentList.Add(arg);
         }
