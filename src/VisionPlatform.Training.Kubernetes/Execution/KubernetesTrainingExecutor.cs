@@ -136,7 +136,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
                     continue; // Deleted between our create and read: create again, once.
                 }
 
-                EnsureSameRun(existing, config, ns, name);
+                EnsureSameRun(existing, config, job.Metadata.Annotations[KubernetesLabels.ConfigHashAnnotation], ns, name);
                 Monitor?.Observe(existing!);
                 Log.JobAlreadyExists(_logger, ns, name, config.JobId);
                 return run;
@@ -345,7 +345,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         foreach (var job in jobs.OrderBy(j => j.Metadata?.CreationTimestamp ?? DateTime.MinValue).ThenBy(j => j.Metadata?.Name, StringComparer.Ordinal))
         {
             var jobId = job.Metadata?.Annotations?.TryGetValue(KubernetesLabels.JobIdAnnotation, out var id) == true ? id : null;
-            if (string.IsNullOrEmpty(jobId))
+            if (string.IsNullOrEmpty(jobId) || (query.ProjectId is { } project && !KubernetesProject.Matches(job.Metadata, project)))
             {
                 continue;
             }
@@ -477,7 +477,7 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         return errors.Count > 0 ? throw new TrainingValidationException(errors) : string.Join(",", parts);
     }
 
-    private void EnsureSameRun(V1Job? existing, TrainingJobConfig config, string ns, string name)
+    private void EnsureSameRun(V1Job? existing, TrainingJobConfig config, string expectedHash, string ns, string name)
     {
         var annotations = existing?.Metadata?.Annotations ?? new Dictionary<string, string>();
         annotations.TryGetValue(KubernetesLabels.JobIdAnnotation, out var existingId);
@@ -492,10 +492,10 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
             };
         }
 
-        if (existingHash != config.ConfigHash)
+        if (existingHash != expectedHash)
         {
             throw new TrainingException(TrainingErrorCode.JobConflict,
-                $"A run for job id '{config.JobId}' already exists (Job {ns}/{name}) with a different configuration (config hash {existingHash} vs {config.ConfigHash}). Use a new job id to run a changed job.")
+                $"A run for job id '{config.JobId}' already exists (Job {ns}/{name}) with a different configuration or image (config hash {existingHash} vs {expectedHash}). Use a new job id to run a changed job.")
             {
                 ExecutorName = Name,
                 JobId = config.JobId,
@@ -625,12 +625,13 @@ public sealed class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
         var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
         try
         {
-            await client.CoreV1.DeleteCollectionNamespacedPodAsync(ns, labelSelector: PodSelector(job), gracePeriodSeconds: (int)Math.Min(graceSeconds, int.MaxValue), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var pods = await ListPodsAsync(client, job, job.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            await PodDeletion.DeleteAsync(client, ns, pods, graceSeconds, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpOperationException ex)
+        catch (Exception ex) when (ex is HttpOperationException or TrainingException)
         {
             // Needs 'delete pods'; without it the garbage collector still removes them with their own grace period.
-            Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, KubernetesErrors.ReadStatus(ex)?.Message ?? ex.Message);
+            Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, (ex as HttpOperationException) is { } http ? KubernetesErrors.ReadStatus(http)?.Message ?? http.Message : ex.Message);
         }
     }
 }
