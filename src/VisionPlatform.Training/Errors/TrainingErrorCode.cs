@@ -57,6 +57,12 @@ public readonly record struct TrainingErrorCode
     /// <summary>An event subscriber fell behind and its subscription was ended (<see cref="TrainingEventOverflowPolicy.Disconnect"/>).</summary>
     public static TrainingErrorCode SubscriberOverflow { get; } = new("SubscriberOverflow");
 
+    /// <summary>
+    /// A new event subscription was refused because the host already has as many as it allows
+    /// (<c>Training:Events:MaxSubscribers</c>, <see cref="TrainingEventOptions.MaxSubscribers"/>).
+    /// </summary>
+    public static TrainingErrorCode SubscriberLimitReached { get; } = new("SubscriberLimitReached");
+
     /// <summary>Returns the code's string value.</summary>
     public override string ToString() => Value ?? string.Empty;
 }
