@@ -46,6 +46,24 @@ public class KubernetesLogBoundsTests
     }
 
     [Fact]
+    public async Task The_monitors_log_events_split_a_line_longer_than_1_MiB_at_the_cap()
+    {
+        await using var host = await MonitorHost.StartAsync(
+            image: ImageMapping.Simulated(_ => new SimulatedRun(TimeSpan.FromSeconds(3)) { Output = ["before", LongLine, "after"] }),
+            training: o => o.Events.MaxBufferedBytesPerSubscriber = 64L * 1024 * 1024);
+        await host.WaitForSyncAsync();
+        var run = await host.Executor.StartAsync(WorkloadHarness.Trainer("long-line-events").Build());
+        await using var recorder = new EventRecorder(host.Events, new TrainingEventSubscription { JobId = run.JobId, IncludeLogs = true, BufferCapacity = 4096 });
+
+        var events = await recorder.WaitForAsync(e => e.OfType<TrainingLogEvent>().Any(l => l.Line.Text == "after"), "the line after the long one");
+
+        var texts = events.OfType<TrainingLogEvent>().Select(l => l.Line.Text).SkipWhile(t => t != "before").ToList();
+        texts.Should().OnlyContain(t => Encoding.UTF8.GetByteCount(t) <= TrainingLogLine.MaxLineBytes);
+        texts.Should().HaveCount(5, "before, three parts of the 2.5 MiB line, after");
+        string.Concat(texts.Skip(1).Take(3)).Should().Be(LongLine);
+    }
+
+    [Fact]
     public async Task A_failed_runs_status_message_holds_a_bounded_tail_of_a_huge_last_line()
     {
         await using var h = await WorkloadHarness.StartAsync(
