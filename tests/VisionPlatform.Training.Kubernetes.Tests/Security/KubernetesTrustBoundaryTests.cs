@@ -126,7 +126,9 @@ public class KubernetesTrustBoundaryTests
     public async Task A_stop_with_a_short_grace_period_deletes_each_pod_with_its_uid_as_precondition()
     {
         const string image = "sim/long-running:1";
-        await using var h = await WorkloadHarness.StartAsync(c => c.Workloads.Images[image] = ImageMapping.Simulated(TimeSpan.FromMinutes(10)));
+        // A trainer that ignores SIGTERM: its pod stays Terminating after the Job controller ends the Job, so the stop
+        // always finds it to delete (with the shorter grace period).
+        await using var h = await WorkloadHarness.StartAsync(c => c.Workloads.Images[image] = ImageMapping.Command("/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"));
         var recorder = new DeleteRecorder();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = h.Cluster.Url.ToString().TrimEnd('/') }, recorder);
         var executor = new KubernetesTrainingExecutor(client, new TrainingJobSpecBuilder(h.Options, new VisionPlatform.Training.Trainers.FlagTrainerContract()));
