@@ -32,8 +32,10 @@ internal sealed class KubernetesLogReader(
             throw NotFound();
         }
 
+        // Streamed, never the whole log in memory: with a tail, only the last TailLines lines are held (across attempts,
+        // since with every attempt the tail applies to the whole log).
         var chosen = options.AllAttempts ? pods : pods.Skip(Math.Max(0, pods.Count - 1)).ToList();
-        var lines = new List<TrainingLogLine>();
+        var tail = options.TailLines is { } n ? new Queue<TrainingLogLine>(Math.Min(n, 1024)) : null;
         foreach (var pod in chosen)
         {
             var attempt = Attempt(pods, pod);
@@ -47,13 +49,29 @@ internal sealed class KubernetesLogReader(
             {
                 await foreach (var line in ReadLinesAsync(stream, attempt, resume: default, cancellationToken).ConfigureAwait(false))
                 {
-                    lines.Add(options.Timestamps ? line : line with { Timestamp = null });
+                    var kept = options.Timestamps ? line : line with { Timestamp = null };
+                    if (tail is null)
+                    {
+                        yield return kept;
+                        continue;
+                    }
+
+                    if (tail.Count == options.TailLines)
+                    {
+                        if (tail.Count == 0)
+                        {
+                            continue;
+                        }
+
+                        tail.Dequeue();
+                    }
+
+                    tail.Enqueue(kept);
                 }
             }
         }
 
-        // With every attempt and a tail, the tail applies to the whole log, not to each attempt.
-        foreach (var line in options.TailLines is { } tail ? lines.TakeLast(tail) : lines)
+        while (tail is not null && tail.TryDequeue(out var line))
         {
             yield return line;
         }
@@ -203,11 +221,12 @@ internal sealed class KubernetesLogReader(
     {
         // The client's token does not cancel reads of an open stream; closing the stream does.
         using var registration = cancellationToken.Register(stream.Dispose);
-        using var reader = new StreamReader(stream);
+        var reader = new PodLogLineReader(stream);
         var skipAtLast = resume.CountAtTimestamp;
+        DateTimeOffset? lineTimestamp = null;
         while (true)
         {
-            string? raw;
+            (string Text, bool Continued)? raw;
             try
             {
                 raw = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
@@ -218,12 +237,14 @@ internal sealed class KubernetesLogReader(
                 yield break; // The connection dropped: the caller resumes from the last timestamp.
             }
 
-            if (raw is null)
+            if (raw is not { } part)
             {
                 yield break;
             }
 
-            var (timestamp, text) = PodLogLine.Parse(raw);
+            // The parts of a line longer than the cap share the line's timestamp (only the first part carries one).
+            var (timestamp, text) = part.Continued ? (lineTimestamp, part.Text) : PodLogLine.Parse(part.Text);
+            lineTimestamp = timestamp;
             if (resume.Timestamp is { } last && timestamp is { } ts)
             {
                 if (ts < last)

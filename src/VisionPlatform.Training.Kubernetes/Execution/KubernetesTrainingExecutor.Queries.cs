@@ -56,7 +56,7 @@ public sealed partial class KubernetesTrainingExecutor
         foreach (var job in jobs.OrderBy(j => j.Metadata?.CreationTimestamp ?? DateTime.MinValue).ThenBy(j => j.Metadata?.Name, StringComparer.Ordinal))
         {
             var jobId = job.Metadata?.Annotations?.TryGetValue(KubernetesLabels.JobIdAnnotation, out var id) == true ? id : null;
-            if (string.IsNullOrEmpty(jobId))
+            if (string.IsNullOrEmpty(jobId) || (query.ProjectId is { } project && !KubernetesProject.Matches(job.Metadata, project)))
             {
                 continue;
             }

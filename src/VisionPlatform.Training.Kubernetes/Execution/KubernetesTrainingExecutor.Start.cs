@@ -45,7 +45,7 @@ public sealed partial class KubernetesTrainingExecutor
                     continue; // Deleted between our create and read: create again, once.
                 }
 
-                EnsureSameRun(existing, config, ns, name);
+                EnsureSameRun(existing, config, job.Metadata.Annotations[KubernetesLabels.ConfigHashAnnotation], ns, name);
                 Monitor?.Observe(existing!);
                 Log.JobAlreadyExists(_logger, ns, name, config.JobId);
                 return run;
@@ -61,7 +61,7 @@ public sealed partial class KubernetesTrainingExecutor
         }
     }
 
-    private void EnsureSameRun(V1Job? existing, TrainingJobConfig config, string ns, string name)
+    private void EnsureSameRun(V1Job? existing, TrainingJobConfig config, string expectedHash, string ns, string name)
     {
         var annotations = existing?.Metadata?.Annotations ?? new Dictionary<string, string>();
         annotations.TryGetValue(KubernetesLabels.JobIdAnnotation, out var existingId);
@@ -76,10 +76,10 @@ public sealed partial class KubernetesTrainingExecutor
             };
         }
 
-        if (existingHash != config.ConfigHash)
+        if (existingHash != expectedHash)
         {
             throw new TrainingException(TrainingErrorCode.JobConflict,
-                $"A run for job id '{config.JobId}' already exists (Job {ns}/{name}) with a different configuration (config hash {existingHash} vs {config.ConfigHash}). Use a new job id to run a changed job.")
+                $"A run for job id '{config.JobId}' already exists (Job {ns}/{name}) with a different configuration or image (config hash {existingHash} vs {expectedHash}). Use a new job id to run a changed job.")
             {
                 ExecutorName = Name,
                 JobId = config.JobId,

@@ -112,9 +112,7 @@ public sealed partial class KubernetesTrainingExecutor
         try
         {
             using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(podName, ns, container: TrainingJobSpecBuilder.ContainerName, tailLines: lines, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var reader = new StreamReader(stream);
-            var text = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-            return text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).TakeLast(lines).ToList();
+            return await PodLogLineReader.ReadTailAsync(stream, lines, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
         {

@@ -113,12 +113,13 @@ public sealed partial class KubernetesTrainingExecutor
         var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
         try
         {
-            await client.CoreV1.DeleteCollectionNamespacedPodAsync(ns, labelSelector: PodSelector(job), gracePeriodSeconds: (int)Math.Min(graceSeconds, int.MaxValue), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var pods = await ListPodsAsync(client, job, job.Metadata.Name, cancellationToken).ConfigureAwait(false);
+            await PodDeletion.DeleteAsync(client, ns, pods, graceSeconds, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpOperationException ex)
+        catch (Exception ex) when (ex is HttpOperationException or TrainingException)
         {
             // Needs 'delete pods'; without it the garbage collector still removes them with their own grace period.
-            Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, KubernetesErrors.ReadStatus(ex)?.Message ?? ex.Message);
+            Log.PodGraceDeleteFailed(_logger, ns, job.Metadata.Name, graceSeconds, (ex as HttpOperationException) is { } http ? KubernetesErrors.ReadStatus(http)?.Message ?? http.Message : ex.Message);
         }
     }
 }

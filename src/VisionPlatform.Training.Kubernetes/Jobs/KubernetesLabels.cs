@@ -39,8 +39,17 @@ public static class KubernetesLabels
     /// <summary>The exact job id (label values cannot hold every id).</summary>
     public const string JobIdAnnotation = AnnotationPrefix + "job-id";
 
-    /// <summary>The job config's <see cref="TrainingJobConfig.ConfigHash"/>, to tell a repeated start from a conflicting one.</summary>
+    /// <summary>
+    /// The job config's <see cref="TrainingJobConfig.ConfigHash"/>, combined with the per-job image when
+    /// <see cref="KubernetesJobOptions.Image"/> is set, to tell a repeated start from a conflicting one.
+    /// </summary>
     public const string ConfigHashAnnotation = AnnotationPrefix + "config-hash";
+
+    /// <summary>
+    /// The exact project id, when the job has one. The <see cref="ProjectId"/> label selects (its value is hashed when the
+    /// id is not a valid label value, so two projects may share it); listings by project compare this annotation.
+    /// </summary>
+    public const string ProjectIdAnnotation = AnnotationPrefix + "project-id";
 
     /// <summary>
     /// When the run was stopped (RFC 3339, UTC). <c>StopAsync</c> sets it in the same write that ends the Job (its

@@ -12,9 +12,9 @@ internal sealed class MetadataStep : IJobBuildStep
         var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in config.Labels)
         {
-            if (KubernetesLabels.Reserved.Contains(key))
+            if (KubernetesLabelPolicy.Check(key) is { } rule)
             {
-                context.Problems.Add(new($"Labels[{key}]", value, "is a label the Kubernetes executor sets itself (or the Job controller reserves); use another key"));
+                context.Problems.Add(new($"Labels[{key}]", value, rule));
                 continue;
             }
 
@@ -35,8 +35,13 @@ internal sealed class MetadataStep : IJobBuildStep
         var annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             [KubernetesLabels.JobIdAnnotation] = config.JobId,
-            [KubernetesLabels.ConfigHashAnnotation] = config.ConfigHash,
+            [KubernetesLabels.ConfigHashAnnotation] = KubernetesJobHash.Of(config, context.JobOptions),
         };
+        if (config.ProjectId is { } exactProject)
+        {
+            // The label is for selection and may be hashed; the exact project is checked against this annotation.
+            annotations[KubernetesLabels.ProjectIdAnnotation] = exactProject;
+        }
 
         var metadata = context.Job.Metadata;
         metadata.Name = KubernetesJobNames.FromJobId(config.JobId);

@@ -64,6 +64,9 @@ internal sealed class CachedJob
     /// <summary>The value of the job id label (<see cref="KubernetesLabels.JobId"/>), the run's own job id string when equal; null when the Job has none.</summary>
     public string? JobIdLabel { get; private init; }
 
+    /// <summary>The exact project id (<see cref="KubernetesLabels.ProjectIdAnnotation"/>), or null.</summary>
+    public string? ProjectId { get; private init; }
+
     /// <summary>The Job's resourceVersion as a number (0 when it is not one), to tell whether the pod watch has caught up with it.</summary>
     public long ResourceVersion { get; private init; }
 
@@ -134,6 +137,7 @@ internal sealed class CachedJob
                 .ToArray(),
             Labels = labels,
             JobIdLabel = jobIdLabel,
+            ProjectId = metadata.Annotations?.TryGetValue(KubernetesLabels.ProjectIdAnnotation, out var project) == true ? StringPool.Share(project) : null,
             ResourceVersion = long.TryParse(metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rv) ? rv : 0,
             Gpus = gpus,
             CpuRequest = StringPool.Share(cpu?.ToString()),
@@ -141,6 +145,22 @@ internal sealed class CachedJob
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,
             New = previous?.Uid == uid && previous.New,
         };
+    }
+
+    /// <summary>Whether the run belongs to exactly this project (see <see cref="KubernetesProject"/>).</summary>
+    public bool IsInProject(string project)
+    {
+        string? label = null;
+        for (var i = 0; i + 1 < Labels.Length; i += 2)
+        {
+            if (Labels[i] == KubernetesLabels.ProjectId)
+            {
+                label = Labels[i + 1];
+                break;
+            }
+        }
+
+        return KubernetesProject.Matches(ProjectId, label, project);
     }
 
     public bool HasLabel(string key, string value)

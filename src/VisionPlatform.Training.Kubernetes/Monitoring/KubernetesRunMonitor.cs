@@ -153,17 +153,14 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     public IReadOnlyList<TrainingRunStatus> List(TrainingRunQuery query)
     {
         var required = new List<KeyValuePair<string, string>>();
-        if (query.ProjectId is { } project)
-        {
-            required.Add(new(KubernetesLabels.ProjectId, KubernetesJobNames.ToLabelValue(project)));
-        }
+        var project = query.ProjectId;
 
         required.AddRange(query.Labels ?? new Dictionary<string, string>());
         var now = _time.GetUtcNow();
         lock (_gate)
         {
             return _cache.Jobs
-                .Where(j => required.TrueForAll(l => j.HasLabel(l.Key, l.Value)))
+                .Where(j => (project is null || j.IsInProject(project)) && required.TrueForAll(l => j.HasLabel(l.Key, l.Value)))
                 .OrderBy(j => j.Created ?? DateTime.MinValue).ThenBy(j => j.Name, StringComparer.Ordinal)
                 .Select(j => Project(j, now))
                 .Where(s => query.Phases is not { Count: > 0 } phases || phases.Contains(s.Phase))

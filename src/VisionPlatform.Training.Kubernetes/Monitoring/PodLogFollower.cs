@@ -95,11 +95,26 @@ internal sealed class PodLogFollower : IDisposable
                         timestamps: true,
                         cancellationToken: cancellationToken).ConfigureAwait(false);
                     using var cut = cancellationToken.Register(stream.Dispose);
-                    using var reader = new StreamReader(stream);
-                    while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } raw)
+                    var reader = new PodLogLineReader(stream);
+                    DateTimeOffset? lineTimestamp = null;
+                    var skipping = false;
+                    while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } part)
                     {
-                        var (timestamp, text) = PodLogLine.Parse(raw);
-                        if (timestamp is { } at && last is { } previous && at <= previous)
+                        // Lines are capped at TrainingLogLine.MaxLineBytes; the parts of a longer line share its timestamp.
+                        var (timestamp, text) = part.Continued ? (lineTimestamp, part.Text) : PodLogLine.Parse(part.Text);
+                        if (part.Continued)
+                        {
+                            if (!skipping)
+                            {
+                                Forward(text, timestamp);
+                            }
+
+                            continue;
+                        }
+
+                        lineTimestamp = timestamp;
+                        skipping = timestamp is { } at && last is { } previous && at <= previous;
+                        if (skipping)
                         {
                             continue;
                         }

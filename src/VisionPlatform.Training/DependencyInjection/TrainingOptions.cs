@@ -32,6 +32,9 @@ public sealed class TrainingOptions
     /// <summary>The optional price table that turns GPU-hours and CPU-hours into money (<c>Training:Cost</c>).</summary>
     public TrainingCostOptions Cost { get; set; } = new();
 
+    /// <summary>Limits of the event hub: subscribers and buffered bytes per subscriber (<c>Training:Events</c>).</summary>
+    public TrainingEventOptions Events { get; set; } = new();
+
     /// <summary>How executor availability is probed, cached and guarded by a circuit breaker (<c>Training:Availability</c>).</summary>
     public ExecutorAvailabilityOptions Availability { get; set; } = new();
 }

@@ -29,6 +29,7 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
         CheckUrl(errors, $"{p}:Trainer:StorageEndpointUrl", options.Trainer.StorageEndpointUrl);
 
         CheckCost(errors, $"{p}:Cost", options.Cost);
+        CheckEvents(errors, $"{p}:Events", options.Events);
 
         var s = options.Subprocess;
         var sp = $"{p}:Subprocess";
@@ -155,6 +156,19 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
             {
                 errors.Add($"{key}:{name} is set by the executor (from Training:Trainer and the run's GPUs); it cannot be configured here.");
             }
+        }
+    }
+
+    private static void CheckEvents(List<string> errors, string key, TrainingEventOptions events)
+    {
+        if (events.MaxSubscribers is < 1 or > 100_000)
+        {
+            errors.Add(FormattableString.Invariant($"{key}:MaxSubscribers is {events.MaxSubscribers}: it must be between 1 and 100000 (open event subscriptions at once)."));
+        }
+
+        if (events.MaxBufferedBytesPerSubscriber is < TrainingEventOptions.MinBufferedBytesPerSubscriber or > 1L << 30)
+        {
+            errors.Add(FormattableString.Invariant($"{key}:MaxBufferedBytesPerSubscriber is {events.MaxBufferedBytesPerSubscriber}: it must be between {TrainingEventOptions.MinBufferedBytesPerSubscriber} (4 MiB) and {1L << 30} (1 GiB) bytes."));
         }
     }
 

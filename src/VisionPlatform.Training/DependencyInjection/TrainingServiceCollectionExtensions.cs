@@ -75,7 +75,7 @@ public static class TrainingServiceCollectionExtensions
         services.TryAddSingleton(sp => new TrainingMetrics(sp.GetService<IMeterFactory>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton(sp =>
         {
-            var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>());
+            var hub = new TrainingEventHub(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<TrainingOptions>>().Value.Events);
             sp.GetRequiredService<TrainingMetrics>().Observe(hub);
             return hub;
         });

@@ -63,6 +63,12 @@ public readonly record struct TrainingErrorCode
     /// </summary>
     public static TrainingErrorCode QueueFull { get; } = new("QueueFull");
 
+    /// <summary>
+    /// A new event subscription was refused because the host already has as many as it allows
+    /// (<c>Training:Events:MaxSubscribers</c>, <see cref="TrainingEventOptions.MaxSubscribers"/>).
+    /// </summary>
+    public static TrainingErrorCode SubscriberLimitReached { get; } = new("SubscriberLimitReached");
+
     /// <summary>Returns the code's string value.</summary>
     public override string ToString() => Value ?? string.Empty;
 }

@@ -22,12 +22,15 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     private readonly ConcurrentQueue<string> _terminalOrder = new();
     private readonly object _subscribersGate = new();
     private EventSubscriber[] _subscribers = [];
+    private readonly TrainingEventOptions _limits;
     private int _terminalCount;
 
     /// <param name="time">The clock for event timestamps.</param>
-    public TrainingEventHub(TimeProvider time)
+    /// <param name="limits">Subscriber and buffered-byte limits (<c>Training:Events</c>); <see langword="null"/> for the defaults.</param>
+    public TrainingEventHub(TimeProvider time, TrainingEventOptions? limits = null)
     {
         _time = time;
+        _limits = limits ?? new TrainingEventOptions();
     }
 
     /// <inheritdoc />
@@ -295,7 +298,7 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
         Func<string, CancellationToken, Task>? loadUnknown,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var subscriber = new EventSubscriber(options, _time);
+        var subscriber = new EventSubscriber(options, _time, _limits.MaxBufferedBytesPerSubscriber);
         Add(subscriber);
         try
         {
@@ -408,6 +411,13 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
     {
         lock (_subscribersGate)
         {
+            if (_subscribers.Length >= _limits.MaxSubscribers)
+            {
+                throw new TrainingException(
+                    TrainingErrorCode.SubscriberLimitReached,
+                    FormattableString.Invariant($"The event subscription was refused: {_subscribers.Length} subscriptions are open, the most this host allows (Training:Events:MaxSubscribers = {_limits.MaxSubscribers}). Close unused subscriptions or raise the limit."));
+            }
+
             _subscribers = [.. _subscribers, subscriber];
         }
 

@@ -109,8 +109,10 @@ public class LeastPrivilegeTests
         // Every call the SDK made was allowed, except the grace-period pod deletion the Role deliberately does not grant
         // (documented: the pods then get their own terminationGracePeriodSeconds from the garbage collector).
         var refused = cluster.Cluster.Requests.Entries.Where(e => e.StatusCode == 403).Select(e => $"{e.Verb} {e.Path}").ToList();
-        refused.Should().ContainSingle("the grace-period stop tries deletecollection once and falls back");
-        refused.Should().OnlyContain(r => r.StartsWith($"deletecollection /api/v1/namespaces/{Ns}/pods", StringComparison.Ordinal), string.Join("; ", refused));
+        // The grace-period stop deletes the run's pods one by one with a UID precondition and falls back at the first 403;
+        // when the Job controller removed the pod before the stop listed it, there is nothing left to delete.
+        refused.Should().HaveCountLessThanOrEqualTo(1, "the grace-period stop stops at the first refused pod delete");
+        refused.Should().OnlyContain(r => r.StartsWith($"delete /api/v1/namespaces/{Ns}/pods/", StringComparison.Ordinal), string.Join("; ", refused));
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "jobs" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "pods" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "get" && e.Path.EndsWith("/log", StringComparison.Ordinal) && e.StatusCode == 200);
