@@ -40,6 +40,7 @@ internal static partial class TrainingProblems
         [TrainingErrorCode.OutcomeUnknown] = (StatusCodes.Status504GatewayTimeout, "The outcome is unknown: retry with the same job id"),
         [TrainingErrorCode.ExecutorFailure] = (StatusCodes.Status502BadGateway, "The executor failed"),
         // The API's event streams drop the oldest events instead; a disconnect-on-overflow subscription is a server bug.
+        [TrainingErrorCode.SubscriberLimitReached] = (StatusCodes.Status503ServiceUnavailable, "Too many event subscriptions: try again later"),
         [TrainingErrorCode.SubscriberOverflow] = (StatusCodes.Status500InternalServerError, "An event subscription fell behind"),
     };
 

@@ -31,7 +31,7 @@ public static partial class ExecutorConformanceSuite
 
                 var a = await s.StartAsync(s.Job(Request("conformance-list-a", "project-1", ConformanceJobBehavior.Succeed, ("team", "vision")))).ConfigureAwait(false);
                 var b = await s.StartAsync(s.Job(Request("conformance-list-b", "project-1", ConformanceJobBehavior.RunUntilStopped, ("team", "robotics")))).ConfigureAwait(false);
-                var c = await s.StartAsync(s.Job(Request("conformance-list-c", "project-2", ConformanceJobBehavior.Succeed, ("team", "vision"), ("tier", "gold")))).ConfigureAwait(false);
+                var c = await s.StartAsync(s.Job(Request("conformance-list-c", "project-2", ConformanceJobBehavior.Succeed, ("team", "vision"), ("stage", "gold")))).ConfigureAwait(false);
                 await s.WaitTerminalAsync(a).ConfigureAwait(false);
                 await s.WaitTerminalAsync(c).ConfigureAwait(false);
                 await s.WaitRunningAsync(b).ConfigureAwait(false);
@@ -47,9 +47,9 @@ public static partial class ExecutorConformanceSuite
 
                 await Expect(Query(), "with only the case's label", a, b, c).ConfigureAwait(false);
                 await Expect(Query(labels: ("team", "vision")), "with team=vision", a, c).ConfigureAwait(false);
-                await Expect(Query(labels: [("team", "vision"), ("tier", "gold")]), "with team=vision and tier=gold", c).ConfigureAwait(false);
+                await Expect(Query(labels: [("team", "vision"), ("stage", "gold")]), "with team=vision and stage=gold", c).ConfigureAwait(false);
                 await Expect(Query(labels: ("team", "nobody")), "with team=nobody").ConfigureAwait(false);
-                await Expect(Query(labels: ("tier", "vision")), "with tier=vision (a value of another key)").ConfigureAwait(false);
+                await Expect(Query(labels: ("stage", "vision")), "with stage=vision (a value of another key)").ConfigureAwait(false);
                 await Expect(Query(project: "project-1"), "with project project-1", a, b).ConfigureAwait(false);
                 await Expect(Query(project: "project-3"), "with project project-3").ConfigureAwait(false);
                 await Expect(Query(phases: [TrainingPhase.Running]), "in phase Running", b).ConfigureAwait(false);

@@ -124,6 +124,7 @@ public sealed class EventHubLimitsTests
     private static ServiceProvider Build(Dictionary<string, string?> settings)
     {
         settings["Training:DefaultExecutor"] = "subprocess";
+        settings["Training:Subprocess:ValidateTrainerOnStart"] = "false"; // these tests start no trainer
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddTrainingExecutors(configuration.GetSection("Training")).AddSubprocess();
