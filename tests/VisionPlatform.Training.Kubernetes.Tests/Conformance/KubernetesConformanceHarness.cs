@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using VisionPlatform.Training.Testing;
+using VisionPlatform.Training.TestSupport;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Conformance;
 
@@ -46,24 +47,9 @@ internal sealed class KubernetesConformanceHarness : ExecutorConformanceHarness
 
     public override TrainingJobConfig CreateJob(ConformanceJobRequest request)
     {
-        var builder = SampleJobs.ForConformance(request);
+        var builder = DemoTrainerJobs.For(request);
         // Small requests, so every pod a case starts fits on the test cluster's node at once.
         builder.Resources = new TrainingResources { CpuRequest = "100m", CpuLimit = "1", MemoryRequest = "64Mi", MemoryLimit = "1Gi" };
-        switch (request.Behavior)
-        {
-            case ConformanceJobBehavior.Succeed:
-                builder.WithAdvancedConfig(new { epoch_seconds = 0.1 });
-                break;
-            case ConformanceJobBehavior.RunUntilStopped:
-                builder.Epochs = 10_000;
-                builder.WithAdvancedConfig(new { epoch_seconds = 1.0 });
-                break;
-            default:
-                builder.Epochs = 1;
-                builder.WithAdvancedConfig(new { exit_code = request.ExitCode });
-                break;
-        }
-
         return builder.Build();
     }
 

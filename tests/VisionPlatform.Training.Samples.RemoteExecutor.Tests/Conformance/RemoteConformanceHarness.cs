@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using VisionPlatform.Training.Testing;
+using VisionPlatform.Training.TestSupport;
 
 namespace VisionPlatform.Training.Samples.RemoteExecutor.Tests.Conformance;
 
@@ -58,23 +59,7 @@ internal sealed class RemoteConformanceHarness : ExecutorConformanceHarness
 
     public override TrainingJobConfig CreateJob(ConformanceJobRequest request)
     {
-        var builder = SampleJobs.ForConformance(request);
-        switch (request.Behavior)
-        {
-            case ConformanceJobBehavior.Succeed:
-                builder.WithAdvancedConfig(new { epoch_seconds = 0.1 });
-                break;
-            case ConformanceJobBehavior.RunUntilStopped:
-                builder.Epochs = 10_000;
-                builder.WithAdvancedConfig(new { epoch_seconds = 1.0 });
-                break;
-            default:
-                builder.Epochs = 1;
-                builder.WithAdvancedConfig(new { exit_code = request.ExitCode });
-                break;
-        }
-
-        return builder.Build();
+        return DemoTrainerJobs.For(request).Build();
     }
 
     public override ConformanceRejectedJob CreateRejectedJob(string jobId)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using VisionPlatform.Training.Subprocess;
 using VisionPlatform.Training.Testing;
+using VisionPlatform.Training.TestSupport;
 using VisionPlatform.Training.Tests.Subprocess;
 
 namespace VisionPlatform.Training.Tests.Conformance;
@@ -43,23 +44,7 @@ internal sealed class SubprocessConformanceHarness : ExecutorConformanceHarness
 
     public override TrainingJobConfig CreateJob(ConformanceJobRequest request)
     {
-        var builder = SampleJobs.ForConformance(request);
-        switch (request.Behavior)
-        {
-            case ConformanceJobBehavior.Succeed:
-                builder.WithAdvancedConfig(new { epoch_seconds = 0.1 });
-                break;
-            case ConformanceJobBehavior.RunUntilStopped:
-                builder.Epochs = 10_000;
-                builder.WithAdvancedConfig(new { epoch_seconds = 1.0 });
-                break;
-            default:
-                builder.Epochs = 1;
-                builder.WithAdvancedConfig(new { exit_code = request.ExitCode });
-                break;
-        }
-
-        return builder.Build();
+        return DemoTrainerJobs.For(request).Build();
     }
 
     public override ConformanceRejectedJob CreateRejectedJob(string jobId)
