@@ -58,6 +58,7 @@ public class KubernetesMonitorResilienceTests
             m => m.IdleTimeout = TimeSpan.FromSeconds(1),
             c => c.WatchBookmarkInterval = TimeSpan.FromMilliseconds(200));
         await host.WaitForSyncAsync();
+        await host.WaitForWatchesAsync();
         await using var recorder = new EventRecorder(host.Events);
         var watches = host.Api.Requests.CountOf("watch");
         host.Api.Faults.StallWatches().Should().Be(2, "one watch for Jobs, one for pods");
