@@ -1,10 +1,12 @@
 // Backend sample: a minimal API over VisionPlatform.Training that starts runs, serves their status, logs and cost, and
 // streams their events to browsers as server-sent events. Runs on this machine with no cluster:
-//   dotnet run --project samples/VisionPlatform.Training.Backend
-//   curl -N localhost:5080/events
-//   curl localhost:5080/health ; curl localhost:5080/metrics
+//   dotnet run --project samples/VisionPlatform.Training.Backend --environment Development
+//   (prints "export TOKEN=..." for the dev project; every endpoint but /health needs it)
+//   curl -N -H "Authorization: Bearer $TOKEN" localhost:5080/events
+//   curl localhost:5080/health ; curl -H "Authorization: Bearer $TOKEN" localhost:5080/metrics
 // Endpoints: RunEndpoints (runs), EventStreamEndpoints (server-sent events), IndexPage (a live page at /),
 // HealthEndpoint (/health), BackendTelemetry (/metrics). Errors: TrainingProblems maps every TrainingErrorCode.
+// Security: BackendAuthentication (JWT bearer, project claim), RequestGuards (body limit, stop header), AllowedHosts.
 using System.Text.Json.Serialization;
 using VisionPlatform.Training.Backend;
 using VisionPlatform.Training.Backend.Events;
@@ -12,6 +14,7 @@ using VisionPlatform.Training.Backend.Hosting;
 using VisionPlatform.Training.Backend.Page;
 using VisionPlatform.Training.Backend.Problems;
 using VisionPlatform.Training.Backend.Runs;
+using VisionPlatform.Training.Backend.Security;
 
 await BackendApp.Create(args).RunAsync().ConfigureAwait(false);
 
@@ -43,10 +46,17 @@ namespace VisionPlatform.Training.Backend
             builder.Services.AddExceptionHandler<TrainingExceptionHandler>();
             builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
             builder.Services.AddOptions<EventStreamOptions>().BindConfiguration(EventStreamOptions.SectionName).ValidateOnStart();
+            builder.Services.AddOptions<BackendLimitsOptions>().BindConfiguration(BackendLimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+            builder.Services.AddSingleton<EventStreamLeases>();
+            builder.Services.AddBackendAuthentication(builder.Configuration, builder.Environment);
             configure?.Invoke(builder);
 
             var app = builder.Build();
             app.UseExceptionHandler();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.UseStartBodyLimit();
+            BackendAuthentication.PrintDevToken(app);
             app.MapIndexPage();
             app.MapHealthEndpoint();
             app.MapPrometheusScrapingEndpoint();

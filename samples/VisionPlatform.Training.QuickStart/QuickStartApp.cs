@@ -37,7 +37,17 @@ public static class QuickStartApp
             return ExitCodes.BadInput;
         }
 
-        var command = arguments.ToCommand(parsed, TimeProvider.System);
+        QuickStartCommand command;
+        try
+        {
+            command = arguments.ToCommand(parsed, TimeProvider.System);
+        }
+        catch (UsageException e)
+        {
+            ErrorLine.Write(error, e.Message);
+            return ExitCodes.BadInput;
+        }
+
         TrainingJobConfig config;
         try
         {

@@ -39,7 +39,16 @@ internal sealed class QuickStartRunner(
         var executor = services.GetRequiredKeyedService<ITrainingExecutor>(command.Executor);
         if (command.DryRun)
         {
-            return DryRun.Print(executor, config, output, error);
+            try
+            {
+                return DryRun.Print(executor, config, output, error);
+            }
+            catch (TrainingValidationException e)
+            {
+                // The trainer contract's own limits (one argument's size) apply when the launch is planned.
+                ErrorLine.Write(error, arguments.Describe(e));
+                return ExitCodes.BadInput;
+            }
         }
 
         // Subscribed before the start, so the run's first phase and first log line are not missed.

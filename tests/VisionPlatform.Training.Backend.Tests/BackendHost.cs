@@ -1,16 +1,28 @@
+using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using VisionPlatform.Training.Backend.Security;
 
 namespace VisionPlatform.Training.Backend.Tests;
 
-/// <summary>The sample app on a real Kestrel port, with its own runs directory; stopped and cleaned up on dispose.</summary>
+/// <summary>
+/// The sample app on a real Kestrel port, with its own runs directory; stopped and cleaned up on dispose. <see cref="Http"/>
+/// is a caller of <see cref="Project"/> (a bearer token signed with the test key) that sends the stop header.
+/// </summary>
 internal sealed class BackendHost : IAsyncDisposable
 {
+    /// <summary>The project of <see cref="Http"/>'s token.</summary>
+    public const string Project = "project-7";
+
+    private const string SigningKey = "backend-tests-signing-key-0123456789abcdef";
+
     private BackendHost(WebApplication app, string runsDirectory)
     {
         App = app;
         RunsDirectory = runsDirectory;
-        Http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        Http = Client(Token(Project));
+        Http.DefaultRequestHeaders.Add(RequestGuards.StopHeader, "1");
     }
 
     public WebApplication App { get; }
@@ -18,6 +30,26 @@ internal sealed class BackendHost : IAsyncDisposable
     public HttpClient Http { get; }
 
     public string RunsDirectory { get; }
+
+    /// <summary>A token for <paramref name="project"/> signed with the test key, valid 2020-2040 whatever clock a test fakes.</summary>
+    public static string Token(string project, string? subject = null) => BackendAuthentication.MintToken(
+        new BackendAuthOptions { SigningKey = SigningKey },
+        project,
+        TimeSpan.FromDays(20 * 365),
+        new FakeTimeProvider(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+        subject);
+
+    /// <summary>A new client of the app, with <paramref name="token"/> as its bearer token when given and no other default header.</summary>
+    public HttpClient Client(string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(App.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
+    }
 
     public static async Task<BackendHost> StartAsync(Action<WebApplicationBuilder>? configure = null, params string[] settings)
     {
@@ -27,6 +59,7 @@ internal sealed class BackendHost : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--Logging:LogLevel:Default=Warning",
             "--Training:Subprocess:RunsDirectory=" + runs,
+            "--Backend:Auth:SigningKey=" + SigningKey,
             .. settings,
         ];
         var app = BackendApp.Create(args, configure);

@@ -11,7 +11,7 @@ public sealed class CommandLineTests
         result.ExitCode.Should().Be(0, result.ToString());
         result.Error.Should().BeEmpty();
         result.Output.Should().Contain("Usage:").And.Contain("Options:");
-        foreach (var flag in new[] { "--executor", "--no-fallback", "--dry-run", "--verbose", "--job-id", "--epochs", "--gpus", "--output-dir", "--advanced-config", "--print-cluster-setup" })
+        foreach (var flag in new[] { "--executor", "--no-fallback", "--dry-run", "--verbose", "--job-id", "--epochs", "--gpus", "--output-dir", "--advanced-config", "--env", "--print-cluster-setup" })
         {
             result.Output.Should().Contain(flag);
         }

@@ -17,11 +17,16 @@ namespace VisionPlatform.Training.Backend.Events;
 /// data: {"type":"phase","status":{...},"previousPhase":"Pending","sequence":3,...}
 /// </code>
 /// <c>event</c> is the event's JSON <c>type</c>; <c>id</c> is the job id and the run's sequence number (none for
-/// <c>dropped</c>). A <c>: heartbeat</c> comment goes out after <see cref="EventStreamOptions.HeartbeatInterval"/> of
+/// <c>dropped</c>). Both are sanitised: a CR, LF or other control character (which would end the field and let a job id
+/// forge frames) is written as <c>%XX</c>. A <c>: heartbeat</c> comment goes out after <see cref="EventStreamOptions.HeartbeatInterval"/> of
 /// silence. The stream ends when the client disconnects (the subscription ends with it), or, for one run, after its
 /// terminal phase.
 /// </summary>
-internal sealed class ServerSentEventStream(TrainingEventSubscription subscription, bool endAfterTerminalPhase) : IResult
+internal sealed class ServerSentEventStream(
+    TrainingEventSubscription subscription,
+    bool endAfterTerminalPhase,
+    IDisposable? lease = null,
+    Func<TrainingJobEvent, CancellationToken, ValueTask<bool>>? include = null) : IResult
 {
     private static readonly Dictionary<Type, string> EventTypes = typeof(TrainingJobEvent)
         .GetCustomAttributes<JsonDerivedTypeAttribute>()
@@ -29,6 +34,7 @@ internal sealed class ServerSentEventStream(TrainingEventSubscription subscripti
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
+        using var held = lease;
         var services = httpContext.RequestServices;
         var options = services.GetRequiredService<IOptions<EventStreamOptions>>().Value;
         var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
@@ -70,6 +76,11 @@ internal sealed class ServerSentEventStream(TrainingEventSubscription subscripti
                 }
 
                 var item = enumerator.Current;
+                if (include is not null && !await include(item, aborted).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
                 await WriteAsync(response, Frame(item, json), aborted).ConfigureAwait(false);
                 if (endAfterTerminalPhase && item is TrainingPhaseChangedEvent { Status.IsTerminal: true })
                 {
@@ -94,15 +105,39 @@ internal sealed class ServerSentEventStream(TrainingEventSubscription subscripti
     internal static string Frame(TrainingJobEvent item, JsonSerializerOptions json)
     {
         var frame = new StringBuilder();
-        frame.Append("event: ").Append(EventTypes[item.GetType()]).Append('\n');
+        frame.Append("event: ").Append(FieldValue(EventTypes[item.GetType()])).Append('\n');
         if (item is TrainingRunEvent run)
         {
-            frame.Append("id: ").Append(run.JobId).Append(':').Append(run.Sequence.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            frame.Append("id: ").Append(FieldValue(run.JobId)).Append(':').Append(run.Sequence.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         // Serialized as the base type, so the polymorphic "type" discriminator is included; compact JSON is one line.
         frame.Append("data: ").Append(JsonSerializer.Serialize(item, json)).Append("\n\n");
         return frame.ToString();
+    }
+
+    /// <summary>A value safe for one SSE field line: control characters (CR, LF, NUL, ...) and <c>%</c> as <c>%XX</c>.</summary>
+    internal static string FieldValue(string value)
+    {
+        if (!value.Any(c => char.IsControl(c) || c == '%'))
+        {
+            return value;
+        }
+
+        var safe = new StringBuilder(value.Length + 8);
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || c == '%')
+            {
+                safe.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                safe.Append(c);
+            }
+        }
+
+        return safe.ToString();
     }
 
     private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)

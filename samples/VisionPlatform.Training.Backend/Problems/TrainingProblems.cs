@@ -86,6 +86,30 @@ internal static partial class TrainingProblems
         $"'{handle}' is not a run handle: it looks like 'run1/<executor>/<resource-id>/<job-id>', as POST /runs returned it.",
         new Dictionary<string, object?> { ["code"] = "BadHandle" });
 
+    /// <summary>413 for a body over the start limit.</summary>
+    public static IResult TooLarge(long limit) => Problem(
+        StatusCodes.Status413PayloadTooLarge,
+        TypePrefix + "RequestTooLarge",
+        "The request body is too large",
+        $"The body must be at most {limit} bytes (Backend:Limits:MaxStartBodyBytes).",
+        new Dictionary<string, object?> { ["code"] = "RequestTooLarge" });
+
+    /// <summary>400 for a stop that could be a cross-site form post: neither a JSON body nor the custom header.</summary>
+    public static IResult FormPostRefused() => Problem(
+        StatusCodes.Status400BadRequest,
+        TypePrefix + "JsonOrHeaderRequired",
+        "A stop needs a JSON body or the X-Training-Request header",
+        "Send Content-Type: application/json (for example the body {}) or the header X-Training-Request: 1; a plain form post is refused.",
+        new Dictionary<string, object?> { ["code"] = "JsonOrHeaderRequired" });
+
+    /// <summary>429 for a caller holding as many event streams as it may.</summary>
+    public static IResult TooManyStreams(int limit) => Problem(
+        StatusCodes.Status429TooManyRequests,
+        TypePrefix + "TooManyEventStreams",
+        "Too many open event streams",
+        $"A caller may hold at most {limit} event streams open (Backend:Limits:MaxEventStreamsPerCaller); close one first.",
+        new Dictionary<string, object?> { ["code"] = "TooManyEventStreams" });
+
     /// <summary>Replaces absolute file-system paths (this host's layout) with <c>&lt;path&gt;</c>.</summary>
     public static string? RedactPaths(string? text) => text is null ? null : HostPath().Replace(text, "<path>");
 

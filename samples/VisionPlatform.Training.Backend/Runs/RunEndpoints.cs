@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text;
+using System.Text.Json;
 using VisionPlatform.Training.Backend.Problems;
+using VisionPlatform.Training.Backend.Security;
 
 namespace VisionPlatform.Training.Backend.Runs;
 
@@ -9,25 +12,34 @@ namespace VisionPlatform.Training.Backend.Runs;
 /// each one) or by their persisted handle (<c>GET /operations/{handle}</c>). Errors are problem details, all made by
 /// <see cref="TrainingProblems"/> (see its table): 400 names each bad field, its value and the rule; 404 an unknown job
 /// id or handle; 409 a job id already used with other settings; 503 no executor can start runs now.
+/// Every endpoint is scoped to the caller's project (the token's <c>project</c> claim): a run of another project answers
+/// 404 exactly as an unknown one, a start takes its project from the claim whatever the body says, and a list shows only
+/// the caller's runs.
 /// </summary>
 internal static class RunEndpoints
 {
     public static IEndpointRouteBuilder MapRunEndpoints(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/runs");
-        runs.MapPost("/", StartAsync);
+        runs.MapPost("/", StartAsync).WithStartBodyLimit();
         runs.MapGet("/", ListAsync);
         runs.MapGet("/{jobId}", GetAsync);
         runs.MapGet("/{jobId}/logs", GetLogsAsync);
-        runs.MapPost("/{jobId}/stop", StopAsync);
+        runs.MapPost("/{jobId}/stop", StopPostAsync);
         runs.MapDelete("/{jobId}", StopAsync);
         app.MapGet("/operations/{**handle}", GetOperationAsync);
         return app;
     }
 
-    private static async Task<IResult> StartAsync(StartRunRequest request, TrainingClient client, CancellationToken cancellationToken)
+    private static async Task<IResult> StartAsync(StartRunRequest request, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken)
     {
-        var builder = request.ToBuilder();
+        if (AdvancedConfigError(request.AdvancedConfig) is { } advancedError)
+        {
+            return TrainingProblems.Invalid([advancedError]);
+        }
+
+        // The project is the caller's, never the body's: a token for one project cannot start runs in another.
+        var builder = (request with { ProjectId = user.Project() }).ToBuilder();
         var errors = builder.Validate();
         if (errors.Count > 0)
         {
@@ -42,7 +54,7 @@ internal static class RunEndpoints
 
     // A persisted handle (POST /runs' "handle"), rebuilt without a lookup: 400 when it is not a handle, 404 when this
     // host has no such executor or the executor no such run.
-    private static async Task<IResult> GetOperationAsync(string handle, TrainingClient client, CancellationToken cancellationToken)
+    private static async Task<IResult> GetOperationAsync(string handle, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken)
     {
         if (!TrainingRun.TryParse(handle, out _))
         {
@@ -54,11 +66,17 @@ internal static class RunEndpoints
             return TrainingProblems.For(new TrainingException(TrainingErrorCode.UnknownExecutor, $"This host has no executor for the run handle '{handle}'."));
         }
 
+        if (!await InProjectAsync(operation.JobId, user.Project(), client, cancellationToken).ConfigureAwait(false))
+        {
+            return TrainingProblems.UnknownJob(operation.JobId);
+        }
+
         var status = await operation.UpdateStatusAsync(cancellationToken).ConfigureAwait(false);
         return status.Phase == TrainingPhase.NotFound ? TrainingProblems.UnknownJob(operation.JobId) : TypedResults.Ok(RunView.From(status));
     }
 
-    private static async Task<IResult> ListAsync(string? projectId, string? phase, TrainingClient client, CancellationToken cancellationToken)
+    // ?projectId= is accepted for compatibility but only the caller's own project can be listed.
+    private static async Task<IResult> ListAsync(string? projectId, string? phase, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken)
     {
         var phases = new List<TrainingPhase>();
         foreach (var name in (phase ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -71,12 +89,18 @@ internal static class RunEndpoints
             phases.Add(parsed);
         }
 
-        var statuses = await client.ListAsync(new TrainingRunQuery { ProjectId = projectId, Phases = phases.Count > 0 ? phases : null }, cancellationToken).ConfigureAwait(false);
+        var project = user.Project();
+        if (projectId is not null && !string.Equals(projectId, project, StringComparison.Ordinal))
+        {
+            return TypedResults.Ok(Array.Empty<RunView>());
+        }
+
+        var statuses = await client.ListAsync(new TrainingRunQuery { ProjectId = project, Phases = phases.Count > 0 ? phases : null }, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(statuses.Select(RunView.From).ToArray());
     }
 
-    private static async Task<IResult> GetAsync(string jobId, TrainingClient client, CancellationToken cancellationToken) =>
-        await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is { } run
+    private static async Task<IResult> GetAsync(string jobId, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken) =>
+        await FindAsync(jobId, user, client, cancellationToken).ConfigureAwait(false) is { } run
         && await run.UpdateStatusAsync(cancellationToken).ConfigureAwait(false) is { Phase: not TrainingPhase.NotFound } status
             ? TypedResults.Ok(RunView.From(status))
             : TrainingProblems.UnknownJob(jobId);
@@ -86,6 +110,7 @@ internal static class RunEndpoints
         int? tail,
         bool? follow,
         bool? timestamps,
+        ClaimsPrincipal user,
         TrainingClient client,
         HttpContext context)
     {
@@ -95,7 +120,7 @@ internal static class RunEndpoints
         }
 
         var aborted = context.RequestAborted;
-        if (await FindAsync(jobId, client, aborted).ConfigureAwait(false) is not { } run)
+        if (await FindAsync(jobId, user, client, aborted).ConfigureAwait(false) is not { } run)
         {
             return TrainingProblems.UnknownJob(jobId);
         }
@@ -131,14 +156,20 @@ internal static class RunEndpoints
             "text/plain; charset=utf-8");
     }
 
-    private static async Task<IResult> StopAsync(string jobId, double? graceSeconds, TrainingClient client, CancellationToken cancellationToken)
+    private static Task<IResult> StopPostAsync(string jobId, double? graceSeconds, ClaimsPrincipal user, HttpRequest request, TrainingClient client, CancellationToken cancellationToken) =>
+        // A body-less POST is what a cross-site HTML form sends; it needs JSON or the custom header to count.
+        RequestGuards.IsNotAFormPost(request)
+            ? StopAsync(jobId, graceSeconds, user, client, cancellationToken)
+            : Task.FromResult(TrainingProblems.FormPostRefused());
+
+    private static async Task<IResult> StopAsync(string jobId, double? graceSeconds, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken)
     {
         if (graceSeconds is < 0 or > 3600 || (graceSeconds is { } g && !double.IsFinite(g)))
         {
             return TrainingProblems.Invalid([new TrainingValidationError("graceSeconds", graceSeconds?.ToString(CultureInfo.InvariantCulture), "must be between 0 and 3600 seconds")]);
         }
 
-        if (await FindAsync(jobId, client, cancellationToken).ConfigureAwait(false) is not { } run)
+        if (await FindAsync(jobId, user, client, cancellationToken).ConfigureAwait(false) is not { } run)
         {
             return TrainingProblems.UnknownJob(jobId);
         }
@@ -148,8 +179,44 @@ internal static class RunEndpoints
         return status.Phase == TrainingPhase.NotFound ? TrainingProblems.UnknownJob(jobId) : TypedResults.Ok(RunView.From(status));
     }
 
-    internal static async Task<TrainingOperation?> FindAsync(string jobId, TrainingClient client, CancellationToken cancellationToken) =>
-        string.IsNullOrWhiteSpace(jobId) ? null : await client.FindAsync(jobId, cancellationToken).ConfigureAwait(false);
+    /// <summary>The caller's run with this job id, or null when there is none in the caller's project (another project's run is never revealed).</summary>
+    internal static async Task<TrainingOperation?> FindAsync(string jobId, ClaimsPrincipal user, TrainingClient client, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            return null;
+        }
+
+        var statuses = await client.ListAsync(new TrainingRunQuery { ProjectId = user.Project() }, cancellationToken).ConfigureAwait(false);
+        return statuses.FirstOrDefault(s => string.Equals(s.JobId, jobId, StringComparison.Ordinal)) is { } status ? client.GetOperation(status.Run) : null;
+    }
+
+    /// <summary>True when the run with this job id belongs to <paramref name="project"/>.</summary>
+    internal static async Task<bool> InProjectAsync(string jobId, string project, TrainingClient client, CancellationToken cancellationToken) =>
+        (await client.ListAsync(new TrainingRunQuery { ProjectId = project }, cancellationToken).ConfigureAwait(false))
+            .Any(s => string.Equals(s.JobId, jobId, StringComparison.Ordinal));
+
+    /// <summary>
+    /// <c>advancedConfig</c> must be one JSON object of at most <see cref="BackendLimitsOptions.MaxAdvancedConfigBytes"/>
+    /// (what one trainer argument can carry); it reaches the trainer re-serialised, never as the client's raw text.
+    /// </summary>
+    internal static TrainingValidationError? AdvancedConfigError(JsonElement? advancedConfig)
+    {
+        if (advancedConfig is not { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } json)
+        {
+            return null;
+        }
+
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            return new("advancedConfig", json.ValueKind.ToString().ToLowerInvariant(), "must be a JSON object");
+        }
+
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(json).Length;
+        return bytes > BackendLimitsOptions.MaxAdvancedConfigBytes
+            ? new("advancedConfig", $"({bytes} bytes)", $"must be at most {BackendLimitsOptions.MaxAdvancedConfigBytes} bytes of JSON (what one trainer argument can carry)")
+            : null;
+    }
 }
 
 /// <summary>The answer to <c>POST /runs</c>: the handle to persist and where to follow the run.</summary>

@@ -8,7 +8,7 @@ public sealed record StartRunRequest
     /// <summary>The caller's job id; starting the same id with the same settings again is harmless.</summary>
     public string? JobId { get; init; }
 
-    /// <summary>The platform's project id (also the <c>project-id</c> label).</summary>
+    /// <summary>Ignored by the API: the run's project is the caller's <c>project</c> claim (also the <c>project-id</c> label).</summary>
     public string? ProjectId { get; init; }
 
     /// <summary><c>ultralytics</c>, <c>timm</c>, <c>huggingface</c>, ...</summary>
@@ -64,7 +64,7 @@ public sealed record StartRunRequest
             DatasetFormat = DatasetFormat,
             ImageSize = ImageSize,
             NumClasses = NumClasses,
-            AdvancedConfig = AdvancedConfig is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } json ? json.GetRawText() : null,
+            AdvancedConfig = AdvancedConfig is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } json ? JsonSerializer.Serialize(json) : null,
         };
         builder.Epochs = Epochs ?? builder.Epochs;
         builder.BatchSize = BatchSize ?? builder.BatchSize;

@@ -35,7 +35,13 @@ internal sealed class QuickStartArguments
     private readonly Option<int?> _imageSize = new("--image-size") { Description = "Image size in pixels" };
     private readonly Option<int?> _gpus = new("--gpus") { Description = "GPUs for the job [default: 0 (CPU)]" };
     private readonly Option<string?> _outputDir = new("--output-dir") { Description = "Runs directory [default: <temp>/visionplatform-quickstart/runs]" };
-    private readonly Option<string?> _advancedConfig = new("--advanced-config") { Description = "Trainer-specific settings as one JSON object" };
+    private readonly Option<string?> _advancedConfig = new("--advanced-config") { Description = "Trainer-specific settings as one JSON object, or @FILE to read it from a file" };
+    private readonly Option<string[]> _env = new("--env")
+    {
+        Description = "NAME=VALUE for the job's environment (repeatable); the SDK's environment policy refuses loader, interpreter, proxy, credential, endpoint and device-visibility variables",
+        AllowMultipleArgumentsPerToken = false,
+        HelpName = "NAME=VALUE",
+    };
     private readonly Option<string?> _projectId = new("--project-id") { Description = "The platform's project id" };
 
     private readonly Dictionary<string, Option> _flagsByField;
@@ -50,12 +56,31 @@ internal sealed class QuickStartArguments
             }
         });
 
+        _env.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+            {
+                if (token.Value.IndexOf('=', StringComparison.Ordinal) <= 0)
+                {
+                    r.AddError($"'{token.Value}' must be NAME=VALUE");
+                    return;
+                }
+            }
+        });
+        _advancedConfig.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && r.Tokens[0].Value is ['@', ..] file && file.Length == 1)
+            {
+                r.AddError("@ must be followed by a file path");
+            }
+        });
+
         Root = new RootCommand("Runs one training job end to end through VisionPlatform.Training and shows its phases and progress. " +
             "Exit codes: 0 the job succeeded, 1 it failed, 2 bad input, 3 the executor is unavailable and --no-fallback was given.")
         {
             _executor, _noFallback, _dryRun, _verbose, _jobId, _framework, _modelName, _taskType, _datasetPath, _datasetFormat,
             _epochs, _batchSize, _learningRate, _optimizer, _numClasses, _imageSize, _gpus, _outputDir, _advancedConfig,
-            _projectId, _printClusterSetup,
+            _projectId, _env, _printClusterSetup,
         };
 
         // Builder fields named by TrainingValidationException, so Build() errors speak the user's language.
@@ -83,7 +108,8 @@ internal sealed class QuickStartArguments
     public RootCommand Root { get; }
 
     /// <summary>Parses the arguments; <see cref="ParseResult.Errors"/> tells whether they were valid.</summary>
-    public ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args);
+    /// <remarks>Response files (<c>@file</c> expanded into arguments) are off: <c>--advanced-config @file</c> reads the file itself.</remarks>
+    public ParseResult Parse(IReadOnlyList<string> args) => Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
 
     /// <summary>The command of a parse without errors.</summary>
     public QuickStartCommand ToCommand(ParseResult result, TimeProvider time)
@@ -103,9 +129,16 @@ internal sealed class QuickStartArguments
             LearningRate = result.GetValue(_learningRate),
             NumClasses = result.GetValue(_numClasses),
             ImageSize = result.GetValue(_imageSize),
-            AdvancedConfig = result.GetValue(_advancedConfig),
+            AdvancedConfig = ReadAdvancedConfig(result.GetValue(_advancedConfig)),
             ProjectId = result.GetValue(_projectId),
         };
+        foreach (var variable in result.GetValue(_env) ?? [])
+        {
+            // Validated as NAME=VALUE; the name and the policy are checked by Build() (its error names --env[NAME]).
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            job.Environment[variable[..equals]] = variable[(equals + 1)..];
+        }
+
         if (result.GetValue(_optimizer) is { } optimizer)
         {
             job.Optimizer = optimizer;
@@ -128,6 +161,24 @@ internal sealed class QuickStartArguments
         };
     }
 
+    // "@path" reads the file (as curl does); anything else is the JSON itself. The SDK validates either.
+    private static string? ReadAdvancedConfig(string? value)
+    {
+        if (value is not ['@', .. var path])
+        {
+            return value;
+        }
+
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new UsageException($"--advanced-config: cannot read '{path}': {e.Message}");
+        }
+    }
+
     /// <summary>The parse errors as one line, each naming its flag.</summary>
     public static string Describe(IEnumerable<ParseError> errors) =>
         string.Join("; ", errors.Select(e => e.SymbolResult switch
@@ -142,7 +193,10 @@ internal sealed class QuickStartArguments
         string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>The flag that sets a builder field (or the field itself when no flag does).</summary>
-    public string FlagFor(string field) => _flagsByField.TryGetValue(field, out var option) ? option.Name : field;
+    public string FlagFor(string field) =>
+        _flagsByField.TryGetValue(field, out var option) ? option.Name
+        : field.StartsWith("Environment[", StringComparison.Ordinal) ? _env.Name + field["Environment".Length..]
+        : field;
 
     /// <summary>Turns <see cref="TrainingValidationException"/> errors (builder field names) into one flag-named line.</summary>
     public string Describe(TrainingValidationException exception) =>
