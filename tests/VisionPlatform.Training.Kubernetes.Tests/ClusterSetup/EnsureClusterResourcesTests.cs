@@ -89,6 +89,7 @@ public class EnsureClusterResourcesTests
                 new { ApiGroups = (string[]?)["batch"], Resources = (string[]?)["jobs"], Verbs = (string[]?)["create", "get", "list", "watch", "patch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods"], Verbs = (string[]?)["get", "list", "watch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods/log"], Verbs = (string[]?)["get"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)[""], Resources = (string[]?)["configmaps"], Verbs = (string[]?)["create", "get", "patch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
             },
             o => o.WithStrictOrdering());
     }
@@ -306,5 +307,6 @@ public class EnsureClusterResourcesTests
         new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
+        new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
     ];
 }
