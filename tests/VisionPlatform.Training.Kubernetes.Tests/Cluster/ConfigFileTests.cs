@@ -74,6 +74,28 @@ public class ConfigFileTests
     }
 
     [Fact]
+    public async Task When_the_Job_create_fails_the_ConfigMap_is_deleted_and_a_repeated_start_creates_both()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var builder = new TrainingJobSpecBuilder(h.Options, new JsonConfigTrainerContract());
+        var executor = new KubernetesTrainingExecutor(builder);
+        var config = WorkloadHarness.Trainer("create-fails", $$"""{"padding": "{{new string('y', 140 * 1024)}}"}""").Build();
+        var name = builder.BuildConfigMap(config, builder.Build(config))!.Metadata.Name;
+        h.Cluster.Faults.FailNext(1, 403, r => r.Verb == "create" && r.Resource == "jobs");
+
+        var act = () => executor.StartAsync(config);
+
+        await act.Should().ThrowAsync<TrainingException>();
+        (await h.Client.CoreV1.ListNamespacedConfigMapAsync(Ns)).Items.Should().NotContain(c => c.Metadata.Name == name, "nothing is left half-created");
+        (await h.JobsAsync()).Should().BeEmpty();
+
+        await executor.StartAsync(config);
+        var job = (await h.JobsAsync()).Should().ContainSingle().Subject;
+        var stored = await h.Client.CoreV1.ReadNamespacedConfigMapAsync(name, Ns);
+        stored.Metadata.OwnerReferences.Should().ContainSingle().Which.Uid.Should().Be(job.Metadata.Uid);
+    }
+
+    [Fact]
     public async Task A_config_over_1_MiB_is_refused_naming_the_ConfigMap_limit_before_any_API_call()
     {
         // No apiserver at all: a refusal that needed one would be a connection error instead.

@@ -210,7 +210,7 @@ public class EnsureClusterResourcesTests
         var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);
         Encoding.UTF8.GetString(secret.Data["secret-key"]).Should().Be(SetupHarness.SecretKeyValue);
         secret.Metadata.Labels.Should().Contain("team", "ml").And.Contain(KubernetesLabels.ManagedBy, KubernetesLabels.ManagedByValue);
-        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(3);
+        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(4);
         (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("training-executor", Ns)).RoleRef.Name.Should().Be("training-executor");
 
         h.Cluster.Requests.Clear();
