@@ -9,7 +9,7 @@ It speaks both trainer contracts the SDK can launch:
   --image_size --pretrained --checkpoint_path --resume --advanced_config <json object> --callback_url
   --job_type``;
 * the newer contract: ``--job-id --model-name --dataset-s3-uri --callback-url --config <json>``
-  (or ``--config-file``) with environment fallbacks ``JOB_ID MODEL_NAME DATASET_S3_URI CALLBACK_URL
+  (or ``--config @<path>`` for a config too large for one argument, or ``--config-file``) with environment fallbacks ``JOB_ID MODEL_NAME DATASET_S3_URI CALLBACK_URL
   CONFIG EPOCHS BATCH_SIZE LEARNING_RATE IMGSZ DEVICE FRAMEWORK TASK_TYPE``.
 
 Precedence: an explicit flag, then the ``--config`` JSON, then the environment, then the default.
@@ -37,6 +37,7 @@ environment (``VP_LOG_BYTES=1073741824``), because the SDK passes only the contr
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -168,6 +169,17 @@ def parse_json_object(flag, text):
     return value
 
 
+def read_config_file(flag, path):
+    """A config too large for one argument, passed as ``@path``; logs its size and SHA-256 so a test can compare it."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise BadInput(f"{flag}: cannot read {path!r} ({e.strerror})") from None
+    log(f"config read from {path}: {len(raw)} bytes sha256={hashlib.sha256(raw).hexdigest()}")
+    return raw.decode("utf-8")
+
+
 def first(*values):
     for v in values:
         if v is not None:
@@ -193,7 +205,9 @@ def env_str(name):
 def resolve(args):
     """Merges flags, --config JSON and environment fallbacks into one settings dict (no validation yet)."""
     config = {}
-    if args.config_json is not None:
+    if args.config_json is not None and args.config_json.startswith("@"):
+        config = parse_json_object("--config", read_config_file("--config", args.config_json[1:]))
+    elif args.config_json is not None:
         config = parse_json_object("--config", args.config_json)
     elif args.config_file is not None:
         try:
@@ -201,6 +215,8 @@ def resolve(args):
                 config = parse_json_object("--config-file", f.read())
         except OSError as e:
             raise BadInput(f"--config-file: cannot read {args.config_file!r} ({e.strerror})") from None
+    elif env_str("CONFIG") is not None and os.environ["CONFIG"].startswith("@"):
+        config = parse_json_object("CONFIG", read_config_file("CONFIG", os.environ["CONFIG"][1:]))
     elif env_str("CONFIG") is not None:
         config = parse_json_object("CONFIG", os.environ["CONFIG"])
 

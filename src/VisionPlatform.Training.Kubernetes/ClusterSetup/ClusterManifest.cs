@@ -84,6 +84,7 @@ internal sealed class ClusterManifest
         new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
+        new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
     ];
 
     /// <summary>The labels that select the training pods (see <see cref="KubernetesLabels"/>; every Job's pods carry them).</summary>

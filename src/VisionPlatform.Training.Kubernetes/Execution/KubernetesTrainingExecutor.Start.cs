@@ -26,8 +26,35 @@ public sealed partial class KubernetesTrainingExecutor
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
         var run = new TrainingRun(Name, config.JobId, $"{ns}/{name}");
+        var configMap = _builder.BuildConfigMap(config, job);
         var client = _connection.GetClient();
 
+        // A config too large for one argument travels in a ConfigMap: created (or reused) first, so the pod finds it;
+        // deleted again when the Job is not created; owned by the Job once it exists, so it is deleted with the Job.
+        var createdConfigMap = configMap is not null && await EnsureConfigMapAsync(client, configMap, config.JobId, cancellationToken).ConfigureAwait(false);
+        V1Job owner;
+        try
+        {
+            owner = await CreateJobAsync(client, job, config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (createdConfigMap)
+        {
+            await DeleteConfigMapQuietlyAsync(client, configMap!).ConfigureAwait(false);
+            throw;
+        }
+
+        if (configMap is not null)
+        {
+            await AdoptConfigMapAsync(client, configMap, owner, config.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return run;
+    }
+
+    private async Task<V1Job> CreateJobAsync(IKubernetes client, V1Job job, TrainingJobConfig config, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty;
+        var name = job.Metadata.Name;
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -35,7 +62,7 @@ public sealed partial class KubernetesTrainingExecutor
                 var created = await client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                 Monitor?.ObserveCreated(created);
                 Log.JobCreated(_logger, ns, name, config.JobId);
-                return run;
+                return created;
             }
             catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict))
             {
@@ -48,7 +75,7 @@ public sealed partial class KubernetesTrainingExecutor
                 EnsureSameRun(existing, config, job.Metadata.Annotations[KubernetesLabels.ConfigHashAnnotation], ns, name);
                 Monitor?.Observe(existing!);
                 Log.JobAlreadyExists(_logger, ns, name, config.JobId);
-                return run;
+                return existing!;
             }
             catch (HttpOperationException ex)
             {
@@ -58,6 +85,138 @@ public sealed partial class KubernetesTrainingExecutor
             {
                 throw KubernetesErrors.WriteFailed(ex, _connection.Source, "create", JobsResource, config.JobId);
             }
+        }
+    }
+
+    /// <summary>
+    /// Creates the config's ConfigMap, or reuses the one a repeated start made. One left over without an owner and with
+    /// other content (a start that failed half-way, then a changed config) is replaced; one owned by a Job is left alone
+    /// (the Job's config hash decides whether this is the same run). Returns whether this call created it.
+    /// </summary>
+    private async Task<bool> EnsureConfigMapAsync(IKubernetes client, V1ConfigMap configMap, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = configMap.Metadata.NamespaceProperty;
+        var name = configMap.Metadata.Name;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await client.CoreV1.CreateNamespacedConfigMapAsync(configMap, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict) && attempt == 0)
+            {
+                var existing = await ReadConfigMapAsync(client, ns, name, jobId, cancellationToken).ConfigureAwait(false);
+                if (existing is null)
+                {
+                    continue; // Deleted between our create and read: create again, once.
+                }
+
+                if (existing.Metadata?.OwnerReferences is { Count: > 0 } || SameData(existing, configMap))
+                {
+                    return false;
+                }
+
+                await DeleteConfigMapAsync(client, existing, jobId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException ex)
+            {
+                throw KubernetesErrors.Translate(ex, "create", ConfigMapsResource, ns, jobId, isWrite: true);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                throw KubernetesErrors.WriteFailed(ex, _connection.Source, "create", ConfigMapsResource, jobId);
+            }
+        }
+    }
+
+    private static bool SameData(V1ConfigMap existing, V1ConfigMap wanted) =>
+        existing.Data is { } data && data.Count == wanted.Data.Count
+        && wanted.Data.All(kv => data.TryGetValue(kv.Key, out var value) && string.Equals(value, kv.Value, StringComparison.Ordinal));
+
+    private async Task<V1ConfigMap?> ReadConfigMapAsync(IKubernetes client, string ns, string name, string jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+        {
+            return null;
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "get", ConfigMapsResource, ns, jobId);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "get", ConfigMapsResource, jobId);
+        }
+    }
+
+    private async Task DeleteConfigMapAsync(IKubernetes client, V1ConfigMap existing, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = existing.Metadata.NamespaceProperty;
+        try
+        {
+            // Only the one read (UID precondition): never a ConfigMap another start created meanwhile.
+            var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = existing.Metadata.Uid } };
+            await client.CoreV1.DeleteNamespacedConfigMapAsync(existing.Metadata.Name, ns, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+        {
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "delete", ConfigMapsResource, ns, jobId, isWrite: true);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw KubernetesErrors.WriteFailed(ex, _connection.Source, "delete", ConfigMapsResource, jobId);
+        }
+    }
+
+    /// <summary>Best effort: the Job was not created, so the ConfigMap this start made goes too.</summary>
+    private async Task DeleteConfigMapQuietlyAsync(IKubernetes client, V1ConfigMap configMap)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), _time);
+            await client.CoreV1.DeleteNamespacedConfigMapAsync(configMap.Metadata.Name, configMap.Metadata.NamespaceProperty, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            Log.ConfigMapLeft(_logger, configMap.Metadata.NamespaceProperty, configMap.Metadata.Name, ex.Message);
+        }
+    }
+
+    /// <summary>Makes the Job the ConfigMap's owner, so the garbage collector deletes it with the Job.</summary>
+    private async Task AdoptConfigMapAsync(IKubernetes client, V1ConfigMap configMap, V1Job owner, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = configMap.Metadata.NamespaceProperty;
+        var patch = new V1Patch(
+            new V1ConfigMap
+            {
+                Metadata = new V1ObjectMeta
+                {
+                    OwnerReferences =
+                    [
+                        new V1OwnerReference { ApiVersion = "batch/v1", Kind = "Job", Name = owner.Metadata.Name, Uid = owner.Metadata.Uid },
+                    ],
+                },
+            },
+            V1Patch.PatchType.MergePatch);
+        try
+        {
+            await client.CoreV1.PatchNamespacedConfigMapAsync(patch, configMap.Metadata.Name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "patch", ConfigMapsResource, ns, jobId, isWrite: true);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw KubernetesErrors.WriteFailed(ex, _connection.Source, "patch", ConfigMapsResource, jobId);
         }
     }
 

@@ -24,6 +24,7 @@ namespace VisionPlatform.Training.Kubernetes;
 public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDisposable
 {
     private const string JobsResource = "jobs (batch)";
+    private const string ConfigMapsResource = "configmaps";
     private const string PodsResource = "pods";
     private const string LogsResource = "pods/log";
     private const int MaxStopAttempts = 5;

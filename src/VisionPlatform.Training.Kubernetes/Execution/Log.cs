@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Job {Namespace}/{JobName} of training job {JobId} already finished; stop leaves it in place")]
     public static partial void StopOfFinishedJob(ILogger logger, string @namespace, string jobName, string jobId);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "The Job was not created, and its config ConfigMap {Namespace}/{ConfigMapName} could not be deleted ({Reason}); delete it by hand, or a repeated start reuses it")]
+    public static partial void ConfigMapLeft(ILogger logger, string @namespace, string configMapName, string reason);
 }

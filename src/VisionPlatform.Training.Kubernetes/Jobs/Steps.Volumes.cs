@@ -24,10 +24,10 @@ internal sealed class VolumesStep : IJobBuildStep
 
     /// <summary>Names and paths the SDK uses itself; extra volumes must not reuse them.</summary>
     public static IReadOnlySet<string> ReservedNames { get; } =
-        new HashSet<string>(StringComparer.Ordinal) { WorkspaceVolume, SharedMemoryVolume, TempVolume, CacheVolume };
+        new HashSet<string>(StringComparer.Ordinal) { WorkspaceVolume, SharedMemoryVolume, TempVolume, CacheVolume, TrainerConfigFile.VolumeName };
 
     public static IReadOnlySet<string> ReservedPaths { get; } =
-        new HashSet<string>(StringComparer.Ordinal) { WorkspacePath, SharedMemoryPath, TempPath, CachePath };
+        new HashSet<string>(StringComparer.Ordinal) { WorkspacePath, SharedMemoryPath, TempPath, CachePath, TrainerConfigFile.MountPath };
 
     public void Apply(JobBuildContext context)
     {

@@ -95,8 +95,33 @@ public sealed class TrainingJobSpecBuilder
     {
         ArgumentNullException.ThrowIfNull(config);
         jobOptions ??= KubernetesJobOptions.None;
-        var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory });
-        return TryBuildFromTemplate(config, jobOptions, invocation) ?? BuildFully(config, jobOptions, invocation);
+        var invocation = CreateInvocation(config);
+        var job = TryBuildFromTemplate(config, jobOptions, invocation) ?? BuildFully(config, jobOptions, invocation);
+        return TrainerConfigFile.Mount(job, invocation);
+    }
+
+    /// <summary>
+    /// The ConfigMap that carries the trainer's config as a file when it is too large for one argument (the json-config
+    /// contract's <c>--config @/etc/visionplatform/config/config.json</c>): named after the Job
+    /// (<c>&lt;job-name&gt;-config</c>), data key <c>config.json</c>. The executor creates it with the Job and makes the Job
+    /// its owner, so it is deleted with the Job; a dry run renders both (<see cref="ToYaml(V1Job, V1ConfigMap)"/>).
+    /// </summary>
+    /// <param name="config">The validated job, as passed to <see cref="Build"/>.</param>
+    /// <param name="job">The Job <see cref="Build"/> returned for it.</param>
+    /// <returns>The ConfigMap, or <see langword="null"/> when the config travels as an argument.</returns>
+    /// <exception cref="TrainingValidationException">The config is larger than a ConfigMap carries (1 MiB).</exception>
+    public V1ConfigMap? BuildConfigMap(TrainingJobConfig config, V1Job job)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(job);
+        return TrainerConfigFile.CreateConfigMap(job, CreateInvocation(config));
+    }
+
+    private TrainerInvocation CreateInvocation(TrainingJobConfig config)
+    {
+        var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory, ConfigFilePath = TrainerConfigFile.FilePath });
+        TrainerConfigFile.EnsureFits(config, invocation);
+        return invocation;
     }
 
     /// <summary>
@@ -106,8 +131,8 @@ public sealed class TrainingJobSpecBuilder
     internal V1Job BuildFromScratch(TrainingJobConfig config, KubernetesJobOptions? jobOptions = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory });
-        return BuildFully(config, jobOptions ?? KubernetesJobOptions.None, invocation);
+        var invocation = CreateInvocation(config);
+        return TrainerConfigFile.Mount(BuildFully(config, jobOptions ?? KubernetesJobOptions.None, invocation), invocation);
     }
 
     /// <summary>
@@ -178,5 +203,18 @@ public sealed class TrainingJobSpecBuilder
     {
         ArgumentNullException.ThrowIfNull(job);
         return KubernetesYaml.Serialize(job);
+    }
+
+    /// <summary>
+    /// Serialises a Job and, when the trainer's config travels as a file, its ConfigMap (first) as one multi-document
+    /// YAML (<c>kubectl apply -f</c> compatible), for review and dry runs.
+    /// </summary>
+    /// <param name="job">The Job.</param>
+    /// <param name="configMap">The ConfigMap from <see cref="BuildConfigMap"/>, or <see langword="null"/>.</param>
+    /// <returns>The YAML text.</returns>
+    public static string ToYaml(V1Job job, V1ConfigMap? configMap)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return configMap is null ? KubernetesYaml.Serialize(job) : KubernetesYaml.Serialize(configMap).TrimEnd('\n') + "\n---\n" + KubernetesYaml.Serialize(job);
     }
 }

@@ -122,6 +122,65 @@ public class ContainerEnvironmentTests
     }
 
     [Fact]
+    public void Config_map_volumes_are_projected_read_only_and_file_arguments_map_to_them()
+    {
+        var data = Directory.CreateTempSubdirectory("vp-volumes-").FullName;
+        try
+        {
+            var pod = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["uid"] = "u-10" },
+                ["spec"] = new JsonObject
+                {
+                    ["volumes"] = new JsonArray(
+                        new JsonObject
+                        {
+                            ["name"] = "trainer-config",
+                            ["configMap"] = new JsonObject
+                            {
+                                ["name"] = "job-config",
+                                ["items"] = new JsonArray(new JsonObject { ["key"] = "config.json", ["path"] = "config.json" }),
+                            },
+                        },
+                        new JsonObject { ["name"] = "all-keys", ["configMap"] = new JsonObject { ["name"] = "backend-config" } }),
+                },
+            };
+            var container = new JsonObject
+            {
+                ["volumeMounts"] = new JsonArray(
+                    new JsonObject { ["name"] = "trainer-config", ["mountPath"] = "/etc/visionplatform/config", ["readOnly"] = true },
+                    new JsonObject { ["name"] = "all-keys", ["mountPath"] = "/etc/backend" }),
+            };
+            var configMaps = new Dictionary<string, JsonObject>
+            {
+                ["job-config"] = new() { ["data"] = new JsonObject { ["config.json"] = "{\"a\": \"\u00e9\"}", ["other"] = "x" } },
+                ["backend-config"] = new() { ["data"] = new JsonObject { ["api-url"] = "http://backend" } },
+            };
+
+            var paths = VolumePaths.For(data, pod, container, name => configMaps.GetValueOrDefault(name));
+            var host = Path.Combine(data, "pods", "u-10", "volumes", "trainer-config");
+
+            File.ReadAllText(Path.Combine(host, "config.json")).Should().Be("{\"a\": \"\u00e9\"}");
+            File.Exists(Path.Combine(host, "other")).Should().BeFalse("items select the keys");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.GetUnixFileMode(Path.Combine(host, "config.json")).Should().Be(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+            File.ReadAllText(Path.Combine(data, "pods", "u-10", "volumes", "all-keys", "api-url")).Should().Be("http://backend");
+            paths.Map("@/etc/visionplatform/config/config.json").Should().Be("@" + host + "/config.json");
+            paths.Map("/etc/backend/api-url").Should().Be(Path.Combine(data, "pods", "u-10", "volumes", "all-keys") + "/api-url");
+
+            configMaps.Remove("job-config");
+            var missing = () => VolumePaths.For(data, pod, container, name => configMaps.GetValueOrDefault(name));
+            missing.Should().Throw<VolumeMountException>().WithMessage("MountVolume.SetUp failed for volume \"trainer-config\" : configmap \"job-config\" not found");
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_trainer_mapping_runs_the_local_script_with_the_containers_arguments()
     {
         var mapping = ImageMapping.PythonTrainer("/repo/samples/trainer/train.py");

@@ -6,9 +6,9 @@ using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 
 /// <summary>
-/// The garbage collector for Jobs and their pods:
+/// The garbage collector for Jobs and their dependents (pods, and ConfigMaps a client made a Job the owner of):
 /// <list type="bullet">
-/// <item>a pod whose owner Job no longer exists (by uid) is deleted (graceful, the pod's own grace period);</item>
+/// <item>a pod or ConfigMap whose owner Job no longer exists (by uid) is deleted (a pod graceful, its own grace period);</item>
 /// <item>a Job being deleted with the <c>foregroundDeletion</c> finalizer gets its pods deleted, and once none is left the
 /// finalizer is removed, so the Job disappears after its pods;</item>
 /// <item>a Job being deleted with the <c>orphan</c> finalizer gets its ownerReferences removed from its pods, then the
@@ -26,7 +26,7 @@ public sealed class GarbageCollector : IClusterComponent
         ArgumentNullException.ThrowIfNull(context);
         _store = context.Store;
         _loop = new ReconcileLoop(
-            "garbage-collector", context.Store, [ResourceType.Jobs, ResourceType.Pods], ReconcileAsync,
+            "garbage-collector", context.Store, [ResourceType.Jobs, ResourceType.Pods, ResourceType.ConfigMaps], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<GarbageCollector>(), context.Options.Workloads.MinReconcileInterval);
         _loop.Start();
         return Task.CompletedTask;
@@ -47,41 +47,44 @@ public sealed class GarbageCollector : IClusterComponent
         // Pods first: a pod is created after its Job, so every owner of a listed pod is in the Job list that follows
         // unless it was really deleted. (Jobs first let a Job created between the two lists look gone, and its new pod
         // was collected as an orphan: the run failed its first attempt for no reason.)
-        var pods = store.List(ResourceType.Pods, null).Items;
+        var pods = store.List(ResourceType.Pods, null).Items.Select(p => (Type: ResourceType.Pods, Object: p))
+            .Concat(store.List(ResourceType.ConfigMaps, null).Items.Select(c => (Type: ResourceType.ConfigMaps, Object: c)))
+            .Where(d => JobOwnerReferences(d.Object).Any())
+            .ToList();
         var jobs = store.List(ResourceType.Jobs, null).Items.ToDictionary(j => j.Uid(), StringComparer.Ordinal);
 
-        foreach (var pod in pods)
+        foreach (var (type, pod) in pods)
         {
             var jobRefs = JobOwnerReferences(pod).ToList();
             if (jobRefs.Count > 0 && jobRefs.TrueForAll(r => !jobs.ContainsKey(r.Str("uid") ?? string.Empty) && !OwnerExists(store, pod, r)) && !pod.HasDeletionTimestamp())
             {
                 // every owner is gone: the dependent goes too
-                TryDelete(pod);
+                TryDelete(type, pod);
             }
         }
 
         foreach (var job in jobs.Values.Where(j => j.HasDeletionTimestamp()))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var dependents = pods.Where(p => JobOwnerReferences(p).Any(r => r.Str("uid") == job.Uid())).ToList();
+            var dependents = pods.Where(p => JobOwnerReferences(p.Object).Any(r => r.Str("uid") == job.Uid())).ToList();
             if (job.HasFinalizer(JobLabels.OrphanFinalizer))
             {
-                foreach (var pod in dependents)
+                foreach (var (type, pod) in dependents)
                 {
-                    Orphan(pod, job.Uid());
+                    Orphan(type, pod, job.Uid());
                 }
 
                 RemoveFinalizer(job, JobLabels.OrphanFinalizer);
             }
             else if (job.HasFinalizer(JobLabels.ForegroundDeletionFinalizer))
             {
-                foreach (var pod in dependents.Where(p => !p.HasDeletionTimestamp()))
+                foreach (var (type, pod) in dependents.Where(p => !p.Object.HasDeletionTimestamp()))
                 {
-                    TryDelete(pod);
+                    TryDelete(type, pod);
                 }
 
                 // only dependents that block owner deletion hold the owner back
-                var blocking = dependents.Where(p => JobOwnerReferences(p).Any(r => r.Str("uid") == job.Uid() && r.Bool("blockOwnerDeletion") == true));
+                var blocking = dependents.Where(p => JobOwnerReferences(p.Object).Any(r => r.Str("uid") == job.Uid() && r.Bool("blockOwnerDeletion") == true));
                 if (!blocking.Any())
                 {
                     RemoveFinalizer(job, JobLabels.ForegroundDeletionFinalizer);
@@ -101,11 +104,11 @@ public sealed class GarbageCollector : IClusterComponent
     private static IEnumerable<JsonObject> JobOwnerReferences(JsonObject pod) =>
         pod.ObjOrNull("metadata").ArrOrNull("ownerReferences").Objects().Where(r => r.Str("kind") == "Job" && r.Str("apiVersion") == "batch/v1");
 
-    private void TryDelete(JsonObject pod)
+    private void TryDelete(ResourceType type, JsonObject pod)
     {
         try
         {
-            _store!.Delete(ResourceType.Pods, pod.Namespace(), pod.Name(), new DeleteOptions { PropagationPolicy = PropagationPolicy.Background, PreconditionUid = pod.Uid() });
+            _store!.Delete(type, pod.Namespace(), pod.Name(), new DeleteOptions { PropagationPolicy = PropagationPolicy.Background, PreconditionUid = pod.Uid() });
         }
         catch (StoreException ex) when (ex.Code is 404 or 409)
         {
@@ -113,12 +116,12 @@ public sealed class GarbageCollector : IClusterComponent
         }
     }
 
-    private void Orphan(JsonObject pod, string ownerUid)
+    private void Orphan(ResourceType type, JsonObject pod, string ownerUid)
     {
         var uid = pod.Uid();
         try
         {
-            _store!.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+            _store!.Update(type, pod.Namespace(), pod.Name(), current =>
             {
                 if (current.Uid() != uid || current.ObjOrNull("metadata")?["ownerReferences"] is not JsonArray refs)
                 {

@@ -217,6 +217,12 @@ internal sealed class PodWorker : IAsyncDisposable
                 {
                     launches[Name(container)] = BuildLaunch(pod, container, mappings[Name(container)]);
                 }
+                catch (VolumeMountException ex)
+                {
+                    // The kubelet keeps the pod in ContainerCreating and retries the mount (MountVolume.SetUp failed).
+                    _statuses[Name(container)] = Waiting(container, "ContainerCreating", ex.Message);
+                    failed = true;
+                }
                 catch (ContainerConfigException ex)
                 {
                     _statuses[Name(container)] = Waiting(container, "CreateContainerConfigError", ex.Message);
@@ -250,7 +256,7 @@ internal sealed class PodWorker : IAsyncDisposable
 
     private ContainerLaunch BuildLaunch(JsonObject pod, JsonObject container, ImageMapping mapping)
     {
-        var volumes = VolumePaths.For(_context.DataDirectory, pod, container);
+        var volumes = VolumePaths.For(_context.DataDirectory, pod, container, name => _context.Store.Get(ResourceType.ConfigMaps, _ns, name));
         var variables = ContainerEnvironment.Resolve(
             pod, container, (kind, name) => _context.Store.Get(kind == "Secret" ? ResourceType.Secrets : ResourceType.ConfigMaps, _ns, name), _node);
 

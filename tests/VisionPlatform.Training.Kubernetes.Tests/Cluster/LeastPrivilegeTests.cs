@@ -53,6 +53,29 @@ public class LeastPrivilegeTests
         }
     }
 
+    [Fact]
+    public async Task A_host_holding_only_the_backend_Role_starts_a_json_config_run_whose_config_travels_in_a_ConfigMap()
+    {
+        KubernetesTestClusterOptions? clusterOptions = null;
+        await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
+        clusterOptions!.AccessPolicy = BackendRolePolicy();
+        var executor = new KubernetesTrainingExecutor(new TrainingJobSpecBuilder(cluster.Options, new VisionPlatform.Training.Trainers.JsonConfigTrainerContract()));
+        var config = WorkloadHarness.Trainer("rbac-config-file", $$"""{"epoch_seconds": 0.2, "padding": "{{new string('z', 150 * 1024)}}"}""").Build();
+
+        var run = await executor.StartAsync(config);
+        (await executor.StartAsync(config)).ResourceId.Should().Be(run.ResourceId, "a repeated start reads the ConfigMap and the Job under the Role");
+        var lines = new List<TrainingLogLine>();
+        await foreach (var line in executor.GetLogsAsync(run, new TrainingLogOptions { Follow = true }).WithCancellation(Deadline(120)))
+        {
+            lines.Add(line);
+        }
+
+        lines.Should().Contain(l => l.Text.StartsWith("config read from ", StringComparison.Ordinal));
+        (await executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.Succeeded);
+        var list = () => cluster.Client.CoreV1.ListNamespacedConfigMapAsync(Ns);
+        (await list.Should().ThrowAsync<HttpOperationException>()).Which.Response.StatusCode.Should().Be(HttpStatusCode.Forbidden, "the Role has no list on configmaps");
+    }
+
     private static async Task RunEverythingAsync(ClusterHarness cluster, IServiceProvider provider)
     {
         var monitor = provider.GetRequiredService<KubernetesRunMonitor>();
