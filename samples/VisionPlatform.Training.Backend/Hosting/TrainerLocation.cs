@@ -3,13 +3,12 @@ namespace VisionPlatform.Training.Backend.Hosting;
 /// <summary>
 /// Makes the <c>Training</c> section work from any working directory: the trainer script named in appsettings.json is
 /// resolved against the current directory, then the app's directory and its parents (so <c>samples/trainer/train.py</c>
-/// is found from the repository root and from the build output), and runs go under the system temp directory unless
-/// configured.
+/// is found from the repository root and from the build output). Runs go to the SDK's default runs directory (the host
+/// user's own, created 0700) unless configured: never a predictable shared path such as one under /tmp.
 /// </summary>
 internal static class TrainerLocation
 {
     private const string ScriptKey = "Training:Subprocess:Script";
-    private const string RunsKey = "Training:Subprocess:RunsDirectory";
 
     public static void Apply(IConfigurationManager configuration)
     {
@@ -18,11 +17,6 @@ internal static class TrainerLocation
         {
             configuration[ScriptKey] = Resolve(script)
                 ?? throw new InvalidOperationException($"{ScriptKey}: '{script}' was not found in the current directory, the app directory or any of its parents.");
-        }
-
-        if (string.IsNullOrEmpty(configuration[RunsKey]))
-        {
-            configuration[RunsKey] = Path.Combine(Path.GetTempPath(), "visionplatform-backend", "runs");
         }
     }
 

@@ -80,7 +80,13 @@ public static class TrainingServiceCollectionExtensions
             return hub;
         });
         services.TryAddSingleton<ITrainingEventPublisher>(sp => sp.GetRequiredService<TrainingEventHub>());
-        services.TryAddSingleton(sp => new TrainingCostCalculator(() => sp.GetRequiredService<IOptionsMonitor<TrainingOptions>>().CurrentValue.Cost));
+        services.TryAddSingleton(sp =>
+        {
+            // Resolved once here: an executor may price a run it observes while the host shuts down, after the provider
+            // is disposed, and a lazy lookup would then throw ObjectDisposedException into that executor.
+            var options = sp.GetRequiredService<IOptionsMonitor<TrainingOptions>>();
+            return new TrainingCostCalculator(() => options.CurrentValue.Cost);
+        });
 
         // Routing: executors by name, their health, starts with fallback, calls on existing runs.
         services.TryAddSingleton<ExecutorDirectory>();
