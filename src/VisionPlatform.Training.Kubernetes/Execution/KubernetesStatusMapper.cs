@@ -30,7 +30,9 @@ internal static class KubernetesStatusMapper
         var attempt = Math.Max(1, Math.Max(ordered.Count, job.Failed + job.Succeeded + job.Active));
         var created = ToOffset(job.Created);
         var started = FirstContainerStart(ordered) ?? ToOffset(job.StartTime);
-        var exitCode = current?.ExitCode ?? current?.LastExitCode;
+        // The trainer's last reported exit code: the newest pod may have none (a retry pod the Job controller removed
+        // when the Job failed, before its container ran), so look back to the newest attempt that reported one.
+        var exitCode = LatestExitCode(ordered);
 
         TrainingRunStatus Make(TrainingPhase phase, string reason, string? message, DateTimeOffset? finished = null, DateTimeOffset? startedAt = null) => new()
         {
@@ -198,6 +200,19 @@ internal static class KubernetesStatusMapper
             if ((pod.RunningSince ?? pod.TerminatedStartedAt) is { } start)
             {
                 return ToOffset(start);
+            }
+        }
+
+        return null;
+    }
+
+    private static int? LatestExitCode(List<CachedPod> ordered)
+    {
+        for (var i = ordered.Count - 1; i >= 0; i--)
+        {
+            if ((ordered[i].ExitCode ?? ordered[i].LastExitCode) is { } code)
+            {
+                return code;
             }
         }
 
