@@ -125,6 +125,8 @@ def build_parser():
     p.add_argument("--callback-url", dest="new_callback_url")
     p.add_argument("--config", dest="config_json")
     p.add_argument("--config-file", dest="config_file")
+    # Test knob: wait before the first epoch until this file exists (a test holds a run at a known point).
+    p.add_argument("--start_gate")
     # Test and benchmark knobs.
     # Test and benchmark knobs; each may also come from --advanced_config / --config advanced_config (same key)
     # or from the environment (VP_<KEY>), so they can be set through the SDK, which passes only the contract.
@@ -622,6 +624,11 @@ def train(s, args):
             "epochs_completed": 0, "final": metrics, "history": []})
         log(f"{s['job_type']} finished: loss={metrics['loss']:.4f} accuracy={metrics['accuracy']:.4f}")
         return 0
+
+    if args.start_gate:
+        log(f"waiting for the start gate {args.start_gate}")
+        while not os.path.exists(args.start_gate):
+            sleep_interruptibly(0.05)
 
     epoch = start_epoch - 1
     best_loss = best_loss_of(history)

@@ -138,7 +138,10 @@ public class TrainerJobTests
     public async Task An_ignore_rule_on_disruption_replaces_a_disrupted_pod_without_counting_it()
     {
         await using var env = await WorkloadCluster.StartAsync();
-        await env.CreateAsync(WorkloadCluster.TrainerJob("train-evict", ["--epochs", "4", "--epoch_seconds", "0.5"], configure: s =>
+        // Every attempt waits at a start gate until the test opens it, so the first pod is surely still training when it is
+        // disrupted (a loaded machine once let it finish first: the Job completed on it and no pod was left to check).
+        var gate = Path.Combine(Path.GetTempPath(), $"vp-evict-gate-{Guid.NewGuid():N}");
+        await env.CreateAsync(WorkloadCluster.TrainerJob("train-evict", ["--epochs", "4", "--epoch_seconds", "0.5", "--start_gate", gate], configure: s =>
         {
             s.PodFailurePolicy = new V1PodFailurePolicy
             {
@@ -155,6 +158,7 @@ public class TrainerJobTests
         var first = await env.WaitForPodAsync("train-evict", p => p.Status?.Phase == "Running");
 
         env.Workloads.DisruptPod(WorkloadCluster.Namespace, first.Metadata.Name).Should().BeTrue();
+        await File.WriteAllTextAsync(gate, "open");
 
         var job = await env.WaitForJobAsync("train-evict", j => j.Status?.Conditions?.Any(c => c.Type is "Complete" or "Failed") == true);
         job.Status.Conditions.Should().Contain(c => c.Type == "Complete");
@@ -163,6 +167,7 @@ public class TrainerJobTests
         var pods = await env.PodsOfAsync("train-evict");
         pods.Should().ContainSingle(p => p.Status.Phase == "Succeeded");
         pods.Where(p => p.Metadata.Uid == first.Metadata.Uid).Should().BeEmpty("the disrupted pod was deleted");
+        File.Delete(gate);
     }
 
     [Fact]

@@ -46,6 +46,9 @@ public sealed class TrainingEventCollectorTests : IAsyncDisposable
     {
         await using var collector = new TrainingEventCollector(Source);
         await Memory.StartAsync(SampleJobs.Yolo("job-2"));
+        // The collector records in the background: wait until it has the Pending event (a loaded machine once took longer
+        // than the short wait below to deliver it), then a wait for a phase that never comes must list it.
+        await collector.WaitForPhaseAsync("job-2", TrainingPhase.Pending, TimeSpan.FromSeconds(30));
 
         var act = () => collector.WaitForPhaseAsync("job-2", TrainingPhase.Succeeded, TimeSpan.FromMilliseconds(200));
 
