@@ -188,7 +188,15 @@ public sealed class ProblemAndTelemetryTests : IAsyncLifetime
             .ToArray();
 
         codes.Should().NotBeEmpty();
-        TrainingProblems.Table.Keys.Should().BeEquivalentTo(codes, "a new code needs a row in TrainingProblems.Table");
+        TrainingProblems.Table.Keys.Should().BeEquivalentTo(codes, "a new code needs a title in TrainingProblems.Titles");
+        // One mapping: the sample answers exactly the status the SDK's TrainingHttpStatus (and the docs) give each code.
+        TrainingProblems.Table.Should().AllSatisfy(row => row.Value.Status.Should().Be(TrainingHttpStatus.For(row.Key), row.Key.Value));
+        foreach (var code in codes)
+        {
+            var problem = TrainingProblems.For(new TrainingException(code, "m")).Should().BeOfType<ProblemHttpResult>().Subject.ProblemDetails;
+            problem.Status.Should().Be(TrainingHttpStatus.For(code), code.Value);
+        }
+
         TrainingProblems.Table[TrainingErrorCode.ValidationFailed].Status.Should().Be(StatusCodes.Status400BadRequest);
         TrainingProblems.Table[TrainingErrorCode.JobConflict].Status.Should().Be(StatusCodes.Status409Conflict);
         TrainingProblems.Table[TrainingErrorCode.RunNotFound].Status.Should().Be(StatusCodes.Status404NotFound);

@@ -4,8 +4,9 @@ using VisionPlatform.Training.Backend.Runs;
 namespace VisionPlatform.Training.Backend.Problems;
 
 /// <summary>
-/// The one place that turns the SDK's errors into HTTP answers: every <see cref="TrainingErrorCode"/> has a deliberate
-/// status, a stable problem <c>type</c> and a title; every endpoint (and <see cref="TrainingExceptionHandler"/>, for
+/// The one place that turns the SDK's errors into HTTP answers: every <see cref="TrainingErrorCode"/> has the status the
+/// SDK's <see cref="TrainingHttpStatus"/> gives it (the same mapping docs/getting-started.md uses), a stable problem
+/// <c>type</c> and a title; every endpoint (and <see cref="TrainingExceptionHandler"/>, for
 /// what an endpoint lets escape) answers through it. Details never carry host paths: they are logged, and replaced by
 /// <c>&lt;path&gt;</c> in the body.
 /// </summary>
@@ -20,29 +21,28 @@ internal static partial class TrainingProblems
     /// <summary>Problem type for a code this table does not know (an executor's own code; 502).</summary>
     public const string UnknownCodeType = TypePrefix + "ExecutorError";
 
-    /// <summary>Status and title for each code the SDK defines.</summary>
-    public static IReadOnlyDictionary<TrainingErrorCode, (int Status, string Title)> Table { get; } = new Dictionary<TrainingErrorCode, (int, string)>
+    /// <summary>A title for each code the SDK defines; the status comes from the SDK's <see cref="TrainingHttpStatus"/>.</summary>
+    public static IReadOnlyDictionary<TrainingErrorCode, string> Titles { get; } = new Dictionary<TrainingErrorCode, string>
     {
-        [TrainingErrorCode.ValidationFailed] = (StatusCodes.Status400BadRequest, "The request is invalid"),
-        [TrainingErrorCode.JobConflict] = (StatusCodes.Status409Conflict, "The job id is already used with other settings"),
-        [TrainingErrorCode.RunNotFound] = (StatusCodes.Status404NotFound, "Unknown run"),
-        // Only handles name an executor in this API: one this host does not have is a run it cannot know.
-        [TrainingErrorCode.UnknownExecutor] = (StatusCodes.Status404NotFound, "Unknown executor"),
-        [TrainingErrorCode.ExecutorUnavailable] = (StatusCodes.Status503ServiceUnavailable, "No executor can start the run now"),
-        [TrainingErrorCode.QueueFull] = (StatusCodes.Status429TooManyRequests, "The executor's queue is full: try again later"),
-        // Valid, but no executor that is up can ever run it as asked (more GPUs than it has): retrying will not help.
-        [TrainingErrorCode.Unschedulable] = (StatusCodes.Status422UnprocessableEntity, "The job cannot run on any available executor"),
-        [TrainingErrorCode.Rejected] = (StatusCodes.Status422UnprocessableEntity, "The executor rejected the job"),
-        // The backend's own identity (for example its Kubernetes service account) lacks a permission.
-        [TrainingErrorCode.Forbidden] = (StatusCodes.Status403Forbidden, "The training backend is not allowed to do this"),
-        [TrainingErrorCode.ArtifactNotFound] = (StatusCodes.Status404NotFound, "Artifact not found"),
-        // The write reached the executor's backend but was never answered: it may have happened. Retry with the same job id.
-        [TrainingErrorCode.OutcomeUnknown] = (StatusCodes.Status504GatewayTimeout, "The outcome is unknown: retry with the same job id"),
-        [TrainingErrorCode.ExecutorFailure] = (StatusCodes.Status502BadGateway, "The executor failed"),
-        // The API's event streams drop the oldest events instead; a disconnect-on-overflow subscription is a server bug.
-        [TrainingErrorCode.SubscriberLimitReached] = (StatusCodes.Status503ServiceUnavailable, "Too many event subscriptions: try again later"),
-        [TrainingErrorCode.SubscriberOverflow] = (StatusCodes.Status500InternalServerError, "An event subscription fell behind"),
+        [TrainingErrorCode.ValidationFailed] = "The request is invalid",
+        [TrainingErrorCode.JobConflict] = "The job id is already used with other settings",
+        [TrainingErrorCode.RunNotFound] = "Unknown run",
+        [TrainingErrorCode.UnknownExecutor] = "Unknown executor",
+        [TrainingErrorCode.ExecutorUnavailable] = "No executor can start the run now",
+        [TrainingErrorCode.QueueFull] = "The executor's queue is full: try again later",
+        [TrainingErrorCode.Unschedulable] = "The job cannot run on any available executor",
+        [TrainingErrorCode.Rejected] = "The executor rejected the job",
+        [TrainingErrorCode.Forbidden] = "The training backend is not allowed to do this",
+        [TrainingErrorCode.ArtifactNotFound] = "Artifact not found",
+        [TrainingErrorCode.OutcomeUnknown] = "The outcome is unknown: retry with the same job id",
+        [TrainingErrorCode.ExecutorFailure] = "The executor failed",
+        [TrainingErrorCode.SubscriberLimitReached] = "Too many event subscriptions: try again later",
+        [TrainingErrorCode.SubscriberOverflow] = "An event subscription fell behind",
     };
+
+    /// <summary>Status (from <see cref="TrainingHttpStatus"/>, the mapping the getting-started page uses too) and title for each code the SDK defines.</summary>
+    public static IReadOnlyDictionary<TrainingErrorCode, (int Status, string Title)> Table { get; } =
+        Titles.ToDictionary(t => t.Key, t => (TrainingHttpStatus.For(t.Key), t.Value));
 
     /// <summary>The answer to a <see cref="TrainingException"/>.</summary>
     public static IResult For(TrainingException exception)
@@ -53,9 +53,10 @@ internal static partial class TrainingProblems
             return Invalid(validation.Errors);
         }
 
-        var (status, title, type) = Table.TryGetValue(exception.Code, out var known)
-            ? (known.Status, known.Title, TypePrefix + exception.Code.Value)
-            : (StatusCodes.Status502BadGateway, "The executor failed", UnknownCodeType);
+        var status = TrainingHttpStatus.For(exception.Code);
+        var (title, type) = Titles.TryGetValue(exception.Code, out var known)
+            ? (known, TypePrefix + exception.Code.Value)
+            : ("The executor failed", UnknownCodeType);
         return Problem(status, type, title, exception.Message, new Dictionary<string, object?> { ["code"] = exception.Code.Value });
     }
 
