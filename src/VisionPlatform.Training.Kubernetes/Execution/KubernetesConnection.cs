@@ -98,7 +98,7 @@ internal sealed class KubernetesConnection : IDisposable
             var source = $"the kubeconfig file {options.KubeConfigPath} (Training:Kubernetes:Connection:KubeConfigPath)";
             return File.Exists(options.KubeConfigPath)
                 ? FromFiles([options.KubeConfigPath], options.Context, source)
-                : (null, source, $"The kubeconfig file {options.KubeConfigPath} from {source} does not exist.");
+                : (null, source, $"The kubeconfig file {options.KubeConfigPath} (Training:Kubernetes:Connection:KubeConfigPath) does not exist.");
         }
 
         var lookedAt = new List<string> { "Training:Kubernetes:Connection:Host (unset)", "Training:Kubernetes:Connection:KubeConfigPath (unset)" };

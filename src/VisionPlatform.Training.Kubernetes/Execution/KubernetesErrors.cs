@@ -64,6 +64,52 @@ internal static class KubernetesErrors
         return new TrainingException(errorCode, message, ex) { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = jobId };
     }
 
+    /// <summary>
+    /// Why the availability probe (<c>GET /version</c>) failed with an HTTP answer. A Kubernetes API server always serves
+    /// <c>/version</c> and answers its errors with a JSON <c>Status</c>; a 404, or a client error without a
+    /// <c>Status</c> body (an HTML page, a plain web server), means the configured URL is another kind of server, and the
+    /// reason says so instead of translating it as an API error. A 5xx without a <c>Status</c> (a proxy in front of the
+    /// API server) stays "the API server failed".
+    /// </summary>
+    public static string ProbeFailed(HttpOperationException ex, Uri? server, string source, string @namespace)
+    {
+        var code = (int?)ex.Response?.StatusCode ?? 0;
+        var status = ReadStatus(ex);
+        var isKubernetesStatus = string.Equals(status?.Kind, "Status", StringComparison.Ordinal);
+        if (code == 404 || (code is > 0 and < 500 && !isKubernetesStatus))
+        {
+            return NotAnApiServer(server, source, $"GET /version answered {code} {ex.Response?.ReasonPhrase ?? ex.Response?.StatusCode.ToString()}{Described(ex.Response?.Content)}");
+        }
+
+        return Translate(ex, "get", "/version", @namespace, null).Message;
+    }
+
+    /// <summary>
+    /// The reason for a server that answered <c>/version</c> with something other than a Kubernetes version
+    /// (<paramref name="answer"/> says what), naming where its URL was configured.
+    /// </summary>
+    public static string NotAnApiServer(Uri? server, string source, string answer) =>
+        $"The server at {server?.GetLeftPart(UriPartial.Authority) ?? "the configured URL"} (configured from {source}) is not a Kubernetes API server: {answer}. " +
+        "Point Training:Kubernetes:Connection:Host, or the kubeconfig's cluster.server, at the cluster's API server (for example https://<control-plane>:6443).";
+
+    /// <summary>What a non-Kubernetes answer looked like, briefly: an HTML page, or the start of its text.</summary>
+    public static string Described(string? content)
+    {
+        if (string.IsNullOrWhiteSpace(content))
+        {
+            return string.Empty;
+        }
+
+        var text = content.TrimStart();
+        if (text.StartsWith('<'))
+        {
+            return " with an HTML page";
+        }
+
+        var line = text.ReplaceLineEndings(" ");
+        return line.Length <= 80 ? $" ('{line}')" : $" ('{line[..80]}...')";
+    }
+
     /// <summary>Translates a transport failure (connection refused, TLS, timeout).</summary>
     public static TrainingException Unreachable(Exception ex, string source, string verb, string resource, string? jobId) =>
         new(TrainingErrorCode.ExecutorUnavailable,

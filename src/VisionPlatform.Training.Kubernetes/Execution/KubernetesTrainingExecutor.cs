@@ -120,7 +120,12 @@ public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDis
         try
         {
             var version = await client.Version.GetCodeAsync(timer.Token).ConfigureAwait(false);
-            return new ExecutorAvailability(true, $"Kubernetes {version.GitVersion} at {_connection.Source}", _time.GetUtcNow());
+            if (!string.IsNullOrEmpty(version?.GitVersion))
+            {
+                return new ExecutorAvailability(true, $"Kubernetes {version.GitVersion} at {_connection.Source}", _time.GetUtcNow());
+            }
+
+            reason = KubernetesErrors.NotAnApiServer(client.BaseUri, _connection.Source, "GET /version answered without a Kubernetes version (gitVersion)");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -128,7 +133,11 @@ public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDis
         }
         catch (HttpOperationException ex)
         {
-            reason = KubernetesErrors.Translate(ex, "get", "/version", Options.Namespace, null).Message;
+            reason = KubernetesErrors.ProbeFailed(ex, client.BaseUri, _connection.Source, Options.Namespace);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or System.Runtime.Serialization.SerializationException)
+        {
+            reason = KubernetesErrors.NotAnApiServer(client.BaseUri, _connection.Source, "GET /version answered with something that is not a Kubernetes version");
         }
         catch (HttpRequestException ex)
         {

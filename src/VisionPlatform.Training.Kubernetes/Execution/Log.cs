@@ -17,7 +17,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Waiting for pod {PodName} of training job {JobId} to start: {Reason}")]
     public static partial void WaitingForPod(ILogger logger, string podName, string jobId, string reason);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The Kubernetes executor is unavailable: {Reason}")]
+    // Debug: the training client logs each executor becoming unavailable once, with this reason (event 1102).
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "The Kubernetes executor is unavailable: {Reason}")]
     public static partial void Unavailable(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Could not delete the pods of Job {Namespace}/{JobName} with a {GraceSeconds} s grace period ({Reason}); they stop with their own grace period")]

@@ -8,7 +8,8 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4200, Level = LogLevel.Information, Message = "Kubernetes monitor started for namespace {Namespace}")]
     public static partial void Started(ILogger logger, string @namespace);
 
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Kubernetes monitor is not running: {Reason}")]
+    // Debug: a configuration problem is the executor's unavailability reason, which the training client logs once (event 1102).
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Debug, Message = "Kubernetes monitor is not running: {Reason}")]
     public static partial void NotStarted(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Debug, Message = "Listed {Count} {Resource} at resourceVersion {ResourceVersion}")]
