@@ -33,10 +33,19 @@ internal sealed class ProgressDisplay(TextWriter output)
         }
     }
 
-    /// <summary><c>phase: Pending (WaitingForSlot): message</c>.</summary>
+    /// <summary>
+    /// <c>phase: Pending (WaitingForSlot): message</c>; a retry names its attempt:
+    /// <c>phase: Pending (ContainerCreating, attempt 2): message</c>.
+    /// </summary>
     public static string FormatPhase(TrainingRunStatus status)
     {
-        var text = new StringBuilder("phase: ").Append(status.Phase).Append(" (").Append(status.Reason).Append(')');
+        var text = new StringBuilder("phase: ").Append(status.Phase).Append(" (").Append(status.Reason);
+        if (status.Attempt > 1)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", attempt {status.Attempt}");
+        }
+
+        text.Append(')');
         if (!string.IsNullOrWhiteSpace(status.Message))
         {
             text.Append(": ").Append(status.Message.ReplaceLineEndings(" "));
