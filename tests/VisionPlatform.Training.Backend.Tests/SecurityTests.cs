@@ -249,6 +249,31 @@ public sealed class SecurityTests : IAsyncLifetime
         frame.Should().NotContain("\r");
     }
 
+    [Fact]
+    public void Sse_phase_events_carry_no_host_paths_in_the_status_message_and_phases_as_strings()
+    {
+        var json = _host.App.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var item = new TrainingPhaseChangedEvent
+        {
+            Run = new TrainingRun("subprocess", "job-1", "r1"),
+            Sequence = 4,
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Status = new TrainingRunStatus
+            {
+                Run = new TrainingRun("subprocess", "job-1", "r1"),
+                Phase = TrainingPhase.Failed,
+                Reason = TrainingStatusReasons.LaunchFailed,
+                Message = "The trainer could not be launched: An error occurred trying to start process '/opt/venvs/timm/bin/python' with working directory '/var/lib/training/runs/job-1'.",
+            },
+        };
+
+        var frame = ServerSentEventStream.Frame(item, json);
+
+        frame.Should().NotContain("/opt/venvs").And.NotContain("/var/lib/training")
+            .And.Contain("start process '<path>' with working directory '<path>'")
+            .And.Contain("\"phase\":\"Failed\"");
+    }
+
     private static string TokenWithOtherKey() => Security.BackendAuthentication.MintToken(
         new Security.BackendAuthOptions { SigningKey = "some-other-key-that-the-server-does-not-know" },
         BackendHost.Project,

@@ -111,6 +111,12 @@ internal sealed class ServerSentEventStream(
             frame.Append("id: ").Append(FieldValue(run.JobId)).Append(':').Append(run.Sequence.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
+        // A status message can name host paths (a launch that failed names the interpreter): redacted as in RunView.
+        if (item is TrainingPhaseChangedEvent { Status.Message: { } message } phase)
+        {
+            item = phase with { Status = phase.Status with { Message = Problems.TrainingProblems.RedactPaths(message) } };
+        }
+
         // Serialized as the base type, so the polymorphic "type" discriminator is included; compact JSON is one line.
         frame.Append("data: ").Append(JsonSerializer.Serialize(item, json)).Append("\n\n");
         return frame.ToString();
