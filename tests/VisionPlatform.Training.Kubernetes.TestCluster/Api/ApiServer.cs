@@ -170,7 +170,8 @@ internal sealed class ApiServer
     }
 
     private static bool HasStatus(ResourceType type) =>
-        type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes;
+        type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes
+        || type == ResourceType.Services;
 
     private void Authorize(ApiRequest request, ResourceType type)
     {

@@ -153,6 +153,12 @@ internal static class JobSyncPlanner
             }
         }
 
+        if (finished is null && ctx.Indexed && SuccessPolicyMessage(ctx, succeededIndexes) is { } successMessage)
+        {
+            // upstream matchSuccessPolicy: checked after every failure criterion; the remaining pods are terminated
+            finished = NewCondition("SuccessCriteriaMet", "True", "SuccessPolicy", successMessage, now);
+        }
+
         var suspendChanged = false;
         if (finished is not null)
         {
@@ -582,6 +588,54 @@ internal static class JobSyncPlanner
 
         AppendCondition(status, NewCondition(type, conditionStatus, reason, message, now));
         return true;
+    }
+
+    /// <summary>
+    /// Upstream matchSuccessPolicy: the first rule whose <c>succeededIndexes</c> all succeeded (or, with
+    /// <c>succeededCount</c>, at least that many of them), or whose <c>succeededCount</c> alone is reached.
+    /// </summary>
+    private static string? SuccessPolicyMessage(Context ctx, HashSet<int> succeededIndexes)
+    {
+        var rules = ctx.Job.ObjOrNull("spec").ObjOrNull("successPolicy").ArrOrNull("rules").Objects().ToList();
+        if (rules.Count == 0 || succeededIndexes.Count == 0)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var count = rules[i].Long("succeededCount");
+            if (rules[i].Str("succeededIndexes") is { } text)
+            {
+                HashSet<int> required;
+                try
+                {
+                    required = CompletionIndexes.Parse(text);
+                }
+                catch (FormatException)
+                {
+                    continue;
+                }
+
+                required.RemoveWhere(ix => ix >= (ctx.Completions ?? 0));
+                if (required.Count == 0)
+                {
+                    continue;
+                }
+
+                var matched = required.Count(succeededIndexes.Contains);
+                if (count is { } c ? matched >= c : matched == required.Count)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {i}");
+                }
+            }
+            else if (count is { } c && succeededIndexes.Count >= c)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {i}");
+            }
+        }
+
+        return null;
     }
 
     internal static int? CompletionIndex(JsonObject pod)

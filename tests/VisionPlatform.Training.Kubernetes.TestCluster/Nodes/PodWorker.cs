@@ -28,13 +28,18 @@ internal sealed class PodWorker : IAsyncDisposable
     private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly string _podIp;
+    private readonly Func<IReadOnlyList<DnsRecord>> _dnsRecords;
+    private readonly Lock _hostsGate = new();
+    private PodSandbox? _sandbox;
+    private string? _hostsContent;
     private JsonObject _pod;
     private string _phase = "Pending";
     private string? _startTime;
     private Task? _run;
 
-    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp)
+    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp, Func<IReadOnlyList<DnsRecord>> dnsRecords)
     {
+        _dnsRecords = dnsRecords;
         _context = context;
         _state = state;
         _pod = pod;
@@ -135,6 +140,11 @@ internal sealed class PodWorker : IAsyncDisposable
             return;
         }
 
+        if (!PrepareSandbox(mappings))
+        {
+            return;
+        }
+
         var launches = await PrepareLaunchesAsync(mappings, cancellationToken).ConfigureAwait(false);
         if (launches is null)
         {
@@ -201,6 +211,75 @@ internal sealed class PodWorker : IAsyncDisposable
             {
                 return null;
             }
+        }
+    }
+
+    /// <summary>
+    /// A pod with a <c>subdomain</c> or <c>hostname</c> whose containers are local processes gets its own hostname and
+    /// hosts file (<see cref="PodSandbox"/>). Where namespaces are not permitted, a pod with a subdomain fails to start
+    /// with the reason in its container status (its peers could not resolve it); one with only a hostname keeps the
+    /// plain launch (HOSTNAME set, the host's hostname and hosts file). False when the pod failed.
+    /// </summary>
+    private bool PrepareSandbox(Dictionary<string, ImageMapping> mappings)
+    {
+        var spec = _pod.ObjOrNull("spec");
+        var wantsName = spec.Str("subdomain") is { Length: > 0 } || spec.Str("hostname") is { Length: > 0 };
+        if (!wantsName || spec.Bool("hostNetwork") == true || mappings.Values.All(m => m.Simulation is not null))
+        {
+            return true;
+        }
+
+        if (PodSandbox.Unavailable(_state.Options.PodNamespaces) is { } reason)
+        {
+            if (spec.Str("subdomain") is not { Length: > 0 })
+            {
+                return true;
+            }
+
+            var now = Now();
+            foreach (var container in _containers)
+            {
+                _statuses[Name(container)] = Terminated(container, 128, "StartError", now, now, reason);
+            }
+
+            _phase = "Failed";
+            WriteStatus();
+            return false;
+        }
+
+        var directory = Path.Combine(_context.DataDirectory, "pods", Uid);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        _sandbox = new PodSandbox(ClusterDns.Hostname(_pod), Path.Combine(directory, "hosts"), PodSandbox.WriteHelper(_context.DataDirectory));
+        RefreshHosts(_dnsRecords());
+        return true;
+    }
+
+    /// <summary>Rewrites the pod's hosts file (in place) when the cluster DNS records it lists changed.</summary>
+    public void RefreshHosts(IReadOnlyList<DnsRecord> records)
+    {
+        lock (_hostsGate)
+        {
+            if (_sandbox is null || _run?.IsCompleted == true)
+            {
+                return;
+            }
+
+            var content = ClusterDns.HostsFile(_pod, _podIp, records);
+            if (content == _hostsContent)
+            {
+                return;
+            }
+
+            PodSandbox.WriteHostsFile(_sandbox.HostsFile, content);
+            _hostsContent = content;
         }
     }
 
@@ -290,7 +369,9 @@ internal sealed class PodWorker : IAsyncDisposable
             throw new ContainerConfigException("no command specified");
         }
 
-        return new ContainerLaunch(full[0], full.Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment);
+        return _sandbox is { } sandbox
+            ? new ContainerLaunch(PodSandbox.Unshare, sandbox.Wrap(full[0], full.Skip(1)).Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment)
+            : new ContainerLaunch(full[0], full.Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment);
     }
 
     private void StartContainers(Dictionary<string, ContainerLaunch> launches)
@@ -611,6 +692,11 @@ internal sealed class PodWorker : IAsyncDisposable
 
     private static string Name(JsonObject container) => container.Str("name") ?? string.Empty;
 
-    internal static string PodIpFor(int ordinal) =>
-        string.Format(CultureInfo.InvariantCulture, "10.244.{0}.{1}", ordinal / 250, (ordinal % 250) + 2);
+    /// <summary>
+    /// The pod's address: <c>127.&lt;block&gt;.x.y</c>, a loopback address of its own (all of 127.0.0.0/8 reaches this
+    /// host on Linux), so a pod can bind its podIP and peers can connect to it. <paramref name="block"/> is chosen per
+    /// cluster so two clusters on one machine rarely hand out the same address.
+    /// </summary>
+    internal static string PodIpFor(int block, int ordinal) =>
+        string.Format(CultureInfo.InvariantCulture, "127.{0}.{1}.{2}", block, (ordinal / 250) % 256, (ordinal % 250) + 2);
 }
