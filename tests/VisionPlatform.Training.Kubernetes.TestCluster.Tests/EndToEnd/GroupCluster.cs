@@ -55,6 +55,24 @@ internal static class GroupCluster
         print(f"host={socket.gethostname()} fqdn={socket.getfqdn()} me={me} " + " ".join(f"{k}={v}" for k, v in sorted(resolved.items())), flush=True)
         """;
 
+    /// <summary>A tiny DDP program: all_reduce of rank+1 over gloo, three steps of a DDP model, one line per rank.</summary>
+    public const string DdpScript = """
+        import os, socket
+        import torch
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        total = torch.tensor([float(dist.get_rank() + 1)])
+        dist.all_reduce(total)
+        model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(torch.ones(8, 4)).sum().backward()
+            optimizer.step()
+        print(f"rank={dist.get_rank()} world={dist.get_world_size()} sum={total.item():.0f} master={os.environ['MASTER_ADDR']} host={socket.gethostname()}", flush=True)
+        dist.destroy_process_group()
+        """;
+
     /// <summary>A free TCP port on the loopback (tests give each group its own port: pods share the host's ports).</summary>
     public static int FreePort()
     {
