@@ -31,10 +31,17 @@ internal static class GroupCluster
                 conn, _ = server.accept()
                 accepted.append(conn.recv(64).decode())
         threading.Thread(target=accept, daemon=True).start()
+        peers = [f"{job}-{i}.{service}" for i in range(count) if i != index]
+        if os.environ.get("GROUP_EXPECT_UNRESOLVED"):
+            for name in peers:
+                try:
+                    socket.getaddrinfo(name, port, socket.AF_INET)
+                    print(f"resolvable-too-early {name}", flush=True)
+                except socket.gaierror:
+                    print(f"not-yet-resolvable {name}", flush=True)
         resolved = {}
         deadline = time.monotonic() + 120
-        for peer in [i for i in range(count) if i != index]:
-            name = f"{job}-{peer}.{service}"
+        for name in peers:
             while True:
                 try:
                     address = socket.getaddrinfo(name, port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
@@ -53,6 +60,9 @@ internal static class GroupCluster
                 sys.exit(4)
             time.sleep(0.05)
         print(f"host={socket.gethostname()} fqdn={socket.getfqdn()} me={me} " + " ".join(f"{k}={v}" for k, v in sorted(resolved.items())), flush=True)
+        finish = os.environ.get("GROUP_FINISH_FILE")
+        while finish and not os.path.exists(finish):
+            time.sleep(0.05)
         """;
 
     /// <summary>A tiny DDP program: all_reduce of rank+1 over gloo, three steps of a DDP model, one line per rank.</summary>

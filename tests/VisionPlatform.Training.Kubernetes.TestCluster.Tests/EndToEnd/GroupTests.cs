@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Models;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.EndToEnd;
@@ -66,5 +67,92 @@ public class GroupTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task With_publish_not_ready_addresses_unready_pods_resolve_each_other_and_their_endpoints_are_ready()
+    {
+        await using var env = await StartAsync();
+        var directory = Directory.CreateTempSubdirectory("group-gate-");
+        try
+        {
+            var finish = Path.Combine(directory.FullName, "finish");
+            await env.Client.CoreV1.CreateNamespacedServiceAsync(GroupCluster.HeadlessService("early", "unready", publishNotReadyAddresses: true), WorkloadCluster.Namespace);
+            var environment = GroupCluster.HandshakeEnv("unready", "early", 2, GroupCluster.FreePort());
+            environment["GROUP_FINISH_FILE"] = finish;
+            await env.CreateAsync(GroupCluster.IndexedJob("unready", 2, "early", [GroupCluster.Python, "-c", GroupCluster.HandshakeScript], environment,
+                s => s.Template.Spec.Containers[0].ReadinessProbe = new V1Probe { Exec = new V1ExecAction { Command = ["/bin/false"] } }));
+
+            // both handshakes finish while neither pod can ever be Ready
+            await env.WaitUntilAsync(async () => (await LogsAsync(env, "unready")).Count(l => l.StartsWith("host=", StringComparison.Ordinal)) == 2, "both pods resolved and reached each other");
+            var pods = await env.PodsOfAsync("unready");
+            pods.Should().HaveCount(2).And.AllSatisfy(p =>
+            {
+                p.Status.Phase.Should().Be("Running");
+                p.Status.Conditions.Should().ContainSingle(c => c.Type == "Ready").Which.Status.Should().Be("False");
+                p.Status.ContainerStatuses[0].Ready.Should().BeFalse();
+            });
+            var slice = (await env.Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(WorkloadCluster.Namespace, labelSelector: "kubernetes.io/service-name=early")).Items.Should().ContainSingle().Subject;
+            slice.AddressType.Should().Be("IPv4");
+            slice.Metadata.OwnerReferences.Should().ContainSingle(r => r.Kind == "Service" && r.Name == "early" && r.Controller == true);
+            slice.Endpoints.Select(e => (e.Hostname, e.Addresses.Single(), e.Conditions.Ready)).Should().BeEquivalentTo(
+                pods.Select(p => ($"unready-{p.Metadata.Labels["batch.kubernetes.io/job-completion-index"]}", p.Status.PodIP, (bool?)true)));
+
+            await File.WriteAllTextAsync(finish, "done");
+            await env.WaitForJobAsync("unready", j => j.Status?.Conditions?.Any(c => c.Type == "Complete") == true);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Without_publish_not_ready_addresses_a_pod_name_resolves_only_once_the_pod_is_ready()
+    {
+        await using var env = await StartAsync();
+        var directory = Directory.CreateTempSubdirectory("group-ready-");
+        try
+        {
+            await env.Client.CoreV1.CreateNamespacedServiceAsync(GroupCluster.HeadlessService("late", "gated", publishNotReadyAddresses: false), WorkloadCluster.Namespace);
+            var environment = GroupCluster.HandshakeEnv("gated", "late", 2, GroupCluster.FreePort());
+            environment["GROUP_EXPECT_UNRESOLVED"] = "1";
+            environment["READY_DIR"] = directory.FullName;
+            await env.CreateAsync(GroupCluster.IndexedJob("gated", 2, "late", [GroupCluster.Python, "-c", GroupCluster.HandshakeScript], environment,
+                s => s.Template.Spec.Containers[0].ReadinessProbe = new V1Probe
+                {
+                    Exec = new V1ExecAction { Command = ["/usr/bin/test", "-e", "$(READY_DIR)/ready-$(JOB_COMPLETION_INDEX)"] },
+                }));
+
+            await env.WaitUntilAsync(async () => (await LogsAsync(env, "gated")).Count(l => l.StartsWith("not-yet-resolvable", StringComparison.Ordinal)) == 2, "both pods looked up their peer before it was ready");
+            var slice = (await env.Client.DiscoveryV1.ListNamespacedEndpointSliceAsync(WorkloadCluster.Namespace, labelSelector: "kubernetes.io/service-name=late")).Items.Single();
+            slice.Endpoints.Should().HaveCount(2).And.AllSatisfy(e => e.Conditions.Ready.Should().BeFalse());
+
+            await File.WriteAllTextAsync(Path.Combine(directory.FullName, "ready-0"), "");
+            await File.WriteAllTextAsync(Path.Combine(directory.FullName, "ready-1"), "");
+
+            await env.WaitForJobAsync("gated", j => j.Status?.Conditions?.Any(c => c.Type == "Complete") == true, seconds: 120);
+            var logs = await LogsAsync(env, "gated");
+            logs.Should().NotContain(l => l.StartsWith("resolvable-too-early", StringComparison.Ordinal));
+            logs.Should().Contain(l => l.StartsWith("host=gated-0 ", StringComparison.Ordinal)).And.Contain(l => l.StartsWith("host=gated-1 ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<List<string>> LogsAsync(WorkloadCluster env, string job)
+    {
+        var lines = new List<string>();
+        foreach (var pod in await env.PodsOfAsync(job))
+        {
+            if (pod.Status?.ContainerStatuses?.FirstOrDefault()?.State?.Waiting is null && pod.Status?.ContainerStatuses is { Count: > 0 })
+            {
+                lines.AddRange((await env.ReadLogAsync(pod.Metadata.Name)).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            }
+        }
+
+        return lines;
     }
 }

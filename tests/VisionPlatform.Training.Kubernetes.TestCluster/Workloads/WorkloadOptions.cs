@@ -43,6 +43,12 @@ public sealed class WorkloadOptions
     /// </summary>
     public bool? PodNamespaces { get; set; }
 
+    /// <summary>
+    /// How often the kubelet runs a container's readinessProbe (exec, tcpSocket, httpGet). Real clusters: the probe's
+    /// <c>periodSeconds</c> (default 10 s). Default here: 200 ms for every probe.
+    /// </summary>
+    public TimeSpan ReadinessProbePeriod { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How often the controllers re-check everything even without a change (they also react to every change).</summary>
     public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 
