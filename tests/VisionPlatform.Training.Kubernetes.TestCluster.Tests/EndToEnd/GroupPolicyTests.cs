@@ -104,6 +104,96 @@ public class GroupPolicyTests
     }
 
     [Fact]
+    public async Task A_fail_index_rule_fails_that_index_without_retries_and_max_failed_indexes_fails_the_group()
+    {
+        await using var env = await StartAsync();
+        // index 1 exits 3 at once; indexes 0 and 2 sleep until terminated
+        var program = "import os, sys, time\nif os.environ['JOB_COMPLETION_INDEX'] == '1':\n    sys.exit(3)\ntime.sleep(600)";
+        await env.CreateAsync(GroupCluster.IndexedJob("fi", 3, subdomain: null, [GroupCluster.Python, "-c", program, "fi-marker"], configure: s =>
+        {
+            s.BackoffLimit = null;
+            s.BackoffLimitPerIndex = 2;
+            s.MaxFailedIndexes = 0;
+            s.PodFailurePolicy = new V1PodFailurePolicy
+            {
+                Rules =
+                [
+                    new V1PodFailurePolicyRule
+                    {
+                        Action = "FailIndex",
+                        OnExitCodes = new V1PodFailurePolicyOnExitCodesRequirement { ContainerName = "trainer", OperatorProperty = "In", Values = [3] },
+                    },
+                ],
+            };
+        }));
+
+        var job = await env.WaitForJobAsync("fi", j => j.Status?.Conditions?.Any(c => c.Type == "Failed") == true);
+
+        job.Status.Conditions.Single(c => c.Type == "Failed").Reason.Should().Be("MaxFailedIndexesExceeded");
+        job.Status.FailedIndexes.Should().Be("1");
+        job.Spec.PodReplacementPolicy.Should().Be("Failed", "the apiserver defaults it when a podFailurePolicy is set");
+        var pods = await env.PodsOfAsync("fi");
+        pods.Count(p => p.Metadata.Labels["batch.kubernetes.io/job-completion-index"] == "1").Should().Be(1, "FailIndex does not retry the index");
+        env.ProcessRunningWith("fi-marker").Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("Failed")]
+    [InlineData("TerminatingOrFailed")]
+    public async Task Pod_replacement_policy_decides_whether_a_rank_is_replaced_while_the_old_one_still_terminates(string policy)
+    {
+        await using var env = await StartAsync();
+        var directory = Directory.CreateTempSubdirectory("replacement-");
+        try
+        {
+            var gate = Path.Combine(directory.FullName, "gate");
+            // on SIGTERM the rank waits for the test's gate before it exits
+            var program = "import os, signal, sys, time\n"
+                + "def stop(*_):\n    while not os.path.exists(os.environ['GATE']):\n        time.sleep(0.05)\n    sys.exit(143)\n"
+                + "signal.signal(signal.SIGTERM, stop)\nprint('started', flush=True)\ntime.sleep(600)";
+            await env.CreateAsync(GroupCluster.IndexedJob("rp", 1, subdomain: null, [GroupCluster.Python, "-c", program, "rp-marker"],
+                env: new Dictionary<string, string> { ["GATE"] = gate }, configure: s =>
+                {
+                    s.BackoffLimit = 3;
+                    s.PodReplacementPolicy = policy;
+                    s.Template.Spec.TerminationGracePeriodSeconds = 120;
+                }));
+            var first = await env.WaitForPodAsync("rp", p => p.Status?.Phase == "Running");
+            await env.WaitUntilAsync(async () => (await env.ReadLogAsync(first.Metadata.Name)).Contains("started", StringComparison.Ordinal), "the rank installed its SIGTERM handler");
+
+            await env.Client.CoreV1.DeleteNamespacedPodAsync(first.Metadata.Name, WorkloadCluster.Namespace);
+            await env.WaitForJobAsync("rp", j => j.Status?.Terminating == 1);
+
+            if (policy == "TerminatingOrFailed")
+            {
+                // the replacement comes while the old rank is still terminating (two pods run one index)
+                var replacement = await env.WaitForPodAsync("rp", p => p.Metadata.Uid != first.Metadata.Uid);
+                var old = (await env.PodsOfAsync("rp")).Single(p => p.Metadata.Uid == first.Metadata.Uid);
+                old.Metadata.DeletionTimestamp.Should().NotBeNull();
+                old.Status.Phase.Should().Be("Running");
+                replacement.Metadata.Labels["batch.kubernetes.io/job-completion-index"].Should().Be("0");
+                await File.WriteAllTextAsync(gate, "");
+            }
+            else
+            {
+                // while the old rank terminates (it waits for the gate) the Job has no second pod for the index
+                var job = await env.Client.BatchV1.ReadNamespacedJobAsync("rp", WorkloadCluster.Namespace);
+                job.Status.Active.Should().BeNull();
+                (await env.PodsOfAsync("rp")).Should().ContainSingle(p => p.Metadata.Uid == first.Metadata.Uid);
+                await File.WriteAllTextAsync(gate, "");
+                var replacement = await env.WaitForPodAsync("rp", p => p.Metadata.Uid != first.Metadata.Uid);
+                replacement.Metadata.Labels["batch.kubernetes.io/job-completion-index"].Should().Be("0");
+                var old = (await env.PodsOfAsync("rp")).SingleOrDefault(p => p.Metadata.Uid == first.Metadata.Uid);
+                (old is null || old.Status.Phase == "Failed").Should().BeTrue("the replacement came only after the old rank had failed");
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_service_owned_by_the_job_and_its_endpoint_slice_are_collected_with_the_job()
     {
         await using var env = await StartAsync();

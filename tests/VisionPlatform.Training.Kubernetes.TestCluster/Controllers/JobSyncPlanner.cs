@@ -370,8 +370,20 @@ internal static class JobSyncPlanner
             return finished;
         }
 
-        return KubeJson.ParseTime(pod.ObjOrNull("metadata")?["deletionTimestamp"])
-            ?? KubeJson.ParseTime(pod.ObjOrNull("metadata")?["creationTimestamp"]);
+        // upstream getFinishedTime: then the Ready=False transition, then the deletion request (the deletionTimestamp
+        // less the grace period: a graceful deletion's timestamp lies in the future), then the creation
+        if (pod.Condition("Ready") is { } readyCondition && readyCondition.Str("status") == "False"
+            && KubeJson.ParseTime(readyCondition["lastTransitionTime"]) is { } notReadySince)
+        {
+            return notReadySince;
+        }
+
+        if (KubeJson.ParseTime(pod.ObjOrNull("metadata")?["deletionTimestamp"]) is { } deletion)
+        {
+            return deletion - TimeSpan.FromSeconds(pod.ObjOrNull("metadata").Long("deletionGracePeriodSeconds") ?? 0);
+        }
+
+        return KubeJson.ParseTime(pod.ObjOrNull("metadata")?["creationTimestamp"]);
     }
 
     private static HashSet<int> FailedIndexes(JsonObject status, IReadOnlyList<JsonObject> pods, Context ctx, HashSet<int> succeededIndexes)
