@@ -8,6 +8,7 @@ public static class DefaultClusterComponents
     [
         () => new Controllers.JobController(),
         () => new Controllers.GarbageCollector(),
+        () => new Controllers.EndpointSliceController(),
         () => new Controllers.TtlAfterFinishedController(),
         () => new Scheduling.Scheduler(),
         () => new Nodes.NodeAgent(),

@@ -291,6 +291,52 @@ public class JobSyncPlannerTests
     }
 
     [Fact]
+    public void A_success_policy_marks_success_criteria_met_and_deletes_the_other_ranks_without_failing_them()
+    {
+        var spec = new JsonObject
+        {
+            ["completionMode"] = "Indexed",
+            ["completions"] = 3,
+            ["parallelism"] = 3,
+            ["successPolicy"] = new JsonObject
+            {
+                ["rules"] = new JsonArray(
+                    new JsonObject { ["succeededIndexes"] = "5-6" },
+                    new JsonObject { ["succeededIndexes"] = "0" }),
+            },
+        };
+        var running = Pod("Running", index: 1);
+        var plan = Plan(Job(spec, new JsonObject { ["startTime"] = "2026-04-26T18:35:00Z" }), Pod("Succeeded", exitCode: 0, index: 0), running);
+
+        plan.PodsToCreate.Should().BeEmpty();
+        plan.PodsToDelete.Should().Equal(running);
+        // out-of-range indexes make the first rule empty: it is skipped, the second one matches
+        var met = Condition(plan.InterimStatus!, "SuccessCriteriaMet")!;
+        ((string?)met["reason"]).Should().Be("SuccessPolicy");
+        ((string?)met["message"]).Should().Be("Matched rules at index 1");
+        Condition(plan.FinalStatus, "Complete").Should().BeNull("the deleted rank is still terminating");
+        ((int?)plan.FinalStatus["failed"]).Should().BeNull();
+        ((string?)plan.FinalStatus["completedIndexes"]).Should().Be("0");
+    }
+
+    [Fact]
+    public void A_success_policy_that_is_not_met_leaves_the_job_running()
+    {
+        var spec = new JsonObject
+        {
+            ["completionMode"] = "Indexed",
+            ["completions"] = 3,
+            ["parallelism"] = 3,
+            ["successPolicy"] = new JsonObject { ["rules"] = new JsonArray(new JsonObject { ["succeededIndexes"] = "0-2", ["succeededCount"] = 2 }) },
+        };
+        var plan = Plan(Job(spec, new JsonObject { ["startTime"] = "2026-04-26T18:35:00Z" }), Pod("Succeeded", exitCode: 0, index: 2), Pod("Running", index: 0), Pod("Running", index: 1));
+
+        plan.PodsToDelete.Should().BeEmpty();
+        Condition(plan.FinalStatus, "SuccessCriteriaMet").Should().BeNull();
+        ((int?)plan.FinalStatus["active"]).Should().Be(2);
+    }
+
+    [Fact]
     public void A_finished_job_only_releases_leftover_finalizers()
     {
         var status = new JsonObject { ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Complete", ["status"] = "True" }) };

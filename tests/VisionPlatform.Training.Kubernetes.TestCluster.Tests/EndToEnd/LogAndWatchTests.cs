@@ -8,12 +8,16 @@ public class LogAndWatchTests
     public async Task A_pod_watch_sees_container_creating_then_running_then_terminated()
     {
         await using var env = await WorkloadCluster.StartAsync();
+        // watch from a resourceVersion taken before the Job exists: every change of its pod is replayed, so a busy
+        // machine cannot make the watch start after ContainerCreating is over
+        var before = await env.Client.CoreV1.ListNamespacedPodAsync(WorkloadCluster.Namespace);
         var created = await env.CreateAsync(WorkloadCluster.TrainerJob("watch-pod", ["--epochs", "2", "--epoch_seconds", "0.3"]));
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var states = new List<string>();
         await foreach (var (_, pod) in env.Client.CoreV1.WatchListNamespacedPodAsync(
-            WorkloadCluster.Namespace, labelSelector: $"batch.kubernetes.io/controller-uid={created.Metadata.Uid}", timeoutSeconds: 60, cancellationToken: timeout.Token))
+            WorkloadCluster.Namespace, labelSelector: $"batch.kubernetes.io/controller-uid={created.Metadata.Uid}", resourceVersion: before.Metadata.ResourceVersion,
+            timeoutSeconds: 60, cancellationToken: timeout.Token))
         {
             var state = pod.Status?.ContainerStatuses?.FirstOrDefault()?.State;
             var name = state?.Waiting?.Reason ?? (state?.Running is not null ? "Running" : state?.Terminated?.Reason) ?? "none";

@@ -170,7 +170,8 @@ internal sealed class ApiServer
     }
 
     private static bool HasStatus(ResourceType type) =>
-        type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes;
+        type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes
+        || type == ResourceType.Services;
 
     private void Authorize(ApiRequest request, ResourceType type)
     {
@@ -356,7 +357,8 @@ internal sealed class ApiServer
                 "299 - \"child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning\"");
         }
 
-        if (result.Removed && type != ResourceType.Pods && type != ResourceType.Namespaces)
+        // registries with ReturnDeletedObject (pods, services) answer with the object, the others with a Status
+        if (result.Removed && type != ResourceType.Pods && type != ResourceType.Namespaces && type != ResourceType.Services)
         {
             var details = new JsonObject
             {

@@ -16,6 +16,7 @@ internal static class Discovery
         ("rbac.authorization.k8s.io", "v1"),
         ("authorization.k8s.io", "v1"),
         ("networking.k8s.io", "v1"),
+        ("discovery.k8s.io", "v1"),
     ];
 
     public static JsonObject Version() => new()
@@ -82,8 +83,8 @@ internal static class Discovery
         var resources = new JsonArray();
         foreach (var type in ResourceType.All.Where(t => t.Group == group && t.Version == version))
         {
-            resources.Add(Resource(type.Plural, type.Kind, type.Namespaced, AllVerbs, ShortNames(type), type == ResourceType.Pods || type == ResourceType.Jobs));
-            if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes)
+            resources.Add(Resource(type.Plural, type.Kind, type.Namespaced, AllVerbs, ShortNames(type), type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Services));
+            if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes || type == ResourceType.Services)
             {
                 resources.Add(Resource(type.Plural + "/status", type.Kind, type.Namespaced, ["get", "patch", "update"], [], false));
             }
@@ -203,6 +204,7 @@ internal static class Discovery
         "serviceaccounts" => ["sa"],
         "events" => ["ev"],
         "networkpolicies" => ["netpol"],
+        "services" => ["svc"],
         _ => [],
     };
 }

@@ -6,17 +6,20 @@ using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 
 /// <summary>
-/// The garbage collector for Jobs and their dependents (pods, and ConfigMaps a client made a Job the owner of):
+/// The garbage collector for the owner kinds the cluster serves (Jobs and Services) and their dependents (pods,
+/// ConfigMaps and Services a client made a Job the owner of; EndpointSlices owned by their Service):
 /// <list type="bullet">
-/// <item>a pod or ConfigMap whose owner Job no longer exists (by uid) is deleted (a pod graceful, its own grace period);</item>
-/// <item>a Job being deleted with the <c>foregroundDeletion</c> finalizer gets its pods deleted, and once none is left the
-/// finalizer is removed, so the Job disappears after its pods;</item>
-/// <item>a Job being deleted with the <c>orphan</c> finalizer gets its ownerReferences removed from its pods, then the
-/// finalizer is removed; the pods keep running.</item>
+/// <item>a dependent whose owners no longer exist (by uid) is deleted (a pod graceful, its own grace period);</item>
+/// <item>an owner being deleted with the <c>foregroundDeletion</c> finalizer gets its dependents deleted, and once no
+/// blocking one is left the finalizer is removed, so the owner disappears after its dependents;</item>
+/// <item>an owner being deleted with the <c>orphan</c> finalizer gets its ownerReferences removed from its dependents,
+/// then the finalizer is removed; the dependents stay.</item>
 /// </list>
 /// </summary>
 public sealed class GarbageCollector : IClusterComponent
 {
+    private static readonly ResourceType[] OwnerTypes = [ResourceType.Jobs, ResourceType.Services];
+    private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices];
     private ReconcileLoop? _loop;
     private ClusterStore? _store;
 
@@ -26,7 +29,7 @@ public sealed class GarbageCollector : IClusterComponent
         ArgumentNullException.ThrowIfNull(context);
         _store = context.Store;
         _loop = new ReconcileLoop(
-            "garbage-collector", context.Store, [ResourceType.Jobs, ResourceType.Pods, ResourceType.ConfigMaps], ReconcileAsync,
+            "garbage-collector", context.Store, [.. OwnerTypes.Union(DependentTypes)], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<GarbageCollector>(), context.Options.Workloads.MinReconcileInterval);
         _loop.Start();
         return Task.CompletedTask;
@@ -44,50 +47,53 @@ public sealed class GarbageCollector : IClusterComponent
     private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _store!;
-        // Pods first: a pod is created after its Job, so every owner of a listed pod is in the Job list that follows
-        // unless it was really deleted. (Jobs first let a Job created between the two lists look gone, and its new pod
-        // was collected as an orphan: the run failed its first attempt for no reason.)
-        var pods = store.List(ResourceType.Pods, null).Items.Select(p => (Type: ResourceType.Pods, Object: p))
-            .Concat(store.List(ResourceType.ConfigMaps, null).Items.Select(c => (Type: ResourceType.ConfigMaps, Object: c)))
-            .Where(d => JobOwnerReferences(d.Object).Any())
+        // Dependents first: a dependent is created after its owner, so every owner of a listed dependent is in the owner
+        // list that follows unless it was really deleted. (Owners first let a Job created between the two lists look
+        // gone, and its new pod was collected as an orphan: the run failed its first attempt for no reason.)
+        var dependents = DependentTypes
+            .SelectMany(t => store.List(t, null).Items.Select(o => (Type: t, Object: o)))
+            .Where(d => OwnerReferences(d.Object).Any())
             .ToList();
-        var jobs = store.List(ResourceType.Jobs, null).Items.ToDictionary(j => j.Uid(), StringComparer.Ordinal);
+        var owners = OwnerTypes
+            .SelectMany(t => store.List(t, null).Items.Select(o => (Type: t, Object: o)))
+            .ToDictionary(o => o.Object.Uid(), StringComparer.Ordinal);
 
-        foreach (var (type, pod) in pods)
+        foreach (var (type, dependent) in dependents)
         {
-            var jobRefs = JobOwnerReferences(pod).ToList();
-            if (jobRefs.Count > 0 && jobRefs.TrueForAll(r => !jobs.ContainsKey(r.Str("uid") ?? string.Empty) && !OwnerExists(store, pod, r)) && !pod.HasDeletionTimestamp())
+            var refs = OwnerReferences(dependent).ToList();
+            if (refs.TrueForAll(r => !owners.ContainsKey(r.Ref.Str("uid") ?? string.Empty) && !OwnerExists(store, dependent, r.Type, r.Ref))
+                && !dependent.HasDeletionTimestamp())
             {
                 // every owner is gone: the dependent goes too
-                TryDelete(type, pod);
+                TryDelete(type, dependent);
             }
         }
 
-        foreach (var job in jobs.Values.Where(j => j.HasDeletionTimestamp()))
+        foreach (var (ownerType, owner) in owners.Values.Where(o => o.Object.HasDeletionTimestamp()))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var dependents = pods.Where(p => JobOwnerReferences(p.Object).Any(r => r.Str("uid") == job.Uid())).ToList();
-            if (job.HasFinalizer(JobLabels.OrphanFinalizer))
+            var mine = dependents.Where(d => OwnerReferences(d.Object).Any(r => r.Ref.Str("uid") == owner.Uid())).ToList();
+            if (owner.HasFinalizer(JobLabels.OrphanFinalizer))
             {
-                foreach (var (type, pod) in dependents)
+                foreach (var (type, dependent) in mine)
                 {
-                    Orphan(type, pod, job.Uid());
+                    Orphan(type, dependent, owner.Uid());
                 }
 
-                RemoveFinalizer(job, JobLabels.OrphanFinalizer);
+                RemoveFinalizer(ownerType, owner, JobLabels.OrphanFinalizer);
             }
-            else if (job.HasFinalizer(JobLabels.ForegroundDeletionFinalizer))
+            else if (owner.HasFinalizer(JobLabels.ForegroundDeletionFinalizer))
             {
-                foreach (var (type, pod) in dependents.Where(p => !p.Object.HasDeletionTimestamp()))
+                foreach (var (type, dependent) in mine.Where(d => !d.Object.HasDeletionTimestamp()))
                 {
-                    TryDelete(type, pod);
+                    TryDelete(type, dependent);
                 }
 
                 // only dependents that block owner deletion hold the owner back
-                var blocking = dependents.Where(p => JobOwnerReferences(p.Object).Any(r => r.Str("uid") == job.Uid() && r.Bool("blockOwnerDeletion") == true));
+                var blocking = mine.Where(d => OwnerReferences(d.Object).Any(r => r.Ref.Str("uid") == owner.Uid() && r.Ref.Bool("blockOwnerDeletion") == true));
                 if (!blocking.Any())
                 {
-                    RemoveFinalizer(job, JobLabels.ForegroundDeletionFinalizer);
+                    RemoveFinalizer(ownerType, owner, JobLabels.ForegroundDeletionFinalizer);
                 }
             }
         }
@@ -96,19 +102,23 @@ public sealed class GarbageCollector : IClusterComponent
     }
 
     /// <summary>Upstream's live lookup before deleting a dependent: is the owner (same name and uid) there now?</summary>
-    private static bool OwnerExists(ClusterStore store, JsonObject pod, JsonObject ownerRef) =>
+    private static bool OwnerExists(ClusterStore store, JsonObject dependent, ResourceType ownerType, JsonObject ownerRef) =>
         ownerRef.Str("name") is { } name
-        && store.Get(ResourceType.Jobs, pod.Namespace(), name) is { } owner
+        && store.Get(ownerType, dependent.Namespace(), name) is { } owner
         && owner.Uid() == ownerRef.Str("uid");
 
-    private static IEnumerable<JsonObject> JobOwnerReferences(JsonObject pod) =>
-        pod.ObjOrNull("metadata").ArrOrNull("ownerReferences").Objects().Where(r => r.Str("kind") == "Job" && r.Str("apiVersion") == "batch/v1");
+    /// <summary>The owner references that point at a kind this collector tracks.</summary>
+    private static IEnumerable<(ResourceType Type, JsonObject Ref)> OwnerReferences(JsonObject dependent) =>
+        dependent.ObjOrNull("metadata").ArrOrNull("ownerReferences").Objects()
+            .Select(r => (Type: Array.Find(OwnerTypes, t => t.Kind == r.Str("kind") && t.ApiVersion == r.Str("apiVersion")), Ref: r))
+            .Where(r => r.Type is not null)
+            .Select(r => (r.Type!, r.Ref));
 
-    private void TryDelete(ResourceType type, JsonObject pod)
+    private void TryDelete(ResourceType type, JsonObject dependent)
     {
         try
         {
-            _store!.Delete(type, pod.Namespace(), pod.Name(), new DeleteOptions { PropagationPolicy = PropagationPolicy.Background, PreconditionUid = pod.Uid() });
+            _store!.Delete(type, dependent.Namespace(), dependent.Name(), new DeleteOptions { PropagationPolicy = PropagationPolicy.Background, PreconditionUid = dependent.Uid() });
         }
         catch (StoreException ex) when (ex.Code is 404 or 409)
         {
@@ -116,12 +126,12 @@ public sealed class GarbageCollector : IClusterComponent
         }
     }
 
-    private void Orphan(ResourceType type, JsonObject pod, string ownerUid)
+    private void Orphan(ResourceType type, JsonObject dependent, string ownerUid)
     {
-        var uid = pod.Uid();
+        var uid = dependent.Uid();
         try
         {
-            _store!.Update(type, pod.Namespace(), pod.Name(), current =>
+            _store!.Update(type, dependent.Namespace(), dependent.Name(), current =>
             {
                 if (current.Uid() != uid || current.ObjOrNull("metadata")?["ownerReferences"] is not JsonArray refs)
                 {
@@ -147,12 +157,12 @@ public sealed class GarbageCollector : IClusterComponent
         }
     }
 
-    private void RemoveFinalizer(JsonObject job, string finalizer)
+    private void RemoveFinalizer(ResourceType type, JsonObject owner, string finalizer)
     {
-        var uid = job.Uid();
+        var uid = owner.Uid();
         try
         {
-            _store!.Update(ResourceType.Jobs, job.Namespace(), job.Name(), current =>
+            _store!.Update(type, owner.Namespace(), owner.Name(), current =>
             {
                 if (current.Uid() == uid)
                 {

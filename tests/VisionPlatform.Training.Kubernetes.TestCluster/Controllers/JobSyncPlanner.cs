@@ -153,6 +153,12 @@ internal static class JobSyncPlanner
             }
         }
 
+        if (finished is null && ctx.Indexed && SuccessPolicyMessage(ctx, succeededIndexes) is { } successMessage)
+        {
+            // upstream matchSuccessPolicy: checked after every failure criterion; the remaining pods are terminated
+            finished = NewCondition("SuccessCriteriaMet", "True", "SuccessPolicy", successMessage, now);
+        }
+
         var suspendChanged = false;
         if (finished is not null)
         {
@@ -364,8 +370,20 @@ internal static class JobSyncPlanner
             return finished;
         }
 
-        return KubeJson.ParseTime(pod.ObjOrNull("metadata")?["deletionTimestamp"])
-            ?? KubeJson.ParseTime(pod.ObjOrNull("metadata")?["creationTimestamp"]);
+        // upstream getFinishedTime: then the Ready=False transition, then the deletion request (the deletionTimestamp
+        // less the grace period: a graceful deletion's timestamp lies in the future), then the creation
+        if (pod.Condition("Ready") is { } readyCondition && readyCondition.Str("status") == "False"
+            && KubeJson.ParseTime(readyCondition["lastTransitionTime"]) is { } notReadySince)
+        {
+            return notReadySince;
+        }
+
+        if (KubeJson.ParseTime(pod.ObjOrNull("metadata")?["deletionTimestamp"]) is { } deletion)
+        {
+            return deletion - TimeSpan.FromSeconds(pod.ObjOrNull("metadata").Long("deletionGracePeriodSeconds") ?? 0);
+        }
+
+        return KubeJson.ParseTime(pod.ObjOrNull("metadata")?["creationTimestamp"]);
     }
 
     private static HashSet<int> FailedIndexes(JsonObject status, IReadOnlyList<JsonObject> pods, Context ctx, HashSet<int> succeededIndexes)
@@ -582,6 +600,54 @@ internal static class JobSyncPlanner
 
         AppendCondition(status, NewCondition(type, conditionStatus, reason, message, now));
         return true;
+    }
+
+    /// <summary>
+    /// Upstream matchSuccessPolicy: the first rule whose <c>succeededIndexes</c> all succeeded (or, with
+    /// <c>succeededCount</c>, at least that many of them), or whose <c>succeededCount</c> alone is reached.
+    /// </summary>
+    private static string? SuccessPolicyMessage(Context ctx, HashSet<int> succeededIndexes)
+    {
+        var rules = ctx.Job.ObjOrNull("spec").ObjOrNull("successPolicy").ArrOrNull("rules").Objects().ToList();
+        if (rules.Count == 0 || succeededIndexes.Count == 0)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var count = rules[i].Long("succeededCount");
+            if (rules[i].Str("succeededIndexes") is { } text)
+            {
+                HashSet<int> required;
+                try
+                {
+                    required = CompletionIndexes.Parse(text);
+                }
+                catch (FormatException)
+                {
+                    continue;
+                }
+
+                required.RemoveWhere(ix => ix >= (ctx.Completions ?? 0));
+                if (required.Count == 0)
+                {
+                    continue;
+                }
+
+                var matched = required.Count(succeededIndexes.Contains);
+                if (count is { } c ? matched >= c : matched == required.Count)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {i}");
+                }
+            }
+            else if (count is { } c && succeededIndexes.Count >= c)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {i}");
+            }
+        }
+
+        return null;
     }
 
     internal static int? CompletionIndex(JsonObject pod)

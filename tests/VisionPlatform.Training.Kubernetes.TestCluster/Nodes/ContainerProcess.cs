@@ -11,6 +11,9 @@ internal sealed record ContainerLaunch(
 {
     /// <summary>Set for a simulated image: no process is started, this decides how the container runs and exits.</summary>
     public Func<Workloads.SimulatedContainerStart, Workloads.SimulatedRun>? Simulation { get; init; }
+
+    /// <summary>An exec readinessProbe's argument list (paths mapped, inside the pod's sandbox when it has one).</summary>
+    public IReadOnlyList<string>? ProbeCommand { get; init; }
 }
 
 /// <summary>

@@ -19,7 +19,9 @@ public sealed class NodeAgent : IClusterComponent
     private ReconcileLoop? _loop;
     private ClusterContext? _context;
     private WorkloadState? _state;
+    private readonly int _podIpBlock = Random.Shared.Next(16, 255);
     private int _nextPodIp;
+    private volatile IReadOnlyList<DnsRecord> _dnsRecords = [];
 
     /// <inheritdoc />
     public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
@@ -28,7 +30,7 @@ public sealed class NodeAgent : IClusterComponent
         _context = context;
         _state = WorkloadState.For(context);
         _loop = new ReconcileLoop(
-            "node-agent", context.Store, [ResourceType.Pods, ResourceType.Nodes], ReconcileAsync,
+            "node-agent", context.Store, [ResourceType.Pods, ResourceType.Nodes, ResourceType.Services], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>(), context.Options.Workloads.MinReconcileInterval);
         _state.Nodes.Changed += _loop.Kick;
         _loop.Start();
@@ -59,6 +61,7 @@ public sealed class NodeAgent : IClusterComponent
         var store = _context!.Store;
         NodeObjects.Publish(store, _state!.Nodes.Nodes, _context.Time.GetUtcNow());
         var pods = store.List(ResourceType.Pods, null).Items;
+        _dnsRecords = ClusterDns.Records(store.List(ResourceType.Services, null).Items, pods);
         var byUid = pods.ToDictionary(p => p.Uid(), StringComparer.Ordinal);
         var nodes = _state!.Nodes.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
 
@@ -136,7 +139,7 @@ public sealed class NodeAgent : IClusterComponent
                 continue;
             }
 
-            worker = new PodWorker(_context, _state, pod, node, PodWorker.PodIpFor(Interlocked.Increment(ref _nextPodIp)));
+            worker = new PodWorker(_context, _state, pod, node, PodWorker.PodIpFor(_podIpBlock, Interlocked.Increment(ref _nextPodIp)), () => _dnsRecords);
             lock (_workers)
             {
                 _workers[uid] = worker;
@@ -146,6 +149,19 @@ public sealed class NodeAgent : IClusterComponent
         }
 
         // finished workers are reaped on the next pass
+        List<PodWorker> running;
+        lock (_workers)
+        {
+            running = [.. _workers.Values];
+        }
+
+        // the cluster DNS part of every sandboxed pod's hosts file follows the records
+        var records = _dnsRecords;
+        foreach (var w in running)
+        {
+            w.RefreshHosts(records);
+        }
+
         lock (_workers)
         {
             return _workers.Values.Any(w => w.Finished) ? TimeSpan.FromMilliseconds(50) : null;

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -28,13 +31,21 @@ internal sealed class PodWorker : IAsyncDisposable
     private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly string _podIp;
+    private readonly Func<IReadOnlyList<DnsRecord>> _dnsRecords;
+    private readonly Lock _hostsGate = new();
+    private readonly ConcurrentDictionary<string, bool> _probeReady = new(StringComparer.Ordinal);
+    private readonly List<Task> _probes = [];
+    private TaskCompletionSource _probeChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private PodSandbox? _sandbox;
+    private string? _hostsContent;
     private JsonObject _pod;
     private string _phase = "Pending";
     private string? _startTime;
     private Task? _run;
 
-    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp)
+    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp, Func<IReadOnlyList<DnsRecord>> dnsRecords)
     {
+        _dnsRecords = dnsRecords;
         _context = context;
         _state = state;
         _pod = pod;
@@ -109,6 +120,7 @@ internal sealed class PodWorker : IAsyncDisposable
             }
 
             _processes.Clear();
+            await Task.WhenAll(_probes).ConfigureAwait(false);
         }
     }
 
@@ -132,6 +144,11 @@ internal sealed class PodWorker : IAsyncDisposable
         if (mappings is null)
         {
             await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!PrepareSandbox(mappings))
+        {
             return;
         }
 
@@ -201,6 +218,75 @@ internal sealed class PodWorker : IAsyncDisposable
             {
                 return null;
             }
+        }
+    }
+
+    /// <summary>
+    /// A pod with a <c>subdomain</c> or <c>hostname</c> whose containers are local processes gets its own hostname and
+    /// hosts file (<see cref="PodSandbox"/>). Where namespaces are not permitted, a pod with a subdomain fails to start
+    /// with the reason in its container status (its peers could not resolve it); one with only a hostname keeps the
+    /// plain launch (HOSTNAME set, the host's hostname and hosts file). False when the pod failed.
+    /// </summary>
+    private bool PrepareSandbox(Dictionary<string, ImageMapping> mappings)
+    {
+        var spec = _pod.ObjOrNull("spec");
+        var wantsName = spec.Str("subdomain") is { Length: > 0 } || spec.Str("hostname") is { Length: > 0 };
+        if (!wantsName || spec.Bool("hostNetwork") == true || mappings.Values.All(m => m.Simulation is not null))
+        {
+            return true;
+        }
+
+        if (PodSandbox.Unavailable(_state.Options.PodNamespaces) is { } reason)
+        {
+            if (spec.Str("subdomain") is not { Length: > 0 })
+            {
+                return true;
+            }
+
+            var now = Now();
+            foreach (var container in _containers)
+            {
+                _statuses[Name(container)] = Terminated(container, 128, "StartError", now, now, reason);
+            }
+
+            _phase = "Failed";
+            WriteStatus();
+            return false;
+        }
+
+        var directory = Path.Combine(_context.DataDirectory, "pods", Uid);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        _sandbox = new PodSandbox(ClusterDns.Hostname(_pod), Path.Combine(directory, "hosts"), PodSandbox.WriteHelper(_context.DataDirectory));
+        RefreshHosts(_dnsRecords());
+        return true;
+    }
+
+    /// <summary>Rewrites the pod's hosts file (in place) when the cluster DNS records it lists changed.</summary>
+    public void RefreshHosts(IReadOnlyList<DnsRecord> records)
+    {
+        lock (_hostsGate)
+        {
+            if (_sandbox is null || _run?.IsCompleted == true)
+            {
+                return;
+            }
+
+            var content = ClusterDns.HostsFile(_pod, _podIp, records);
+            if (content == _hostsContent)
+            {
+                return;
+            }
+
+            PodSandbox.WriteHostsFile(_sandbox.HostsFile, content);
+            _hostsContent = content;
         }
     }
 
@@ -290,7 +376,16 @@ internal sealed class PodWorker : IAsyncDisposable
             throw new ContainerConfigException("no command specified");
         }
 
-        return new ContainerLaunch(full[0], full.Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment);
+        IReadOnlyList<string>? probe = null;
+        if (container.ObjOrNull("readinessProbe").ObjOrNull("exec").Strings("command") is { Count: > 0 } probeArgv)
+        {
+            var mapped = probeArgv.Select(a => volumes.Map(ContainerEnvironment.Expand(a, variables))).ToList();
+            probe = _sandbox is { } s ? s.Wrap(mapped[0], mapped.Skip(1)) : mapped;
+        }
+
+        return _sandbox is { } sandbox
+            ? new ContainerLaunch(PodSandbox.Unshare, sandbox.Wrap(full[0], full.Skip(1)).Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment) { ProbeCommand = probe }
+            : new ContainerLaunch(full[0], full.Skip(1).ToList(), volumes.WorkingDirectory(container.Str("workingDir")), environment) { ProbeCommand = probe };
     }
 
     private void StartContainers(Dictionary<string, ContainerLaunch> launches)
@@ -326,6 +421,12 @@ internal sealed class PodWorker : IAsyncDisposable
             status["started"] = true;
             status["state"] = new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Now() } };
             _statuses[name] = status;
+            if (launch.Simulation is null && container.ObjOrNull("readinessProbe") is { } readinessProbe)
+            {
+                // not ready until the probe first succeeds
+                status["ready"] = false;
+                _probes.Add(Task.Run(() => ProbeLoopAsync(name, readinessProbe, container, launch, process, _stop.Token)));
+            }
         }
 
         _phase = _processes.Count > 0 ? "Running" : "Failed";
@@ -354,8 +455,20 @@ internal sealed class PodWorker : IAsyncDisposable
         while (_processes.Count > 0)
         {
             var running = _processes.ToList();
-            var waits = running.Select(p => (Task)p.Value.Exited).Append(_deletionRequested.Task).Append(_abandoned.Task).ToList();
+            var probeChanged = _probeChanged.Task;
+            var waits = running.Select(p => (Task)p.Value.Exited).Append(_deletionRequested.Task).Append(_abandoned.Task).Append(probeChanged).ToList();
             await Task.WhenAny(waits).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (probeChanged.IsCompleted)
+            {
+                Interlocked.Exchange(ref _probeChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                foreach (var (name, ready) in _probeReady)
+                {
+                    if (_processes.ContainsKey(name) && _statuses[name].Bool("ready") != ready)
+                    {
+                        _statuses[name]["ready"] = ready;
+                    }
+                }
+            }
 
             if (_abandoned.Task.IsCompleted)
             {
@@ -376,6 +489,160 @@ internal sealed class PodWorker : IAsyncDisposable
 
             UpdatePhase();
             WriteStatus();
+        }
+    }
+
+    /// <summary>
+    /// A readinessProbe (exec, tcpSocket or httpGet) run every <see cref="WorkloadOptions.ReadinessProbePeriod"/> while
+    /// the container runs: ready after <c>successThreshold</c> successes in a row, unready again after
+    /// <c>failureThreshold</c> failures in a row; each attempt is limited to <c>timeoutSeconds</c>.
+    /// </summary>
+    private async Task ProbeLoopAsync(string name, JsonObject probe, JsonObject container, ContainerLaunch launch, RunningContainer process, CancellationToken cancellationToken)
+    {
+        var successThreshold = Math.Max(1, probe.Int("successThreshold") ?? 1);
+        var failureThreshold = Math.Max(1, probe.Int("failureThreshold") ?? 3);
+        var timeout = TimeSpan.FromSeconds(Math.Max(1, probe.Int("timeoutSeconds") ?? 1));
+        var ready = false;
+        var successes = 0;
+        var failures = 0;
+        try
+        {
+            while (!process.Exited.IsCompleted)
+            {
+                if (await ProbeOnceAsync(probe, container, launch, timeout, cancellationToken).ConfigureAwait(false))
+                {
+                    failures = 0;
+                    successes++;
+                    if (!ready && successes >= successThreshold)
+                    {
+                        ready = true;
+                        _probeReady[name] = true;
+                        _probeChanged.TrySetResult();
+                    }
+                }
+                else
+                {
+                    successes = 0;
+                    failures++;
+                    if (ready && failures >= failureThreshold)
+                    {
+                        ready = false;
+                        _probeReady[name] = false;
+                        _probeChanged.TrySetResult();
+                    }
+                }
+
+                await Task.WhenAny(Task.Delay(_state.Options.ReadinessProbePeriod, _context.Time, cancellationToken), process.Exited).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the pod worker is stopping
+        }
+    }
+
+    private async Task<bool> ProbeOnceAsync(JsonObject probe, JsonObject container, ContainerLaunch launch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (launch.ProbeCommand is { } command)
+        {
+            return await ExecProbeAsync(command, launch, timeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        var target = probe.ObjOrNull("tcpSocket") ?? probe.ObjOrNull("httpGet");
+        if (target is null || ProbePort(target["port"], container) is not { } port)
+        {
+            return false;
+        }
+
+        var host = target.Str("host") is { Length: > 0 } h ? h : _podIp;
+        if (probe.ObjOrNull("tcpSocket") is not null)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(host, port, cancellationToken).AsTask().WaitAsync(timeout, _context.Time, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is SocketException or TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        var scheme = target.Str("scheme") is "HTTPS" ? "https" : "http";
+        var path = target.Str("path") is { Length: > 0 } p ? p : "/";
+        try
+        {
+            using var http = new HttpClient();
+            using var response = await http.GetAsync(new Uri($"{scheme}://{host}:{port}{(path.StartsWith('/') ? path : "/" + path)}"), cancellationToken)
+                .WaitAsync(timeout, _context.Time, cancellationToken).ConfigureAwait(false);
+            return (int)response.StatusCode is >= 200 and < 400;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private static int? ProbePort(JsonNode? port, JsonObject container)
+    {
+        if (KubeJson.AsLong(port) is { } number)
+        {
+            return (int)number;
+        }
+
+        var name = port is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        return container.ArrOrNull("ports").Objects().Where(p => p.Str("name") == name).Select(p => p.Int("containerPort")).FirstOrDefault();
+    }
+
+    private async Task<bool> ExecProbeAsync(IReadOnlyList<string> command, ContainerLaunch launch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(command[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = launch.WorkingDirectory,
+        };
+        foreach (var argument in command.Skip(1))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment.Clear();
+        foreach (var (key, value) in launch.Environment)
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(startInfo)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+
+        using (process)
+        {
+            process.StandardInput.Close();
+            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var error = process.StandardError.ReadToEndAsync(cancellationToken);
+            try
+            {
+                await process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, _context.Time, cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(output, error).ConfigureAwait(false);
+                return process.ExitCode == 0;
+            }
+            catch (TimeoutException)
+            {
+                process.Kill(entireProcessTree: true);
+                return false;
+            }
         }
     }
 
@@ -611,6 +878,11 @@ internal sealed class PodWorker : IAsyncDisposable
 
     private static string Name(JsonObject container) => container.Str("name") ?? string.Empty;
 
-    internal static string PodIpFor(int ordinal) =>
-        string.Format(CultureInfo.InvariantCulture, "10.244.{0}.{1}", ordinal / 250, (ordinal % 250) + 2);
+    /// <summary>
+    /// The pod's address: <c>127.&lt;block&gt;.x.y</c>, a loopback address of its own (all of 127.0.0.0/8 reaches this
+    /// host on Linux), so a pod can bind its podIP and peers can connect to it. <paramref name="block"/> is chosen per
+    /// cluster so two clusters on one machine rarely hand out the same address.
+    /// </summary>
+    internal static string PodIpFor(int block, int ordinal) =>
+        string.Format(CultureInfo.InvariantCulture, "127.{0}.{1}.{2}", block, (ordinal / 250) % 256, (ordinal % 250) + 2);
 }

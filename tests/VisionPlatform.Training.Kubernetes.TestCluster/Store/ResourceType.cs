@@ -44,9 +44,15 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>networking.k8s.io/v1 NetworkPolicies (stored and validated; the cluster does not enforce them).</summary>
     public static readonly ResourceType NetworkPolicies = new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true);
 
+    /// <summary>v1 Services (headless ones give pods DNS names; the cluster routes no virtual IPs).</summary>
+    public static readonly ResourceType Services = new("", "v1", "services", "Service", true);
+
+    /// <summary>discovery.k8s.io/v1 EndpointSlices, maintained for Services with a selector.</summary>
+    public static readonly ResourceType EndpointSlices = new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true);
+
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Jobs, Roles, RoleBindings, NetworkPolicies];
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, Jobs, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";

@@ -8,6 +8,7 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Validation;
 public static partial class NameRules
 {
     private const string Dns1123LabelFormat = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+    private const string Dns1035LabelFormat = "[a-z]([-a-z0-9]*[a-z0-9])?";
     private const string Dns1123SubdomainFormat = Dns1123LabelFormat + "(\\." + Dns1123LabelFormat + ")*";
     private const string QualifiedNameFormat = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
     private const string LabelValueFormat = "(" + QualifiedNameFormat + ")?";
@@ -31,6 +32,59 @@ public static partial class NameRules
             errors.Add(RegexError(
                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
                 Dns1123LabelFormat, "my-name", "123-abc"));
+        }
+
+        return errors;
+    }
+
+    /// <summary>A DNS-1035 label (Service names): ≤63, <c>[a-z]([-a-z0-9]*[a-z0-9])?</c>.</summary>
+    public static IReadOnlyList<string> Dns1035Label(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var errors = new List<string>();
+        if (value.Length > 63)
+        {
+            errors.Add(MaxLen(63));
+        }
+
+        if (!Dns1035LabelRegex().IsMatch(value))
+        {
+            errors.Add(RegexError(
+                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+                Dns1035LabelFormat, "my-name", "abc-123"));
+        }
+
+        return errors;
+    }
+
+    /// <summary>An IANA service name (named ports): ≤15, lower-case alphanumerics and '-', a letter, no '--', no '-' at either end.</summary>
+    public static IReadOnlyList<string> IanaServiceName(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var errors = new List<string>();
+        if (value.Length > 15)
+        {
+            errors.Add(MaxLen(15));
+        }
+
+        if (!value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+        {
+            errors.Add("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+        }
+
+        if (value.Contains("--", StringComparison.Ordinal))
+        {
+            errors.Add("must not contain consecutive hyphens");
+        }
+
+        if (!value.Any(c => c is >= 'a' and <= 'z'))
+        {
+            errors.Add("must contain at least one letter (a-z)");
+        }
+
+        if (value.StartsWith('-') || value.EndsWith('-'))
+        {
+            errors.Add("must not begin or end with a hyphen");
         }
 
         return errors;
@@ -213,6 +267,9 @@ public static partial class NameRules
 
     [GeneratedRegex("^" + Dns1123LabelFormat + "$")]
     private static partial Regex Dns1123LabelRegex();
+
+    [GeneratedRegex("^" + Dns1035LabelFormat + "$")]
+    private static partial Regex Dns1035LabelRegex();
 
     [GeneratedRegex("^" + Dns1123SubdomainFormat + "$")]
     private static partial Regex Dns1123SubdomainRegex();

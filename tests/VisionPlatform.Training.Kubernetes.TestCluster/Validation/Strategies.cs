@@ -20,6 +20,8 @@ internal static class Strategies
         [ResourceType.Roles] = new RoleStrategy(),
         [ResourceType.RoleBindings] = new RoleBindingStrategy(),
         [ResourceType.NetworkPolicies] = new NetworkPolicyStrategy(),
+        [ResourceType.Services] = new ServiceStrategy(),
+        [ResourceType.EndpointSlices] = new EndpointSliceStrategy(),
     };
 }
 

@@ -35,6 +35,20 @@ public sealed class WorkloadOptions
     /// <summary>Host environment variables passed to every container besides its own env (nothing else leaks).</summary>
     public IList<string> InheritedEnvironment { get; } = ["PATH", "HOME", "LANG"];
 
+    /// <summary>
+    /// Whether pods that need names (a <c>subdomain</c>, or a <c>hostname</c>) get their own UTS and mount namespace
+    /// (their hostname and hosts file; needs root: <c>unshare --mount --uts</c>). Null (default): probe the machine once.
+    /// False: behave as a machine where that is not permitted (a pod with a subdomain fails to start, saying why; one
+    /// with only a hostname runs without its own hostname). True: skip the probe.
+    /// </summary>
+    public bool? PodNamespaces { get; set; }
+
+    /// <summary>
+    /// How often the kubelet runs a container's readinessProbe (exec, tcpSocket, httpGet). Real clusters: the probe's
+    /// <c>periodSeconds</c> (default 10 s). Default here: 200 ms for every probe.
+    /// </summary>
+    public TimeSpan ReadinessProbePeriod { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How often the controllers re-check everything even without a change (they also react to every change).</summary>
     public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 
