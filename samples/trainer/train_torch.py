@@ -728,15 +728,13 @@ def train(s, args, env, group, model, rank_file, torch, F):
         opt.load_state_dict(opt_state)
 
     dataset = synthetic_dataset(args.seed, args.samples, s["num_classes"], s["image_size"])
-    sampler = None
-    if group.distributed:
-        from torch.utils.data.distributed import DistributedSampler
-        sampler = DistributedSampler(dataset, num_replicas=group.world_size, rank=group.rank, shuffle=True,
-                                     seed=args.seed)
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=s["batch_size"], sampler=sampler, shuffle=sampler is None,
-        generator=torch.Generator().manual_seed(args.seed) if sampler is None else None,
-        num_workers=args.workers, persistent_workers=args.workers > 0)
+    # Also for a single process (a world of one): the order of epoch e depends on (seed, e) only, so a resumed run
+    # sees the same batches as an uninterrupted one.
+    from torch.utils.data.distributed import DistributedSampler
+    sampler = DistributedSampler(dataset, num_replicas=group.world_size, rank=group.rank, shuffle=True,
+                                 seed=args.seed)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=s["batch_size"], sampler=sampler,
+                                         num_workers=args.workers, persistent_workers=args.workers > 0)
 
     log(f"job {s['job_id']}: {s['job_type']} {s['framework']}/{s['model_name']} task={s['task_type']} "
         f"dataset={s['dataset_path']} ({s['dataset_format']}; {args.samples} synthetic {s['image_size']}px images, "
@@ -806,8 +804,7 @@ def train(s, args, env, group, model, rank_file, torch, F):
             if args.fail_at_epoch is not None and epoch == args.fail_at_epoch:
                 raise RuntimeError(f"simulated training failure at epoch {epoch} (--fail_at_epoch)")
             started = time.monotonic()
-            if sampler is not None:
-                sampler.set_epoch(epoch)
+            sampler.set_epoch(epoch)
             ddp.train()
             for images, labels in loader:
                 if group.any_stop():
