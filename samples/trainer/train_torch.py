@@ -846,7 +846,7 @@ def train(s, args, env, group, model, rank_file, torch, F):
 
     final = history[-1] if history else {"loss": None, "accuracy": None}
     write_metrics("completed", len(history), {"loss": final["loss"], "accuracy": final["accuracy"]})
-    rank_file.phase("finished", epoch=completed)
+    rank_file.phase("finished", epoch=completed, final_loss=final["loss"])
     log(f"training finished: {len(history)} epochs, final loss={final['loss']} accuracy={final['accuracy']}; "
         f"world_size={group.world_size}; results in {out}")
     return args.exit_code
