@@ -20,12 +20,13 @@ which is all-reduced so it is the same on every rank, ``epochs_completed``, ``re
 and the environment variable *names*) at start. Files are written atomically (temp file + rename), 0600; directories
 the trainer creates are 0700.
 
-Resume rule: with ``--checkpoint_path P`` it loads P (``--resume``: continue after P's epoch; without: initialise the
-weights only). Otherwise, when ``--resume`` is given *or* the output directory already holds a checkpoint
-(``weights/last.pt`` or ``checkpoints/epoch_<n>.pt``), it continues after the newest one. That second case is how a
-torchrun whole-group restart (``--max_restarts``) resumes: the restarted workers get the same command line and find the
-checkpoints their previous attempt wrote. ``--resume`` with no checkpoint anywhere is bad input. Rank 0 loads the
-checkpoint and broadcasts epoch, model and optimizer state, so every rank starts from the same state.
+Resume rule, in this order: (1) when the output directory already holds a checkpoint (``weights/last.pt``, else the
+highest ``checkpoints/epoch_<n>.pt``), it continues after it, with or without ``--resume``: this is how a torchrun
+whole-group restart (``--max_restarts``) resumes, because the restarted workers get the same command line and find
+the checkpoints their previous attempt wrote; (2) else with ``--checkpoint_path P`` it loads P (``--resume``: continue
+after P's epoch; without: initialise the weights only); (3) else it starts from scratch. ``--resume`` with no
+checkpoint in either place is bad input. Rank 0 loads the checkpoint and broadcasts epoch, model and optimizer state,
+so every rank starts from the same state.
 
 ``--pretrained`` never downloads: the trainer says so on stderr and trains from scratch.
 
@@ -604,7 +605,7 @@ def synthetic_dataset(seed, samples, num_classes, image_size):
     return torch.utils.data.TensorDataset(images, labels)
 
 
-def load_checkpoint(path):
+def load_checkpoint(flag, path):
     import torch
     try:
         ckpt = torch.load(path, map_location="cpu")
@@ -612,7 +613,8 @@ def load_checkpoint(path):
             raise ValueError("missing model or epoch")
         return ckpt
     except Exception as e:  # torch raises many kinds for a foreign or damaged file
-        raise BadInput(f"--checkpoint_path: {path!r} is not a checkpoint written by {PROG} ({e})") from None
+        raise BadInput(f"{flag}: {path!r} is not a checkpoint written by {PROG} "
+                       f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
 
 class Group:
@@ -688,16 +690,17 @@ def train(s, args, env, group, model, rank_file, torch, F):
     out = s["output_dir"]
     # Rank 0 decides where to start from and broadcasts the state: every rank agrees even if they could see
     # different files.
+    # The output directory's own newest checkpoint wins (this run's progress: a torchrun restart continues from it
+    # even when the command line names an older --checkpoint_path); else --checkpoint_path (--resume: continue after
+    # it; without: its weights only); else from scratch.
     state = None
     if group.rank == 0:
-        path = s["checkpoint_path"]
-        continue_training = s["resume"]
-        if path is None:
-            path = latest_checkpoint(out)
-            continue_training = path is not None
+        path, continue_training, flag = latest_checkpoint(out), True, "--output_dir"
+        if path is None and s["checkpoint_path"] is not None:
+            path, continue_training, flag = s["checkpoint_path"], s["resume"], "--checkpoint_path"
         if path is not None:
-            ckpt = load_checkpoint(path)
-            state = {"path": path, "continue": continue_training, "ckpt": ckpt}
+            ckpt = load_checkpoint(flag, path)
+            state = {"path": path, "flag": flag, "continue": continue_training, "ckpt": ckpt}
     state = group.broadcast_object(state)
 
     start_epoch, step, history, opt_state = 1, 0, [], None
@@ -707,7 +710,8 @@ def train(s, args, env, group, model, rank_file, torch, F):
         try:
             model.load_state_dict(ckpt["model"])
         except (RuntimeError, KeyError) as e:
-            raise BadInput(f"--checkpoint_path: {state['path']!r} does not fit model {s['model_name']!r} ({e})") from None
+            raise BadInput(f"{state['flag']}: checkpoint {state['path']!r} does not fit model {s['model_name']!r} "
+                           f"({str(e).splitlines()[0]})") from None
         if state["continue"]:
             resumed_from = int(ckpt["epoch"])
             start_epoch = resumed_from + 1

@@ -159,8 +159,10 @@ public sealed class TorchTrainerTests : IAsyncLifetime
         TrainerProcess.ReadRankFile(output, 0)!.Value.GetProperty("phase").GetString().Should().Be("stopped");
         File.Exists(Path.Combine(output, "metrics.json")).Should().BeFalse("the run did not finish");
 
-        // The output directory holds a checkpoint: a plain rerun (the same command line, as torchrun restarts it) resumes.
-        var rerun = Track(TrainerProcess.StartTrainer(Args(output, "job-torch-sigterm", epochs: 4)));
+        // The output directory holds a checkpoint: a rerun resumes from its newest one (as a torchrun restart does),
+        // even when the command line names an older --checkpoint_path.
+        var rerun = Track(TrainerProcess.StartTrainer(Args(output, "job-torch-sigterm", epochs: 4,
+            "--checkpoint_path", Path.Combine(output, "checkpoints", "epoch_1.pt"), "--resume")));
         (await rerun.WaitForExitAsync()).Should().Be(0, rerun.Output);
         rerun.Stdout.Should().Contain("resuming from " + Path.Combine(output, "weights", "last.pt") + " at epoch 3");
         Metrics(output).GetProperty("resumed_from_epoch").GetInt32().Should().Be(2);
