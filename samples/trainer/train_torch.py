@@ -281,7 +281,8 @@ def apply_knobs(args, advanced):
         value = advanced.get(name)
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-                raise BadInput(f"--advanced_config: {name} {value!r} must be {'an integer' if kind is int else 'a number'}")
+                rule = "an integer" if kind is int else "a number"
+                raise BadInput(f"--advanced_config: {name} {value!r} must be {rule}")
             value = kind(value)
         else:
             text = env_str(f"VP_{name.upper()}")
@@ -689,8 +690,7 @@ def run(s, args, env):
 def train(s, args, env, group, model, rank_file, torch, F):
     out = s["output_dir"]
     # Rank 0 decides where to start from and broadcasts the state: every rank agrees even if they could see
-    # different files.
-    # The output directory's own newest checkpoint wins (this run's progress: a torchrun restart continues from it
+    # different files. The output directory's own newest checkpoint wins (this run's progress: a torchrun restart continues from it
     # even when the command line names an older --checkpoint_path); else --checkpoint_path (--resume: continue after
     # it; without: its weights only); else from scratch.
     state = None
