@@ -39,7 +39,8 @@ writes ``weights/last.pt`` first), 130 after SIGINT.
 Test knobs (flags; also ``advanced_config`` keys or ``VP_<KNOB>`` environment variables, like train.py's):
 ``--samples N`` synthetic images (default 256), ``--seed S``, ``--threads T`` torch threads per process (default 1),
 ``--start_gate PATH`` (every rank waits before the first epoch until PATH exists), ``--hold_after_epoch K`` with
-``--hold_gate PATH`` (after epoch K's checkpoint every rank waits until PATH exists), ``--rank_files`` (each rank
+``--hold_gate PATH`` (after epoch K's checkpoint every rank, or only those in ``--hold_ranks 1,3``, waits until PATH
+exists; the others then wait for them in their next collective), ``--rank_files`` (each rank
 writes ``ranks/rank_<r>.json`` with its pid, host, restart count and phase: ``starting``, ``gate``, ``training``,
 ``held``, ``finished``), ``--dist_timeout S`` (gloo collective timeout, default 300), and train.py's ``--workers``
 (DataLoader worker processes), ``--epoch_seconds``, ``--fail_at_epoch``, ``--diverge_at_epoch``, ``--exit_code``,
@@ -166,6 +167,7 @@ def build_parser():
     # Test knobs.
     p.add_argument("--start_gate")
     p.add_argument("--hold_gate")
+    p.add_argument("--hold_ranks")
     p.add_argument("--rank_files", action="store_true", default=None)
     for name, kind, _ in KNOBS:
         p.add_argument(f"--{name}", type=(float_value if kind is float else int_value)(f"--{name}"))
@@ -289,7 +291,7 @@ def apply_knobs(args, advanced):
             if text is not None:
                 value = (float_value if kind is float else int_value)(f"VP_{name.upper()}")(text)
         setattr(args, name, default if value is None else value)
-    for name in ("start_gate", "hold_gate"):
+    for name in ("start_gate", "hold_gate", "hold_ranks"):
         if getattr(args, name) is None:
             value = advanced.get(name, env_str(f"VP_{name.upper()}"))
             if value is not None and not isinstance(value, str):
@@ -346,6 +348,11 @@ def validate(s, args):
         raise BadInput(f"--hold_after_epoch: {args.hold_after_epoch} must be at least 1")
     if args.hold_after_epoch is not None and not args.hold_gate:
         raise BadInput("--hold_after_epoch: needs --hold_gate (the file whose existence releases the hold)")
+    if args.hold_ranks is not None:
+        try:
+            args.hold_ranks = {int(r) for r in args.hold_ranks.split(",") if r.strip()}
+        except ValueError:
+            raise BadInput(f"--hold_ranks: {args.hold_ranks!r} must be a comma-separated list of ranks") from None
     if not 1 <= args.dist_timeout <= 86_400:
         raise BadInput(f"--dist_timeout: {args.dist_timeout} must be between 1 and 86400 seconds")
     if s["checkpoint_path"] is not None and not os.path.isfile(s["checkpoint_path"]):
@@ -359,6 +366,7 @@ def validate(s, args):
 # Output
 
 RANK = 0
+DISTRIBUTED = False
 
 
 def log(message):
@@ -681,10 +689,12 @@ def run(s, args, env):
     model = build_model(s["model_name"], s["num_classes"], s["image_size"])
 
     group = Group(env, args.dist_timeout)
-    try:
-        return train(s, args, env, group, model, rank_file, torch, F)
-    finally:
+    code = train(s, args, env, group, model, rank_file, torch, F)
+    if code == 0:
+        # Only after a clean finish: after a failed collective, destroying the gloo group joins a worker thread that
+        # is still waiting for a peer, and the process would hang instead of exiting (see _exit_now).
         group.close()
+    return code
 
 
 def train(s, args, env, group, model, rank_file, torch, F):
@@ -831,7 +841,7 @@ def train(s, args, env, group, model, rank_file, torch, F):
             log(f"Epoch {epoch}/{s['epochs']}: loss={loss:.4f} accuracy={acc:.4f} "
                 f"({time.monotonic() - started:.2f}s)")
             progress(epoch, s["epochs"], step, metrics)
-            if args.hold_after_epoch == epoch:
+            if args.hold_after_epoch == epoch and (args.hold_ranks is None or group.rank in args.hold_ranks):
                 rank_file.phase("held", epoch=epoch)
                 log(f"holding after epoch {epoch} until {args.hold_gate} exists")
                 wait_for_file(args.hold_gate)
@@ -857,7 +867,7 @@ def train(s, args, env, group, model, rank_file, torch, F):
 
 
 def main(argv):
-    global RANK
+    global RANK, DISTRIBUTED
     try:
         sys.stdout.reconfigure(line_buffering=True)
     except (AttributeError, ValueError):
@@ -868,6 +878,7 @@ def main(argv):
         args = build_parser().parse_args(argv)
         env = dist_env()
         RANK = env["rank"]
+        DISTRIBUTED = env["world_size"] > 1
         s = resolve(args)
         apply_knobs(args, s["advanced_config"])
         if args.log_bytes is not None:
@@ -895,9 +906,24 @@ def main(argv):
         return EXIT_FAILURE
 
 
+def _exit_now(code):
+    """Exits a torchrun worker without running destructors. In torch 1.13, after a collective failed (a peer died),
+    the gloo process group's destructor joins a worker thread that still waits for that peer: a normal interpreter exit
+    hangs until the collective times out, torchrun does not see the worker exit, and the group is not restarted."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv[1:]))
+        exit_code = main(sys.argv[1:])
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_FAILURE)
+        exit_code = EXIT_FAILURE
+    if DISTRIBUTED:
+        _exit_now(exit_code)
+    sys.exit(exit_code)

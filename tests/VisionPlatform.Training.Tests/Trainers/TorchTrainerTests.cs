@@ -146,6 +146,43 @@ public sealed class TorchTrainerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_torchrun_agents_with_a_static_rendezvous_form_one_group_and_both_restart_when_a_worker_dies()
+    {
+        // Two "nodes" on this machine, two workers each: world size 4, ranks 0-1 on node 0 (which writes the files into
+        // its own output directory), 2-3 on node 1. Only rank 3 holds after epoch 1; ranks 0-2 wait for it in their
+        // next collective, so killing it makes their collective fail, and both agents restart their workers.
+        var outputs = new[] { Path.Combine(_root, "node0"), Path.Combine(_root, "node1") };
+        var port = TrainerProcess.FreePort();
+        var agents = Enumerable.Range(0, 2).Select(node => Track(TrainerProcess.StartTorchRunNode(2, node, port, processes: 2, maxRestarts: 1,
+            Path.Combine(_root, $"node{node}-logs"),
+            Args(outputs[node], "job-torch-nodes", epochs: 3, "--rank_files", "--hold_after_epoch", "1", "--hold_ranks", "3",
+                "--hold_gate", Path.Combine(_root, "never"))))).ToList();
+
+        await agents[1].WaitUntilAsync(() => Phase(outputs[1], 3) == ("held", 0), "rank 3 to hold after epoch 1");
+        TrainerProcess.Signal(TrainerProcess.ReadRankFile(outputs[1], 3)!.Value.GetProperty("pid").GetInt32(), SigKill);
+
+        foreach (var agent in agents)
+        {
+            (await agent.WaitForExitAsync()).Should().Be(0, agent.Output);
+        }
+
+        var metrics = Metrics(outputs[0]);
+        metrics.GetProperty("world_size").GetInt32().Should().Be(4);
+        metrics.GetProperty("ranks").EnumerateArray().Select(r => r.GetProperty("rank").GetInt32()).Should().Equal(0, 1, 2, 3);
+        metrics.GetProperty("resumed_from_epoch").GetInt32().Should().Be(1, "node 1's workers resumed from the checkpoint rank 0 broadcast");
+        metrics.GetProperty("restart_count").GetInt32().Should().Be(1, "node 0's agent restarted too");
+        File.Exists(Path.Combine(outputs[1], "metrics.json")).Should().BeFalse("only rank 0 writes results");
+        foreach (var (output, rank) in new[] { (outputs[0], 0), (outputs[0], 1), (outputs[1], 2), (outputs[1], 3) })
+        {
+            var file = TrainerProcess.ReadRankFile(output, rank)!.Value;
+            file.GetProperty("restart_count").GetInt32().Should().Be(1, $"rank {rank} belongs to the restarted group");
+            file.GetProperty("final_loss").GetDouble().Should().Be(metrics.GetProperty("final").GetProperty("loss").GetDouble());
+        }
+
+        agents.Should().OnlyContain(a => a.MarkedProcesses().Count == 0);
+    }
+
+    [Fact]
     public async Task Sigterm_makes_the_trainer_checkpoint_and_exit_143_and_a_rerun_resumes_after_it()
     {
         var output = Path.Combine(_root, "sigterm");

@@ -81,6 +81,31 @@ internal sealed class TrainerProcess : IAsyncDisposable
             TrainTorchPy, .. trainerArgs,
         ]);
 
+    /// <summary>
+    /// One node of a multi-node torchrun group with the static rendezvous the Kubernetes rendering uses
+    /// (<c>--master_addr</c>/<c>--master_port</c>/<c>--node_rank</c>): node 0's agent hosts the store on
+    /// <paramref name="masterPort"/> and global ranks follow the node rank.
+    /// </summary>
+    public static TrainerProcess StartTorchRunNode(int nodes, int nodeRank, int masterPort, int processes, int maxRestarts, string logDir, params string[] trainerArgs) =>
+        Start(PyTorchRequirement.Interpreter,
+        [
+            "-m", "torch.distributed.run", "-r", "2", "-t", "2",
+            "--nnodes", nodes.ToString(CultureInfo.InvariantCulture), "--node_rank", nodeRank.ToString(CultureInfo.InvariantCulture),
+            "--nproc_per_node", processes.ToString(CultureInfo.InvariantCulture),
+            "--master_addr", "127.0.0.1", "--master_port", masterPort.ToString(CultureInfo.InvariantCulture),
+            "--max_restarts", maxRestarts.ToString(CultureInfo.InvariantCulture), "--monitor_interval", "1",
+            "--log_dir", logDir,
+            TrainTorchPy, .. trainerArgs,
+        ]);
+
+    /// <summary>A TCP port that was free a moment ago (the static rendezvous needs a port both agents know in advance).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static TrainerProcess Start(string fileName, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(fileName)
