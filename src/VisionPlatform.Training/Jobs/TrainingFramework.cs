@@ -15,6 +15,9 @@ public readonly partial record struct TrainingFramework
     /// <summary>The framework name passed to the trainer.</summary>
     public string Value { get; }
 
+    /// <summary>Plain PyTorch trainers (for example the reference trainer <c>samples/trainer/train_torch.py</c>).</summary>
+    public static TrainingFramework PyTorch { get; } = new("pytorch");
+
     /// <summary>Ultralytics (YOLO detection, segmentation, pose, classification).</summary>
     public static TrainingFramework Ultralytics { get; } = new("ultralytics");
 

@@ -43,6 +43,10 @@ public sealed class TrainingJobConfig
         Resources = b.Resources ?? TrainingResources.None;
         Environment = b.Environment.ToFrozenDictionary(StringComparer.Ordinal);
         Labels = b.Labels.ToFrozenDictionary(StringComparer.Ordinal);
+        Distribution = b.Distribution;
+        Nodes = Distribution?.Nodes ?? 1;
+        ProcessesPerNode = DistributionRules.ProcessesPerNode(Distribution, Resources);
+        Launcher = DistributionRules.Launcher(Framework, Nodes * ProcessesPerNode);
     }
 
     /// <summary>The caller's job id. Unique per executor: starting the same id twice never runs it twice.</summary>
@@ -112,6 +116,31 @@ public sealed class TrainingJobConfig
     public IReadOnlyDictionary<string, string> Labels { get; }
 
     /// <summary>
+    /// How the job spreads over nodes and processes, or <see langword="null"/> for one trainer process that sees all of
+    /// the job's GPUs (the 1.0 behaviour).
+    /// </summary>
+    public TrainingDistribution? Distribution { get; }
+
+    /// <summary>The machines (Kubernetes pods) the job runs on: <see cref="TrainingDistribution.Nodes"/>, or 1.</summary>
+    public int Nodes { get; }
+
+    /// <summary>
+    /// The training processes each node runs: 1 without a <see cref="Distribution"/>; with one,
+    /// <see cref="TrainingDistribution.ProcessesPerNode"/> when set, else the GPUs per node
+    /// (<see cref="TrainingResources.Gpus"/>), else 1.
+    /// </summary>
+    public int ProcessesPerNode { get; }
+
+    /// <summary>The number of training processes in the whole group: nodes times processes per node.</summary>
+    public int WorldSize => Nodes * ProcessesPerNode;
+
+    /// <summary>Whether the job runs as a group of more than one process (<see cref="WorldSize"/> greater than 1).</summary>
+    public bool IsDistributed => WorldSize > 1;
+
+    /// <summary>How executors start the job's processes; follows from the framework and the world size.</summary>
+    public TrainingLauncher Launcher { get; }
+
+    /// <summary>
     /// A stable SHA-256 (lower-case hex) over every field. Two configs with the same hash describe the same job;
     /// executors use it to tell an idempotent repeat of a start from a conflicting one.
     /// </summary>
@@ -122,7 +151,7 @@ public sealed class TrainingJobConfig
 
     /// <summary>A short description without environment values.</summary>
     public override string ToString() =>
-        $"TrainingJobConfig {{ JobId = {JobId}, JobType = {JobType}, Framework = {Framework}, ModelName = {ModelName}, Epochs = {Epochs}, Gpus = {Resources.Gpus} }}";
+        $"TrainingJobConfig {{ JobId = {JobId}, JobType = {JobType}, Framework = {Framework}, ModelName = {ModelName}, Epochs = {Epochs}, Gpus = {Resources.Gpus}, Nodes = {Nodes}, ProcessesPerNode = {ProcessesPerNode} }}";
 
     private string ComputeHash()
     {
@@ -161,6 +190,13 @@ public sealed class TrainingJobConfig
             w.WriteString("memoryLimit", Resources.MemoryLimit);
             WriteMap(w, "environment", Environment);
             WriteMap(w, "labels", Labels);
+            if (IsDistributed)
+            {
+                // Written only for groups, so a single-process config keeps the hash existing Jobs were annotated with.
+                w.WriteNumber("nodes", Nodes);
+                w.WriteNumber("processesPerNode", ProcessesPerNode);
+            }
+
             w.WriteEndObject();
             w.Flush();
         }

@@ -77,6 +77,7 @@ public sealed partial class TrainingJobConfigBuilder
         Resources = c.Resources;
         Environment = new Dictionary<string, string>(c.Environment, StringComparer.Ordinal);
         Labels = new Dictionary<string, string>(c.Labels, StringComparer.Ordinal);
+        Distribution = c.Distribution;
     }
 
     /// <summary>The caller's job id (required; at most 253 characters, no control characters).</summary>
@@ -138,6 +139,14 @@ public sealed partial class TrainingJobConfigBuilder
 
     /// <summary>Requested resources (default none: CPU-only, no requests or limits).</summary>
     public TrainingResources? Resources { get; set; }
+
+    /// <summary>
+    /// How the job spreads over nodes and processes. Not set (the default): one trainer process that sees all of the
+    /// job's GPUs. Set: <see cref="TrainingDistribution.Nodes"/> nodes, each running one process per GPU unless
+    /// <see cref="TrainingDistribution.ProcessesPerNode"/> says otherwise, started by the framework's launcher. Several
+    /// nodes need an executor that can place them (Kubernetes); the subprocess executor refuses them.
+    /// </summary>
+    public TrainingDistribution? Distribution { get; set; }
 
     /// <summary>Extra non-secret environment variables. Secrets come from executor options, never from the job.</summary>
     public IDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -259,6 +268,7 @@ public sealed partial class TrainingJobConfigBuilder
 
         ValidateAdvancedConfig(e);
         ValidateResources(e);
+        DistributionRules.Validate(e, Distribution, Resources ?? TrainingResources.None, Framework);
         ValidateEnvironment(e);
         ValidateLabels(e);
         return e;
@@ -344,6 +354,10 @@ public sealed partial class TrainingJobConfigBuilder
             else if ((EnvironmentPolicy ?? TrainingEnvironmentPolicy.Default).Check(name) is { } rule)
             {
                 e.Add(new(field, null, rule));
+            }
+            else if (DistributionRules.LauncherVariableRule(name, Distribution, Resources, Framework) is { } launcherRule)
+            {
+                e.Add(new(field, null, launcherRule));
             }
 
             if (value is null)
