@@ -90,7 +90,8 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");
         }
 
-        return MapActivePod(current, now, options, attempt, Make);
+        // The newest pod's own attempt number: the Job's counters may already count a retry whose pod is not in view yet.
+        return MapActivePod(current, now, options, ordered.Count, Make);
     }
 
     /// <summary>Whether the Job reached a terminal condition (the Job controller is done with it).</summary>

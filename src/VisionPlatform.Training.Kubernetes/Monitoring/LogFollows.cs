@@ -42,7 +42,19 @@ internal sealed class LogFollows(
         }
 
         var pods = cache.PodsOf(job);
-        if (!wanted || job.IsFinished || job.StopRequestedAt is not null || pods.Count == 0 || !pods[^1].IsRunning)
+        if (!wanted || job.StopRequestedAt is not null || pods.Count == 0)
+        {
+            return;
+        }
+
+        // A running trainer is followed; so is an attempt that ran and ended between two observations (a short retry,
+        // or one that started while the previous attempt's log was still draining): its log is read once, before the
+        // run's final status is published, so its lines are not lost.
+        var newest = pods[^1];
+        var follow = newest.IsRunning
+            ? !job.IsFinished
+            : newest.HasFinishedLog && job.FollowedPod != newest.Name && job.PublishedPhase is not (TrainingPhase.Succeeded or TrainingPhase.Failed or TrainingPhase.Stopped);
+        if (!follow)
         {
             return;
         }
@@ -53,16 +65,17 @@ internal sealed class LogFollows(
             return;
         }
 
-        var pod = pods[^1];
+        var pod = newest;
         var jobName = job.Name;
-        var follow = new PodLogFollower(client, ns, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
-        _follows[jobName] = follow;
-        follow.Completion.ContinueWith(
+        job.FollowedPod = pod.Name;
+        var follower = new PodLogFollower(client, ns, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
+        _follows[jobName] = follower;
+        follower.Completion.ContinueWith(
             _ =>
             {
                 lock (gate)
                 {
-                    if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follow))
+                    if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follower))
                     {
                         _follows.Remove(jobName);
                         ended();
@@ -75,7 +88,7 @@ internal sealed class LogFollows(
                     }
                 }
 
-                follow.Dispose();
+                follower.Dispose();
             },
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
