@@ -143,7 +143,10 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         return Task.FromResult<IReadOnlyList<TrainingRunStatus>>(_parts.Catalog.List(query ?? TrainingRunQuery.All));
     }
 
-    /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
+    /// <summary>
+    /// A job fits this host when it runs on one node (<see cref="TrainingJobConfig.Nodes"/> is 1) and requests no more
+    /// GPUs than <c>Training:Subprocess:Gpus</c> lists.
+    /// </summary>
     /// <param name="config">The job.</param>
     /// <returns>Whether it fits, and why not.</returns>
     public TrainingPlacement CheckPlacement(TrainingJobConfig config)
