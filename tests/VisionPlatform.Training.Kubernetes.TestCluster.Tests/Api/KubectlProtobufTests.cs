@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using VisionPlatform.Training.TestSupport;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Api;
 
@@ -100,25 +98,5 @@ public sealed class KubectlProtobufTests(ApiFixture fixture) : IDisposable
         return node.ToJsonString();
     }
 
-    private async Task<string> Kubectl(params string[] arguments)
-    {
-        var kubectl = await KubectlRequirement.EnsureAsync();
-        var start = new ProcessStartInfo(kubectl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // Only what kubectl needs: its kubeconfig, and a private HOME for its discovery cache.
-        start.Environment.Clear();
-        start.Environment["KUBECONFIG"] = fixture.Cluster.WriteKubeconfig();
-        start.Environment["HOME"] = _home;
-        start.Environment["PATH"] = "/usr/bin:/bin";
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        process.ExitCode.Should().Be(0, $"kubectl {string.Join(' ', arguments)} failed: {await stderr}");
-        return (await stdout).Trim();
-    }
+    private Task<string> Kubectl(params string[] arguments) => TestSupport.Kubectl.RunAsync(fixture.Cluster.WriteKubeconfig(), _home, arguments);
 }
