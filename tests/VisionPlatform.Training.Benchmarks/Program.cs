@@ -18,6 +18,7 @@ IBenchmarkScenario[] scenarios =
     new LogsScenario(),
     new SubmitScenario(),
     new MonitorScenario(),
+    new DistributedScenario(),
 ];
 
 if (args.Length == 0 || args[0] is "--help" or "-h")

@@ -67,6 +67,20 @@ public sealed class SubprocessDistributedLaunchTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_gpu_job_runs_one_process_per_gpu_and_every_process_sees_the_gpus_the_run_was_given()
+    {
+        var options = _ctx.NewOptions();
+        options.Subprocess.Gpus.Add(3);
+        options.Subprocess.Gpus.Add(5);
+        var executor = _ctx.CreateExecutor(options);
+
+        var plan = executor.CreateLaunchPlan(TorchJob("job-ddp-gpus", processes: null, gpus: 2).Build());
+
+        plan.Arguments[plan.Arguments.ToList().IndexOf("--nproc_per_node") + 1].Should().Be("2", "one process per GPU by default");
+        plan.Environment.Should().ContainSingle(v => v.Name == "CUDA_VISIBLE_DEVICES").Which.Value.Should().Be("3,5", "torchrun and its workers see the run's GPUs; LOCAL_RANK picks one");
+    }
+
+    [Fact]
     public void A_single_process_job_keeps_the_direct_command()
     {
         var executor = _ctx.CreateExecutor();

@@ -106,6 +106,23 @@ public sealed class SubprocessDistributedTorchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failure_after_the_restarts_are_used_up_fails_the_run_and_says_torchrun_hides_the_workers_codes()
+    {
+        var executor = Executor(maxRestarts: 0);
+        var job = SubprocessDistributedLaunchTests.TorchJob("job-sub-fail", epochs: 3, processes: 2).WithAdvancedConfig(new { fail_at_epoch = 2 }).Build();
+
+        var run = await executor.StartAsync(job);
+        var status = await WaitTerminalAsync(executor, run, RunLimit);
+
+        status.Phase.Should().Be(TrainingPhase.Failed, status.Message);
+        status.Reason.Should().Be(TrainingStatusReasons.NonZeroExitCode);
+        status.ExitCode.Should().Be(1);
+        status.Message.Should().StartWith("torchrun ended with exit code 1: a worker failed and the group's restarts (Training:Subprocess:Distributed:MaxRestarts) were used up");
+        (await ReadLogAsync(executor, run)).Should().Contain(l => l.Contains("train_torch.py: error: training failed", StringComparison.Ordinal));
+        MarkedProcesses(run).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Stop_ends_torchrun_and_every_worker_and_the_run_is_stopped()
     {
         var executor = Executor(maxRestarts: 3);
