@@ -100,7 +100,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
                 if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
                 {
-                    failedPod = _cache.PodsOf(job).LastOrDefault()?.Name;
+                    failedPod = PodGroup.FailedPod(_cache.PodsOf(job))?.Name;
                 }
 
                 return true;

@@ -41,8 +41,9 @@ internal sealed class LogFollows(
             return;
         }
 
+        // Progress comes from rank 0 only: for a group, follow node 0's pod.
         var pods = cache.PodsOf(job);
-        if (!wanted || job.IsFinished || job.StopRequestedAt is not null || pods.Count == 0 || !pods[^1].IsRunning)
+        if (!wanted || job.IsFinished || job.StopRequestedAt is not null || PodGroup.OfRank(pods, 0) is not { IsRunning: true } pod)
         {
             return;
         }
@@ -53,9 +54,8 @@ internal sealed class LogFollows(
             return;
         }
 
-        var pod = pods[^1];
         var jobName = job.Name;
-        var follow = new PodLogFollower(client, ns, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
+        var follow = new PodLogFollower(client, ns, job.Run, pod.Name, PodGroup.Attempts(pods), publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
         _follows[jobName] = follow;
         follow.Completion.ContinueWith(
             _ =>
