@@ -81,10 +81,14 @@ internal sealed class ClusterManifest
     /// <summary>The backend's rules, exactly: what the executor calls and nothing else.</summary>
     public static IReadOnlyList<V1PolicyRule> BackendRules() =>
     [
-        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
+        // delete: only to take back a distributed job's Job whose Service could not be created (nothing half-created).
+        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch", "delete"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
+
+        // A distributed job's headless Service (created with the Job, owned by it; delete replaces a stale one).
+        new() { ApiGroups = [""], Resources = ["services"], Verbs = ["create", "get", "delete"] },
     ];
 
     /// <summary>The labels that select the training pods (see <see cref="KubernetesLabels"/>; every Job's pods carry them).</summary>

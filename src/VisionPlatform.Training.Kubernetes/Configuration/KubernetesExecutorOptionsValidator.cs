@@ -377,6 +377,11 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             errors.Add($"{p}:BackoffLimit is {job.BackoffLimit}: it must be between 0 and 1000.");
         }
 
+        if (job.RendezvousPort is < 1 or > 65_535)
+        {
+            errors.Add($"{p}:RendezvousPort is {job.RendezvousPort}: it must be a TCP port, 1 to 65535 (default 29500).");
+        }
+
         if (job.ActiveDeadlineSeconds < 1)
         {
             errors.Add($"{p}:ActiveDeadlineSeconds is {job.ActiveDeadlineSeconds}: it must be at least 1 (default 86400, one day).");

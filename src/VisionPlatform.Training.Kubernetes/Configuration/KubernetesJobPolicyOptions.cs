@@ -24,6 +24,13 @@ public sealed class KubernetesJobPolicyOptions
     /// <summary>How long a stopped trainer gets after SIGTERM before it is killed (pod terminationGracePeriodSeconds; default 30 s).</summary>
     public TimeSpan TerminationGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The TCP port on rank 0's pod where the torchrun agents of a distributed job meet (<c>PET_MASTER_PORT</c>, static
+    /// rendezvous; default 29500, torch's own default and Kubeflow Trainer's). Every pod has its own network namespace on
+    /// a real cluster, so one port serves every group.
+    /// </summary>
+    public int RendezvousPort { get; set; } = 29_500;
+
     /// <summary>The default exit codes.</summary>
     internal static IReadOnlyList<int> DefaultFailJobExitCodes { get; } = [2];
 

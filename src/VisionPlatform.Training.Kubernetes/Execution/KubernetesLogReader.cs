@@ -279,7 +279,7 @@ internal sealed class KubernetesLogReader(
             }
 
             var pods = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: KubernetesTrainingExecutor.PodSelector(job), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return (job, KubernetesStatusMapper.OrderByCreation(pods.Items ?? []));
+            return (job, KubernetesStatusMapper.OrderByCreation(OfNode(job, pods.Items ?? [])));
         }
         catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
         {
@@ -293,6 +293,37 @@ internal sealed class KubernetesLogReader(
         {
             throw KubernetesErrors.Unreachable(ex, connection.Source, "get", "jobs (batch)", jobId);
         }
+    }
+
+    /// <summary>
+    /// The pods of the node asked for: a distributed job's Indexed Job has one pod per node rank at a time (its completion
+    /// index); each rank's attempts are its own. A Job of one pod has only node 0.
+    /// </summary>
+    private IEnumerable<V1Pod> OfNode(V1Job job, IList<V1Pod> pods)
+    {
+        var rank = options.NodeRank ?? 0;
+        var nodes = job.Spec?.CompletionMode == "Indexed" ? job.Spec.Completions ?? 1 : 1;
+        if (rank >= nodes)
+        {
+            throw new TrainingValidationException(
+            [
+                new TrainingValidationError(nameof(TrainingLogOptions.NodeRank), rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    $"must be a node rank of the run, 0 to {nodes - 1} (it runs on {nodes} node{(nodes == 1 ? string.Empty : "s")})"),
+            ])
+            {
+                ExecutorName = KubernetesExecutorInfo.ExecutorName,
+                JobId = jobId,
+            };
+        }
+
+        if (job.Spec?.CompletionMode != "Indexed")
+        {
+            return pods;
+        }
+
+        var index = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return pods.Where(p => (p.Metadata?.Labels?.TryGetValue(DistributionStep.CompletionIndexKey, out var value) == true
+            || p.Metadata?.Annotations?.TryGetValue(DistributionStep.CompletionIndexKey, out value) == true) && value == index);
     }
 
     private async Task<V1Pod?> TryReadPodAsync(IKubernetes client, string name, CancellationToken cancellationToken)

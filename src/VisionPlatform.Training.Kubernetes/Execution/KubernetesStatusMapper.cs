@@ -25,14 +25,19 @@ internal static class KubernetesStatusMapper
     public static TrainingRunStatus Map(CachedJob job, IReadOnlyList<CachedPod> pods, DateTimeOffset now, KubernetesExecutorOptions options, DateTimeOffset? removedAt = null)
     {
         var ordered = CachedPod.OrderByCreation(pods);
-        var current = ordered.Count > 0 ? ordered[^1] : null;
+        var group = PodGroup.IsGroup(ordered);
+
+        // A group's pods are its ranks, not attempts: its current state speaks through one of them (see PodGroup).
+        var current = PodGroup.Representative(ordered);
         var run = job.Run;
-        var attempt = Math.Max(1, Math.Max(ordered.Count, job.Failed + job.Succeeded + job.Active));
+        var attempt = group
+            ? Math.Max(1, PodGroup.Attempts(ordered))
+            : Math.Max(1, Math.Max(ordered.Count, job.Failed + job.Succeeded + job.Active));
         var created = ToOffset(job.Created);
         var started = FirstContainerStart(ordered) ?? ToOffset(job.StartTime);
         // The trainer's last reported exit code: the newest pod may have none (a retry pod the Job controller removed
         // when the Job failed, before its container ran), so look back to the newest attempt that reported one.
-        var exitCode = LatestExitCode(ordered);
+        var exitCode = group ? PodGroup.FailedPod(ordered) is { ExitCode: { } groupCode } ? groupCode : LatestExitCode(ordered) : LatestExitCode(ordered);
 
         TrainingRunStatus Make(TrainingPhase phase, string reason, string? message, DateTimeOffset? finished = null, DateTimeOffset? startedAt = null) => new()
         {

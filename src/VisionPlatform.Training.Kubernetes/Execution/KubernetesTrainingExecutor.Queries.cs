@@ -81,9 +81,19 @@ public sealed partial class KubernetesTrainingExecutor
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var ns = Options.Namespace;
-        var name = KubernetesJobNames.FromJobId(jobId);
-        var job = await TryReadJobAsync(_connection.GetClient(), ns, name, jobId, cancellationToken).ConfigureAwait(false);
-        return job is not null && BelongsTo(job, jobId) ? new TrainingRun(Name, jobId, $"{ns}/{name}") : null;
+        var client = _connection.GetClient();
+
+        // A distributed job's name is shorter for a long job id (its pods' hostnames must fit): look there too.
+        foreach (var name in new[] { KubernetesJobNames.FromJobId(jobId), KubernetesJobNames.GroupNameFromJobId(jobId) }.Distinct(StringComparer.Ordinal))
+        {
+            var job = await TryReadJobAsync(client, ns, name, jobId, cancellationToken).ConfigureAwait(false);
+            if (job is not null && BelongsTo(job, jobId))
+            {
+                return new TrainingRun(Name, jobId, $"{ns}/{name}");
+            }
+        }
+
+        return null;
     }
 
     private static string BuildSelector(TrainingRunQuery query)

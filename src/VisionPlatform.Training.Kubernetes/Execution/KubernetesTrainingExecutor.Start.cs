@@ -27,15 +27,17 @@ public sealed partial class KubernetesTrainingExecutor
         var name = job.Metadata.Name;
         var run = new TrainingRun(Name, config.JobId, $"{ns}/{name}");
         var configMap = _builder.BuildConfigMap(config, job);
+        var service = TrainingJobSpecBuilder.BuildService(config, job);
         var client = _connection.GetClient();
 
         // A config too large for one argument travels in a ConfigMap: created (or reused) first, so the pod finds it;
         // deleted again when the Job is not created; owned by the Job once it exists, so it is deleted with the Job.
         var createdConfigMap = configMap is not null && await EnsureConfigMapAsync(client, configMap, config.JobId, cancellationToken).ConfigureAwait(false);
         V1Job owner;
+        bool createdJob;
         try
         {
-            owner = await CreateJobAsync(client, job, config, cancellationToken).ConfigureAwait(false);
+            (owner, createdJob) = await CreateJobAsync(client, job, config, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (createdConfigMap)
         {
@@ -48,10 +50,126 @@ public sealed partial class KubernetesTrainingExecutor
             await AdoptConfigMapAsync(client, configMap, owner, config.JobId, cancellationToken).ConfigureAwait(false);
         }
 
+        if (service is not null)
+        {
+            await CreateGroupServiceAsync(client, service, owner, createdJob, config.JobId, cancellationToken).ConfigureAwait(false);
+        }
+
         return run;
     }
 
-    private async Task<V1Job> CreateJobAsync(IKubernetes client, V1Job job, TrainingJobConfig config, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a distributed job's headless Service right after its Job, owned by the Job (so the garbage collector deletes
+    /// it with the Job). A Service left from an earlier Job of the same name (not owned by this one) is replaced. When the
+    /// Service cannot be created, the Job this start created is deleted again: a group without its Service would wait for
+    /// rank 0's name until the rendezvous times out.
+    /// </summary>
+    private async Task CreateGroupServiceAsync(IKubernetes client, V1Service service, V1Job owner, bool createdJob, string jobId, CancellationToken cancellationToken)
+    {
+        var ns = service.Metadata.NamespaceProperty;
+        var name = service.Metadata.Name;
+        service.Metadata.OwnerReferences =
+        [
+            new V1OwnerReference { ApiVersion = "batch/v1", Kind = "Job", Name = owner.Metadata.Name, Uid = owner.Metadata.Uid, BlockOwnerDeletion = true },
+        ];
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await client.CoreV1.CreateNamespacedServiceAsync(service, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    Log.ServiceCreated(_logger, ns, name, jobId);
+                    return;
+                }
+                catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict) && attempt == 0)
+                {
+                    var existing = await ReadServiceAsync(client, ns, name, jobId, cancellationToken).ConfigureAwait(false);
+                    if (existing?.Metadata?.OwnerReferences?.Any(o => o.Uid == owner.Metadata.Uid) == true)
+                    {
+                        return; // A repeated start: this Job's Service exists.
+                    }
+
+                    if (existing is not null)
+                    {
+                        await DeleteServiceAsync(client, existing, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (HttpOperationException ex)
+        {
+            await TakeBackJobAsync(client, owner, createdJob).ConfigureAwait(false);
+            throw KubernetesErrors.Translate(ex, "create", ServicesResource, ns, jobId, isWrite: true);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            await TakeBackJobAsync(client, owner, createdJob).ConfigureAwait(false);
+            throw KubernetesErrors.WriteFailed(ex, _connection.Source, "create", ServicesResource, jobId);
+        }
+        catch (Exception) when (createdJob)
+        {
+            await TakeBackJobAsync(client, owner, createdJob).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<V1Service?> ReadServiceAsync(IKubernetes client, string ns, string name, string jobId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
+        {
+            return null;
+        }
+        catch (HttpOperationException ex)
+        {
+            throw KubernetesErrors.Translate(ex, "get", ServicesResource, ns, jobId);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw KubernetesErrors.Unreachable(ex, _connection.Source, "get", ServicesResource, jobId);
+        }
+    }
+
+    private static async Task DeleteServiceAsync(IKubernetes client, V1Service existing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Only the one read (UID precondition): never a Service another start created meanwhile.
+            var options = new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = existing.Metadata.Uid } };
+            await client.CoreV1.DeleteNamespacedServiceAsync(existing.Metadata.Name, existing.Metadata.NamespaceProperty, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound) || KubernetesErrors.Is(ex, HttpStatusCode.Conflict))
+        {
+            // Gone already, or replaced meanwhile: the create that follows decides.
+        }
+    }
+
+    /// <summary>Best effort: deletes the Job this start created (its pods and ConfigMap go with it).</summary>
+    private async Task TakeBackJobAsync(IKubernetes client, V1Job job, bool createdJob)
+    {
+        if (!createdJob)
+        {
+            return;
+        }
+
+        var ns = job.Metadata.NamespaceProperty;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), _time);
+            var options = new V1DeleteOptions { PropagationPolicy = "Background", Preconditions = new V1Preconditions { Uid = job.Metadata.Uid } };
+            await client.BatchV1.DeleteNamespacedJobAsync(job.Metadata.Name, ns, options, cancellationToken: timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            Log.GroupJobLeft(_logger, ns, job.Metadata.Name, ex.Message);
+        }
+    }
+
+    private async Task<(V1Job Job, bool Created)> CreateJobAsync(IKubernetes client, V1Job job, TrainingJobConfig config, CancellationToken cancellationToken)
     {
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
@@ -62,7 +180,7 @@ public sealed partial class KubernetesTrainingExecutor
                 var created = await client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
                 Monitor?.ObserveCreated(created);
                 Log.JobCreated(_logger, ns, name, config.JobId);
-                return created;
+                return (created, true);
             }
             catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.Conflict))
             {
@@ -75,7 +193,7 @@ public sealed partial class KubernetesTrainingExecutor
                 EnsureSameRun(existing, config, job.Metadata.Annotations[KubernetesLabels.ConfigHashAnnotation], ns, name);
                 Monitor?.Observe(existing!);
                 Log.JobAlreadyExists(_logger, ns, name, config.JobId);
-                return existing!;
+                return (existing!, false);
             }
             catch (HttpOperationException ex)
             {

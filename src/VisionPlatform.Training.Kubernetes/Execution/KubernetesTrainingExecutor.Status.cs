@@ -86,7 +86,7 @@ public sealed partial class KubernetesTrainingExecutor
         if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
         {
             var (ns, _) = Locate(run);
-            var tail = await TryReadTailAsync(client, ns, CachedPod.OrderByCreation(pods)[^1].Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
+            var tail = await TryReadTailAsync(client, ns, PodGroup.FailedPod(CachedPod.OrderByCreation(pods))!.Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);
             if (tail.Count > 0)
             {
                 status = Projection.Project(record, pods, now, string.Join(Environment.NewLine, tail));

@@ -25,6 +25,7 @@ public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDis
 {
     private const string JobsResource = "jobs (batch)";
     private const string ConfigMapsResource = "configmaps";
+    private const string ServicesResource = "services";
     private const string PodsResource = "pods";
     private const string LogsResource = "pods/log";
     private const int MaxStopAttempts = 5;

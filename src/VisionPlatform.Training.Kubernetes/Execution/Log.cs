@@ -35,4 +35,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "The Job was not created, and its config ConfigMap {Namespace}/{ConfigMapName} could not be deleted ({Reason}); delete it by hand, or a repeated start reuses it")]
     public static partial void ConfigMapLeft(ILogger logger, string @namespace, string configMapName, string reason);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Created headless Service {Namespace}/{ServiceName} for the group of training job {JobId}")]
+    public static partial void ServiceCreated(ILogger logger, string @namespace, string serviceName, string jobId);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "The Service of Job {Namespace}/{JobName} could not be created, and the Job could not be deleted ({Reason}); stop or delete it by hand")]
+    public static partial void GroupJobLeft(ILogger logger, string @namespace, string jobName, string reason);
 }

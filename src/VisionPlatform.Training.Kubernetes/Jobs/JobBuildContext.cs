@@ -72,6 +72,9 @@ internal sealed class JobBuildContext
     /// <summary>The job; templates have none (only <see cref="MetadataStep"/> needs it, and it is per job).</summary>
     public TrainingJobConfig Config => _config ?? throw new InvalidOperationException("A Job template has no job config.");
 
+    /// <summary>The job, or <see langword="null"/> while a template is built.</summary>
+    public TrainingJobConfig? JobConfig => _config;
+
     /// <summary>The job's framework (the key of <see cref="KubernetesExecutorOptions.Frameworks"/> and the image pattern).</summary>
     public string FrameworkName { get; }
 

@@ -16,6 +16,12 @@ public static class KubernetesJobNames
     /// <summary>The longest name Kubernetes accepts for a Job that the Job controller labels its pods with.</summary>
     public const int MaxNameLength = 63;
 
+    /// <summary>
+    /// The longest name of a distributed job's Job and Service: its pods' hostnames are <c>&lt;name&gt;-&lt;index&gt;</c>,
+    /// DNS labels of at most 63 characters, and an index has up to two digits (at most 64 nodes).
+    /// </summary>
+    public const int MaxGroupNameLength = MaxNameLength - 3;
+
     private const int HashLength = 16;
 
     /// <summary>
@@ -24,17 +30,28 @@ public static class KubernetesJobNames
     /// </summary>
     /// <param name="jobId">The platform's job id.</param>
     /// <returns>The Job name.</returns>
-    public static string FromJobId(string jobId)
+    public static string FromJobId(string jobId) => FromJobId(jobId, MaxNameLength);
+
+    /// <summary>
+    /// Returns the name of a distributed job's Job and headless Service (a torchrun group): <see cref="FromJobId(string)"/>
+    /// when that is at most <see cref="MaxGroupNameLength"/> characters, otherwise the same form cut to that length, so
+    /// every pod's hostname <c>&lt;name&gt;-&lt;index&gt;</c> is a valid DNS label.
+    /// </summary>
+    /// <param name="jobId">The platform's job id.</param>
+    /// <returns>The Job and Service name.</returns>
+    public static string GroupNameFromJobId(string jobId) => FromJobId(jobId, MaxGroupNameLength);
+
+    private static string FromJobId(string jobId, int maxLength)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
-        if (Prefix.Length + jobId.Length <= MaxNameLength && NameSyntax.IsDnsLabel(jobId))
+        if (Prefix.Length + jobId.Length <= maxLength && NameSyntax.IsDnsLabel(jobId))
         {
             return Prefix + jobId;
         }
 
         // The hash keeps distinct ids distinct after sanitising (upper case, '_', '.', non-ASCII) and truncation.
         var hash = Hash(jobId, HashLength);
-        var room = MaxNameLength - Prefix.Length - 1 - HashLength;
+        var room = maxLength - Prefix.Length - 1 - HashLength;
         var readable = SanitizeToDnsLabel(jobId, room);
         return readable.Length == 0 ? Prefix + hash : $"{Prefix}{readable}-{hash}";
     }

@@ -44,7 +44,7 @@ internal sealed class MetadataStep : IJobBuildStep
         }
 
         var metadata = context.Job.Metadata;
-        metadata.Name = KubernetesJobNames.FromJobId(config.JobId);
+        metadata.Name = DistributionStep.IsGroup(config) ? KubernetesJobNames.GroupNameFromJobId(config.JobId) : KubernetesJobNames.FromJobId(config.JobId);
         metadata.NamespaceProperty = context.Options.Namespace;
         metadata.Labels = labels;
         metadata.Annotations = annotations;

@@ -40,6 +40,7 @@ public sealed class TrainingJobSpecBuilder
         new VolumesStep(),
         new EnvironmentStep(),
         new SchedulingStep(),
+        new DistributionStep(),
     ];
 
     /// <summary>More templates than this (custom frameworks without end) are built per job instead of kept.</summary>
@@ -117,6 +118,32 @@ public sealed class TrainingJobSpecBuilder
         return TrainerConfigFile.CreateConfigMap(job, CreateInvocation(config));
     }
 
+    /// <summary>
+    /// The headless Service of a distributed (torchrun) job: named like the Job, <c>clusterIP: None</c>,
+    /// <c>publishNotReadyAddresses: true</c>, selecting the Job's pods, so each pod resolves as
+    /// <c>&lt;job&gt;-&lt;index&gt;.&lt;service&gt;</c> and every agent finds rank 0 at <c>&lt;job&gt;-0.&lt;service&gt;</c>.
+    /// The executor creates it right after the Job, owned by the Job, so it is deleted with the Job; a dry run renders it
+    /// after the Job (<see cref="ToYaml(V1Job, V1ConfigMap, V1Service)"/>).
+    /// </summary>
+    /// <param name="config">The validated job, as passed to <see cref="Build"/>.</param>
+    /// <param name="job">The Job <see cref="Build"/> returned for it.</param>
+    /// <returns>The Service, or <see langword="null"/> for a job of one pod.</returns>
+    /// <exception cref="TrainingValidationException">The Service or the pods' hostnames would be rejected.</exception>
+    public static V1Service? BuildService(TrainingJobConfig config, V1Job job)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(job);
+        if (GroupService.For(config, job) is not { } service)
+        {
+            return null;
+        }
+
+        var problems = GroupService.Validate(service, job).ToList();
+        return problems.Count > 0
+            ? throw new TrainingValidationException(problems) { ExecutorName = KubernetesExecutorInfo.ExecutorName, JobId = config.JobId }
+            : service;
+    }
+
     private TrainerInvocation CreateInvocation(TrainingJobConfig config)
     {
         var invocation = _contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = Options.OutputDirectory, ConfigFilePath = TrainerConfigFile.FilePath });
@@ -142,6 +169,12 @@ public sealed class TrainingJobSpecBuilder
     /// </summary>
     private V1Job? TryBuildFromTemplate(TrainingJobConfig config, KubernetesJobOptions jobOptions, TrainerInvocation invocation)
     {
+        // A launcher changes the job policy, command and environment per job: such Jobs are built and validated whole.
+        if (config.Launcher != TrainingLauncher.Direct)
+        {
+            return null;
+        }
+
         var template = TemplateFor(config.Framework.Value, config.Resources.Gpus > 0);
         if (!template.IsValid)
         {
@@ -216,5 +249,20 @@ public sealed class TrainingJobSpecBuilder
     {
         ArgumentNullException.ThrowIfNull(job);
         return configMap is null ? KubernetesYaml.Serialize(job) : KubernetesYaml.Serialize(configMap).TrimEnd('\n') + "\n---\n" + KubernetesYaml.Serialize(job);
+    }
+
+    /// <summary>
+    /// Serialises everything a start creates, in the order it creates them, as one multi-document YAML
+    /// (<c>kubectl apply -f</c> compatible): the ConfigMap (when the config travels as a file), the Job, then the headless
+    /// Service of a distributed job. Without a ConfigMap and a Service it is exactly <see cref="ToYaml(V1Job)"/>.
+    /// </summary>
+    /// <param name="job">The Job.</param>
+    /// <param name="configMap">The ConfigMap from <see cref="BuildConfigMap"/>, or <see langword="null"/>.</param>
+    /// <param name="service">The Service from <see cref="BuildService"/>, or <see langword="null"/>.</param>
+    /// <returns>The YAML text.</returns>
+    public static string ToYaml(V1Job job, V1ConfigMap? configMap, V1Service? service)
+    {
+        var yaml = ToYaml(job, configMap);
+        return service is null ? yaml : yaml.TrimEnd('\n') + "\n---\n" + KubernetesYaml.Serialize(service);
     }
 }

@@ -15,6 +15,7 @@ internal sealed class CachedPod
     private readonly DateTime _scheduledAt;
     private readonly DateTime _runningSince;
     private readonly DateTime _terminatedStartedAt;
+    private readonly DateTime _finishedAt;
 
     public required string Name { get; init; }
 
@@ -50,6 +51,12 @@ internal sealed class CachedPod
     public string? TerminatedReason { get; init; }
 
     public DateTime? TerminatedStartedAt { get => CompactTime.Unpack(_terminatedStartedAt); init => _terminatedStartedAt = CompactTime.Pack(value); }
+
+    /// <summary>When the trainer container's current run ended, or null while it runs.</summary>
+    public DateTime? FinishedAt { get => CompactTime.Unpack(_finishedAt); init => _finishedAt = CompactTime.Pack(value); }
+
+    /// <summary>The pod's completion index (the node rank of a distributed job's Indexed Job); -1 for a pod of a Job that is not indexed.</summary>
+    public int CompletionIndex { get; init; } = -1;
 
     public int? LastExitCode { get; init; }
 
@@ -111,9 +118,23 @@ internal sealed class CachedPod
             ExitCode = trainer?.State?.Terminated?.ExitCode,
             TerminatedReason = StringPool.Share(trainer?.State?.Terminated?.Reason),
             TerminatedStartedAt = trainer?.State?.Terminated?.StartedAt,
+            FinishedAt = trainer?.State?.Terminated?.FinishedAt,
+            CompletionIndex = ReadCompletionIndex(metadata),
             LastExitCode = trainer?.LastState?.Terminated?.ExitCode,
             LastTerminatedReason = StringPool.Share(trainer?.LastState?.Terminated?.Reason),
         };
+    }
+
+    /// <summary>The completion index label (or annotation) the Job controller sets on the pods of an Indexed Job; -1 without.</summary>
+    private static int ReadCompletionIndex(k8s.Models.V1ObjectMeta metadata)
+    {
+        string? text = null;
+        if (metadata.Labels?.TryGetValue(DistributionStep.CompletionIndexKey, out text) != true)
+        {
+            metadata.Annotations?.TryGetValue(DistributionStep.CompletionIndexKey, out text);
+        }
+
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) ? index : -1;
     }
 
     /// <summary>The trainer container's status (or the first container's, for a pod made by hand).</summary>

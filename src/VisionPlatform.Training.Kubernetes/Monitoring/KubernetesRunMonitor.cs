@@ -100,7 +100,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
 
                 if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
                 {
-                    failedPod = _cache.PodsOf(job).LastOrDefault()?.Name;
+                    failedPod = PodGroup.FailedPod(_cache.PodsOf(job))?.Name;
                 }
 
                 return true;
@@ -410,7 +410,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
                     _follows.Update(job);
                 }
             }
-            else if (_cache.TryGetJob(KubernetesJobNames.FromJobId(jobId), out var job))
+            else if (_cache.TryGetJob(KubernetesJobNames.FromJobId(jobId), out var job) || _cache.TryGetJob(KubernetesJobNames.GroupNameFromJobId(jobId), out job))
             {
                 _follows.Update(job);
             }

@@ -41,8 +41,9 @@ internal sealed class LogFollows(
             return;
         }
 
+        // Progress comes from rank 0 only: for a group, follow node 0's pod.
         var pods = cache.PodsOf(job);
-        if (!wanted || job.StopRequestedAt is not null || pods.Count == 0)
+        if (!wanted || job.StopRequestedAt is not null || PodGroup.OfRank(pods, 0) is not { } newest)
         {
             return;
         }
@@ -50,7 +51,6 @@ internal sealed class LogFollows(
         // A running trainer is followed; so is an attempt that ran and ended between two observations (a short retry,
         // or one that started while the previous attempt's log was still draining): its log is read once, before the
         // run's final status is published, so its lines are not lost.
-        var newest = pods[^1];
         var follow = newest.IsRunning
             ? !job.IsFinished
             : newest.HasFinishedLog && job.FollowedPod != newest.Name && job.PublishedPhase is not (TrainingPhase.Succeeded or TrainingPhase.Failed or TrainingPhase.Stopped);
@@ -68,7 +68,7 @@ internal sealed class LogFollows(
         var pod = newest;
         var jobName = job.Name;
         job.FollowedPod = pod.Name;
-        var follower = new PodLogFollower(client, ns, job.Run, pod.Name, pods.Count, publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
+        var follower = new PodLogFollower(client, ns, job.Run, pod.Name, PodGroup.Attempts(pods), publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
         _follows[jobName] = follower;
         follower.Completion.ContinueWith(
             _ =>

@@ -20,4 +20,11 @@ public sealed record TrainingLogOptions
 
     /// <summary>Read every attempt's log, not just the current attempt's (Kubernetes retries).</summary>
     public bool AllAttempts { get; init; }
+
+    /// <summary>
+    /// Which node of a multi-node (distributed) run to read: its node rank, 0 to <c>Nodes - 1</c> (on Kubernetes the
+    /// pod's completion index). <see langword="null"/> reads node 0, which holds global rank 0, the rank that prints
+    /// progress. A run of one node has only node 0; a rank out of range is a validation error naming this property.
+    /// </summary>
+    public int? NodeRank { get; init; }
 }

@@ -164,7 +164,7 @@ public class LeastPrivilegeTests
             () => client.CoreV1.DeleteCollectionNamespacedPodAsync(Ns),
             () => client.CoreV1.DeleteNamespacedPodAsync("any", Ns),
             () => client.BatchV1.DeleteCollectionNamespacedJobAsync(Ns),
-            () => client.BatchV1.DeleteNamespacedJobAsync("any", Ns),
+            () => client.CoreV1.ListNamespacedServiceAsync(Ns),
             () => client.BatchV1.ListNamespacedJobAsync("default"),
             () => client.CoreV1.ListNamespaceAsync(),
         ];
