@@ -83,6 +83,12 @@ internal sealed class QuickStartRunner(
             ErrorLine.Write(error, await UnavailableAsync(command, e).ConfigureAwait(false));
             return ExitCodes.ExecutorUnavailable;
         }
+        catch (TrainingException e) when (e.Code == TrainingErrorCode.Unschedulable && config.Nodes > 1)
+        {
+            // The cluster is down and the fallback (this machine) cannot run several nodes: nothing can take the job now.
+            ErrorLine.Write(error, $"error: no executor can take the job: {e.Message}");
+            return ExitCodes.ExecutorUnavailable;
+        }
         catch (TrainingException e)
         {
             ErrorLine.Write(error, $"error: could not start the job ({e.Code}): {e.Message}");

@@ -65,6 +65,23 @@ public sealed class DistributedFlagsTests : IDisposable
     }
 
     [Fact]
+    public async Task Several_nodes_with_the_cluster_down_are_never_run_on_the_subprocess_fallback()
+    {
+        var kubeconfig = QuickStartProcess.WriteUnreachableKubeconfig(_work);
+        var runs = Path.Combine(_work.FullName, "runs");
+
+        var result = await QuickStartProcess.RunAsync(
+            ["--executor", "kubernetes", "--framework", "pytorch", "--nodes", "2", "--output-dir", runs],
+            new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig, ["Training__Availability__ProbeTimeout"] = "00:00:30" });
+
+        result.ExitCode.Should().Be(3, result.ToString());
+        result.Output.Should().BeEmpty();
+        var line = result.ErrorLines.Should().ContainSingle(result.ToString()).Subject;
+        line.Should().StartWith("error: no executor can take the job: ").And.Contain("does not fit fallback 'subprocess': Distribution.Nodes is 2");
+        (Directory.Exists(runs) ? Directory.EnumerateDirectories(runs) : []).Should().BeEmpty("nothing ran as a smaller group");
+    }
+
+    [Fact]
     public async Task More_processes_per_node_than_gpus_is_exit_2_naming_the_flag()
     {
         var result = await QuickStartProcess.RunAsync(["--framework", "pytorch", "--gpus", "1", "--procs-per-node", "2", "--dry-run"]);
