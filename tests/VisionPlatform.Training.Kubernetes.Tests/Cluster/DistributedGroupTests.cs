@@ -16,6 +16,7 @@ namespace VisionPlatform.Training.Kubernetes.Tests;
 /// the reference trainer (samples/trainer/train_torch.py) trains DDP over gloo. Holds and gates make each step
 /// deterministic: a test waits for a state the trainer reports (its rank files), never for a time.
 /// </summary>
+[Collection(nameof(TorchGroupCollection))]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DistributedGroupTests : IAsyncLifetime
 {
