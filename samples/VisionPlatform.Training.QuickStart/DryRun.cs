@@ -36,12 +36,16 @@ internal static class DryRun
         return ExitCodes.Succeeded;
     }
 
-    /// <summary>Prints the Job the Kubernetes executor would create, as YAML, alone on stdout.</summary>
+    /// <summary>
+    /// Prints the Job the Kubernetes executor would create, as YAML, alone on stdout; for a distributed job also its
+    /// headless Service, as a second document after <c>---</c> (the order the executor creates them in).
+    /// </summary>
     public static int PrintKubernetesJob(TrainingJobSpecBuilder builder, TrainingJobConfig config, QuickStartArguments arguments, TextWriter output, TextWriter error)
     {
         try
         {
-            output.Write(TrainingJobSpecBuilder.ToYaml(builder.Build(config)));
+            var job = builder.Build(config);
+            output.Write(TrainingJobSpecBuilder.ToYaml(job, configMap: null, TrainingJobSpecBuilder.BuildService(config, job)));
             return ExitCodes.Succeeded;
         }
         catch (TrainingValidationException e)

@@ -86,10 +86,11 @@ public class EnsureClusterResourcesTests
         }).Should().BeEquivalentTo(
             new[]
             {
-                new { ApiGroups = (string[]?)["batch"], Resources = (string[]?)["jobs"], Verbs = (string[]?)["create", "get", "list", "watch", "patch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)["batch"], Resources = (string[]?)["jobs"], Verbs = (string[]?)["create", "get", "list", "watch", "patch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods"], Verbs = (string[]?)["get", "list", "watch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods/log"], Verbs = (string[]?)["get"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["configmaps"], Verbs = (string[]?)["create", "get", "patch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)[""], Resources = (string[]?)["services"], Verbs = (string[]?)["create", "get", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
             },
             o => o.WithStrictOrdering());
     }
@@ -210,7 +211,7 @@ public class EnsureClusterResourcesTests
         var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);
         Encoding.UTF8.GetString(secret.Data["secret-key"]).Should().Be(SetupHarness.SecretKeyValue);
         secret.Metadata.Labels.Should().Contain("team", "ml").And.Contain(KubernetesLabels.ManagedBy, KubernetesLabels.ManagedByValue);
-        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(4);
+        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(5);
         (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("training-executor", Ns)).RoleRef.Name.Should().Be("training-executor");
 
         h.Cluster.Requests.Clear();
@@ -304,9 +305,10 @@ public class EnsureClusterResourcesTests
 
     private static IEnumerable<V1PolicyRule> SetupRules() =>
     [
-        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch"] },
+        new() { ApiGroups = ["batch"], Resources = ["jobs"], Verbs = ["create", "get", "list", "watch", "patch", "delete"] },
         new() { ApiGroups = [""], Resources = ["pods"], Verbs = ["get", "list", "watch"] },
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
+        new() { ApiGroups = [""], Resources = ["services"], Verbs = ["create", "get", "delete"] },
     ];
 }
