@@ -65,9 +65,16 @@ Console.CancelKeyPress += (_, e) =>
 
 Console.WriteLine($"scenario: {scenario.Name}");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+Console.WriteLine($"machine.load_avg_start: {LoadAverage()}");
 foreach (var result in await scenario.RunAsync(options, Console.Error, cts.Token))
 {
     Console.WriteLine(result);
 }
 
+Console.WriteLine($"machine.load_avg_end: {LoadAverage()}");
+
 return 0;
+
+// the 1, 5 and 15 minute load averages (Linux), so every result carries how busy the machine was
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";

@@ -42,12 +42,32 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     /// <summary>Starts this program with <paramref name="arguments"/> and waits for its first line (<c>ready ...</c>).</summary>
     /// <returns>The child and the rest of its ready line.</returns>
-    public static async Task<(ChildProcess Child, string Ready)> StartAsync(string name, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Variables named <c>VP_BENCH_&lt;NAME&gt;_&lt;VARIABLE&gt;</c> in this process's environment are passed to the child
+    /// <paramref name="name"/> as <c>&lt;VARIABLE&gt;</c> (e.g. <c>VP_BENCH_CLUSTER_DOTNET_gcServer=1</c>), to try runtime
+    /// settings on one child without changing the SDK's process.
+    /// </remarks>
+    public static async Task<(ChildProcess Child, string Ready)> StartAsync(
+        string name, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = SelfCommand();
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var prefix = $"VP_BENCH_{name.ToUpperInvariant()}_";
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            if (variable.Key is string key && key.StartsWith(prefix, StringComparison.Ordinal) && key.Length > prefix.Length)
+            {
+                start.Environment[key[prefix.Length..]] = variable.Value as string;
+            }
         }
 
         start.RedirectStandardInput = true;

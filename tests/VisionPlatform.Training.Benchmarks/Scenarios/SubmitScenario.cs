@@ -99,6 +99,7 @@ internal sealed class SubmitScenario : IBenchmarkScenario
             BenchmarkResult.Of("submit.alloc_bytes_per_start.raw", Stats.Median(rawBytes), "0"),
         ];
 
+        results.AddRange(Parts(specs, 2000));
         var concurrent = options.Concurrent ?? 1000;
         if (concurrent > 0)
         {
@@ -152,6 +153,41 @@ internal sealed class SubmitScenario : IBenchmarkScenario
             new("submit.concurrent_jobs_created", (after.Total - before.Total).ToString(CultureInfo.InvariantCulture)),
             new("submit.concurrent_duplicates", (after.Total - after.Distinct).ToString(CultureInfo.InvariantCulture)),
         ];
+    }
+
+    /// <summary>
+    /// Where a start's own time goes, without HTTP, warm (after the pairs), over <paramref name="count"/> fresh configs:
+    /// the config hash (<see cref="TrainingJobConfig.ConfigHash"/>, the Job's config-hash annotation: core package) and
+    /// building and validating the Job (<see cref="TrainingJobSpecBuilder.Build(TrainingJobConfig, KubernetesJobOptions)"/>,
+    /// with the hash already computed). The rest of sdk_ms − raw_ms is the SDK's client pipeline (retry handler).
+    /// </summary>
+    private static IEnumerable<BenchmarkResult> Parts(TrainingJobSpecBuilder specs, int count)
+    {
+        var configs = Enumerable.Range(0, count).Select(i => NewJob($"submit-parts-{i}")).ToList();
+        var (hashUs, hashBytes) = Time(configs, c => c.ConfigHash);
+        var (buildUs, buildBytes) = Time(configs, c => specs.Build(c));
+        return
+        [
+            BenchmarkResult.Of("submit.parts.config_hash_us", hashUs, "0.0"),
+            BenchmarkResult.Of("submit.parts.config_hash_bytes", hashBytes, "0"),
+            BenchmarkResult.Of("submit.parts.build_us", buildUs, "0.0"),
+            BenchmarkResult.Of("submit.parts.build_bytes", buildBytes, "0"),
+        ];
+
+        static (double Us, double Bytes) Time(List<TrainingJobConfig> configs, Func<TrainingJobConfig, object> step)
+        {
+            object? last = null;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
+            var clock = Stopwatch.StartNew();
+            foreach (var config in configs)
+            {
+                last = step(config);
+            }
+
+            var us = clock.Elapsed.TotalMicroseconds / configs.Count;
+            GC.KeepAlive(last);
+            return (us, (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)configs.Count);
+        }
     }
 
     private static async Task<(double Ms, long Allocated, int Calls)> MeasureSdkAsync(KubernetesTrainingExecutor executor, BenchCluster cluster, TrainingJobConfig job, CancellationToken cancellationToken)
