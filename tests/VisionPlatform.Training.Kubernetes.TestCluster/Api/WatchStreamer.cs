@@ -85,7 +85,8 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
                     var line = Render(type, change, labels, fields, ref initialEnd);
                     if (line is not null && converter is not null && change.Type != StoreEventType.Bookmark)
                     {
-                        // kubectl get -w: each object becomes a one-row Table, with the column definitions only in the first
+                        // kubectl get -w wants one-row Tables (column definitions only in the first), metadata informers
+                        // PartialObjectMetadata: the conversion the Accept header negotiated applies to every object event
                         line["object"] = converter.FromWatchObject(type, (JsonObject)line["object"]!, headers);
                         headers = false;
                     }
