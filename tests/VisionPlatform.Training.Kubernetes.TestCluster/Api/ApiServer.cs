@@ -130,9 +130,9 @@ internal sealed class ApiServer
                 await new PodLogStreamer(_context).ServeAsync(http, request.Namespace!, request.Name!).ConfigureAwait(false);
                 break;
             case ("list", null):
-                var converter = OutputConverter.For(http, _context.Time);
+                // listed first, as the apiserver converts after the list: a bad selector is reported before a bad includeObject
                 var list = List(http, type, request.Namespace);
-                await HttpIO.WriteJsonAsync(http, 200, converter?.FromList(type, list) ?? list).ConfigureAwait(false);
+                await HttpIO.WriteJsonAsync(http, 200, OutputConverter.For(http, _context.Time)?.FromList(type, list) ?? list).ConfigureAwait(false);
                 break;
             case ("watch", null):
                 await new WatchStreamer(_context, Faults).ServeAsync(http, type, request.Namespace, OutputConverter.For(http, _context.Time)).ConfigureAwait(false);
