@@ -111,6 +111,76 @@ public sealed class TablePrinterTests
         Cells(PodPrinter.Printer, Pod("""{"phase":"Pending"}"""))[5..].Should().Equal("<none>", "<none>", "<none>", "<none>");
     }
 
+    [Theory]
+    [InlineData("""{"type":"ClusterIP","clusterIPs":["10.96.0.12"],"ports":[{"port":80,"protocol":"TCP"},{"port":53,"protocol":"UDP"}],"selector":{"b":"2","a":"1"}}""", "ClusterIP|10.96.0.12|<none>|80/TCP,53/UDP|a=1,b=2")]
+    [InlineData("""{"type":"ClusterIP","clusterIP":"None","clusterIPs":["None"],"selector":{"job-name":"g"}}""", "ClusterIP|None|<none>|<none>|job-name=g")]
+    [InlineData("""{"type":"NodePort","clusterIPs":["10.96.0.13"],"ports":[{"port":80,"nodePort":30080,"protocol":"TCP"}]}""", "NodePort|10.96.0.13|<none>|80:30080/TCP|<none>")]
+    [InlineData("""{"type":"LoadBalancer","clusterIPs":["10.96.0.14"],"ports":[{"port":443,"nodePort":30443,"protocol":"TCP"}]}""", "LoadBalancer|10.96.0.14|<pending>|443:30443/TCP|<none>")]
+    [InlineData("""{"type":"ExternalName","externalName":"db.example.com"}""", "ExternalName|<none>|db.example.com|<none>|<none>")]
+    public void Services_print_type_addresses_ports_and_selector(string spec, string expected)
+    {
+        var service = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "svc", ["creationTimestamp"] = "2026-01-10T11:00:00Z" },
+            ["spec"] = JsonNode.Parse(spec),
+        };
+
+        var cells = Cells(OtherPrinters.Service, service);
+
+        string.Join('|', cells[1..5].Append(cells[6])).Should().Be(expected);
+        cells[5].Should().Be("60m");
+    }
+
+    [Fact]
+    public void Nodes_events_role_bindings_network_policies_and_endpoint_slices_print_their_columns()
+    {
+        var node = JsonNode.Parse("""
+            {"metadata":{"name":"gpu-1","creationTimestamp":"2026-01-08T09:00:00Z","labels":{"node-role.kubernetes.io/worker":"","kubernetes.io/role":"gpu"}},
+             "spec":{"unschedulable":true},
+             "status":{"conditions":[{"type":"Ready","status":"False"}],"addresses":[{"type":"InternalIP","address":"10.0.0.7"}],
+                       "nodeInfo":{"kubeletVersion":"v1.34.2","osImage":"Debian","kernelVersion":"6.1","containerRuntimeVersion":"containerd://2.0.0"}}}
+            """)!.AsObject();
+        Cells(OtherPrinters.Node, node).Should().Equal("gpu-1", "NotReady,SchedulingDisabled", "gpu,worker", "2d3h", "v1.34.2", "10.0.0.7", "<none>", "Debian", "6.1", "containerd://2.0.0");
+
+        var warning = JsonNode.Parse("""
+            {"metadata":{"name":"train.1"},"type":"Warning","reason":"FailedCreate","message":" quota exceeded \n","count":3,
+             "firstTimestamp":"2026-01-10T11:00:00Z","lastTimestamp":"2026-01-10T11:58:00Z",
+             "involvedObject":{"kind":"Job","name":"train"},"source":{"component":"job-controller"}}
+            """)!.AsObject();
+        var eventCells = EventCells(warning);
+        eventCells.Should().Equal("2m", "Warning", "FailedCreate", "job/train", "", "job-controller", "quota exceeded", "60m", "3", "train.1");
+        var single = JsonNode.Parse("""
+            {"metadata":{"name":"p.2"},"type":"Normal","reason":"Pulled","message":"ok","eventTime":"2026-01-10T11:59:30.000000Z",
+             "involvedObject":{"kind":"Pod","name":"p","fieldPath":"spec.containers{main}"},"reportingComponent":"kubelet","reportingInstance":"node-1"}
+            """)!.AsObject();
+        EventCells(single).Should().Equal("30s", "Normal", "Pulled", "pod/p", "spec.containers{main}", "kubelet, node-1", "ok", "30s", "1", "p.2");
+
+        var binding = JsonNode.Parse("""
+            {"metadata":{"name":"rb","creationTimestamp":"2026-01-10T11:59:00Z"},"roleRef":{"kind":"Role","name":"trainer"},
+             "subjects":[{"kind":"User","name":"alice"},{"kind":"ServiceAccount","name":"backend","namespace":"ml"},{"kind":"User","name":"bob"},{"kind":"Group","name":"ops"}]}
+            """)!.AsObject();
+        Cells(OtherPrinters.RoleBinding, binding).Should().Equal("rb", "Role/trainer", "60s", "alice, bob", "ops", "ml/backend");
+
+        var policy = JsonNode.Parse("""
+            {"metadata":{"name":"np","creationTimestamp":"2026-01-10T11:59:00Z"},
+             "spec":{"podSelector":{"matchLabels":{"app":"x"},"matchExpressions":[{"key":"tier","operator":"In","values":["b","a"]},{"key":"canary","operator":"DoesNotExist"}]}}}
+            """)!.AsObject();
+        Cells(OtherPrinters.NetworkPolicy, policy)[1].Should().Be("app=x,!canary,tier in (a,b)");
+        policy["spec"]!["podSelector"] = new JsonObject();
+        Cells(OtherPrinters.NetworkPolicy, policy)[1].Should().Be("<none>");
+
+        var slice = JsonNode.Parse("""
+            {"metadata":{"name":"es","creationTimestamp":"2026-01-10T11:59:00Z"},"addressType":"IPv4","ports":[{"port":8080},{"name":"metrics"}],
+             "endpoints":[{"addresses":["127.1.0.1"]},{"addresses":["127.1.0.2"]},{"addresses":["127.1.0.3"]},{"addresses":["127.1.0.4"]},{"addresses":["127.1.0.5"]}]}
+            """)!.AsObject();
+        Cells(OtherPrinters.EndpointSlice, slice).Should().Equal("es", "IPv4", "8080,metrics", "127.1.0.1,127.1.0.2,127.1.0.3 + 2 more...", "60s");
+        slice["endpoints"] = new JsonArray();
+        Cells(OtherPrinters.EndpointSlice, slice)[3].Should().Be("<unset>");
+    }
+
+    private static List<string> EventCells(JsonObject obj) =>
+        OtherPrinters.Event.Print(obj, Now).Cells.Select(c => c is JsonValue v && v.TryGetValue<long>(out var n) ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : c!.GetValue<string>()).ToList();
+
     private static JsonObject Job(int? completions, int parallelism, string status)
     {
         var spec = new JsonObject

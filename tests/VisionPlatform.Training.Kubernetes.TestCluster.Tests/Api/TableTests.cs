@@ -8,7 +8,8 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Api;
 
 /// <summary>
 /// Server-side printing: a GET (one object or a list) or a watch whose Accept header asks for
-/// <c>application/json;as=Table;g=meta.k8s.io;v=v1</c> is answered with a meta.k8s.io Table, as kubectl get expects.
+/// <c>application/json;as=Table;g=meta.k8s.io;v=v1</c> is answered with a meta.k8s.io Table, as kubectl get expects;
+/// <c>as=PartialObjectMetadata[List]</c> with the objects' metadata alone.
 /// </summary>
 [Collection("api")]
 public sealed class TableTests(ApiFixture fixture)
@@ -21,7 +22,9 @@ public sealed class TableTests(ApiFixture fixture)
     [InlineData("application/json", "ConfigMapList", "v1")]
     [InlineData("application/vnd.kubernetes.protobuf,application/json", "ConfigMapList", "v1")]
     [InlineData("application/json;as=Table;g=meta.k8s.io;v=v1;q=0.5,application/json", "ConfigMapList", "v1")]
-    [InlineData("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=Table;g=meta.k8s.io;v=v1", "Table", "meta.k8s.io/v1")]
+    [InlineData("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=Table;g=meta.k8s.io;v=v1", "PartialObjectMetadataList", "meta.k8s.io/v1")]
+    [InlineData("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json", "PartialObjectMetadataList", "meta.k8s.io/v1")]
+    [InlineData("application/json;as=Table;g=apps;v=v1,application/json;as=Deployment;g=meta.k8s.io;v=v1,application/json", "ConfigMapList", "v1")]
     [InlineData("application/yaml;as=Table;g=meta.k8s.io;v=v1,application/json", "ConfigMapList", "v1")]
     [InlineData("*/*;as=Table;g=meta.k8s.io;v=v1", "Table", "meta.k8s.io/v1")]
     [InlineData("application/json;as=Table;g=meta.k8s.io;v=v2,application/json", "ConfigMapList", "v1")]
@@ -155,6 +158,54 @@ public sealed class TableTests(ApiFixture fixture)
         events[0]["object"]!["columnDefinitions"]!.AsArray().Should().HaveCount(3);
         events[1]["object"]!.AsObject().ContainsKey("columnDefinitions").Should().BeFalse();
         events.Select(e => (string)e["object"]!["rows"]![0]!["cells"]![0]!).Should().Equal("one", "two");
+    }
+
+    [Fact]
+    public async Task Metadata_only_answers_are_partial_object_metadata_and_the_wrong_one_for_a_list_or_an_object_is_406()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await fixture.Client.BatchV1.CreateNamespacedJobAsync(ApiFixture.Job("meta", labels: new Dictionary<string, string> { ["team"] = "vision" }), ns);
+        const string One = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        const string Many = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+        var partial = await GetAsync($"/apis/batch/v1/namespaces/{ns}/jobs/meta", One);
+        partial.Select(p => p.Key).Should().Equal("kind", "apiVersion", "metadata");
+        ((string)partial["kind"]!, (string)partial["metadata"]!["labels"]!["team"]!).Should().Be(("PartialObjectMetadata", "vision"));
+
+        var list = await GetAsync($"/apis/batch/v1/namespaces/{ns}/jobs?limit=5", Many);
+        list["metadata"]!["resourceVersion"]!.GetValue<string>().Should().NotBeNullOrEmpty();
+        var item = list["items"]!.AsArray().Single()!;
+        ((string)item["kind"]!, (string)item["apiVersion"]!, (string)item["metadata"]!["name"]!).Should().Be(("PartialObjectMetadata", "meta.k8s.io/v1", "meta"));
+
+        var (listStatus, listError) = await SendAsync($"/apis/batch/v1/namespaces/{ns}/jobs", One);
+        (listStatus, (string)listError["reason"]!, (string)listError["message"]!).Should().Be(
+            (406, "NotAcceptable", "you requested PartialObjectMetadata, but the requested object is a list (*batch.JobList)"));
+        var (getStatus, getError) = await SendAsync($"/apis/batch/v1/namespaces/{ns}/jobs/meta", Many);
+        (getStatus, (string)getError["message"]!).Should().Be(
+            (406, "you requested PartialObjectMetadataList, but the requested object is not a list (*batch.Job)"));
+    }
+
+    [Fact]
+    public async Task A_metadata_watch_sends_partial_object_metadata_events()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await fixture.Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "watched" }, Data = new Dictionary<string, string> { ["k"] = "v" } }, ns);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/namespaces/{ns}/configmaps?watch=true&timeoutSeconds=1");
+        request.Headers.TryAddWithoutValidation("Accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json");
+        using var response = await fixture.Http.SendAsync(request);
+        var line = JsonNode.Parse((await response.Content.ReadAsStringAsync()).Split('\n')[0])!;
+
+        ((string)line["type"]!, (string)line["object"]!["kind"]!, (string)line["object"]!["metadata"]!["name"]!).Should().Be(("ADDED", "PartialObjectMetadata", "watched"));
+        line["object"]!.AsObject().ContainsKey("data").Should().BeFalse();
+    }
+
+    private async Task<(int Status, JsonObject Body)> SendAsync(string path, string accept)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var response = await fixture.Http.SendAsync(request);
+        return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
     }
 
     private void SetStatus(ResourceType type, string ns, string name, JsonObject status) =>

@@ -79,6 +79,32 @@ public sealed partial class KubectlTableTests : IDisposable
         secrets.Single(r => r[0] == "secret/creds")[1..3].Should().Equal("Opaque", "1");
     }
 
+    [Fact]
+    public async Task An_indexed_group_ended_by_its_success_policy_shows_complete_with_the_succeeded_count_and_nodes_and_namespaces_print_too()
+    {
+        // index 0 finishes at once, the other ranks would run for ten minutes: the success policy ends the group
+        await using var env = await WorkloadCluster.StartAsync(o => o.Workloads.Images[ShortImage] = ImageMapping.Simulated(start =>
+            new SimulatedRun(start.Environment.GetValueOrDefault("JOB_COMPLETION_INDEX") == "0" ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromMinutes(10), 0)));
+        await env.CreateAsync(GroupCluster.IndexedJob("group", 3, subdomain: null, ["/opt/simulated/entrypoint"], configure: s =>
+        {
+            s.Template.Spec.Containers[0].Image = ShortImage;
+            s.SuccessPolicy = new V1SuccessPolicy { Rules = [new V1SuccessPolicyRule { SucceededIndexes = "0" }] };
+        }));
+        await env.WaitForJobAsync("group", j => j.Status?.Conditions?.Any(c => c is { Type: "Complete", Status: "True" }) == true);
+        var kubeconfig = env.Cluster.WriteKubeconfig();
+        Task<string> Kubectl(params string[] arguments) => TestSupport.Kubectl.RunAsync(kubeconfig, _home, arguments);
+
+        var job = Rows(await Kubectl("get", "job", "group", "-n", WorkloadCluster.Namespace));
+        job[1][..3].Should().Equal("group", "Complete", "1/3");
+
+        var nodes = Rows(await Kubectl("get", "nodes"));
+        nodes[0].Should().Equal("NAME", "STATUS", "ROLES", "AGE", "VERSION");
+        nodes.Skip(1).Should().OnlyContain(r => r[1] == "Ready" && r[2] == "<none>");
+        var namespaces = Rows(await Kubectl("get", "namespace", WorkloadCluster.Namespace));
+        namespaces[0].Should().Equal("NAME", "STATUS", "AGE");
+        namespaces[1][..2].Should().Equal(WorkloadCluster.Namespace, "Active");
+    }
+
     private static List<string[]> Rows(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => Whitespace().Split(line))

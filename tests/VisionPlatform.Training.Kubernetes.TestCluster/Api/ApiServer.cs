@@ -121,7 +121,7 @@ internal sealed class ApiServer
         {
             case ("get", null):
                 var found = GetOrThrow(type, request.Namespace, request.Name!);
-                await HttpIO.WriteJsonAsync(http, 200, TableConverter.For(http, _context.Time)?.FromObject(type, found) ?? found).ConfigureAwait(false);
+                await HttpIO.WriteJsonAsync(http, 200, OutputConverter.For(http, _context.Time)?.FromObject(type, found) ?? found).ConfigureAwait(false);
                 break;
             case ("get", "status") when HasStatus(type):
                 await HttpIO.WriteJsonAsync(http, 200, GetOrThrow(type, request.Namespace, request.Name!)).ConfigureAwait(false);
@@ -130,12 +130,12 @@ internal sealed class ApiServer
                 await new PodLogStreamer(_context).ServeAsync(http, request.Namespace!, request.Name!).ConfigureAwait(false);
                 break;
             case ("list", null):
-                var table = TableConverter.For(http, _context.Time);
+                // listed first, as the apiserver converts after the list: a bad selector is reported before a bad includeObject
                 var list = List(http, type, request.Namespace);
-                await HttpIO.WriteJsonAsync(http, 200, table?.FromList(type, list) ?? list).ConfigureAwait(false);
+                await HttpIO.WriteJsonAsync(http, 200, OutputConverter.For(http, _context.Time)?.FromList(type, list) ?? list).ConfigureAwait(false);
                 break;
             case ("watch", null):
-                await new WatchStreamer(_context, Faults).ServeAsync(http, type, request.Namespace, TableConverter.For(http, _context.Time)).ConfigureAwait(false);
+                await new WatchStreamer(_context, Faults).ServeAsync(http, type, request.Namespace, OutputConverter.For(http, _context.Time)).ConfigureAwait(false);
                 break;
             case ("create", null) when request.Name is null:
                 await CreateAsync(http, request, type).ConfigureAwait(false);

@@ -19,7 +19,7 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
 {
     private const string InitialEventsEndAnnotation = "k8s.io/initial-events-end";
 
-    public async Task ServeAsync(HttpContext http, ResourceType type, string? ns, TableConverter? table = null)
+    public async Task ServeAsync(HttpContext http, ResourceType type, string? ns, OutputConverter? converter = null)
     {
         var labels = LabelSelector.Parse(HttpIO.Query(http, "labelSelector"));
         var fields = FieldSelector.Parse(type, HttpIO.Query(http, "fieldSelector"));
@@ -83,10 +83,11 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
                 await foreach (var change in watch.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
                     var line = Render(type, change, labels, fields, ref initialEnd);
-                    if (line is not null && table is not null && change.Type != StoreEventType.Bookmark)
+                    if (line is not null && converter is not null && change.Type != StoreEventType.Bookmark)
                     {
-                        // kubectl get -w: each object becomes a one-row Table, with the column definitions only in the first
-                        line["object"] = table.FromObject(type, (JsonObject)line["object"]!, headers);
+                        // kubectl get -w wants one-row Tables (column definitions only in the first), metadata informers
+                        // PartialObjectMetadata: the conversion the Accept header negotiated applies to every object event
+                        line["object"] = converter.FromWatchObject(type, (JsonObject)line["object"]!, headers);
                         headers = false;
                     }
 

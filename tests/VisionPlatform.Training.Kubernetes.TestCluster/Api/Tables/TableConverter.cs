@@ -24,21 +24,16 @@ internal sealed class TableConverter
         _now = now;
     }
 
-    /// <summary>The converter a request asks for, or null when it wants the plain object.</summary>
-    public static TableConverter? For(HttpContext http, TimeProvider time)
+    /// <summary>The Table converter of a request that asked for one (see <see cref="OutputConverter"/>).</summary>
+    public static TableConverter For(HttpContext http, string apiVersion, DateTimeOffset now)
     {
-        if (TableNegotiation.TableVersion(http.Request.Headers.Accept.ToString()) is not { } version)
-        {
-            return null;
-        }
-
         var include = HttpIO.Query(http, "includeObject") ?? "";
         if (include is not ("" or "None" or "Metadata" or "Object"))
         {
             throw StoreException.BadRequest($"unrecognized includeObject value: \"{include}\"");
         }
 
-        return new TableConverter(version, include.Length == 0 ? "Metadata" : include, time.GetUtcNow());
+        return new TableConverter(apiVersion, include.Length == 0 ? "Metadata" : include, now);
     }
 
     /// <summary>A Table of a list answer: its rows, resourceVersion, continue and remainingItemCount.</summary>

@@ -3,17 +3,28 @@ using System.Globalization;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Api.Tables;
 
 /// <summary>
-/// The part of the apiserver's content negotiation that decides between a plain object and a <c>meta.k8s.io</c>
-/// Table. The Accept header's entries are tried in order of their <c>q</c> (stable for equal weights, wildcards
-/// last); the first one this server can answer wins: JSON with <c>as=Table;g=meta.k8s.io;v=v1</c> (or
-/// <c>v1beta1</c>) gives a Table of that version, JSON without <c>as</c> the plain object. Entries it cannot answer
-/// (protobuf, YAML, <c>as=PartialObjectMetadata</c>) are skipped, and when none is left the answer is plain JSON, as it
-/// always was here (the real server would answer 406 or the other encodings).
+/// The conversion an Accept header asks of a GET, list or watch answer: <c>Table</c>, <c>PartialObjectMetadata</c> or
+/// <c>PartialObjectMetadataList</c> in <c>meta.k8s.io</c> <see cref="Version"/> (<c>v1</c> or <c>v1beta1</c>).
 /// </summary>
-internal static class TableNegotiation
+internal sealed record OutputConversion(string Kind, string Version)
 {
-    /// <summary>The Table's apiVersion (<c>meta.k8s.io/v1</c> or <c>meta.k8s.io/v1beta1</c>), or null for the plain object.</summary>
-    public static string? TableVersion(string? accept)
+    /// <summary>The converted object's apiVersion, e.g. <c>meta.k8s.io/v1</c>.</summary>
+    public string ApiVersion => "meta.k8s.io/" + Version;
+}
+
+/// <summary>
+/// The part of the apiserver's content negotiation that decides between the plain object and a <c>meta.k8s.io</c>
+/// conversion. The Accept header's entries are tried in order of their <c>q</c> (stable for equal weights, wildcards
+/// last); the first one this server can answer wins: JSON (<c>application/json</c>, <c>application/*</c>,
+/// <c>*/*</c>) without <c>as</c> gives the plain object, with <c>as=Table</c>, <c>as=PartialObjectMetadata</c> or
+/// <c>as=PartialObjectMetadataList</c> and <c>g=meta.k8s.io;v=v1</c> (or <c>v1beta1</c>) that conversion. Entries it
+/// cannot answer (protobuf, YAML, another <c>as</c>, group or version) are skipped, and when none is left the answer is
+/// plain JSON, as it always was here (the real server would answer with those encodings, or 406).
+/// </summary>
+internal static class OutputNegotiation
+{
+    /// <summary>The conversion the header asks for, or null for the plain object.</summary>
+    public static OutputConversion? Negotiate(string? accept)
     {
         if (string.IsNullOrWhiteSpace(accept))
         {
@@ -39,11 +50,11 @@ internal static class TableNegotiation
                 return null;
             }
 
-            if (kind == "Table"
+            if (kind is "Table" or "PartialObjectMetadata" or "PartialObjectMetadataList"
                 && clause.Parameters.GetValueOrDefault("g") == "meta.k8s.io"
                 && clause.Parameters.GetValueOrDefault("v") is "v1" or "v1beta1")
             {
-                return "meta.k8s.io/" + clause.Parameters["v"];
+                return new OutputConversion(kind, clause.Parameters["v"]);
             }
         }
 
