@@ -15,7 +15,11 @@ public sealed class ClusterContext
         Options = options;
         Time = options.TimeProvider;
         LoggerFactory = loggerFactory ?? throw new ArgumentNullException(nameof(loggerFactory));
+        Admission = new Admission.AdmissionChain(store, Time);
     }
+
+    /// <summary>The admission plugins every pod and Job create goes through, from the API and from controllers.</summary>
+    internal Admission.AdmissionChain Admission { get; }
 
     /// <summary>The cluster's storage (objects, resourceVersions, watches).</summary>
     public ClusterStore Store { get; }

@@ -6,6 +6,8 @@ public static class DefaultClusterComponents
     /// <summary>A fresh list of the default component factories.</summary>
     public static IList<Func<IClusterComponent>> Create() =>
     [
+        () => new Controllers.ServiceAccountsController(),
+        () => new Controllers.ResourceQuotaController(),
         () => new Controllers.JobController(),
         () => new Controllers.GarbageCollector(),
         () => new Controllers.EndpointSliceController(),

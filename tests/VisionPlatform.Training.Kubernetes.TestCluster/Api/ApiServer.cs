@@ -175,7 +175,7 @@ internal sealed class ApiServer
 
     private static bool HasStatus(ResourceType type) =>
         type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes
-        || type == ResourceType.Services;
+        || type == ResourceType.Services || type == ResourceType.ResourceQuotas;
 
     private void Authorize(ApiRequest request, ResourceType type)
     {
@@ -240,6 +240,11 @@ internal sealed class ApiServer
         var strategy = _strategies[type];
         strategy.Decode(body);
         var dryRun = HttpIO.Query(http, "dryRun") == "All";
+        using var admission = _context.Admission.Admit(type, request.Namespace, body);
+        foreach (var admissionWarning in admission.Warnings)
+        {
+            http.Response.Headers.Append("Warning", admissionWarning);
+        }
         if (dryRun)
         {
             var preview = Store.Get(ResourceType.Namespaces, null, request.Namespace ?? "default");
@@ -277,6 +282,8 @@ internal sealed class ApiServer
         {
             created = Store.Create(type, request.Namespace, body, strategy.PrepareForCreate);
         }
+
+        admission.Dispose();
 
         if (type == ResourceType.Jobs && Warnings.JobNameWarning(created) is { } warning)
         {

@@ -84,7 +84,8 @@ internal static class Discovery
         foreach (var type in ResourceType.All.Where(t => t.Group == group && t.Version == version))
         {
             resources.Add(Resource(type.Plural, type.Kind, type.Namespaced, AllVerbs, ShortNames(type), type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Services));
-            if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes || type == ResourceType.Services)
+            if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes || type == ResourceType.Services
+                || type == ResourceType.ResourceQuotas)
             {
                 resources.Add(Resource(type.Plural + "/status", type.Kind, type.Namespaced, ["get", "patch", "update"], [], false));
             }
@@ -205,6 +206,8 @@ internal static class Discovery
         "events" => ["ev"],
         "networkpolicies" => ["netpol"],
         "services" => ["svc"],
+        "resourcequotas" => ["quota"],
+        "limitranges" => ["limits"],
         _ => [],
     };
 }

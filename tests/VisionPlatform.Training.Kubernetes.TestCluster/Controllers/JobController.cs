@@ -14,8 +14,10 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// </summary>
 public sealed partial class JobController : IClusterComponent
 {
+    private readonly Dictionary<string, CreateBackoff> _createBackoff = new(StringComparer.Ordinal);
     private ReconcileLoop? _loop;
     private ClusterContext? _context;
+    private EventRecorder? _events;
     private ILogger _logger = NullLogger.Instance;
 
     /// <inheritdoc />
@@ -24,6 +26,7 @@ public sealed partial class JobController : IClusterComponent
         ArgumentNullException.ThrowIfNull(context);
         _context = context;
         _logger = context.LoggerFactory.CreateLogger<JobController>();
+        _events = new EventRecorder(context.Store, context.Time, "job-controller");
         _loop = new ReconcileLoop(
             "job-controller", context.Store, [ResourceType.Jobs, ResourceType.Pods], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, _logger, context.Options.Workloads.MinReconcileInterval);
@@ -75,6 +78,11 @@ public sealed partial class JobController : IClusterComponent
             }
         }
 
+        foreach (var uid in _createBackoff.Keys.Where(uid => !liveJobs.ContainsKey(uid)).ToList())
+        {
+            _createBackoff.Remove(uid);
+        }
+
         // pods whose Job is gone or finished must not keep the tracking finalizer (upstream syncOrphanPod)
         foreach (var pod in pods.Where(p => p.HasFinalizer(JobLabels.TrackingFinalizer)))
         {
@@ -112,11 +120,13 @@ public sealed partial class JobController : IClusterComponent
             }
         }
 
-        foreach (var index in plan.PodsToCreate)
+        var notCreated = CreatePods(job, plan, pods, out var retryAfter);
+        if (notCreated > 0)
         {
-            var created = store.Create(ResourceType.Pods, job.Namespace(), JobPodTemplate.Build(job, index, pods));
-            var (ns, jobName, podName) = (job.Namespace(), job.Name(), created.Name());
-            LogPodCreated(_logger, ns, jobName, podName);
+            // upstream manageJob: a pod that was not created is not active (the status must not count it)
+            ReduceActive(plan.InterimStatus, notCreated);
+            ReduceActive(plan.FinalStatus, notCreated);
+            plan.RequeueAfter = plan.RequeueAfter is { } r && r < retryAfter ? r : retryAfter;
         }
 
         var stored = job["status"] as JsonObject ?? new JsonObject();
@@ -137,6 +147,77 @@ public sealed partial class JobController : IClusterComponent
         }
 
         return plan.RequeueAfter;
+    }
+
+    /// <summary>
+    /// Creates the planned pods through admission, stopping at the first refusal: a refused create is recorded as a
+    /// FailedCreate Warning Event on the Job and retried after a per-Job back-off (upstream: the work queue's
+    /// exponential failure rate limiter, 1 s doubling to 60 s, forgotten after a sync without errors).
+    /// </summary>
+    /// <returns>How many planned pods were not created.</returns>
+    private int CreatePods(JsonObject job, JobSyncPlan plan, IReadOnlyList<JsonObject> pods, out TimeSpan retryAfter)
+    {
+        var context = _context!;
+        retryAfter = TimeSpan.Zero;
+        if (plan.PodsToCreate.Count == 0)
+        {
+            return 0;
+        }
+
+        var now = context.Time.GetUtcNow();
+        var uid = job.Uid();
+        if (_createBackoff.TryGetValue(uid, out var backoff) && backoff.NotBefore > now)
+        {
+            retryAfter = backoff.NotBefore - now;
+            return plan.PodsToCreate.Count;
+        }
+
+        for (var i = 0; i < plan.PodsToCreate.Count; i++)
+        {
+            try
+            {
+                var created = context.Admission.CreatePod(job.Namespace(), JobPodTemplate.Build(job, plan.PodsToCreate[i], pods));
+                var (ns, jobName, podName) = (job.Namespace(), job.Name(), created.Name());
+                LogPodCreated(_logger, ns, jobName, podName);
+            }
+            catch (StoreException ex) when (ex.Code != 409)
+            {
+                var failures = (backoff?.Failures ?? 0) + 1;
+                var delay = TimeSpan.FromTicks(Math.Min(
+                    context.Options.Workloads.JobCreateBackoff.Ticks * (1L << Math.Min(failures - 1, 20)),
+                    context.Options.Workloads.MaxJobCreateBackoff.Ticks));
+                _createBackoff[uid] = new CreateBackoff(failures, now + delay);
+                retryAfter = delay;
+                var involved = job.DeepClone().AsObject();
+                involved["kind"] ??= "Job";
+                involved["apiVersion"] ??= "batch/v1";
+                _events!.Record(involved, "Warning", "FailedCreate", "Error creating: " + ex.Message);
+                var (ns, jobName, reason) = (job.Namespace(), job.Name(), ex.Message);
+                LogPodCreateFailed(_logger, ns, jobName, reason);
+                return plan.PodsToCreate.Count - i;
+            }
+        }
+
+        _createBackoff.Remove(uid);
+        return 0;
+    }
+
+    private static void ReduceActive(JsonObject? status, int by)
+    {
+        if (status is null)
+        {
+            return;
+        }
+
+        var active = (status.Long("active") ?? 0) - by;
+        if (active > 0)
+        {
+            status["active"] = active;
+        }
+        else
+        {
+            status.Remove("active");
+        }
     }
 
     private void WriteStatus(JsonObject job, JsonObject status)
@@ -179,6 +260,12 @@ public sealed partial class JobController : IClusterComponent
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Debug, Message = "Job {Namespace}/{Job}: sync deferred: {Reason}")]
     private static partial void LogSyncFailed(ILogger logger, string @namespace, string job, string reason);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Debug, Message = "Job {Namespace}/{Job}: pod creation refused: {Reason}")]
+    private static partial void LogPodCreateFailed(ILogger logger, string @namespace, string job, string reason);
+
+    /// <summary>A Job's pod-creation back-off: consecutive refused creates and when the next attempt may run.</summary>
+    private sealed record CreateBackoff(int Failures, DateTimeOffset NotBefore);
 }
 
 /// <summary>Builds the pod the Job controller creates from the Job's template.</summary>

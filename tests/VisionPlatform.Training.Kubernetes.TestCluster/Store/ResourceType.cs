@@ -50,9 +50,15 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>discovery.k8s.io/v1 EndpointSlices, maintained for Services with a selector.</summary>
     public static readonly ResourceType EndpointSlices = new("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true);
 
+    /// <summary>v1 ResourceQuotas, enforced on pod and Job creation (status maintained by the quota controller).</summary>
+    public static readonly ResourceType ResourceQuotas = new("", "v1", "resourcequotas", "ResourceQuota", true);
+
+    /// <summary>v1 LimitRanges: container defaults and bounds applied on pod creation.</summary>
+    public static readonly ResourceType LimitRanges = new("", "v1", "limitranges", "LimitRange", true);
+
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, Jobs, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";

@@ -194,7 +194,7 @@ public static class PodDefaults
         return tag.Length == 0 || tag == "latest" ? "Always" : "IfNotPresent";
     }
 
-    private static void CanonicalizeAll(JsonObject list, ResourceType type)
+    internal static void CanonicalizeAll(JsonObject list, ResourceType type)
     {
         foreach (var name in list.Select(p => p.Key).ToList())
         {

@@ -160,6 +160,12 @@ public readonly record struct Quantity(decimal Value, string Canonical)
         return false;
     }
 
+    /// <summary>
+    /// The canonical string of a value computed from quantities (a quota's usage): binary suffixes when
+    /// <paramref name="binary"/> and the value is a whole multiple of 1024, else decimal ones.
+    /// </summary>
+    internal static string FormatValue(decimal value, bool binary) => Canonicalize(value, binary ? Format.BinarySI : Format.DecimalSI);
+
     private static string Canonicalize(decimal value, Format format)
     {
         var sign = value < 0 ? "-" : "";

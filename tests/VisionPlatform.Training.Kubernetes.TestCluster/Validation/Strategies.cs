@@ -22,6 +22,8 @@ internal static class Strategies
         [ResourceType.NetworkPolicies] = new NetworkPolicyStrategy(),
         [ResourceType.Services] = new ServiceStrategy(),
         [ResourceType.EndpointSlices] = new EndpointSliceStrategy(),
+        [ResourceType.ResourceQuotas] = new ResourceQuotaStrategy(),
+        [ResourceType.LimitRanges] = new LimitRangeStrategy(),
     };
 }
 

@@ -26,6 +26,16 @@ public sealed class WorkloadOptions
     /// </summary>
     public TimeSpan JobPodFailureBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The Job controller's first delay before retrying a Job whose pod creation was refused (quota, Pod Security,
+    /// missing ServiceAccount, LimitRange), doubled per consecutive refusal up to <see cref="MaxJobCreateBackoff"/>.
+    /// Real clusters: 1 s (DefaultJobApiBackOff). Default here: 1 s.
+    /// </summary>
+    public TimeSpan JobCreateBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest delay between retries of a refused pod creation. Real clusters: 60 s (MaxJobApiBackOff).</summary>
+    public TimeSpan MaxJobCreateBackoff { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long the kubelet shows ErrImagePull before ImagePullBackOff, and between retries. Real: 10 s doubling to 5 min. Default here: 1 s.</summary>
     public TimeSpan ImagePullBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
