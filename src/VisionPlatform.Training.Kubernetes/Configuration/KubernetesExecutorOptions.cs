@@ -95,6 +95,13 @@ public sealed class KubernetesExecutorOptions
     /// <summary>How long a pod may stay in ImagePullBackOff/ErrImagePull before the run is reported Failed (default 5 minutes).</summary>
     public TimeSpan ImagePullBackOffTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long the cluster may keep refusing to create a run's pod (a FailedCreate Event: quota, Pod Security,
+    /// LimitRange, a missing ServiceAccount) before the run is reported Failed (default 5 minutes). Until then it is
+    /// Pending with reason <see cref="TrainingStatusReasons.FailedCreate"/> and the API server's message.
+    /// </summary>
+    public TimeSpan PodCreateFailureTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often <c>WatchAsync</c> and log following re-read the Job (default 2 seconds).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 

@@ -80,6 +80,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         }
 
         Positive(errors, $"{p}:ImagePullBackOffTimeout", options.ImagePullBackOffTimeout, TimeSpan.FromDays(7));
+        Positive(errors, $"{p}:PodCreateFailureTimeout", options.PodCreateFailureTimeout, TimeSpan.FromDays(7));
         Positive(errors, $"{p}:PollInterval", options.PollInterval, TimeSpan.FromMinutes(10));
         if (options.FailureLogLines is < 0 or > 1000)
         {

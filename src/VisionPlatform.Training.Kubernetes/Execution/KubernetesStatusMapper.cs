@@ -90,6 +90,16 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Suspended, Condition(job, "Suspended")?.Message ?? "The Job is suspended.");
         }
 
+        // A refusal newer than every pod: the Job controller cannot create the next one (quota, Pod Security, ...).
+        if (job.CreateFailure is { } refused && refused.LastSeen > ((ordered.Count > 0 ? ordered[^1].Created : null) ?? DateTime.MinValue))
+        {
+            var since = ToOffset(refused.FirstSeen)!.Value;
+            var message = $"The cluster refuses to create the run's pod: {refused.Message}";
+            return now - since > options.PodCreateFailureTimeout
+                ? Make(TrainingPhase.Failed, TrainingStatusReasons.FailedCreate, $"{message} (for more than {options.PodCreateFailureTimeout}; the Job keeps retrying until it is stopped)", now, null)
+                : Make(TrainingPhase.Pending, TrainingStatusReasons.FailedCreate, message);
+        }
+
         if (current is null)
         {
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");

@@ -81,6 +81,12 @@ public sealed partial class KubernetesTrainingExecutor
         var pods = (await ListPodsAsync(client, job, run.JobId, cancellationToken).ConfigureAwait(false))
             .Select(CachedPod.Read).OfType<CachedPod>().ToList();
         var record = CachedJob.From(job, run, Options.Gpu.ResourceName);
+        if (!record.IsFinished && !pods.Any(p => p.IsRunning))
+        {
+            // A run with no running pod may be one the cluster refuses to create: that is only said in an Event.
+            record.CreateFailure = await TryReadCreateFailureAsync(client, job, cancellationToken).ConfigureAwait(false);
+        }
+
         var now = _time.GetUtcNow();
         var status = Projection.Project(record, pods, now, failureTail: null);
         if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
@@ -94,6 +100,32 @@ public sealed partial class KubernetesTrainingExecutor
         }
 
         return status;
+    }
+
+    /// <summary>The Job controller's latest FailedCreate Event for the Job, or null (none, or Events cannot be read).</summary>
+    private async Task<PodCreateFailure?> TryReadCreateFailureAsync(IKubernetes client, V1Job job, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
+        try
+        {
+            var events = await client.CoreV1.ListNamespacedEventAsync(
+                ns, fieldSelector: $"{PodCreateFailure.FieldSelector},involvedObject.name={job.Metadata.Name}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            PodCreateFailure? latest = null;
+            foreach (var item in events.Items ?? [])
+            {
+                if (PodCreateFailure.From(item, out _, out var uid) is { } failure && (uid is null || string.Equals(uid, job.Metadata.Uid, StringComparison.OrdinalIgnoreCase)))
+                {
+                    latest = latest is null ? failure : latest.Merge(failure);
+                }
+            }
+
+            return latest;
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
+        {
+            // Optional: without RBAC on events the status lacks the refusal's reason, nothing else.
+            return null;
+        }
     }
 
     private async Task WaitAsync(Task changed, CancellationToken cancellationToken)

@@ -80,6 +80,9 @@ internal sealed class CachedJob
     /// <summary>Whether a watch reported the Job as ADDED (created while watched) and no status was published for it yet.</summary>
     public bool New { get; set; }
 
+    /// <summary>The Job controller's latest refusal to create a pod (a FailedCreate Event), when there was one.</summary>
+    public PodCreateFailure? CreateFailure { get; set; }
+
     /// <summary>The last pod whose log a follow was started for (a finished attempt's log is drained once, never twice).</summary>
     public string? FollowedPod { get; set; }
 
@@ -147,6 +150,7 @@ internal sealed class CachedJob
             PublishedPhase = previous?.Uid == uid ? previous.PublishedPhase : null,
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,
             FollowedPod = previous?.Uid == uid ? previous.FollowedPod : null,
+            CreateFailure = previous?.Uid == uid ? previous.CreateFailure : null,
             New = previous?.Uid == uid && previous.New,
         };
     }

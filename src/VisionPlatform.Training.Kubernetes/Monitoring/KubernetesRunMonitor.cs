@@ -30,6 +30,12 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private LogFollows? _follows;
     private ResourceInformer<V1Job>? _jobInformer;
     private ResourceInformer<V1Pod>? _podInformer;
+    private ResourceInformer<Corev1Event>? _eventInformer;
+
+    // The latest FailedCreate per Job UID, for a Job the cache does not hold yet (the Events list may come before the
+    // Jobs list); bounded, and attached to the Job when it arrives.
+    private readonly Dictionary<string, PodCreateFailure> _unattachedFailures = new(StringComparer.Ordinal);
+    private const int MaxUnattachedFailures = 1024;
     private volatile bool _running;
 
     public KubernetesRunMonitor(
@@ -215,6 +221,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             await Task.WhenAll(
                 _jobInformer!.RunAsync(stoppingToken),
                 _podInformer!.RunAsync(stoppingToken),
+                _eventInformer!.RunAsync(stoppingToken),
                 ReevaluateAsync(stoppingToken)).ConfigureAwait(false);
         }
         finally
@@ -264,11 +271,68 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             _options.Monitor,
             _time,
             _logger);
+
+        // Pods the cluster refuses to create (quota, Pod Security, LimitRange, a missing ServiceAccount) show only as the
+        // Job controller's FailedCreate Events. One more watch for the namespace, not one read per run; optional, so a
+        // host without RBAC on events keeps everything else.
+        _eventInformer = new ResourceInformer<Corev1Event>(
+            "events",
+            async (next, ct) =>
+            {
+                var page = await client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: PodCreateFailure.FieldSelector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
+                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
+            },
+            (rv, onError, ct) => client.CoreV1.WatchListNamespacedEventAsync(ns, allowWatchBookmarks: true, fieldSelector: PodCreateFailure.FieldSelector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
+            new EventTarget(this),
+            _options.Monitor,
+            _time,
+            _logger,
+            optional: true);
+    }
+
+    private void ApplyEvents(IEnumerable<Corev1Event> items)
+    {
+        lock (_gate)
+        {
+            foreach (var item in items)
+            {
+                if (PodCreateFailure.From(item, out var jobName, out var uid) is not { } failure)
+                {
+                    continue;
+                }
+
+                if (_cache.TryGetJob(jobName, out var job) && (uid is null || string.Equals(job.Uid.ToString(), uid, StringComparison.OrdinalIgnoreCase)))
+                {
+                    job.CreateFailure = job.CreateFailure is { } known ? known.Merge(failure) : failure;
+                    _events.Publish(job);
+                }
+                else if (uid is not null)
+                {
+                    if (_unattachedFailures.Count >= MaxUnattachedFailures)
+                    {
+                        _unattachedFailures.Remove(_unattachedFailures.Keys.First());
+                    }
+
+                    var key = uid.ToLowerInvariant();
+                    _unattachedFailures[key] = _unattachedFailures.TryGetValue(key, out var earlier) ? earlier.Merge(failure) : failure;
+                }
+            }
+        }
+    }
+
+    /// <summary>Gives a Job that just arrived the refusal seen before it (under the lock).</summary>
+    private void AttachFailure(CachedJob job)
+    {
+        if (_unattachedFailures.Count > 0 && _unattachedFailures.Remove(job.Uid.ToString(), out var failure))
+        {
+            job.CreateFailure = job.CreateFailure is { } known ? known.Merge(failure) : failure;
+        }
     }
 
     private async Task ReevaluateAsync(CancellationToken cancellationToken)
     {
-        // Only time moves a pod stuck pulling its image to Failed (ImagePullBackOffTimeout); no watch event says so.
+        // Only time moves a pod stuck pulling its image (ImagePullBackOffTimeout), or a pod the cluster keeps refusing
+        // (PodCreateFailureTimeout), to Failed; no watch event says so.
         using var timer = new PeriodicTimer(_options.Monitor.ReevaluateInterval, _time);
         try
         {
@@ -279,7 +343,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
                     _events.PublishOverdue(_options.Monitor.ReevaluateInterval);
                     foreach (var job in _cache.Jobs)
                     {
-                        if (!job.IsFinished && _cache.PodsOf(job).Any(p => p.WaitingReason is "ErrImagePull" or "ImagePullBackOff"))
+                        if (!job.IsFinished && (job.CreateFailure is not null || _cache.PodsOf(job).Any(p => p.WaitingReason is "ErrImagePull" or "ImagePullBackOff")))
                         {
                             _events.Publish(job);
                         }
@@ -305,7 +369,10 @@ internal sealed class KubernetesRunMonitor : BackgroundService
                 if (item.Metadata?.Name is { } name)
                 {
                     listed.Add(name);
-                    _cache.Upsert(item, out _);
+                    if (_cache.Upsert(item, out _) is { } upserted)
+                    {
+                        AttachFailure(upserted);
+                    }
                 }
             }
 
@@ -330,6 +397,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             }
             else if (_cache.Upsert(item, out var known) is { } job)
             {
+                AttachFailure(job);
                 job.New |= (type == WatchEventType.Added || created) && !known;
                 _events.Publish(job);
             }
@@ -439,5 +507,27 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         public void Advanced(string resourceVersion) => monitor.PodsAdvanced(resourceVersion);
 
         public void SyncChanged() => monitor.SyncChanged();
+    }
+
+    private sealed class EventTarget(KubernetesRunMonitor monitor) : IInformerTarget<Corev1Event>
+    {
+        public void Replace(IReadOnlyList<Corev1Event> items, string? resourceVersion) => monitor.ApplyEvents(items);
+
+        public void Apply(WatchEventType type, Corev1Event item)
+        {
+            if (type != WatchEventType.Deleted)
+            {
+                monitor.ApplyEvents([item]);
+            }
+        }
+
+        public void Advanced(string resourceVersion)
+        {
+        }
+
+        // Events never hold back the monitor's sync: they only add a reason to a run that has no pod.
+        public void SyncChanged()
+        {
+        }
     }
 }

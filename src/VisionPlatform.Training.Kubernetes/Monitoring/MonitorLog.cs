@@ -27,6 +27,9 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
     public static partial void ApiFailed(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);
 
+    [LoggerMessage(EventId = 4216, Level = LogLevel.Warning, Message = "Kubernetes {Resource} cannot be read ({Reason}); run statuses will not show pods the cluster refuses to create (grant get, list and watch on {Resource})")]
+    public static partial void OptionalResourceUnavailable(ILogger logger, string resource, string reason);
+
     [LoggerMessage(EventId = 4215, Level = LogLevel.Debug, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
     public static partial void ApiFailedAgain(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);
 

@@ -12,7 +12,9 @@ namespace VisionPlatform.Training.Kubernetes;
 /// last resourceVersion seen whenever a watch ends, whether the server closed it (which the client reports as a normal
 /// end), the connection dropped, or no event nor bookmark came for <see cref="KubernetesMonitorOptions.IdleTimeout"/>;
 /// re-list when the server answers 410 Gone (history expired); back off exponentially, with jitter, while the API
-/// fails. One instance, one loop; not thread-safe beyond <see cref="Synced"/> and <see cref="ResourceVersion"/>.
+/// fails. An optional informer (Events) ends for good, after one log line, when the host may not read the resource (403) or
+/// the server does not serve it (404). One instance, one loop; not thread-safe beyond <see cref="Synced"/> and
+/// <see cref="ResourceVersion"/>.
 /// </summary>
 internal sealed class ResourceInformer<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
@@ -24,6 +26,7 @@ internal sealed class ResourceInformer<T>
     private readonly KubernetesMonitorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly bool _optional;
     private volatile bool _synced;
     private volatile string? _resourceVersion;
     private int _failures;
@@ -35,8 +38,10 @@ internal sealed class ResourceInformer<T>
         IInformerTarget<T> target,
         KubernetesMonitorOptions options,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        bool optional = false)
     {
+        _optional = optional;
         _resource = resource;
         _listPage = listPage;
         _watch = watch;
@@ -82,6 +87,12 @@ internal sealed class ResourceInformer<T>
                 MonitorLog.HistoryExpired(_logger, _resource, _resourceVersion ?? "-");
                 SetSynced(false);
                 needList = true;
+            }
+            catch (HttpOperationException ex) when (_optional && (KubernetesErrors.Is(ex, HttpStatusCode.Forbidden) || KubernetesErrors.Is(ex, HttpStatusCode.NotFound)))
+            {
+                // An optional resource the host may not read (RBAC) or the server does not serve: said once, then left alone.
+                MonitorLog.OptionalResourceUnavailable(_logger, _resource, Describe(ex));
+                return;
             }
             catch (Exception ex) when (IsApiFailure(ex))
             {

@@ -68,4 +68,11 @@ public static class TrainingStatusReasons
 
     /// <summary>The container was killed for exceeding its memory limit.</summary>
     public const string OomKilled = "OOMKilled";
+
+    /// <summary>
+    /// The cluster refuses to create the run's pod (a quota is exceeded, Pod Security or a LimitRange forbids it, its
+    /// ServiceAccount is missing): the status message carries the API server's message. Pending while the Job controller
+    /// retries; Failed once the refusal lasts longer than the executor allows.
+    /// </summary>
+    public const string FailedCreate = "FailedCreate";
 }
