@@ -95,7 +95,17 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");
         }
 
-        return MapActivePod(current, now, options, attempt, Make);
+        // A group trains only once every node's pod exists (the controller creates them one by one).
+        if (group && job.GroupSize > 0 && PodGroup.Current(ordered).Count < job.GroupSize && current.Phase is "Running")
+        {
+            return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting,
+                $"{PodGroup.Current(ordered).Count} of the {job.GroupSize} pods of the group exist; waiting for the Job controller to create the others.");
+        }
+
+        var status = MapActivePod(current, now, options, attempt, Make);
+        return group && status.Phase == TrainingPhase.Running && current.Phase == "Running"
+            ? status with { Message = $"Attempt {attempt} is running on {job.GroupSize} nodes (rank 0 in pod {PodGroup.OfRank(ordered, 0)?.Name ?? current.Name})." }
+            : status;
     }
 
     /// <summary>Whether the Job reached a terminal condition (the Job controller is done with it).</summary>
