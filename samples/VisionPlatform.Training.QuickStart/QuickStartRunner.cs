@@ -29,6 +29,14 @@ internal sealed class QuickStartRunner(
             return ExitCodes.BadInput;
         }
 
+        if (config.Nodes > 1 && string.Equals(command.Executor, TrainingExecutorNames.Subprocess, StringComparison.OrdinalIgnoreCase))
+        {
+            // The executor refuses it too (Unschedulable); said here as a flag problem, before anything starts.
+            ErrorLine.Write(error, string.Create(CultureInfo.InvariantCulture,
+                $"--nodes: {config.Nodes}: the subprocess executor runs a job on one machine, so --nodes must be 1; use --executor kubernetes for a multi-node job"));
+            return ExitCodes.BadInput;
+        }
+
         if (command.DryRun && string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase))
         {
             // Needs no cluster: only the Job builder, never the executor's connection.
@@ -73,6 +81,12 @@ internal sealed class QuickStartRunner(
         {
             // Not a bad flag: the executor exists, it cannot be reached. Say which one and why, once.
             ErrorLine.Write(error, await UnavailableAsync(command, e).ConfigureAwait(false));
+            return ExitCodes.ExecutorUnavailable;
+        }
+        catch (TrainingException e) when (e.Code == TrainingErrorCode.Unschedulable && config.Nodes > 1)
+        {
+            // The cluster is down and the fallback (this machine) cannot run several nodes: nothing can take the job now.
+            ErrorLine.Write(error, $"error: no executor can take the job: {e.Message}");
             return ExitCodes.ExecutorUnavailable;
         }
         catch (TrainingException e)

@@ -22,11 +22,18 @@ internal sealed class QuickStartArguments
     private readonly Option<bool> _verbose = new("--verbose") { Description = "Show the SDK's own log (retries, availability probes, monitors) on stderr" };
     private readonly Option<bool> _printClusterSetup = new("--print-cluster-setup") { Description = "Print the cluster set-up (namespace, RBAC, ConfigMap, ...) as YAML for kubectl apply; needs no cluster" };
     private readonly Option<string?> _jobId = new("--job-id") { Description = "Job id [default: quickstart-<UTC timestamp>-<pid>]" };
-    private readonly Option<string> _framework = new("--framework") { Description = "ultralytics, timm, huggingface, ...", DefaultValueFactory = _ => "ultralytics" };
-    private readonly Option<string> _modelName = new("--model-name") { Description = "Model", DefaultValueFactory = _ => "yolo11n" };
-    private readonly Option<string> _taskType = new("--task-type") { Description = "Task", DefaultValueFactory = _ => "object_detection" };
-    private readonly Option<string> _datasetPath = new("--dataset-path") { Description = "Dataset path, key or id", DefaultValueFactory = _ => "coco8" };
-    private readonly Option<string> _datasetFormat = new("--dataset-format") { Description = "Dataset format", DefaultValueFactory = _ => "yolo" };
+    private readonly Option<string> _framework = new("--framework")
+    {
+        Description = "ultralytics, timm, huggingface, ...; pytorch runs the real PyTorch trainer samples/trainer/train_torch.py (needs torch)",
+        DefaultValueFactory = _ => "ultralytics",
+    };
+
+    private readonly Option<string?> _modelName = new("--model-name") { Description = "Model [default: yolo11n; tiny_cnn with --framework pytorch]" };
+    private readonly Option<string?> _taskType = new("--task-type") { Description = "Task [default: object_detection; classification with --framework pytorch]" };
+    private readonly Option<string?> _datasetPath = new("--dataset-path") { Description = "Dataset path, key or id [default: coco8; synthetic with --framework pytorch]" };
+    private readonly Option<string?> _datasetFormat = new("--dataset-format") { Description = "Dataset format [default: yolo; generated with --framework pytorch]" };
+    private readonly Option<int?> _nodes = new("--nodes") { Description = "Machines the job spans [default: 1]; more than 1 needs --executor kubernetes" };
+    private readonly Option<int?> _procsPerNode = new("--procs-per-node") { Description = "Training processes per machine, one distributed group under torchrun [default: the GPUs, or 1]" };
     private readonly Option<int> _epochs = new("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 5 };
     private readonly Option<int> _batchSize = new("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 16 };
     private readonly Option<double> _learningRate = new("--learning-rate") { Description = "Learning rate", DefaultValueFactory = _ => 0.01 };
@@ -79,7 +86,7 @@ internal sealed class QuickStartArguments
             "Exit codes: 0 the job succeeded, 1 it failed, 2 bad input, 3 the executor is unavailable and --no-fallback was given.")
         {
             _executor, _noFallback, _dryRun, _verbose, _jobId, _framework, _modelName, _taskType, _datasetPath, _datasetFormat,
-            _epochs, _batchSize, _learningRate, _optimizer, _numClasses, _imageSize, _gpus, _outputDir, _advancedConfig,
+            _epochs, _batchSize, _learningRate, _optimizer, _numClasses, _imageSize, _gpus, _nodes, _procsPerNode, _outputDir, _advancedConfig,
             _projectId, _env, _printClusterSetup,
         };
 
@@ -99,6 +106,8 @@ internal sealed class QuickStartArguments
             [nameof(TrainingJobConfigBuilder.NumClasses)] = _numClasses,
             [nameof(TrainingJobConfigBuilder.ImageSize)] = _imageSize,
             ["Resources.Gpus"] = _gpus,
+            ["Distribution.Nodes"] = _nodes,
+            ["Distribution.ProcessesPerNode"] = _procsPerNode,
             [nameof(TrainingJobConfigBuilder.AdvancedConfig)] = _advancedConfig,
             [nameof(TrainingJobConfigBuilder.ProjectId)] = _projectId,
         };
@@ -114,16 +123,18 @@ internal sealed class QuickStartArguments
     /// <summary>The command of a parse without errors.</summary>
     public QuickStartCommand ToCommand(ParseResult result, TimeProvider time)
     {
+        var framework = result.GetValue(_framework)!;
+        var defaults = JobDefaults.For(framework);
         var job = new TrainingJobConfigBuilder
         {
             // Unique per invocation, so repeated runs never meet the executor's "same job id" rule.
             JobId = result.GetValue(_jobId)
                 ?? string.Create(CultureInfo.InvariantCulture, $"quickstart-{time.GetUtcNow():yyyyMMdd-HHmmss-fff}-{Environment.ProcessId}"),
-            Framework = result.GetValue(_framework)!,
-            ModelName = result.GetValue(_modelName),
-            TaskType = result.GetValue(_taskType),
-            DatasetPath = result.GetValue(_datasetPath),
-            DatasetFormat = result.GetValue(_datasetFormat),
+            Framework = framework,
+            ModelName = result.GetValue(_modelName) ?? defaults.ModelName,
+            TaskType = result.GetValue(_taskType) ?? defaults.TaskType,
+            DatasetPath = result.GetValue(_datasetPath) ?? defaults.DatasetPath,
+            DatasetFormat = result.GetValue(_datasetFormat) ?? defaults.DatasetFormat,
             Epochs = result.GetValue(_epochs),
             BatchSize = result.GetValue(_batchSize),
             LearningRate = result.GetValue(_learningRate),
@@ -147,6 +158,14 @@ internal sealed class QuickStartArguments
         if (result.GetValue(_gpus) is { } gpus)
         {
             job.Resources = (job.Resources ?? TrainingResources.None) with { Gpus = gpus };
+        }
+
+        // Either flag makes the job a distribution (the SDK validates both); without them it is one process, as before.
+        var nodes = result.GetValue(_nodes);
+        var processes = result.GetValue(_procsPerNode);
+        if (nodes is not null || processes is not null)
+        {
+            job.Distribution = new TrainingDistribution { Nodes = nodes ?? 1, ProcessesPerNode = processes };
         }
 
         return new QuickStartCommand

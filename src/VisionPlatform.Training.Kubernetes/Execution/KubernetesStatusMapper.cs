@@ -102,9 +102,12 @@ internal static class KubernetesStatusMapper
                 $"{PodGroup.Current(ordered).Count} of the {job.GroupSize} pods of the group exist; waiting for the Job controller to create the others.");
         }
 
-        var status = MapActivePod(current, now, options, attempt, Make);
+        // The newest pod's own attempt number: the Job's counters may already count a retry whose pod is not in view yet.
+        // A group's pods are ranks: its attempt is the most pods any one rank has had.
+        var podAttempt = group ? Math.Max(1, PodGroup.Attempts(ordered)) : ordered.Count;
+        var status = MapActivePod(current, now, options, podAttempt, Make);
         return group && status.Phase == TrainingPhase.Running && current.Phase == "Running"
-            ? status with { Message = $"Attempt {attempt} is running on {job.GroupSize} nodes (rank 0 in pod {PodGroup.OfRank(ordered, 0)?.Name ?? current.Name})." }
+            ? status with { Message = $"Attempt {podAttempt} is running on {job.GroupSize} nodes (rank 0 in pod {PodGroup.OfRank(ordered, 0)?.Name ?? current.Name})." }
             : status;
     }
 

@@ -83,6 +83,9 @@ internal sealed class CachedJob
     /// <summary>Whether a watch reported the Job as ADDED (created while watched) and no status was published for it yet.</summary>
     public bool New { get; set; }
 
+    /// <summary>The last pod whose log a follow was started for (a finished attempt's log is drained once, never twice).</summary>
+    public string? FollowedPod { get; set; }
+
     /// <summary>The failed trainer's last log lines, once read for a Failed status.</summary>
     public string? FailureTail { get; set; }
 
@@ -147,6 +150,7 @@ internal sealed class CachedJob
             CpuRequest = StringPool.Share(cpu?.ToString()),
             PublishedPhase = previous?.Uid == uid ? previous.PublishedPhase : null,
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,
+            FollowedPod = previous?.Uid == uid ? previous.FollowedPod : null,
             New = previous?.Uid == uid && previous.New,
         };
     }

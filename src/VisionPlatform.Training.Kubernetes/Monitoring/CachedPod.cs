@@ -65,6 +65,9 @@ internal sealed class CachedPod
     /// <summary>Whether the trainer container runs now (its log can be followed).</summary>
     public bool IsRunning => Phase == "Running" && RunningSince is not null;
 
+    /// <summary>Whether the trainer container ran and stopped, so its whole log can still be read.</summary>
+    public bool HasFinishedLog => Phase is "Succeeded" or "Failed" && TerminatedStartedAt is not null;
+
     /// <summary>Reads a pod of a Job; <see langword="null"/> when it names no Job.</summary>
     /// <param name="pod">The pod.</param>
     /// <param name="jobName">The Job the pod belongs to (by its controller reference or job-name label); not stored in the record, the cache keys pods by it.</param>

@@ -49,7 +49,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             () => new KubernetesResilienceHandler(options.Connection.Resilience, _time, _logger) { Metrics = Metrics }));
         _cache = new RunCache(options.Namespace, options);
         _projection = new RunStatusProjection(options, costs);
-        _events = new RunEventPublishing(_cache, publisher, j => Project(j, _time.GetUtcNow()), j => _follows?.Update(j), _waiters, _time, name => _follows?.IsFollowing(name) == true);
+        _events = new RunEventPublishing(_cache, publisher, j => Project(j, _time.GetUtcNow()), j => _follows?.Update(j), _waiters, _time, name => _follows?.IsFollowing(name) == true, j => _follows?.Update(j));
     }
 
     /// <summary>Counts the monitor's API calls (lists and watches) on the SDK's meter; <see langword="null"/> for none.</summary>

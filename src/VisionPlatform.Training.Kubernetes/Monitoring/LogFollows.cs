@@ -43,7 +43,18 @@ internal sealed class LogFollows(
 
         // Progress comes from rank 0 only: for a group, follow node 0's pod.
         var pods = cache.PodsOf(job);
-        if (!wanted || job.IsFinished || job.StopRequestedAt is not null || PodGroup.OfRank(pods, 0) is not { IsRunning: true } pod)
+        if (!wanted || job.StopRequestedAt is not null || PodGroup.OfRank(pods, 0) is not { } newest)
+        {
+            return;
+        }
+
+        // A running trainer is followed; so is an attempt that ran and ended between two observations (a short retry,
+        // or one that started while the previous attempt's log was still draining): its log is read once, before the
+        // run's final status is published, so its lines are not lost.
+        var follow = newest.IsRunning
+            ? !job.IsFinished
+            : newest.HasFinishedLog && job.FollowedPod != newest.Name && job.PublishedPhase is not (TrainingPhase.Succeeded or TrainingPhase.Failed or TrainingPhase.Stopped);
+        if (!follow)
         {
             return;
         }
@@ -54,15 +65,17 @@ internal sealed class LogFollows(
             return;
         }
 
+        var pod = newest;
         var jobName = job.Name;
-        var follow = new PodLogFollower(client, ns, job.Run, pod.Name, PodGroup.Attempts(pods), publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
-        _follows[jobName] = follow;
-        follow.Completion.ContinueWith(
+        job.FollowedPod = pod.Name;
+        var follower = new PodLogFollower(client, ns, job.Run, pod.Name, PodGroup.Attempts(pods), publisher, () => IsPodRunning(jobName, pod.Name), time, logger);
+        _follows[jobName] = follower;
+        follower.Completion.ContinueWith(
             _ =>
             {
                 lock (gate)
                 {
-                    if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follow))
+                    if (_follows.TryGetValue(jobName, out var registered) && ReferenceEquals(registered, follower))
                     {
                         _follows.Remove(jobName);
                         ended();
@@ -75,7 +88,7 @@ internal sealed class LogFollows(
                     }
                 }
 
-                follow.Dispose();
+                follower.Dispose();
             },
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,

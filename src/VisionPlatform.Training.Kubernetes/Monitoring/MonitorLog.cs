@@ -27,6 +27,9 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
     public static partial void ApiFailed(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);
 
+    [LoggerMessage(EventId = 4215, Level = LogLevel.Debug, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
+    public static partial void ApiFailedAgain(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);
+
     [LoggerMessage(EventId = 4207, Level = LogLevel.Debug, Message = "Following the log of pod {PodName} for training job {JobId}")]
     public static partial void FollowStarted(ILogger logger, string podName, string jobId);
 

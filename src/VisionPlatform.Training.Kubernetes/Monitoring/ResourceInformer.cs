@@ -86,7 +86,18 @@ internal sealed class ResourceInformer<T>
             catch (Exception ex) when (IsApiFailure(ex))
             {
                 var delay = NextBackoff();
-                MonitorLog.ApiFailed(_logger, _resource, needList ? "list" : "watch", _failures, delay.TotalMilliseconds, Describe(ex));
+                // A server that keeps failing (down, or not a Kubernetes API server) is reported at the 1st, 10th, 100th ...
+                // failure in a row, not on every retry: the rest go to Debug so the host's log is not flooded.
+                var reason = Describe(ex);
+                if (IsPowerOfTen(_failures))
+                {
+                    MonitorLog.ApiFailed(_logger, _resource, needList ? "list" : "watch", _failures, delay.TotalMilliseconds, reason);
+                }
+                else
+                {
+                    MonitorLog.ApiFailedAgain(_logger, _resource, needList ? "list" : "watch", _failures, delay.TotalMilliseconds, reason);
+                }
+
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -196,6 +207,16 @@ internal sealed class ResourceInformer<T>
             _synced = synced;
             _target.SyncChanged();
         }
+    }
+
+    private static bool IsPowerOfTen(int value)
+    {
+        while (value >= 10 && value % 10 == 0)
+        {
+            value /= 10;
+        }
+
+        return value == 1;
     }
 
     private TimeSpan NextBackoff()

@@ -14,7 +14,8 @@ internal sealed class RunEventPublishing(
     Action<CachedJob> afterPublish,
     RunWaiters waiters,
     TimeProvider time,
-    Func<string, bool> following)
+    Func<string, bool> following,
+    Action<CachedJob> beforeFinal)
 {
     private readonly Dictionary<string, DateTimeOffset> _deferred = new(StringComparer.Ordinal);
     private bool _publishing;
@@ -45,6 +46,12 @@ internal sealed class RunEventPublishing(
     {
         if (_publishing && publisher is not null)
         {
+            if (status is null && job.IsFinished)
+            {
+                // An attempt that ran and ended unobserved gets its log drained first (LogFollows), held back below.
+                beforeFinal(job);
+            }
+
             if (status is null && HoldBack(job))
             {
                 // Held back until the pod watch catches up and the log follow has drained the last lines (PublishCaughtUp),

@@ -240,7 +240,7 @@ public sealed partial class InMemoryTrainingExecutor : ITrainingExecutor, IDispo
 
     /// <inheritdoc />
     /// <exception cref="TrainingException"><see cref="TrainingErrorCode.RunNotFound"/> when the executor has no such run.</exception>
-    /// <exception cref="TrainingValidationException"><see cref="TrainingLogOptions.TailLines"/> is negative.</exception>
+    /// <exception cref="TrainingValidationException"><see cref="TrainingLogOptions.TailLines"/> is negative, or <see cref="TrainingLogOptions.NodeRank"/> is not a node of the run (the in-memory log is every node's).</exception>
     public async IAsyncEnumerable<TrainingLogLine> GetLogsAsync(
         TrainingRun run,
         TrainingLogOptions? options = null,
@@ -259,6 +259,13 @@ public sealed partial class InMemoryTrainingExecutor : ITrainingExecutor, IDispo
         lock (_gate)
         {
             state = Find(run) ?? throw RunNotFound(run);
+        }
+
+        if (options.NodeRank is { } rank && (rank < 0 || rank >= state.Config.Nodes))
+        {
+            throw new TrainingValidationException([new TrainingValidationError(
+                nameof(TrainingLogOptions.NodeRank), rank.ToString(CultureInfo.InvariantCulture),
+                $"must be between 0 and {state.Config.Nodes - 1}, a node of the run (it has {state.Config.Nodes})")]);
         }
 
         var next = 0;

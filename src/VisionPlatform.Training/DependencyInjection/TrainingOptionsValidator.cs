@@ -77,6 +77,11 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
             errors.Add($"{sp}:RunsDirectory is '{s.RunsDirectory}': it must be a directory path (or unset for the default under the temp directory).");
         }
 
+        if (s.Distributed.MaxRestarts is < 0 or > Subprocess.SubprocessDistributedOptions.MaxAllowedRestarts)
+        {
+            errors.Add($"{sp}:Distributed:MaxRestarts is {s.Distributed.MaxRestarts}: it must be between 0 and {Subprocess.SubprocessDistributedOptions.MaxAllowedRestarts} (how many times torchrun restarts the whole group of a distributed job).");
+        }
+
         if (s.UploadAttempts is < 1 or > 20)
         {
             errors.Add($"{sp}:UploadAttempts is {s.UploadAttempts}: it must be between 1 and 20.");

@@ -29,6 +29,9 @@ public sealed class SubprocessExecutorOptions
     public IDictionary<string, SubprocessFrameworkOptions> Frameworks { get; } =
         new Dictionary<string, SubprocessFrameworkOptions>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>How distributed jobs (a world size greater than 1) run under torchrun on this host.</summary>
+    public SubprocessDistributedOptions Distributed { get; } = new();
+
     /// <summary>How many runs may execute at once; more wait as Pending (default 2).</summary>
     public int MaxConcurrentRuns { get; set; } = 2;
 

@@ -26,7 +26,11 @@ public sealed class SubprocessLaunchPlan
     /// <summary>The program: the resolved interpreter (absolute path), or the configured name when it cannot be resolved.</summary>
     public string FileName { get; }
 
-    /// <summary>The arguments after the program: the script, then the trainer contract's arguments, each one element.</summary>
+    /// <summary>
+    /// The arguments after the program, each one element: the script, then the trainer contract's arguments; for a job
+    /// launched by torchrun (<see cref="TrainingLauncher.TorchRun"/>) torchrun's module and options come first
+    /// (<c>-m torch.distributed.run ... &lt;script&gt; &lt;trainer arguments&gt;</c>).
+    /// </summary>
     public IReadOnlyList<string> Arguments { get; }
 
     /// <summary>The run directory the trainer would start in.</summary>
@@ -69,7 +73,7 @@ public sealed class SubprocessLaunchPlan
 /// <summary>One environment variable of a launch plan.</summary>
 /// <param name="Name">The variable's name.</param>
 /// <param name="Value">The value, or <see langword="null"/> when it is withheld.</param>
-/// <param name="Source">Where it comes from: <c>host</c> (allow-list), <c>options</c>, <c>framework</c>, <c>job</c>, <c>storage</c> (the run's artifact location), <c>platform</c>, <c>gpus</c> or <c>marker</c> (the run's <c>VP_RUN_MARKER</c>, withheld).</param>
+/// <param name="Source">Where it comes from: <c>host</c> (allow-list), <c>options</c>, <c>framework</c>, <c>job</c>, <c>storage</c> (the run's artifact location), <c>platform</c>, <c>gpus</c>, <c>launcher</c> (ultralytics' <c>DEVICE</c> list) or <c>marker</c> (the run's <c>VP_RUN_MARKER</c>, withheld).</param>
 public sealed record SubprocessEnvironmentVariable(string Name, string? Value, string Source)
 {
     /// <summary>Whether the value is withheld (a secret, or a value inherited from the host).</summary>

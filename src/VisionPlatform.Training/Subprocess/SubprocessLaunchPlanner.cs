@@ -90,8 +90,14 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
         var fileName = ResolveInterpreter(interpreter) ?? interpreter;
         var invocation = contract.CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = paths.OutputDirectory, ConfigFilePath = paths.ConfigFile });
 
-        var arguments = new List<string>(invocation.Arguments.Count + 1) { Path.GetFullPath(script) };
-        arguments.AddRange(invocation.Arguments);
+        // A distributed job runs under its launcher: torchrun gets the script and the trainer's arguments after its own.
+        var arguments = Launch.DistributedLaunch.Arguments(
+            config,
+            Path.GetFullPath(script),
+            invocation.Arguments,
+            options.Subprocess.Distributed.MaxRestarts,
+            paths.TorchRunLogDirectory,
+            Launch.DistributedLaunch.NewRendezvousId());
 
         // Later sources win, and the job comes first: the operator's values (the host allow-list, PATH, HOME, the
         // configured environment) and the platform's cannot be overridden by a job. Nothing of the host's environment
@@ -127,6 +133,10 @@ internal sealed class SubprocessLaunchPlanner(TrainingOptions options, ITrainerC
         environment["CUDA_VISIBLE_DEVICES"] = (
             gpus.Count == 0 ? "-1" : string.Join(',', gpus.Select(g => g.ToString(CultureInfo.InvariantCulture))),
             "gpus");
+
+        // The launcher's own variables come last: a distributed job may not set them (DistributionRules), and neither
+        // may the host's configuration, because a wrong device list starts the wrong number of workers.
+        Add(environment, Launch.DistributedLaunch.Environment(config), "launcher");
 
         // Proof that a process belongs to this run (checked in /proc/<pid>/environ before survivors are signalled).
         var marker = RunMarker.New();

@@ -120,6 +120,14 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
     public IAsyncEnumerable<TrainingLogLine> GetLogsAsync(TrainingRun run, TrainingLogOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(run);
+        if (options?.NodeRank is { } rank && rank != 0)
+        {
+            // A subprocess run has one node (several are refused at start), so node 0 holds every rank's output.
+            throw new TrainingValidationException([new TrainingValidationError(
+                nameof(TrainingLogOptions.NodeRank), rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "must be 0 on the subprocess executor: its runs have one node, whose log holds every rank's lines")]);
+        }
+
         EnsureRecovered();
         var entry = _parts.Catalog.Resolve(run) ?? throw _parts.Context.RunNotFound(run);
         return _parts.Logs.ReadAsync(entry, options ?? TrainingLogOptions.Default, cancellationToken);
@@ -143,7 +151,10 @@ public sealed class SubprocessTrainingExecutor : ITrainingExecutor, ITrainingExe
         return Task.FromResult<IReadOnlyList<TrainingRunStatus>>(_parts.Catalog.List(query ?? TrainingRunQuery.All));
     }
 
-    /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
+    /// <summary>
+    /// A job fits this host when it runs on one node (<see cref="TrainingJobConfig.Nodes"/> is 1) and requests no more
+    /// GPUs than <c>Training:Subprocess:Gpus</c> lists.
+    /// </summary>
     /// <param name="config">The job.</param>
     /// <returns>Whether it fits, and why not.</returns>
     public TrainingPlacement CheckPlacement(TrainingJobConfig config)

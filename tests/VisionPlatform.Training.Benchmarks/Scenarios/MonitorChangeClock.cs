@@ -28,26 +28,8 @@ internal sealed class MonitorChangeClock : IAsyncDisposable
         _pods = Task.Run(() => ReadAsync(pods, OnPod));
     }
 
-    /// <summary>The commit timestamp (Stopwatch ticks) of the first write that implies <paramref name="phase"/>.</summary>
-    public bool TryGetChange(string jobId, TrainingPhase phase, out long timestamp) => _first.TryGetValue((jobId, phase), out timestamp);
-
-    /// <summary>From the Job's creation to its first terminal condition, for runs that finished.</summary>
-    public bool TryGetLifetime(string jobId, out TimeSpan lifetime)
-    {
-        lifetime = TimeSpan.Zero;
-        if (!_first.TryGetValue((jobId, TrainingPhase.Pending), out var created))
-        {
-            return false;
-        }
-
-        if (!_first.TryGetValue((jobId, TrainingPhase.Succeeded), out var finished) && !_first.TryGetValue((jobId, TrainingPhase.Failed), out finished))
-        {
-            return false;
-        }
-
-        lifetime = System.Diagnostics.Stopwatch.GetElapsedTime(created, finished);
-        return true;
-    }
+    /// <summary>Every first change recorded so far.</summary>
+    public List<PhaseChange> Snapshot() => [.. _first.Select(c => new PhaseChange(c.Key.JobId, c.Key.Phase, c.Value))];
 
     public async ValueTask DisposeAsync()
     {
@@ -119,5 +101,37 @@ internal sealed class MonitorChangeClock : IAsyncDisposable
         {
             // done
         }
+    }
+}
+
+/// <summary>The first write that implied <paramref name="Phase"/> for a run, committed at <paramref name="Timestamp"/> (Stopwatch ticks).</summary>
+internal sealed record PhaseChange(string JobId, TrainingPhase Phase, long Timestamp);
+
+/// <summary>A <see cref="MonitorChangeClock"/>'s records, read by the scenario (possibly from another process).</summary>
+internal sealed class MonitorChanges(IEnumerable<PhaseChange> changes)
+{
+    private readonly Dictionary<(string JobId, TrainingPhase Phase), long> _first = changes.ToDictionary(c => (c.JobId, c.Phase), c => c.Timestamp);
+
+    public IEnumerable<PhaseChange> All => _first.Select(c => new PhaseChange(c.Key.JobId, c.Key.Phase, c.Value));
+
+    /// <summary>The commit timestamp (Stopwatch ticks) of the first write that implies <paramref name="phase"/>.</summary>
+    public bool TryGetChange(string jobId, TrainingPhase phase, out long timestamp) => _first.TryGetValue((jobId, phase), out timestamp);
+
+    /// <summary>From the Job's creation to its first terminal condition, for runs that finished.</summary>
+    public bool TryGetLifetime(string jobId, out TimeSpan lifetime)
+    {
+        lifetime = TimeSpan.Zero;
+        if (!_first.TryGetValue((jobId, TrainingPhase.Pending), out var created))
+        {
+            return false;
+        }
+
+        if (!_first.TryGetValue((jobId, TrainingPhase.Succeeded), out var finished) && !_first.TryGetValue((jobId, TrainingPhase.Failed), out finished))
+        {
+            return false;
+        }
+
+        lifetime = System.Diagnostics.Stopwatch.GetElapsedTime(created, finished);
+        return true;
     }
 }

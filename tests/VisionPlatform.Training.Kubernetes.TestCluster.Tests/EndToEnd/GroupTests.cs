@@ -50,7 +50,9 @@ public class GroupTests
             await env.CreateAsync(GroupCluster.IndexedJob("torch", 2, "tg",
             [
                 GroupCluster.Python, "-m", "torch.distributed.run", "-r", "2", "-t", "2", "--nnodes", "2", "--nproc_per_node", "1",
-                "--node_rank", "$(JOB_COMPLETION_INDEX)", "--master_addr", "torch-0.tg", "--master_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), script,
+                "--node_rank", "$(JOB_COMPLETION_INDEX)", "--master_addr", "torch-0.tg", "--master_port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // Without --log_dir torchrun leaves a /tmp/torchelastic_* directory behind on every run.
+                "--log_dir", Path.Combine(directory.FullName, "torchrun-$(JOB_COMPLETION_INDEX)"), script,
             ]));
 
             var job = await env.WaitForJobAsync("torch", j => j.Status?.Conditions?.Any(c => c.Type is "Complete" or "Failed") == true, seconds: 240);

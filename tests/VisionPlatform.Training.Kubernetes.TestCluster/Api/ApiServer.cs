@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using VisionPlatform.Training.Kubernetes.TestCluster.Api.Tables;
 using VisionPlatform.Training.Kubernetes.TestCluster.Faults;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Validation;
@@ -119,7 +120,8 @@ internal sealed class ApiServer
         switch (request.Verb, request.Subresource)
         {
             case ("get", null):
-                await HttpIO.WriteJsonAsync(http, 200, GetOrThrow(type, request.Namespace, request.Name!)).ConfigureAwait(false);
+                var found = GetOrThrow(type, request.Namespace, request.Name!);
+                await HttpIO.WriteJsonAsync(http, 200, TableConverter.For(http, _context.Time)?.FromObject(type, found) ?? found).ConfigureAwait(false);
                 break;
             case ("get", "status") when HasStatus(type):
                 await HttpIO.WriteJsonAsync(http, 200, GetOrThrow(type, request.Namespace, request.Name!)).ConfigureAwait(false);
@@ -128,10 +130,12 @@ internal sealed class ApiServer
                 await new PodLogStreamer(_context).ServeAsync(http, request.Namespace!, request.Name!).ConfigureAwait(false);
                 break;
             case ("list", null):
-                await HttpIO.WriteJsonAsync(http, 200, List(http, type, request.Namespace)).ConfigureAwait(false);
+                var table = TableConverter.For(http, _context.Time);
+                var list = List(http, type, request.Namespace);
+                await HttpIO.WriteJsonAsync(http, 200, table?.FromList(type, list) ?? list).ConfigureAwait(false);
                 break;
             case ("watch", null):
-                await new WatchStreamer(_context, Faults).ServeAsync(http, type, request.Namespace).ConfigureAwait(false);
+                await new WatchStreamer(_context, Faults).ServeAsync(http, type, request.Namespace, TableConverter.For(http, _context.Time)).ConfigureAwait(false);
                 break;
             case ("create", null) when request.Name is null:
                 await CreateAsync(http, request, type).ConfigureAwait(false);

@@ -31,9 +31,32 @@ internal static class HttpIO
         await context.Response.WriteAsync("404 page not found\n", context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>Reads a JSON object body; a body that does not decode is a 400, as in the apiserver.</summary>
+    /// <summary>
+    /// Reads an object body, JSON or (for the kinds in <see cref="Protobuf.KubernetesMessages"/>) Kubernetes protobuf;
+    /// a body that does not decode is a 400, as in the apiserver.
+    /// </summary>
     public static async Task<JsonObject?> ReadObjectAsync(HttpContext context, string kindForErrors, string version)
     {
+        if (Protobuf.ProtobufBody.IsProtobuf(context.Request.ContentType))
+        {
+            // kubectl's typed commands (create namespace, configmap, secret, rolebinding, ...) send protobuf.
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            if (buffer.Length == 0)
+            {
+                return null;
+            }
+
+            try
+            {
+                return Protobuf.ProtobufBody.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), kindForErrors);
+            }
+            catch (FormatException ex)
+            {
+                throw StoreException.BadRequest($"{kindForErrors} in version \"{version}\" cannot be handled as a {kindForErrors}: {ex.Message}");
+            }
+        }
+
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(text))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using VisionPlatform.Training.Kubernetes.TestCluster.Api.Tables;
 using VisionPlatform.Training.Kubernetes.TestCluster.Faults;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 
@@ -18,7 +19,7 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
 {
     private const string InitialEventsEndAnnotation = "k8s.io/initial-events-end";
 
-    public async Task ServeAsync(HttpContext http, ResourceType type, string? ns)
+    public async Task ServeAsync(HttpContext http, ResourceType type, string? ns, TableConverter? table = null)
     {
         var labels = LabelSelector.Parse(HttpIO.Query(http, "labelSelector"));
         var fields = FieldSelector.Parse(type, HttpIO.Query(http, "fieldSelector"));
@@ -76,11 +77,19 @@ internal sealed class WatchStreamer(ClusterContext context, HttpFaults faults)
             }
 
             using var ticker = bookmarks ? StartBookmarks(watch, stop.Token) : null;
+            var headers = true;
             try
             {
                 await foreach (var change in watch.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
                     var line = Render(type, change, labels, fields, ref initialEnd);
+                    if (line is not null && table is not null && change.Type != StoreEventType.Bookmark)
+                    {
+                        // kubectl get -w: each object becomes a one-row Table, with the column definitions only in the first
+                        line["object"] = table.FromObject(type, (JsonObject)line["object"]!, headers);
+                        headers = false;
+                    }
+
                     if (line is not null && !drop.Stalled)
                     {
                         await WriteLineAsync(http, line).ConfigureAwait(false);

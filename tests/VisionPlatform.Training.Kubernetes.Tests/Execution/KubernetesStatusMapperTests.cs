@@ -60,6 +60,19 @@ public class KubernetesStatusMapperTests
     }
 
     [Fact]
+    public void A_failed_first_attempt_is_named_attempt_1_while_the_retry_is_not_in_view_yet()
+    {
+        // The Job already counts the retry (failed 1, active 1), but the pod watch has not delivered its pod yet.
+        var failed = Pod("Failed", terminated: new V1ContainerStateTerminated { ExitCode = 1, Reason = "Error" });
+
+        var status = Map(Job(active: 1, failed: 1), [failed]);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Attempt.Should().Be(2, "the Job controller is starting the second attempt");
+        status.Message.Should().StartWith("Attempt 1 failed with exit code 1 (Error)");
+    }
+
+    [Fact]
     public void A_suspended_job_is_pending_with_reason_suspended()
     {
         var job = Job();

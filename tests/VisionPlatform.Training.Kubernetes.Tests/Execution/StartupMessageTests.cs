@@ -122,6 +122,47 @@ public sealed class StartupMessageTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_monitor_whose_server_keeps_failing_warns_at_the_1st_and_10th_failure_in_a_row_not_on_every_retry()
+    {
+        using var server = new PlainHttpServer(404, "text/html", "<!DOCTYPE html><html><body>Not Found</body></html>");
+        var logs = new CapturedLogs();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName)
+            .AddKubernetes(o =>
+            {
+                o.Connection.Host = server.Url.ToString().TrimEnd('/');
+                o.Monitor.BackoffBase = TimeSpan.FromMilliseconds(10);
+                o.Monitor.BackoffMax = TimeSpan.FromMilliseconds(20);
+            });
+        await using var provider = services.BuildServiceProvider();
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            // Wait until the job list has failed 12 times in a row.
+            await logs.WaitForAsync(e => e.EventId is 4206 or 4215 && e.Message.Contains("(12 in a row)", StringComparison.Ordinal) && e.Message.Contains(" jobs ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            foreach (var service in hosted)
+            {
+                await service.StopAsync(CancellationToken.None);
+            }
+        }
+
+        var jobListFailures = logs.Entries.Where(e => e.EventId is 4206 or 4215 && e.Message.Contains(" jobs ", StringComparison.Ordinal)).ToList();
+        jobListFailures.Should().HaveCountGreaterThanOrEqualTo(12);
+        jobListFailures.Where(e => e.Level == LogLevel.Warning).Select(e => e.Message[..e.Message.IndexOf(';', StringComparison.Ordinal)])
+            .Should().Equal("Kubernetes jobs list failed (1 in a row)", "Kubernetes jobs list failed (10 in a row)");
+        jobListFailures.Where(e => e.Level == LogLevel.Debug).Should().HaveCountGreaterThanOrEqualTo(10);
+    }
+
     private static int Occurrences(string text, string value)
     {
         var count = 0;

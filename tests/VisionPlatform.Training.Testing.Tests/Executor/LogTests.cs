@@ -150,4 +150,20 @@ public class LogTests
             .WithMessage("*job-1*Succeeded*log is closed*");
         FluentActions.Invoking(() => _executor.AppendLog(run, [null!])).Should().Throw<ArgumentException>();
     }
+
+    [Fact]
+    public async Task A_node_rank_must_be_a_node_of_the_run()
+    {
+        var group = TestJobs.Config().ToBuilder();
+        group.Framework = TrainingFramework.PyTorch;
+        group.Distribution = new TrainingDistribution { Nodes = 2 };
+        var run = await _executor.StartAsync(group.Build());
+        _executor.AppendLog(run, "one");
+
+        (await TestJobs.ToListAsync(_executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = 1 }))).Should().ContainSingle();
+        var act = () => TestJobs.ToListAsync(_executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = 2 }));
+
+        var error = (await act.Should().ThrowAsync<TrainingValidationException>()).Which.Errors.Single();
+        error.ToString().Should().Be("NodeRank: value '2' is invalid: must be between 0 and 1, a node of the run (it has 2)");
+    }
 }

@@ -11,6 +11,17 @@ public sealed class SubprocessLogTests : IAsyncLifetime
     public async Task DisposeAsync() => await _ctx.DisposeAsync();
 
     [Fact]
+    public void A_node_rank_other_than_0_is_refused_naming_the_rule()
+    {
+        var executor = _ctx.CreateExecutor();
+
+        var act = () => executor.GetLogsAsync(new TrainingRun("subprocess", "job-any", "job-any"), new TrainingLogOptions { NodeRank = 1 });
+
+        act.Should().Throw<TrainingValidationException>().Which.Errors.Single().ToString().Should().Be(
+            "NodeRank: value '1' is invalid: must be 0 on the subprocess executor: its runs have one node, whose log holds every rank's lines");
+    }
+
+    [Fact]
     public async Task Follow_streams_lines_while_the_trainer_runs_and_ends_when_it_has_exited_and_the_log_is_drained()
     {
         var executor = _ctx.CreateExecutor();

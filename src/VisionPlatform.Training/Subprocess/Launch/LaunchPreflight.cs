@@ -10,10 +10,20 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
 {
     private int HostGpus => context.Options.Gpus.Count;
 
-    /// <summary>Throws when a job cannot run here: <see cref="TrainingValidationException"/> for too many GPUs, <see cref="TrainingErrorCode.ExecutorUnavailable"/> when its interpreter or script is missing.</summary>
+    /// <summary>Throws when a job cannot run here: <see cref="TrainingErrorCode.Unschedulable"/> for several nodes, <see cref="TrainingValidationException"/> for too many GPUs, <see cref="TrainingErrorCode.ExecutorUnavailable"/> when its interpreter or script is missing.</summary>
     /// <param name="config">The job.</param>
     public void EnsureRunnable(TrainingJobConfig config)
     {
+        // Before anything else: a multi-node job must never run here as a smaller group (for example after a fallback).
+        if (DistributedLaunch.Refusal(config) is { } refusal)
+        {
+            throw new TrainingException(TrainingErrorCode.Unschedulable, $"Job '{config.JobId}' cannot run on the subprocess executor: {refusal}.")
+            {
+                ExecutorName = context.ExecutorName,
+                JobId = config.JobId,
+            };
+        }
+
         if (config.Resources.Gpus > HostGpus)
         {
             throw new TrainingValidationException([new(
@@ -32,13 +42,13 @@ internal sealed class LaunchPreflight(SubprocessContext context, SubprocessLaunc
         _ = planner.Build(config, Runs.RunPaths.ForJob(context.RunsDirectory, config.JobId), []);
     }
 
-    /// <summary>A job fits this host when it requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
+    /// <summary>A job fits this host when it runs on one node and requests no more GPUs than <c>Training:Subprocess:Gpus</c> lists.</summary>
     /// <param name="config">The job.</param>
     public TrainingPlacement CheckPlacement(TrainingJobConfig config) =>
-        config.Resources.Gpus <= HostGpus
-            ? TrainingPlacement.Fit
-            : TrainingPlacement.DoesNotFit(
-                $"the job requests {config.Resources.Gpus} GPU(s) but this host hands out {HostGpus} ({SubprocessContext.OptionsKey}:Gpus)");
+        DistributedLaunch.Refusal(config) is { } refusal ? TrainingPlacement.DoesNotFit(refusal)
+        : config.Resources.Gpus <= HostGpus ? TrainingPlacement.Fit
+        : TrainingPlacement.DoesNotFit(
+            $"the job requests {config.Resources.Gpus} GPU(s) but this host hands out {HostGpus} ({SubprocessContext.OptionsKey}:Gpus)");
 
     /// <summary>
     /// Whether the runs directory is writable and the configured interpreters and scripts exist: unavailable when the

@@ -50,6 +50,12 @@ internal sealed class RunLauncher(
                 }
 
                 Native.SafeFiles.CreatePrivateDirectory(entry.Paths.OutputDirectory);
+                if (entry.Config!.Launcher == TrainingLauncher.TorchRun)
+                {
+                    // torchrun would create its --log_dir with the host's umask; the workers' streams stay owner-only.
+                    Native.SafeFiles.CreatePrivateDirectory(entry.Paths.TorchRunLogDirectory);
+                }
+
                 // Only the supervisor this launch starts may record the run's exit.
                 File.Delete(entry.Paths.StatusFile);
                 var (spec, _) = planner.Build(entry.Config!, entry.Paths, gpus);

@@ -10,7 +10,8 @@ internal static class ExitStatus
     /// <param name="exit">How it ended.</param>
     /// <param name="stopRequested">Whether our stop caused it.</param>
     /// <param name="lastLines">The log's last lines, for failure messages.</param>
-    public static (TrainingPhase Phase, string Reason, string? Message) Describe(ChildExit exit, bool stopRequested, string? lastLines)
+    /// <param name="torchRun">Whether the process was torchrun (a distributed job), whose exit 1 stands for any worker's failure.</param>
+    public static (TrainingPhase Phase, string Reason, string? Message) Describe(ChildExit exit, bool stopRequested, string? lastLines, bool torchRun = false)
     {
         if (exit.ExitCode is null && exit.Signal is null)
         {
@@ -35,7 +36,12 @@ internal static class ExitStatus
         }
 
         var message = $"The trainer ended with {Describe(exit)}.";
-        if (reason == TrainingStatusReasons.InvalidTrainerInput)
+        if (torchRun && exit.ExitCode == 1)
+        {
+            // torchrun reports every worker failure as 1, after its whole-group restarts; the workers' codes are only in its log.
+            message = "torchrun ended with exit code 1: a worker failed and the group's restarts (Training:Subprocess:Distributed:MaxRestarts) were used up; each worker's exit code is in torchrun's summary in the log.";
+        }
+        else if (reason == TrainingStatusReasons.InvalidTrainerInput)
         {
             message += " Exit code 2 means it rejected its arguments.";
         }

@@ -39,6 +39,9 @@ internal sealed class RunPaths
     /// <summary>The advanced config when it is too large for one argument (the json-config contract's <c>--config @path</c>).</summary>
     public string ConfigFile => Path.Combine(Directory, "config.json");
 
+    /// <summary>torchrun's <c>--log_dir</c> for a distributed run (its per-attempt copies of every worker's streams).</summary>
+    public string TorchRunLogDirectory => Path.Combine(Directory, "torchrun");
+
     /// <summary>Where the trainer writes results (<c>--output_dir</c>).</summary>
     public string OutputDirectory => Path.Combine(Directory, "output");
 

@@ -82,7 +82,7 @@ internal sealed class RunTransitions(TimeProvider time, ILogger logger)
                 return false;
             }
 
-            var (phase, reason, message) = ExitStatus.Describe(exit, s.StopRequested, lastLines);
+            var (phase, reason, message) = ExitStatus.Describe(exit, s.StopRequested, lastLines, entry.Config?.Launcher == TrainingLauncher.TorchRun);
             s.Phase = phase;
             s.Reason = reason;
             s.Message = message;
