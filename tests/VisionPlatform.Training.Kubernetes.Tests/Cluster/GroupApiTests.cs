@@ -56,4 +56,39 @@ public sealed class GroupApiTests
         KubernetesJobNames.GroupNameFromJobId(jobId).Should().NotBe(KubernetesJobNames.FromJobId(jobId));
         (await h.Executor.FindAsync(jobId)).Should().Be(run);
     }
+
+    [Theory]
+    [InlineData(false, -1)]
+    [InlineData(false, 1)]
+    [InlineData(true, 2)]
+    public async Task A_node_rank_outside_the_run_is_a_validation_error_naming_NodeRank(bool group, int rank)
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var run = await h.Executor.StartAsync(group ? Group("logs-group") : Jobs.Config("logs-single").Build());
+
+        var read = async () =>
+        {
+            await foreach (var line in h.Executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = rank }))
+            {
+                _ = line;
+            }
+        };
+
+        (await read.Should().ThrowAsync<TrainingValidationException>()).Which.Errors.Should().ContainSingle(e => e.Field == "NodeRank");
+    }
+
+    [Fact]
+    public async Task Node_rank_0_of_a_job_of_one_pod_is_its_log()
+    {
+        await using var h = await ClusterHarness.StartAsync(apiServerOnly: true);
+        var run = await h.Executor.StartAsync(Jobs.Config("logs-zero").Build());
+
+        var lines = new List<TrainingLogLine>();
+        await foreach (var line in h.Executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = 0 }))
+        {
+            lines.Add(line);
+        }
+
+        lines.Should().BeEmpty("no pod runs on an API server alone, and no error either");
+    }
 }
