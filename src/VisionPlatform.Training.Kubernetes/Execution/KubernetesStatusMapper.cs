@@ -25,7 +25,8 @@ internal static class KubernetesStatusMapper
     public static TrainingRunStatus Map(CachedJob job, IReadOnlyList<CachedPod> pods, DateTimeOffset now, KubernetesExecutorOptions options, DateTimeOffset? removedAt = null)
     {
         var ordered = CachedPod.OrderByCreation(pods);
-        var group = PodGroup.IsGroup(ordered);
+        // An Indexed Job is a group even before its pods are in view: its counters count ranks, not attempts.
+        var group = job.GroupSize > 0 || PodGroup.IsGroup(ordered);
 
         // A group's pods are its ranks, not attempts: its current state speaks through one of them (see PodGroup).
         var current = PodGroup.Representative(ordered);

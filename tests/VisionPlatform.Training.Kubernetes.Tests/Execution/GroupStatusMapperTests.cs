@@ -19,6 +19,27 @@ public sealed class GroupStatusMapperTests
     }
 
     [Fact]
+    public void Before_its_pods_are_in_view_a_group_counts_its_active_ranks_as_one_attempt()
+    {
+        var status = Map(Job(active: 3), []);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_group_that_succeeded_after_its_pods_were_removed_is_still_one_attempt()
+    {
+        var job = Job(succeeded: 1, active: 2);
+        job.Status.Conditions = [new V1JobCondition { Type = "SuccessCriteriaMet", Status = "True", Reason = "SuccessPolicy", LastTransitionTime = T0.AddMinutes(5) }];
+
+        var status = Map(job, []);
+
+        status.Phase.Should().Be(TrainingPhase.Succeeded);
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
     public void The_group_is_pending_until_the_controller_created_every_ranks_pod()
     {
         var status = Map(Job(active: 2), [Running(0), Running(1)]);
