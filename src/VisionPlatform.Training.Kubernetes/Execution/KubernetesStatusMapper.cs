@@ -25,7 +25,8 @@ internal static class KubernetesStatusMapper
     public static TrainingRunStatus Map(CachedJob job, IReadOnlyList<CachedPod> pods, DateTimeOffset now, KubernetesExecutorOptions options, DateTimeOffset? removedAt = null)
     {
         var ordered = CachedPod.OrderByCreation(pods);
-        var group = PodGroup.IsGroup(ordered);
+        // An Indexed Job is a group even before its pods are in view: its counters count ranks, not attempts.
+        var group = job.GroupSize > 0 || PodGroup.IsGroup(ordered);
 
         // A group's pods are its ranks, not attempts: its current state speaks through one of them (see PodGroup).
         var current = PodGroup.Representative(ordered);
@@ -105,8 +106,20 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");
         }
 
+        // A group trains only once every node's pod exists (the controller creates them one by one).
+        if (group && job.GroupSize > 0 && PodGroup.Current(ordered).Count < job.GroupSize && current.Phase is "Running")
+        {
+            return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting,
+                $"{PodGroup.Current(ordered).Count} of the {job.GroupSize} pods of the group exist; waiting for the Job controller to create the others.");
+        }
+
         // The newest pod's own attempt number: the Job's counters may already count a retry whose pod is not in view yet.
-        return MapActivePod(current, now, options, ordered.Count, Make);
+        // A group's pods are ranks: its attempt is the most pods any one rank has had.
+        var podAttempt = group ? Math.Max(1, PodGroup.Attempts(ordered)) : ordered.Count;
+        var status = MapActivePod(current, now, options, podAttempt, Make);
+        return group && status.Phase == TrainingPhase.Running && current.Phase == "Running"
+            ? status with { Message = $"Attempt {podAttempt} is running on {job.GroupSize} nodes (rank 0 in pod {PodGroup.OfRank(ordered, 0)?.Name ?? current.Name})." }
+            : status;
     }
 
     /// <summary>Whether the Job reached a terminal condition (the Job controller is done with it).</summary>

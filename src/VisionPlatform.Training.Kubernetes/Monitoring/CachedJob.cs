@@ -72,6 +72,9 @@ internal sealed class CachedJob
 
     public int Gpus { get; private init; }
 
+    /// <summary>The nodes of a distributed job (an Indexed Job's completions, one pod per node); 0 for a Job that is not indexed.</summary>
+    public int GroupSize { get; private init; }
+
     public string? CpuRequest { get; private init; }
 
     /// <summary>The last phase published for this run (to make a Running event when a run was seen only pending, then finished).</summary>
@@ -146,6 +149,7 @@ internal sealed class CachedJob
             ProjectId = metadata.Annotations?.TryGetValue(KubernetesLabels.ProjectIdAnnotation, out var project) == true ? StringPool.Share(project) : null,
             ResourceVersion = long.TryParse(metadata.ResourceVersion, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rv) ? rv : 0,
             Gpus = gpus,
+            GroupSize = job.Spec?.CompletionMode == "Indexed" ? job.Spec.Completions ?? 1 : 0,
             CpuRequest = StringPool.Share(cpu?.ToString()),
             PublishedPhase = previous?.Uid == uid ? previous.PublishedPhase : null,
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,

@@ -59,8 +59,9 @@ public sealed class DistributedGroupTests : IAsyncLifetime
         var status = await Executor.GetStatusAsync(run);
         status.Phase.Should().Be(TrainingPhase.Running);
         status.Attempt.Should().Be(1, "two pods of one group are one attempt");
-        var node0 = await LogAsync(run, new TrainingLogOptions());
-        var node1 = await LogAsync(run, new TrainingLogOptions { NodeRank = 1 });
+        // torchrun copies its workers' stderr into the container's log from files, a little later: wait for the lines.
+        var node0 = await Eventually.GetAsync(() => LogAsync(run, new TrainingLogOptions()), l => l.Any(x => x.Contains("holding after epoch 2", StringComparison.Ordinal)), "node 0's log to reach the hold");
+        var node1 = await Eventually.GetAsync(() => LogAsync(run, new TrainingLogOptions { NodeRank = 1 }), l => l.Any(x => x.Contains("rank 1: holding after epoch 2", StringComparison.Ordinal)), "node 1's log to reach the hold");
         node0.Should().Contain(l => l.StartsWith("VP_PROGRESS ", StringComparison.Ordinal) && l.Contains("\"epoch\": 2", StringComparison.Ordinal));
         node0.Should().NotContain(l => l.Contains("rank 1:", StringComparison.Ordinal));
         node1.Should().Contain(l => l.Contains("rank 1: Epoch 2/2", StringComparison.Ordinal)).And.NotContain(l => l.StartsWith("VP_PROGRESS", StringComparison.Ordinal));

@@ -15,6 +15,38 @@ public sealed class GroupStatusMapperTests
 
         status.Phase.Should().Be(TrainingPhase.Running);
         status.Attempt.Should().Be(1);
+        status.Message.Should().Contain("running on 3 nodes");
+    }
+
+    [Fact]
+    public void Before_its_pods_are_in_view_a_group_counts_its_active_ranks_as_one_attempt()
+    {
+        var status = Map(Job(active: 3), []);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_group_that_succeeded_after_its_pods_were_removed_is_still_one_attempt()
+    {
+        var job = Job(succeeded: 1, active: 2);
+        job.Status.Conditions = [new V1JobCondition { Type = "SuccessCriteriaMet", Status = "True", Reason = "SuccessPolicy", LastTransitionTime = T0.AddMinutes(5) }];
+
+        var status = Map(job, []);
+
+        status.Phase.Should().Be(TrainingPhase.Succeeded);
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
+    public void The_group_is_pending_until_the_controller_created_every_ranks_pod()
+    {
+        var status = Map(Job(active: 2), [Running(0), Running(1)]);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Reason.Should().Be(TrainingStatusReasons.Starting);
+        status.Message.Should().Contain("2 of the 3 pods");
     }
 
     [Fact]
@@ -23,7 +55,7 @@ public sealed class GroupStatusMapperTests
         var waiting = Pod(1, "Pending");
         waiting.Status.Conditions = [new V1PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/2 nodes are available: 2 Insufficient nvidia.com/gpu." }];
 
-        var status = Map(Job(active: 2), [Running(0), waiting]);
+        var status = Map(Job(active: 3), [Running(0), waiting, Running(2)]);
 
         status.Phase.Should().Be(TrainingPhase.Pending);
         status.Reason.Should().Be(TrainingStatusReasons.Unschedulable);
@@ -52,7 +84,7 @@ public sealed class GroupStatusMapperTests
         var disrupted = Terminated(1, exitCode: 143, finished: T0.AddMinutes(1));
         var replacement = Running(1, created: T0.AddMinutes(2));
 
-        var status = Map(Job(active: 2, failed: 1), [Running(0), disrupted, replacement]);
+        var status = Map(Job(active: 3, failed: 1), [Running(0), disrupted, replacement, Running(2)]);
 
         status.Phase.Should().Be(TrainingPhase.Running);
         status.Attempt.Should().Be(2);
@@ -64,7 +96,7 @@ public sealed class GroupStatusMapperTests
         var job = Job(succeeded: 1);
         job.Status.Conditions = [new V1JobCondition { Type = "SuccessCriteriaMet", Status = "True", Reason = "SuccessPolicy", LastTransitionTime = T0.AddMinutes(5) }];
 
-        var status = Map(job, [Terminated(0, exitCode: 0, finished: T0.AddMinutes(4)), Running(1)]);
+        var status = Map(job, [Terminated(0, exitCode: 0, finished: T0.AddMinutes(4)), Running(1), Running(2)]);
 
         status.Phase.Should().Be(TrainingPhase.Succeeded);
         status.ExitCode.Should().Be(0);
