@@ -89,6 +89,9 @@ internal sealed class ClusterManifest
 
         // A distributed job's headless Service (created with the Job, owned by it; delete replaces a stale one).
         new() { ApiGroups = [""], Resources = ["services"], Verbs = ["create", "get", "delete"] },
+
+        // The Job controller's FailedCreate Events: why a run's pod is refused (quota, Pod Security, ...).
+        new() { ApiGroups = [""], Resources = ["events"], Verbs = ["get", "list", "watch"] },
     ];
 
     /// <summary>The labels that select the training pods (see <see cref="KubernetesLabels"/>; every Job's pods carry them).</summary>

@@ -91,6 +91,7 @@ public class EnsureClusterResourcesTests
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["pods/log"], Verbs = (string[]?)["get"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["configmaps"], Verbs = (string[]?)["create", "get", "patch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["services"], Verbs = (string[]?)["create", "get", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)[""], Resources = (string[]?)["events"], Verbs = (string[]?)["get", "list", "watch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
             },
             o => o.WithStrictOrdering());
     }
@@ -211,7 +212,7 @@ public class EnsureClusterResourcesTests
         var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);
         Encoding.UTF8.GetString(secret.Data["secret-key"]).Should().Be(SetupHarness.SecretKeyValue);
         secret.Metadata.Labels.Should().Contain("team", "ml").And.Contain(KubernetesLabels.ManagedBy, KubernetesLabels.ManagedByValue);
-        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(5);
+        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(6);
         (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("training-executor", Ns)).RoleRef.Name.Should().Be("training-executor");
 
         h.Cluster.Requests.Clear();
@@ -310,5 +311,6 @@ public class EnsureClusterResourcesTests
         new() { ApiGroups = [""], Resources = ["pods/log"], Verbs = ["get"] },
         new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
         new() { ApiGroups = [""], Resources = ["services"], Verbs = ["create", "get", "delete"] },
+        new() { ApiGroups = [""], Resources = ["events"], Verbs = ["get", "list", "watch"] },
     ];
 }
