@@ -200,6 +200,47 @@ public sealed class AdmissionApiTests(AdmissionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Limit_range_minimum_ratio_and_pod_totals_are_checked_together()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await Client.CoreV1.CreateNamespacedLimitRangeAsync(new V1LimitRange
+        {
+            Metadata = new V1ObjectMeta { Name = "bounds" },
+            Spec = new V1LimitRangeSpec
+            {
+                Limits =
+                [
+                    new V1LimitRangeItem
+                    {
+                        Type = "Container",
+                        Min = new Dictionary<string, ResourceQuantity> { ["memory"] = new("64Mi") },
+                        MaxLimitRequestRatio = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("2") },
+                    },
+                    new V1LimitRangeItem { Type = "Pod", Max = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1") } },
+                ],
+            },
+        }, ns);
+        var pod = Pod("two", s =>
+        {
+            var resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("150m"), ["memory"] = new("32Mi") },
+                Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("600m"), ["memory"] = new("32Mi") },
+            };
+            s.Containers[0].Resources = resources;
+            s.Containers.Add(new V1Container { Name = "sidecar", Image = "trainer:1", Resources = resources });
+        });
+
+        var (code, status) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedPodAsync(pod, ns));
+
+        code.Should().Be(403);
+        status["message"]!.ToString().Should().Be(
+            "pods \"two\" is forbidden: [minimum memory usage per Container is 64Mi, but request is 32Mi, "
+            + "cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000, "
+            + "maximum cpu usage per Pod is 1, but limit is 1200m]");
+    }
+
+    [Fact]
     public async Task Namespaces_without_labels_or_quotas_admit_anything()
     {
         var ns = await fixture.NewNamespaceAsync();
