@@ -159,6 +159,26 @@ public sealed class AdmissionApiTests(AdmissionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Object_count_quotas_refuse_config_maps_and_services_beyond_them()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await Client.CoreV1.CreateNamespacedResourceQuotaAsync(Quota("objects", ("count/configmaps", "1"), ("services", "0")), ns);
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c1" } }, ns);
+        var (_, configMap) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c2" } }, ns));
+        var (_, service) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "s1" },
+            Spec = new V1ServiceSpec { ClusterIP = "None", Selector = new Dictionary<string, string> { ["app"] = "x" } },
+        }, ns));
+
+        configMap["message"]!.ToString().Should().Be(
+            "configmaps \"c2\" is forbidden: exceeded quota: objects, requested: count/configmaps=1, used: count/configmaps=1, limited: count/configmaps=1");
+        service["message"]!.ToString().Should().Be(
+            "services \"s1\" is forbidden: exceeded quota: objects, requested: services=1, used: services=0, limited: services=0");
+    }
+
+    [Fact]
     public async Task A_limit_range_fills_container_defaults_and_refuses_limits_beyond_its_maximum()
     {
         var ns = await fixture.NewNamespaceAsync();
