@@ -159,6 +159,26 @@ public sealed class AdmissionApiTests(AdmissionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Object_count_quotas_refuse_config_maps_and_services_beyond_them()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await Client.CoreV1.CreateNamespacedResourceQuotaAsync(Quota("objects", ("count/configmaps", "1"), ("services", "0")), ns);
+
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c1" } }, ns);
+        var (_, configMap) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "c2" } }, ns));
+        var (_, service) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedServiceAsync(new V1Service
+        {
+            Metadata = new V1ObjectMeta { Name = "s1" },
+            Spec = new V1ServiceSpec { ClusterIP = "None", Selector = new Dictionary<string, string> { ["app"] = "x" } },
+        }, ns));
+
+        configMap["message"]!.ToString().Should().Be(
+            "configmaps \"c2\" is forbidden: exceeded quota: objects, requested: count/configmaps=1, used: count/configmaps=1, limited: count/configmaps=1");
+        service["message"]!.ToString().Should().Be(
+            "services \"s1\" is forbidden: exceeded quota: objects, requested: services=1, used: services=0, limited: services=0");
+    }
+
+    [Fact]
     public async Task A_limit_range_fills_container_defaults_and_refuses_limits_beyond_its_maximum()
     {
         var ns = await fixture.NewNamespaceAsync();
@@ -197,6 +217,47 @@ public sealed class AdmissionApiTests(AdmissionFixture fixture) : IClassFixture<
 
         var stored = await Client.CoreV1.ReadNamespacedLimitRangeAsync("defaults", ns);
         stored.Spec.Limits[0].DefaultRequest["memory"].ToString().Should().Be("256Mi", "a default without a defaultRequest is the request too");
+    }
+
+    [Fact]
+    public async Task Limit_range_minimum_ratio_and_pod_totals_are_checked_together()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        await Client.CoreV1.CreateNamespacedLimitRangeAsync(new V1LimitRange
+        {
+            Metadata = new V1ObjectMeta { Name = "bounds" },
+            Spec = new V1LimitRangeSpec
+            {
+                Limits =
+                [
+                    new V1LimitRangeItem
+                    {
+                        Type = "Container",
+                        Min = new Dictionary<string, ResourceQuantity> { ["memory"] = new("64Mi") },
+                        MaxLimitRequestRatio = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("2") },
+                    },
+                    new V1LimitRangeItem { Type = "Pod", Max = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("1") } },
+                ],
+            },
+        }, ns);
+        var pod = Pod("two", s =>
+        {
+            var resources = new V1ResourceRequirements
+            {
+                Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("150m"), ["memory"] = new("32Mi") },
+                Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("600m"), ["memory"] = new("32Mi") },
+            };
+            s.Containers[0].Resources = resources;
+            s.Containers.Add(new V1Container { Name = "sidecar", Image = "trainer:1", Resources = resources });
+        });
+
+        var (code, status) = await RefusalAsync(() => Client.CoreV1.CreateNamespacedPodAsync(pod, ns));
+
+        code.Should().Be(403);
+        status["message"]!.ToString().Should().Be(
+            "pods \"two\" is forbidden: [minimum memory usage per Container is 64Mi, but request is 32Mi, "
+            + "cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000, "
+            + "maximum cpu usage per Pod is 1, but limit is 1200m]");
     }
 
     [Fact]

@@ -4,13 +4,17 @@ using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Admission;
 
 /// <summary>
-/// The admission plugins the apiserver runs on every create of a pod or a Job, in the apiserver's order: LimitRanger,
-/// ServiceAccount, PodSecurity, ResourceQuota. API requests and the controllers' own creates both go through it
+/// The admission plugins the apiserver runs on every create of a pod or a Job (and, for object-count quotas, of a
+/// ConfigMap, Secret or Service), in the apiserver's order: LimitRanger, ServiceAccount, PodSecurity, ResourceQuota. API requests and the controllers' own creates both go through it
 /// (upstream controllers create through the API server). Admission and the write that follows run under one lock so
 /// that two creates cannot both fit into the last unit of a quota.
 /// </summary>
 internal sealed class AdmissionChain
 {
+    /// <summary>The types admission applies to: pods and Jobs, and the object counts quotas limit.</summary>
+    private static readonly HashSet<ResourceType> Admitted =
+        [ResourceType.Pods, ResourceType.Jobs, ResourceType.ConfigMaps, ResourceType.Secrets, ResourceType.Services];
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ClusterStore _store;
     private readonly TimeProvider _time;
@@ -34,7 +38,7 @@ internal sealed class AdmissionChain
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(obj);
         ns ??= Json.GetString(obj, "metadata", "namespace");
-        if ((type != ResourceType.Pods && type != ResourceType.Jobs) || ns is null
+        if (!Admitted.Contains(type) || ns is null
             || _store.Get(ResourceType.Namespaces, null, ns) is not { } namespaceObject
             || Json.GetString(namespaceObject, "metadata", "deletionTimestamp") is not null)
         {

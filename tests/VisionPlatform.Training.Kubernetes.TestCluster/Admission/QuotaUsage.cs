@@ -24,6 +24,12 @@ internal static class QuotaUsage
     /// <summary>The object-count resource name of a type: <c>count/jobs.batch</c>, <c>count/pods</c>.</summary>
     public static string CountName(ResourceType type) => "count/" + type.QualifiedResource;
 
+    /// <summary>The count a type also has under its pre-<c>count/</c> name (<c>services</c>, <c>secrets</c>, <c>configmaps</c>, <c>resourcequotas</c>), or null.</summary>
+    public static string? LegacyCountName(ResourceType type) =>
+        type == ResourceType.Services || type == ResourceType.Secrets || type == ResourceType.ConfigMaps || type == ResourceType.ResourceQuotas
+            ? type.Plural
+            : null;
+
     /// <summary>What one pod uses (nothing once it has finished).</summary>
     public static Dictionary<string, decimal> OfPod(JsonObject pod, DateTimeOffset now)
     {
@@ -105,9 +111,9 @@ internal static class QuotaUsage
             }
         }
 
-        foreach (var (legacy, type) in new[] { ("services", ResourceType.Services), ("secrets", ResourceType.Secrets), ("configmaps", ResourceType.ConfigMaps), ("resourcequotas", ResourceType.ResourceQuotas) })
+        foreach (var type in ResourceType.All)
         {
-            if (wanted.Contains(legacy))
+            if (LegacyCountName(type) is { } legacy && wanted.Contains(legacy))
             {
                 used[legacy] = store.List(type, ns).Items.Count;
             }

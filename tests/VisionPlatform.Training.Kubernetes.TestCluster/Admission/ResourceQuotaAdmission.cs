@@ -4,7 +4,7 @@ using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Admission;
 
 /// <summary>
-/// The ResourceQuota admission plugin for pods and Jobs. For every quota in the namespace (by name) that constrains what
+/// The ResourceQuota admission plugin for pods, Jobs, and the object counts of ConfigMaps, Secrets and Services. For every quota in the namespace (by name) that constrains what
 /// the new object uses: first the "must specify" rule (a quota on cpu or memory needs every container to say it:
 /// <c>failed quota: q: must specify limits.cpu for: main</c>), then the limit
 /// (<c>exceeded quota: q, requested: requests.nvidia.com/gpu=1, used: requests.nvidia.com/gpu=1, limited: requests.nvidia.com/gpu=1</c>).
@@ -28,6 +28,10 @@ internal sealed class ResourceQuotaAdmission : IAdmissionPlugin
         var delta = request.Type == ResourceType.Pods
             ? QuotaUsage.OfPod(request.Object, now)
             : new Dictionary<string, decimal>(StringComparer.Ordinal) { [QuotaUsage.CountName(request.Type)] = 1 };
+        if (QuotaUsage.LegacyCountName(request.Type) is { } legacy)
+        {
+            delta[legacy] = 1;
+        }
 
         if (request.Type == ResourceType.Pods)
         {

@@ -31,7 +31,12 @@ public sealed class FieldSelector
             ["involvedObject.namespace"] = ["involvedObject", "namespace"],
             ["involvedObject.name"] = ["involvedObject", "name"],
             ["involvedObject.uid"] = ["involvedObject", "uid"],
+            ["involvedObject.apiVersion"] = ["involvedObject", "apiVersion"],
+            ["involvedObject.resourceVersion"] = ["involvedObject", "resourceVersion"],
+            ["involvedObject.fieldPath"] = ["involvedObject", "fieldPath"],
             ["reason"] = ["reason"],
+            ["reportingComponent"] = ["reportingComponent"],
+            ["source"] = ["source", "component"],
             ["type"] = ["type"],
         },
     };
