@@ -368,8 +368,8 @@ internal sealed class ApiServer
                 "299 - \"child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning\"");
         }
 
-        // registries with ReturnDeletedObject (pods, services) answer with the object, the others with a Status
-        if (result.Removed && type != ResourceType.Pods && type != ResourceType.Namespaces && type != ResourceType.Services)
+        // registries with ReturnDeletedObject (pods, services, resourcequotas) answer with the object, the others with a Status
+        if (result.Removed && type != ResourceType.Pods && type != ResourceType.Namespaces && type != ResourceType.Services && type != ResourceType.ResourceQuotas)
         {
             var details = new JsonObject
             {
