@@ -61,7 +61,7 @@ public class KubernetesMonitorResilienceTests
         await host.WaitForWatchesAsync();
         await using var recorder = new EventRecorder(host.Events);
         var watches = host.Api.Requests.CountOf("watch");
-        host.Api.Faults.StallWatches().Should().Be(2, "one watch for Jobs, one for pods");
+        host.Api.Faults.StallWatches().Should().Be(3, "one watch for Jobs, one for pods, one for FailedCreate Events");
 
         var runs = await StartAsync(host, "mon-stall", 1, """{"epoch_seconds": 0.2}""");
 

@@ -34,8 +34,8 @@ public class KubernetesMonitorScaleTests
         runs.Select(r => recorder.Phases(r.JobId)[^1].Status.Phase).Should().AllBeEquivalentTo(TrainingPhase.Succeeded);
         var requests = host.Api.Requests;
         requests.CountOf("create", "jobs").Should().Be(100);
-        requests.CountOf("list").Should().Be(2, "one list for Jobs and one for pods");
-        requests.CountOf("watch").Should().BeLessThanOrEqualTo(4, "one watch per resource, not per run");
+        requests.CountOf("list").Should().Be(3, "one list each for Jobs, pods and FailedCreate Events");
+        requests.CountOf("watch").Should().BeLessThanOrEqualTo(6, "one watch per resource, not per run");
         requests.Entries.Where(e => e.Verb == "get" && e.Resource is "jobs" or "pods").Select(e => e.Path).Should().BeEmpty("no run is polled and, with no one wanting progress or logs, no log is read");
         host.Monitor.TrackedRuns.Should().Be(100, "every run is in the cache, finished or not");
     }

@@ -88,11 +88,11 @@ internal sealed class MonitorHost : IAsyncDisposable
         Eventually.GetAsync(() => Task.FromResult(Monitor.IsSynced), synced => synced, "the monitor to sync");
 
     /// <summary>
-    /// Waits until the monitor's watches (Jobs and pods) are open on the API server. A synced monitor has listed both
+    /// Waits until the monitor's watches (Jobs, pods and FailedCreate Events) are open on the API server. A synced monitor has listed both
     /// kinds, but opens each watch only after its list, so on a loaded machine a fault injected right after the sync can
     /// find a watch that is not open yet.
     /// </summary>
-    public Task WaitForWatchesAsync(int count = 2) =>
+    public Task WaitForWatchesAsync(int count = 3) =>
         Eventually.GetAsync(() => Task.FromResult(Api.Faults.OpenWatches), open => open >= count, $"{count} watches to be open");
 
     public async ValueTask DisposeAsync()
