@@ -26,9 +26,7 @@ public sealed partial class KubernetesTrainingExecutor
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
         var run = new TrainingRun(Name, config.JobId, $"{ns}/{name}");
-        // Only a Job that mounts the trainer config file needs its ConfigMap; asking the builder for every start made the
-        // trainer invocation a second time just to learn that most configs travel as an argument (issue 15).
-        var configMap = MountsConfigFile(job) ? _builder.BuildConfigMap(config, job) : null;
+        var configMap = _builder.BuildConfigMap(config, job);
         var client = _connection.GetClient();
 
         // A config too large for one argument travels in a ConfigMap: created (or reused) first, so the pod finds it;
@@ -51,19 +49,6 @@ public sealed partial class KubernetesTrainingExecutor
         }
 
         return run;
-    }
-
-    private static bool MountsConfigFile(V1Job job)
-    {
-        foreach (var volume in job.Spec?.Template?.Spec?.Volumes ?? [])
-        {
-            if (volume.Name == TrainerConfigFile.VolumeName)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private async Task<V1Job> CreateJobAsync(IKubernetes client, V1Job job, TrainingJobConfig config, CancellationToken cancellationToken)
