@@ -66,7 +66,19 @@ Console.CancelKeyPress += (_, e) =>
 Console.WriteLine($"scenario: {scenario.Name}");
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
 Console.WriteLine($"machine.load_avg_start: {LoadAverage()}");
-foreach (var result in await scenario.RunAsync(options, Console.Error, cts.Token))
+IReadOnlyList<BenchmarkResult> results;
+try
+{
+    results = await scenario.RunAsync(options, Console.Error, cts.Token);
+}
+catch (OperationCanceledException) when (cts.IsCancellationRequested)
+{
+    // the scenario has stopped its child processes on the way out
+    Console.Error.WriteLine($"{scenario.Name}: cancelled");
+    return 130;
+}
+
+foreach (var result in results)
 {
     Console.WriteLine(result);
 }

@@ -25,7 +25,7 @@ internal enum ClusterProfile
 
 /// <summary>
 /// The test cluster a scenario drives, plus what the scenario reads from its store without HTTP (commit times, Job
-/// counts, populating 10,000 runs). Lives in the benchmark's process (<c>--cluster inproc</c>) or in a child process
+/// counts, populating 10,000 runs). Lives in the benchmark's process (<c>--inproc 1</c>) or in a child process
 /// (<c>__cluster</c>, the default); either way the scenario talks to it through <see cref="HandleAsync"/> commands.
 /// </summary>
 internal sealed class ClusterControl : IAsyncDisposable

@@ -159,19 +159,25 @@ internal sealed class SubmitScenario : IBenchmarkScenario
     /// Where a start's own time goes, without HTTP, warm (after the pairs), over <paramref name="count"/> fresh configs:
     /// the config hash (<see cref="TrainingJobConfig.ConfigHash"/>, the Job's config-hash annotation: core package) and
     /// building and validating the Job (<see cref="TrainingJobSpecBuilder.Build(TrainingJobConfig, KubernetesJobOptions)"/>,
-    /// with the hash already computed). The rest of sdk_ms − raw_ms is the SDK's client pipeline (retry handler).
+    /// with the hash already computed), and <see cref="TrainingJobSpecBuilder.BuildConfigMap"/> (whether the config
+    /// travels in a ConfigMap: the trainer invocation built again). The rest of sdk_ms − raw_ms is the SDK's client
+    /// pipeline (retry handler).
     /// </summary>
     private static IEnumerable<BenchmarkResult> Parts(TrainingJobSpecBuilder specs, int count)
     {
         var configs = Enumerable.Range(0, count).Select(i => NewJob($"submit-parts-{i}")).ToList();
         var (hashUs, hashBytes) = Time(configs, c => c.ConfigHash);
         var (buildUs, buildBytes) = Time(configs, c => specs.Build(c));
+        var built = configs.ToDictionary(c => c, c => specs.Build(c));
+        var (mapUs, mapBytes) = Time(configs, c => specs.BuildConfigMap(c, built[c]) ?? (object)string.Empty);
         return
         [
             BenchmarkResult.Of("submit.parts.config_hash_us", hashUs, "0.0"),
             BenchmarkResult.Of("submit.parts.config_hash_bytes", hashBytes, "0"),
             BenchmarkResult.Of("submit.parts.build_us", buildUs, "0.0"),
             BenchmarkResult.Of("submit.parts.build_bytes", buildBytes, "0"),
+            BenchmarkResult.Of("submit.parts.config_map_us", mapUs, "0.0"),
+            BenchmarkResult.Of("submit.parts.config_map_bytes", mapBytes, "0"),
         ];
 
         static (double Us, double Bytes) Time(List<TrainingJobConfig> configs, Func<TrainingJobConfig, object> step)
