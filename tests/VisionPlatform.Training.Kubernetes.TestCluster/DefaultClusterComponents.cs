@@ -8,6 +8,7 @@ public static class DefaultClusterComponents
     [
         () => new Controllers.ServiceAccountsController(),
         () => new Controllers.ResourceQuotaController(),
+        () => new Controllers.EventsMirror(),
         () => new Controllers.JobController(),
         () => new Controllers.GarbageCollector(),
         () => new Controllers.EndpointSliceController(),

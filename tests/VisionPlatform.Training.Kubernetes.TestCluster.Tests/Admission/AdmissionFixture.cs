@@ -6,7 +6,7 @@ using k8s.Models;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Admission;
 
 /// <summary>
-/// A cluster with the controllers admission needs (ServiceAccounts, resource quota, Job) and no scheduler or node agent,
+/// A cluster with the controllers admission needs (ServiceAccounts, resource quota, events mirror, Job) and no scheduler or node agent,
 /// so pods stay Pending and count against quotas until a test finishes or deletes them.
 /// </summary>
 public sealed class AdmissionFixture : IAsyncLifetime
@@ -21,6 +21,7 @@ public sealed class AdmissionFixture : IAsyncLifetime
         options.Components.Clear();
         options.Components.Add(() => new TestCluster.Controllers.ServiceAccountsController());
         options.Components.Add(() => new TestCluster.Controllers.ResourceQuotaController());
+        options.Components.Add(() => new TestCluster.Controllers.EventsMirror());
         options.Components.Add(() => new TestCluster.Controllers.JobController());
         Cluster = await KubernetesTestCluster.StartAsync(options);
         Client = Cluster.CreateClient();

@@ -93,6 +93,32 @@ public sealed class FailedCreateTests(AdmissionFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_event_is_also_served_by_events_k8s_io_v1_read_only()
+    {
+        var ns = await fixture.NewNamespaceAsync();
+        var job = await Client.BatchV1.CreateNamespacedJobAsync(Job("v1-job", s => s.ServiceAccountName = "missing"), ns);
+        var core = await FailedCreateAsync(ns, "v1-job", _ => true);
+
+        var items = await EventuallyAsync(
+            async () => (await Client.EventsV1.ListNamespacedEventAsync(ns, fieldSelector: "regarding.name=v1-job,reason=FailedCreate")).Items,
+            i => i.Count == 1);
+
+        var view = items[0];
+        view.Metadata.Name.Should().Be(core.Metadata.Name);
+        view.Note.Should().Be(core.Message);
+        view.Type.Should().Be("Warning");
+        view.ReportingController.Should().Be("job-controller");
+        view.Regarding.Uid.Should().Be(job.Metadata.Uid);
+        view.DeprecatedSource.Component.Should().Be("job-controller");
+        view.DeprecatedCount.Should().BeGreaterThanOrEqualTo(1);
+
+        var (code, status) = await RefusalAsync(() => Client.EventsV1.CreateNamespacedEventAsync(
+            new Eventsv1Event { Metadata = new V1ObjectMeta { Name = "mine" }, EventTime = DateTime.UtcNow, Reason = "X", Note = "n" }, ns));
+        code.Should().Be(405);
+        status["message"]!.ToString().Should().Contain("write Events through core/v1");
+    }
+
+    [Fact]
     public async Task A_limit_range_violation_is_a_failed_create_event()
     {
         var ns = await fixture.NewNamespaceAsync();

@@ -17,6 +17,7 @@ internal static class Discovery
         ("authorization.k8s.io", "v1"),
         ("networking.k8s.io", "v1"),
         ("discovery.k8s.io", "v1"),
+        ("events.k8s.io", "v1"),
     ];
 
     public static JsonObject Version() => new()

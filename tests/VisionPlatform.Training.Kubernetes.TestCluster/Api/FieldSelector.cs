@@ -25,6 +25,19 @@ public sealed class FieldSelector
         [ResourceType.Jobs] = new() { ["status.successful"] = ["status", "succeeded"] },
         [ResourceType.Secrets] = new() { ["type"] = ["type"] },
         [ResourceType.Namespaces] = new() { ["status.phase"] = ["status", "phase"] },
+        [ResourceType.EventsV1] = new()
+        {
+            ["regarding.kind"] = ["regarding", "kind"],
+            ["regarding.namespace"] = ["regarding", "namespace"],
+            ["regarding.name"] = ["regarding", "name"],
+            ["regarding.uid"] = ["regarding", "uid"],
+            ["regarding.apiVersion"] = ["regarding", "apiVersion"],
+            ["regarding.resourceVersion"] = ["regarding", "resourceVersion"],
+            ["regarding.fieldPath"] = ["regarding", "fieldPath"],
+            ["reason"] = ["reason"],
+            ["reportingController"] = ["reportingController"],
+            ["type"] = ["type"],
+        },
         [ResourceType.Events] = new()
         {
             ["involvedObject.kind"] = ["involvedObject", "kind"],

@@ -35,6 +35,12 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>v1 Events (core group).</summary>
     public static readonly ResourceType Events = new("", "v1", "events", "Event", true);
 
+    /// <summary>
+    /// events.k8s.io/v1 Events: a read-only view of the core/v1 Events (the events mirror keeps it), as the apiserver
+    /// serves the same stored events in both groups.
+    /// </summary>
+    public static readonly ResourceType EventsV1 = new("events.k8s.io", "v1", "events", "Event", true);
+
     /// <summary>rbac.authorization.k8s.io/v1 Roles.</summary>
     public static readonly ResourceType Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
 
@@ -58,7 +64,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
 
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, EventsV1, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";

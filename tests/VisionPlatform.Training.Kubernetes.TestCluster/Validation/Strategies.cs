@@ -24,6 +24,7 @@ internal static class Strategies
         [ResourceType.EndpointSlices] = new EndpointSliceStrategy(),
         [ResourceType.ResourceQuotas] = new ResourceQuotaStrategy(),
         [ResourceType.LimitRanges] = new LimitRangeStrategy(),
+        [ResourceType.EventsV1] = new ReadOnlyViewStrategy(ResourceType.EventsV1, "write Events through core/v1 (/api/v1/namespaces/<ns>/events)"),
     };
 }
 
@@ -350,4 +351,15 @@ internal sealed class RoleBindingStrategy() : GenericStrategy(ResourceType.RoleB
             errors.InvalidRaw("roleRef", updated["roleRef"]?.ToJsonString() ?? "null", "cannot change roleRef");
         }
     }
+}
+
+/// <summary>A type served as a read-only view of another: creates and updates are 405 MethodNotAllowed saying where to write.</summary>
+internal sealed class ReadOnlyViewStrategy(ResourceType type, string hint) : GenericStrategy(type, NameRules.Dns1123Subdomain, hasStatus: false)
+{
+    public override void PrepareForCreate(JsonObject obj) => throw Refuse("create");
+
+    public override JsonObject PrepareForUpdate(JsonObject updated, JsonObject existing) => throw Refuse("update");
+
+    private StoreException Refuse(string verb) =>
+        new(405, "MethodNotAllowed", $"{verb} is not supported on resources of kind \"{Type.QualifiedResource}\" by the test cluster: {hint}");
 }
