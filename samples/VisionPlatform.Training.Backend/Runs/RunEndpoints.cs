@@ -131,20 +131,30 @@ internal static class RunEndpoints
             {
                 try
                 {
-                    if (options.Follow)
+                    var lines = run.GetLogsAsync(options, aborted).GetAsyncEnumerator(aborted);
+                    await using (lines.ConfigureAwait(false))
                     {
-                        // Send the headers now: a followed log may stay silent for a long time.
-                        await body.FlushAsync(aborted).ConfigureAwait(false);
-                    }
-
-                    await foreach (var line in run.GetLogsAsync(options, aborted).ConfigureAwait(false))
-                    {
-                        var text = line.Timestamp is { } at ? at.ToString("O", CultureInfo.InvariantCulture) + " " + line.Text : line.Text;
-                        await body.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), aborted).ConfigureAwait(false);
+                        // Reading begins before the headers go out: a follow takes its starting point (the tail) when it
+                        // begins, so a client that has the headers knows every line written from then on is streamed.
+                        var next = lines.MoveNextAsync();
                         if (options.Follow)
                         {
-                            // Following is a live view: each line goes out as it is read.
+                            // Send the headers now: a followed log may stay silent for a long time.
                             await body.FlushAsync(aborted).ConfigureAwait(false);
+                        }
+
+                        while (await next.ConfigureAwait(false))
+                        {
+                            var line = lines.Current;
+                            var text = line.Timestamp is { } at ? at.ToString("O", CultureInfo.InvariantCulture) + " " + line.Text : line.Text;
+                            await body.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), aborted).ConfigureAwait(false);
+                            if (options.Follow)
+                            {
+                                // Following is a live view: each line goes out as it is read.
+                                await body.FlushAsync(aborted).ConfigureAwait(false);
+                            }
+
+                            next = lines.MoveNextAsync();
                         }
                     }
                 }

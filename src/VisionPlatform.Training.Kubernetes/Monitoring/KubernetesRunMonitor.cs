@@ -8,13 +8,15 @@ namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
 /// Keeps every SDK run in the executor's namespace current with one list + watch for Jobs and one for their pods
-/// (label <c>app.kubernetes.io/managed-by</c>). The parts, each with one job: <see cref="ResourceInformer{T}"/> (list,
-/// watch, resume), <see cref="RunCache"/> (compact records), <see cref="RunStatusProjection"/> (status from the records,
+/// (label <c>app.kubernetes.io/managed-by</c>), and one optional one for the Job controller's FailedCreate Events. The
+/// parts, each with one job: <see cref="ResourceInformer{T}"/> (list, watch, resume; created in
+/// <c>KubernetesRunMonitor.Informers.cs</c>), <see cref="RunCache"/> (compact records), <see cref="PodCreateFailures"/>
+/// (refusals for Jobs not cached yet), <see cref="RunStatusProjection"/> (status from the records,
 /// shared with the executor's direct reads), <see cref="RunEventPublishing"/> (events), <see cref="LogFollows"/> (log
 /// follows for progress and log events) and <see cref="RunWaiters"/>. This class runs them and answers the executor's
 /// reads from the cache while it is synced. See <c>docs/monitoring.md</c>.
 /// </summary>
-internal sealed class KubernetesRunMonitor : BackgroundService
+internal sealed partial class KubernetesRunMonitor : BackgroundService
 {
     private readonly KubernetesExecutorOptions _options;
     private readonly ITrainingEventPublisher? _publisher;
@@ -31,11 +33,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
     private ResourceInformer<V1Job>? _jobInformer;
     private ResourceInformer<V1Pod>? _podInformer;
     private ResourceInformer<Corev1Event>? _eventInformer;
-
-    // The latest FailedCreate per Job UID, for a Job the cache does not hold yet (the Events list may come before the
-    // Jobs list); bounded, and attached to the Job when it arrives.
-    private readonly Dictionary<string, PodCreateFailure> _unattachedFailures = new(StringComparer.Ordinal);
-    private const int MaxUnattachedFailures = 1024;
+    private readonly PodCreateFailures _createFailures = new();
     private volatile bool _running;
 
     public KubernetesRunMonitor(
@@ -241,94 +239,6 @@ internal sealed class KubernetesRunMonitor : BackgroundService
         }
     }
 
-    private void CreateInformers(IKubernetes client)
-    {
-        var ns = _options.Namespace;
-        var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}";
-        var pageSize = _options.Monitor.ListPageSize;
-        var timeoutSeconds = (int)_options.Monitor.WatchTimeout.TotalSeconds;
-        _jobInformer = new ResourceInformer<V1Job>(
-            "jobs",
-            async (next, ct) =>
-            {
-                var page = await client.BatchV1.ListNamespacedJobAsync(ns, labelSelector: selector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
-                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
-            },
-            (rv, onError, ct) => client.BatchV1.WatchListNamespacedJobAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
-            new JobTarget(this),
-            _options.Monitor,
-            _time,
-            _logger);
-        _podInformer = new ResourceInformer<V1Pod>(
-            "pods",
-            async (next, ct) =>
-            {
-                var page = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: selector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
-                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
-            },
-            (rv, onError, ct) => client.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, labelSelector: selector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
-            new PodTarget(this),
-            _options.Monitor,
-            _time,
-            _logger);
-
-        // Pods the cluster refuses to create (quota, Pod Security, LimitRange, a missing ServiceAccount) show only as the
-        // Job controller's FailedCreate Events. One more watch for the namespace, not one read per run; optional, so a
-        // host without RBAC on events keeps everything else.
-        _eventInformer = new ResourceInformer<Corev1Event>(
-            "events",
-            async (next, ct) =>
-            {
-                var page = await client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: PodCreateFailure.FieldSelector, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
-                return (page.Items ?? [], page.Metadata?.ResourceVersion, page.Metadata?.ContinueProperty);
-            },
-            (rv, onError, ct) => client.CoreV1.WatchListNamespacedEventAsync(ns, allowWatchBookmarks: true, fieldSelector: PodCreateFailure.FieldSelector, resourceVersion: rv, timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: ct),
-            new EventTarget(this),
-            _options.Monitor,
-            _time,
-            _logger,
-            optional: true);
-    }
-
-    private void ApplyEvents(IEnumerable<Corev1Event> items)
-    {
-        lock (_gate)
-        {
-            foreach (var item in items)
-            {
-                if (PodCreateFailure.From(item, out var jobName, out var uid) is not { } failure)
-                {
-                    continue;
-                }
-
-                if (_cache.TryGetJob(jobName, out var job) && (uid is null || string.Equals(job.Uid.ToString(), uid, StringComparison.OrdinalIgnoreCase)))
-                {
-                    job.CreateFailure = job.CreateFailure is { } known ? known.Merge(failure) : failure;
-                    _events.Publish(job);
-                }
-                else if (uid is not null)
-                {
-                    if (_unattachedFailures.Count >= MaxUnattachedFailures)
-                    {
-                        _unattachedFailures.Remove(_unattachedFailures.Keys.First());
-                    }
-
-                    var key = uid.ToLowerInvariant();
-                    _unattachedFailures[key] = _unattachedFailures.TryGetValue(key, out var earlier) ? earlier.Merge(failure) : failure;
-                }
-            }
-        }
-    }
-
-    /// <summary>Gives a Job that just arrived the refusal seen before it (under the lock).</summary>
-    private void AttachFailure(CachedJob job)
-    {
-        if (_unattachedFailures.Count > 0 && _unattachedFailures.Remove(job.Uid.ToString(), out var failure))
-        {
-            job.CreateFailure = job.CreateFailure is { } known ? known.Merge(failure) : failure;
-        }
-    }
-
     private async Task ReevaluateAsync(CancellationToken cancellationToken)
     {
         // Only time moves a pod stuck pulling its image (ImagePullBackOffTimeout), or a pod the cluster keeps refusing
@@ -371,7 +281,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
                     listed.Add(name);
                     if (_cache.Upsert(item, out _) is { } upserted)
                     {
-                        AttachFailure(upserted);
+                        _createFailures.Attach(upserted);
                     }
                 }
             }
@@ -397,7 +307,7 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             }
             else if (_cache.Upsert(item, out var known) is { } job)
             {
-                AttachFailure(job);
+                _createFailures.Attach(job);
                 job.New |= (type == WatchEventType.Added || created) && !known;
                 _events.Publish(job);
             }
@@ -482,52 +392,6 @@ internal sealed class KubernetesRunMonitor : BackgroundService
             {
                 _follows.Update(job);
             }
-        }
-    }
-
-    private sealed class JobTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Job>
-    {
-        public void Replace(IReadOnlyList<V1Job> items, string? resourceVersion) => monitor.ReplaceJobs(items, resourceVersion);
-
-        public void Apply(WatchEventType type, V1Job item) => monitor.ApplyJob(type, item);
-
-        public void Advanced(string resourceVersion)
-        {
-        }
-
-        public void SyncChanged() => monitor.SyncChanged();
-    }
-
-    private sealed class PodTarget(KubernetesRunMonitor monitor) : IInformerTarget<V1Pod>
-    {
-        public void Replace(IReadOnlyList<V1Pod> items, string? resourceVersion) => monitor.ReplacePods(items, resourceVersion);
-
-        public void Apply(WatchEventType type, V1Pod item) => monitor.ApplyPod(type, item);
-
-        public void Advanced(string resourceVersion) => monitor.PodsAdvanced(resourceVersion);
-
-        public void SyncChanged() => monitor.SyncChanged();
-    }
-
-    private sealed class EventTarget(KubernetesRunMonitor monitor) : IInformerTarget<Corev1Event>
-    {
-        public void Replace(IReadOnlyList<Corev1Event> items, string? resourceVersion) => monitor.ApplyEvents(items);
-
-        public void Apply(WatchEventType type, Corev1Event item)
-        {
-            if (type != WatchEventType.Deleted)
-            {
-                monitor.ApplyEvents([item]);
-            }
-        }
-
-        public void Advanced(string resourceVersion)
-        {
-        }
-
-        // Events never hold back the monitor's sync: they only add a reason to a run that has no pod.
-        public void SyncChanged()
-        {
         }
     }
 }
