@@ -137,7 +137,9 @@ public sealed class AdmissionApiTests(AdmissionFixture fixture) : IClassFixture<
         missing["message"]!.ToString().Should().Be(
             "pods \"c\" is forbidden: failed quota: compute: must specify requests.cpu for: trainer; requests.memory for: trainer");
 
-        var quota = await EventuallyAsync(() => Client.CoreV1.ReadNamespacedResourceQuotaAsync("compute", ns), q => q.Status?.Used?.Count == 3);
+        // The controller first writes the quota's usage as zero (on the quota's creation), then recounts once the pod is
+        // stored: wait for the count that includes pod a, not for the first status.
+        var quota = await EventuallyAsync(() => Client.CoreV1.ReadNamespacedResourceQuotaAsync("compute", ns), q => q.Status?.Used?.TryGetValue("pods", out var pods) == true && pods.ToString() == "1");
         quota.Status.Used.ToDictionary(u => u.Key, u => u.Value.ToString()).Should().BeEquivalentTo(
             new Dictionary<string, string> { ["pods"] = "1", ["requests.cpu"] = "500m", ["requests.memory"] = "512Mi" });
     }
