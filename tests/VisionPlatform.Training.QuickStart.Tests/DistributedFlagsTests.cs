@@ -48,6 +48,20 @@ public sealed class DistributedFlagsTests : IDisposable
         arguments.Should().ContainInOrder("--model_name", "tiny_cnn", "--dataset_path", "synthetic");
     }
 
+    [Fact]
+    public async Task A_kubernetes_dry_run_of_two_nodes_renders_the_indexed_job_then_its_headless_service()
+    {
+        var result = await QuickStartProcess.RunAsync(["--executor", "kubernetes", "--dry-run", "--framework", "pytorch", "--nodes", "2", "--gpus", "2"]);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        var documents = result.Output.Split("\n---\n");
+        documents.Should().HaveCount(2, result.Output);
+        documents[0].Should().StartWith("apiVersion: batch/v1\nkind: Job\n")
+            .And.Contain("completionMode: Indexed").And.Contain("completions: 2").And.Contain("parallelism: 2")
+            .And.Contain("- torch.distributed.run").And.Contain("name: PET_NNODES").And.Contain("name: PET_NODE_RANK");
+        documents[1].Should().StartWith("apiVersion: v1\nkind: Service\n").And.Contain("clusterIP: None").And.Contain("publishNotReadyAddresses: true");
+    }
+
     [Theory]
     [InlineData("--executor", "subprocess")]
     [InlineData("--dry-run", null)]

@@ -135,7 +135,8 @@ public class LeastPrivilegeTests
         // The grace-period stop deletes the run's pods one by one with a UID precondition and falls back at the first 403;
         // when the Job controller removed the pod before the stop listed it, there is nothing left to delete.
         refused.Should().HaveCountLessThanOrEqualTo(1, "the grace-period stop stops at the first refused pod delete");
-        refused.Should().OnlyContain(r => r.StartsWith($"delete /api/v1/namespaces/{Ns}/pods/", StringComparison.Ordinal), string.Join("; ", refused));
+        // (OnlyContain fails on an empty list, and none refused is a valid outcome: the pod may be gone already.)
+        refused.Where(r => !r.StartsWith($"delete /api/v1/namespaces/{Ns}/pods/", StringComparison.Ordinal)).Should().BeEmpty(string.Join("; ", refused));
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "jobs" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "watch" && e.Resource == "pods" && e.StatusCode == 200);
         cluster.Cluster.Requests.Entries.Should().Contain(e => e.Verb == "get" && e.Path.EndsWith("/log", StringComparison.Ordinal) && e.StatusCode == 200);
