@@ -127,13 +127,20 @@ public class KubernetesTrustBoundaryTests
     {
         const string image = "sim/long-running:1";
         // A trainer that ignores SIGTERM: its pod stays Terminating after the Job controller ends the Job, so the stop
-        // always finds it to delete (with the shorter grace period).
-        await using var h = await WorkloadHarness.StartAsync(c => c.Workloads.Images[image] = ImageMapping.Command("/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"));
+        // always finds it to delete (with the shorter grace period). It says when the trap is in place: "Running" only
+        // means the process was spawned, and a TERM that reaches the shell before its trap ends the pod at once (under
+        // load the stop came first once, the pod was gone, and there was nothing to delete).
+        await using var h = await WorkloadHarness.StartAsync(c => c.Workloads.Images[image] = ImageMapping.Command("/bin/sh", "-c", "trap '' TERM; echo trap-set; while :; do sleep 1; done"));
         var recorder = new DeleteRecorder();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = h.Cluster.Url.ToString().TrimEnd('/') }, recorder);
         var executor = new KubernetesTrainingExecutor(client, new TrainingJobSpecBuilder(h.Options, new VisionPlatform.Training.Trainers.FlagTrainerContract()));
         var run = await executor.StartAsync(WorkloadHarness.Trainer("grace-1").Build(), new KubernetesJobOptions { Image = image });
         await h.WaitForAsync(run, s => s.Phase == TrainingPhase.Running, "Running");
+        await Eventually.GetAsync(
+            async () => await h.Executor.GetLogsAsync(run).Select(l => l.Text).ToListAsync(),
+            lines => lines.Contains("trap-set"),
+            "the shell's TERM trap",
+            TimeSpan.FromSeconds(60));
         var pod = (await h.PodsAsync()).Single();
 
         var stopped = await executor.StopAsync(run, new TrainingStopOptions { GracePeriod = TimeSpan.FromSeconds(1) });
