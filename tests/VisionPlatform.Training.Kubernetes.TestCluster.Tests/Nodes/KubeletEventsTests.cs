@@ -130,7 +130,7 @@ public sealed partial class KubeletEventsTests : IDisposable
             ("Normal", "BackOff", $"Back-off pulling image \"{MissingImage}\""),
             ("Warning", "Failed", "Error: ImagePullBackOff"));
         events.Skip(1).Should().AllSatisfy(e => e.InvolvedObject.FieldPath.Should().Be("spec.containers{main}"));
-        events.Where(e => e.Count > 1).Should().AllSatisfy(e => e.LastTimestamp.Should().BeAfter(e.FirstTimestamp!.Value));
+        events.Where(e => e.Count > 1).Should().AllSatisfy(e => e.LastTimestamp.Should().BeOnOrAfter(e.FirstTimestamp!.Value));
         var pod = await env.Client.CoreV1.ReadNamespacedPodAsync("nopull", Ns);
         pod.Status.ContainerStatuses.Single().State.Waiting.Reason.Should().BeOneOf("ErrImagePull", "ImagePullBackOff");
 
