@@ -141,6 +141,28 @@ public sealed partial class KubeletEventsTests : IDisposable
         events.Single(e => e.Reason == "Pulled").Message.Should().StartWith($"Successfully pulled image \"{MissingImage}\" in ");
     }
 
+    [Fact]
+    public async Task A_missing_secret_is_a_failed_event_with_the_config_error_until_it_exists_then_the_container_starts()
+    {
+        await using var env = await WorkloadCluster.StartAsync(o => o.Workloads.Images[Image] = ImageMapping.Passthrough);
+        var pod = SleepingPod("nosecret", Image);
+        pod.Spec.Containers[0].Env =
+        [
+            new V1EnvVar { Name = "TOKEN", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "creds", Key = "token" } } },
+        ];
+        await env.Client.CoreV1.CreateNamespacedPodAsync(pod, Ns);
+
+        var events = await EventsAsync(env, "nosecret", list => list.Any(e => e.Reason == "Failed"));
+        var failed = events.Single(e => e.Reason == "Failed");
+        (failed.Type, failed.Message, failed.InvolvedObject.FieldPath).Should().Be(("Warning", "Error: secret \"creds\" not found", "spec.containers{main}"));
+        events.Should().NotContain(e => e.Reason == "Created", "the container cannot be created without its environment");
+
+        await env.Client.CoreV1.CreateNamespacedSecretAsync(
+            new V1Secret { Metadata = new V1ObjectMeta { Name = "creds" }, StringData = new Dictionary<string, string> { ["token"] = "t" } }, Ns);
+        events = await EventsAsync(env, "nosecret", list => list.Any(e => e.Reason == "Started"));
+        events.Select(e => e.Reason).Should().EndWith(["Created", "Started"]);
+    }
+
     [Theory]
     [InlineData(0, "0s")]
     [InlineData(0.9, "0s")]
