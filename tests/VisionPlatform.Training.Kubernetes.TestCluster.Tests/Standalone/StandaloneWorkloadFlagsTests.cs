@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Standalone;
@@ -123,12 +121,7 @@ public sealed partial class StandaloneWorkloadFlagsTests : IDisposable
         return Process.Start(start)!;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => VisionPlatform.Training.TestSupport.TestPorts.Reserve();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Columns();
