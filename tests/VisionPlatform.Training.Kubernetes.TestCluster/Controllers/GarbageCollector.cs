@@ -19,7 +19,7 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 public sealed class GarbageCollector : IClusterComponent
 {
     private static readonly ResourceType[] OwnerTypes = [ResourceType.Jobs, ResourceType.Services];
-    private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices];
+    private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices, ResourceType.Workloads];
     private ReconcileLoop? _loop;
     private ClusterStore? _store;
 
