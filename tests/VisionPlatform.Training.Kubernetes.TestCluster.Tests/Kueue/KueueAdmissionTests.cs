@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using k8s;
+using static VisionPlatform.Training.Kubernetes.TestCluster.Tests.Kueue.KueueEnvironment;
+
+namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Kueue;
+
+/// <summary>
+/// Kueue's Job integration end to end: a queued Job is created suspended with a Workload, waits with Kueue's pending
+/// message while its ClusterQueue's quota is in use, and is admitted (unsuspended, flavor node labels injected, pods
+/// running) once the quota frees; wrong queue names leave it inadmissible with the documented messages.
+/// </summary>
+public sealed partial class KueueAdmissionTests
+{
+    [Fact]
+    public async Task A_queued_job_waits_suspended_with_the_pending_message_and_is_admitted_when_quota_frees()
+    {
+        await using var env = await StartAsync();
+        var ns = await env.NewNamespaceAsync();
+        var clusterQueue = await env.CreateQueuesAsync(ns, "team", cpu: "1", nodeLabels: new JsonObject { ["kubernetes.io/hostname"] = "node-1" });
+
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("first", "team"), ns);
+        var firstRunning = await EventuallyAsync(() => env.PodsOfAsync(ns, "first"), p => p.Any(x => x.Status?.Phase == "Running"), "first's pod runs");
+        firstRunning.Single().Spec.NodeSelector.Should().Contain("kubernetes.io/hostname", "node-1", "the flavor's node labels go into the pod template");
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("second", "team"), ns);
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("plain", queue: null, seconds: 1), ns);
+
+        var pending = await env.WaitForWorkloadAsync(ns, "second", w => Condition(w, "QuotaReserved")?["reason"]?.GetValue<string>() == "Pending", "second is pending");
+        Condition(pending, "QuotaReserved")!["status"]!.GetValue<string>().Should().Be("False");
+        Condition(pending, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be(
+            $"couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor flavor-{ns}, 1 more needed");
+        var second = await env.Client.BatchV1.ReadNamespacedJobAsync("second", ns);
+        second.Spec.Suspend.Should().BeTrue("Kueue's webhook creates queued Jobs suspended");
+        (await env.PodsOfAsync(ns, "second")).Should().BeEmpty();
+
+        // the Workload as Kueue's job reconciler makes it
+        WorkloadNameRegex().IsMatch(pending["metadata"]!["name"]!.GetValue<string>()).Should().BeTrue(pending["metadata"]!["name"]!.ToString());
+        var owner = pending["metadata"]!["ownerReferences"]![0]!;
+        owner["kind"]!.GetValue<string>().Should().Be("Job");
+        owner["name"]!.GetValue<string>().Should().Be("second");
+        owner["uid"]!.GetValue<string>().Should().Be(second.Metadata.Uid);
+        owner["controller"]!.GetValue<bool>().Should().BeTrue();
+        pending["spec"]!["queueName"]!.GetValue<string>().Should().Be("team");
+        pending["spec"]!["priority"]!.GetValue<long>().Should().Be(0);
+        pending["spec"]!["podSets"]![0]!["name"]!.GetValue<string>().Should().Be("main");
+        pending["spec"]!["podSets"]![0]!["count"]!.GetValue<long>().Should().Be(1);
+
+        var queueStatus = await EventuallyAsync(() => env.GetClusterAsync("clusterqueues", clusterQueue),
+            q => q["status"]?["pendingWorkloads"]?.GetValue<long>() == 1 && q["status"]?["admittedWorkloads"]?.GetValue<long>() == 1, "the ClusterQueue counts");
+        queueStatus["status"]!["flavorsUsage"]![0]!["resources"]![0]!["total"]!.GetValue<string>().Should().Be("1");
+        await EventuallyAsync(() => env.GetAsync(ns, "localqueues", "team"),
+            q => q["status"]?["pendingWorkloads"]?.GetValue<long>() == 1 && q["status"]?["admittedWorkloads"]?.GetValue<long>() == 1, "the LocalQueue counts");
+
+        // a Job without the queue label is not Kueue's business
+        (await env.Client.BatchV1.ReadNamespacedJobAsync("plain", ns)).Spec.Suspend.Should().NotBe(true);
+        (await env.WorkloadOfAsync(ns, "plain")).Should().BeNull();
+
+        await env.Client.BatchV1.DeleteNamespacedJobAsync("first", ns, propagationPolicy: "Background");
+        var admitted = await env.WaitForWorkloadAsync(ns, "second", w => ConditionIs(w, "Admitted", "True"), "second is admitted");
+        admitted["status"]!["admission"]!["clusterQueue"]!.GetValue<string>().Should().Be(clusterQueue);
+        admitted["status"]!["admission"]!["podSetAssignments"]![0]!["flavors"]!["cpu"]!.GetValue<string>().Should().Be($"flavor-{ns}");
+        admitted["status"]!["admission"]!["podSetAssignments"]![0]!["resourceUsage"]!["cpu"]!.GetValue<string>().Should().Be("1");
+        Condition(admitted, "QuotaReserved")!["reason"]!.GetValue<string>().Should().Be("QuotaReserved");
+        await EventuallyAsync(() => env.PodsOfAsync(ns, "second"), p => p.Any(x => x.Status?.Phase == "Running"), "second's pod runs");
+        (await env.Client.BatchV1.ReadNamespacedJobAsync("second", ns)).Spec.Suspend.Should().BeFalse();
+
+        var events = await env.Client.CoreV1.ListNamespacedEventAsync(ns);
+        events.Items.Should().Contain(e => e.InvolvedObject.Name == "second" && e.Reason == "CreatedWorkload");
+        events.Items.Should().Contain(e => e.InvolvedObject.Name == "second" && e.Reason == "Started" && e.Message == $"Admitted by clusterQueue {clusterQueue}");
+        events.Items.Should().Contain(e => e.InvolvedObject.Kind == "Workload" && e.Reason == "Admitted");
+        await env.Client.BatchV1.DeleteNamespacedJobAsync("second", ns, propagationPolicy: "Background");
+        await EventuallyAsync(() => env.GetClusterAsync("clusterqueues", clusterQueue),
+            q => q["status"]?["admittedWorkloads"]?.GetValue<long>() == 0 && q["status"]?["pendingWorkloads"]?.GetValue<long>() == 0, "the deleted Jobs' workloads are gone");
+    }
+
+    [Fact]
+    public async Task A_finished_job_marks_its_workload_finished_and_releases_the_quota()
+    {
+        await using var env = await StartAsync();
+        var ns = await env.NewNamespaceAsync();
+        var clusterQueue = await env.CreateQueuesAsync(ns, "team", cpu: "1");
+
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("short", "team", seconds: 1), ns);
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("after", "team", seconds: 1), ns);
+
+        var finished = await env.WaitForWorkloadAsync(ns, "short", w => ConditionIs(w, "Finished", "True"), "short's workload is finished");
+        Condition(finished, "Finished")!["reason"]!.GetValue<string>().Should().Be("Succeeded");
+        await env.WaitForJobAsync(ns, "after", j => IsTrue(j, "Complete"), "the second Job runs once the first released the quota");
+        await EventuallyAsync(() => env.GetClusterAsync("clusterqueues", clusterQueue),
+            q => q["status"]?["admittedWorkloads"]?.GetValue<long>() == 0 && q["status"]?["flavorsUsage"]?[0]?["resources"]?[0]?["total"]?.GetValue<string>() == "0",
+            "finished workloads hold no quota");
+    }
+
+    [Fact]
+    public async Task Unknown_local_or_cluster_queues_leave_the_job_suspended_with_kueues_messages()
+    {
+        await using var env = await StartAsync();
+        var ns = await env.NewNamespaceAsync();
+        await env.CreateLocalQueueAsync(ns, "orphan", "no-such-cq");
+
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("lost", "nope"), ns);
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("stranded", "orphan"), ns);
+
+        var lost = await env.WaitForWorkloadAsync(ns, "lost", w => Condition(w, "QuotaReserved") is not null, "lost has a QuotaReserved condition");
+        Condition(lost, "QuotaReserved")!["status"]!.GetValue<string>().Should().Be("False");
+        Condition(lost, "QuotaReserved")!["reason"]!.GetValue<string>().Should().Be("Inadmissible");
+        Condition(lost, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be("LocalQueue nope doesn't exist");
+        var stranded = await env.WaitForWorkloadAsync(ns, "stranded", w => Condition(w, "QuotaReserved") is not null, "stranded has a QuotaReserved condition");
+        Condition(stranded, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be("ClusterQueue no-such-cq doesn't exist");
+        (await env.Client.BatchV1.ReadNamespacedJobAsync("lost", ns)).Spec.Suspend.Should().BeTrue();
+        var localQueue = await EventuallyAsync(() => env.GetAsync(ns, "localqueues", "orphan"), q => Condition(q, "Active") is not null, "the LocalQueue has status");
+        Condition(localQueue, "Active")!["status"]!.GetValue<string>().Should().Be("False");
+
+        // creating the missing queues admits the waiting Job
+        await env.CreateQueuesAsync(ns, "nope", cpu: "2");
+        await env.WaitForWorkloadAsync(ns, "lost", w => ConditionIs(w, "Admitted", "True"), "lost is admitted once its queue exists");
+        await env.WaitForJobAsync(ns, "lost", j => j.Spec.Suspend == false, "lost is unsuspended");
+    }
+
+    [GeneratedRegex("^job-second-[0-9a-f]{5}$")]
+    private static partial Regex WorkloadNameRegex();
+}
