@@ -117,6 +117,33 @@ public sealed partial class KueueAdmissionTests
         await env.WaitForJobAsync(ns, "lost", j => j.Spec.Suspend == false, "lost is unsuspended");
     }
 
+    [Fact]
+    public async Task A_strict_fifo_queue_is_blocked_by_its_head_while_best_effort_fifo_admits_what_fits_behind_it()
+    {
+        await using var env = await StartAsync();
+        var strictNs = await env.NewNamespaceAsync();
+        var bestEffortNs = await env.NewNamespaceAsync();
+        var strict = await env.CreateQueuesAsync(strictNs, "team", cpu: "2", queueingStrategy: "StrictFIFO");
+        await env.CreateQueuesAsync(bestEffortNs, "team", cpu: "2");
+        foreach (var ns in new[] { strictNs, bestEffortNs })
+        {
+            // more than the whole quota: never admitted
+            await env.Client.BatchV1.CreateNamespacedJobAsync(Job("big", "team", cpu: "3"), ns);
+            await env.WaitForWorkloadAsync(ns, "big", w => Condition(w, "QuotaReserved") is not null, "big is pending");
+            await env.Client.BatchV1.CreateNamespacedJobAsync(Job("small", "team", cpu: "1"), ns);
+        }
+
+        await env.WaitForWorkloadAsync(bestEffortNs, "small", w => ConditionIs(w, "Admitted", "True"), "BestEffortFIFO admits small behind big");
+        // the status is written after the scheduling step of the same pass: two pending means small was passed over
+        await EventuallyAsync(() => env.GetClusterAsync("clusterqueues", strict),
+            q => q["status"]?["pendingWorkloads"]?.GetValue<long>() == 2 && q["status"]?["admittedWorkloads"]?.GetValue<long>() == 0, "StrictFIFO holds small behind big");
+        (await env.WorkloadOfAsync(strictNs, "small"))!["status"]?["admission"].Should().BeNull();
+        (await env.Client.BatchV1.ReadNamespacedJobAsync("small", strictNs)).Spec.Suspend.Should().BeTrue();
+        var big = await env.WorkloadOfAsync(strictNs, "big");
+        Condition(big!, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be(
+            $"couldn't assign flavors to pod set main: insufficient quota for cpu in flavor flavor-{strictNs}, request > maximum capacity (3 > 2)");
+    }
+
     [GeneratedRegex("^job-second-[0-9a-f]{5}$")]
     private static partial Regex WorkloadNameRegex();
 }

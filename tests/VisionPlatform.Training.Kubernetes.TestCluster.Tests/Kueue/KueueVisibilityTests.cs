@@ -59,6 +59,9 @@ public sealed class KueueVisibilityTests : IDisposable
         var kubeconfig = env.Cluster.WriteKubeconfig();
         var table = await TestSupport.Kubectl.RunAsync(kubeconfig, _home, "get", "workloads", "-n", ns);
         table.Should().Contain("job-a1-").And.Contain("job-b1-").And.Contain("job-a2-");
+        table.Split('\n')[0].Should().MatchRegex("^NAME +QUEUE +RESERVED IN +ADMITTED +FINISHED +AGE$", "the Workload CRD's printer columns");
+        var queues = await TestSupport.Kubectl.RunAsync(kubeconfig, _home, "get", "localqueues", "-n", ns);
+        queues.Should().MatchRegex("(?m)^a +" + clusterQueue + " +2 +0$");
         var raw = await TestSupport.Kubectl.RunAsync(kubeconfig, _home, "get", "--raw", $"/apis/visibility.kueue.x-k8s.io/v1beta2/namespaces/{ns}/localqueues/b/pendingworkloads");
         JsonNode.Parse(raw)!["items"]![0]!["positionInClusterQueue"]!.GetValue<long>().Should().Be(2);
     }
