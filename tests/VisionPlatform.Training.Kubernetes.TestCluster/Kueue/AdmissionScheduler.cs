@@ -86,7 +86,7 @@ internal sealed class AdmissionScheduler(ClusterStore store, EventRecorder event
     private void Admit(WorkloadInfo workload, ClusterQueueInfo queue, FlavorAssignment assignment)
     {
         var now = time.GetUtcNow();
-        var admitted = WorkloadWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
+        var admitted = ObjectWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
         {
             var status = w.Obj("status");
             status["admission"] = new JsonObject { ["clusterQueue"] = queue.Name, ["podSetAssignments"] = assignment.Assignments.DeepClone() };
@@ -111,7 +111,7 @@ internal sealed class AdmissionScheduler(ClusterStore store, EventRecorder event
 
     private void SetPending(WorkloadInfo workload, string reason, string message)
     {
-        var changed = WorkloadWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
+        var changed = ObjectWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
             Conditions.Set(w, KueueNames.QuotaReserved, "False", reason, message, time.GetUtcNow()));
         if (changed)
         {
@@ -128,7 +128,7 @@ internal sealed class AdmissionScheduler(ClusterStore store, EventRecorder event
     {
         var message = PreemptionMessage(preemptor);
         var now = time.GetUtcNow();
-        var evicted = WorkloadWriter.Update(store, ResourceType.Workloads, victim.Object, w =>
+        var evicted = ObjectWriter.Update(store, ResourceType.Workloads, victim.Object, w =>
         {
             var status = w.Obj("status");
             status.Remove("admission");

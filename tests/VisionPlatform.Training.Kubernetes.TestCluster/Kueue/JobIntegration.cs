@@ -37,7 +37,7 @@ internal sealed class JobIntegration(ClusterStore store, EventRecorder events, T
             {
                 var failed = job.ConditionIsTrue("Failed");
                 var message = failed ? job.Condition("Failed").Str("message") ?? "Job failed" : "Job finished successfully";
-                WorkloadWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
+                ObjectWriter.Update(store, ResourceType.Workloads, workload.Object, w =>
                     Conditions.Set(w, KueueNames.Finished, "True", failed ? "Failed" : "Succeeded", message, time.GetUtcNow()));
             }
 
@@ -45,7 +45,7 @@ internal sealed class JobIntegration(ClusterStore store, EventRecorder events, T
             if (spec.Long("priority") is null && spec.Str("priorityClassName") is { } className
                 && snapshot.PriorityClasses.TryGetValue(className, out var priorityClass))
             {
-                WorkloadWriter.Update(store, ResourceType.Workloads, workload.Object, w => w.Obj("spec")["priority"] = priorityClass.Long("value") ?? 0);
+                ObjectWriter.Update(store, ResourceType.Workloads, workload.Object, w => w.Obj("spec")["priority"] = priorityClass.Long("value") ?? 0);
             }
         }
     }
@@ -108,7 +108,7 @@ internal sealed class JobIntegration(ClusterStore store, EventRecorder events, T
     {
         var assignment = workload.Admission.ArrOrNull("podSetAssignments").Objects().FirstOrDefault();
         var nodeLabels = assignment is null ? [] : FlavorAssigner.NodeLabels(assignment, snapshot.Flavors);
-        var started = WorkloadWriter.Update(store, ResourceType.Jobs, job, j =>
+        var started = ObjectWriter.Update(store, ResourceType.Jobs, job, j =>
         {
             var spec = j.Obj("spec");
             if (spec.Bool("suspend") != true)
@@ -138,7 +138,7 @@ internal sealed class JobIntegration(ClusterStore store, EventRecorder events, T
         // the Workload keeps the template the Job was submitted with: restore its nodeSelector, as Kueue does on stop
         var original = workload.Object.ObjOrNull("spec").ArrOrNull("podSets").Objects().FirstOrDefault()
             .ObjOrNull("template").ObjOrNull("spec").ObjOrNull("nodeSelector");
-        var stopped = WorkloadWriter.Update(store, ResourceType.Jobs, job, j =>
+        var stopped = ObjectWriter.Update(store, ResourceType.Jobs, job, j =>
         {
             var spec = j.Obj("spec");
             if (spec.Bool("suspend") == true)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
@@ -60,6 +61,6 @@ public sealed class KueueController : IClusterComponent
     }
 
     /// <summary>The Jobs Kueue manages: the ones with a queue name.</summary>
-    private static IReadOnlyList<System.Text.Json.Nodes.JsonObject> QueuedJobs(ClusterStore store) =>
+    private static IReadOnlyList<JsonObject> QueuedJobs(ClusterStore store) =>
         store.List(ResourceType.Jobs, null, j => !string.IsNullOrEmpty(j.Label(KueueNames.QueueLabel))).Items;
 }

@@ -46,7 +46,7 @@ internal sealed class QueueStatusWriter(ClusterStore store, TimeProvider time)
         }
 
         var missing = queue.MissingFlavors(snapshot.Flavors);
-        WorkloadWriter.Update(store, ResourceType.ClusterQueues, queue.Object, q =>
+        ObjectWriter.Update(store, ResourceType.ClusterQueues, queue.Object, q =>
         {
             var status = q.Obj("status");
             status["pendingWorkloads"] = snapshot.Pending[queue.Name].Count;
@@ -93,7 +93,7 @@ internal sealed class QueueStatusWriter(ClusterStore store, TimeProvider time)
             }
         }
 
-        WorkloadWriter.Update(store, ResourceType.LocalQueues, localQueue, q =>
+        ObjectWriter.Update(store, ResourceType.LocalQueues, localQueue, q =>
         {
             var status = q.Obj("status");
             status["pendingWorkloads"] = pending;

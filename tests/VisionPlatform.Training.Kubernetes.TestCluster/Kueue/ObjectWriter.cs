@@ -5,7 +5,7 @@ using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Kueue;
 
 /// <summary>Writes to one stored object of a given uid (a replaced or deleted one is left alone), reporting whether it changed.</summary>
-internal static class WorkloadWriter
+internal static class ObjectWriter
 {
     /// <summary>Applies <paramref name="mutate"/> to the current object; true when the stored object changed.</summary>
     public static bool Update(ClusterStore store, ResourceType type, JsonObject obj, Action<JsonObject> mutate)
