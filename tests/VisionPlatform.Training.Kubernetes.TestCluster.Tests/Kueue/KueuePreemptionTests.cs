@@ -25,6 +25,7 @@ public sealed class KueuePreemptionTests
         victimWorkload!["spec"]!["priority"]!.GetValue<long>().Should().Be(100);
         victimWorkload["spec"]!["priorityClassSource"]!.GetValue<string>().Should().Be("kueue.x-k8s.io/workloadpriorityclass");
 
+        var beforePreemption = await env.Client.BatchV1.ReadNamespacedJobAsync("victim", ns);
         await env.Client.BatchV1.CreateNamespacedJobAsync(Job("winner", "team", seconds: 2, priorityClass: $"high-{ns}"), ns);
 
         var evicted = await env.WaitForWorkloadAsync(ns, "victim", w => ConditionIs(w, "Evicted", "True"), "the victim is evicted");
@@ -42,7 +43,6 @@ public sealed class KueuePreemptionTests
         eviction["underlyingCause"]!.GetValue<string>().Should().BeEmpty();
         eviction["count"]!.GetValue<long>().Should().Be(1);
 
-        await env.WaitForJobAsync(ns, "victim", j => j.Spec.Suspend == true && IsTrue(j, "Suspended"), "the victim's Job is suspended again");
         await EventuallyAsync(() => env.PodsOfAsync(ns, "victim"), p => p.All(x => x.Metadata.Uid != firstPod.Metadata.Uid), "the victim's pod is deleted");
         var events = await env.Client.CoreV1.ListNamespacedEventAsync(ns);
         events.Items.Should().Contain(e => e.InvolvedObject.Kind == "Workload" && e.Reason == "Preempted" && e.Message == message);
@@ -52,6 +52,20 @@ public sealed class KueuePreemptionTests
         await env.WaitForJobAsync(ns, "winner", j => IsTrue(j, "Complete"), "the winner completes");
         var victimJob = await env.WaitForJobAsync(ns, "victim", j => IsTrue(j, "Complete"), "the readmitted victim completes");
         victimJob.Status.Failed.Should().BeNull("pods removed by the suspension are not failures");
+        // every state the victim's Job went through since, replayed by a watch: suspended with no active pod, then resumed
+        var history = new List<k8s.Models.V1Job>();
+        await foreach (var (_, job) in env.Client.BatchV1.WatchListNamespacedJobAsync(ns, resourceVersion: beforePreemption.Metadata.ResourceVersion, timeoutSeconds: 1))
+        {
+            if (job.Metadata.Name == "victim")
+            {
+                history.Add(job);
+            }
+        }
+
+        var suspendedAt = history.FindIndex(j => j.Spec.Suspend == true && IsTrue(j, "Suspended") && (j.Status.Active ?? 0) == 0);
+        suspendedAt.Should().BeGreaterThanOrEqualTo(0, "the victim's Job was suspended again and its pod removed");
+        history.Skip(suspendedAt).Should().Contain(j => j.Spec.Suspend == false, "it was unsuspended when readmitted");
+
         var readmitted = await env.WaitForWorkloadAsync(ns, "victim", w => ConditionIs(w, "Finished", "True"), "the victim's workload is finished");
         readmitted["status"]!["schedulingStats"]!["evictions"]![0]!["count"]!.GetValue<long>().Should().Be(1, "it was preempted once");
         Condition(readmitted, "Evicted")!["status"]!.GetValue<string>().Should().Be("False");
