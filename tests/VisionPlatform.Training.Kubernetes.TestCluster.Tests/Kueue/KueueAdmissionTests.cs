@@ -92,7 +92,7 @@ public sealed partial class KueueAdmissionTests
     }
 
     [Fact]
-    public async Task Unknown_local_or_cluster_queues_leave_the_job_suspended_with_kueues_messages()
+    public async Task Unknown_local_queues_cluster_queues_or_priority_classes_leave_the_job_suspended_with_kueues_messages()
     {
         await using var env = await StartAsync();
         var ns = await env.NewNamespaceAsync();
@@ -115,6 +115,16 @@ public sealed partial class KueueAdmissionTests
         await env.CreateQueuesAsync(ns, "nope", cpu: "2");
         await env.WaitForWorkloadAsync(ns, "lost", w => ConditionIs(w, "Admitted", "True"), "lost is admitted once its queue exists");
         await env.WaitForJobAsync(ns, "lost", j => j.Spec.Suspend == false, "lost is unsuspended");
+
+        // an unknown WorkloadPriorityClass keeps the workload inadmissible until the class exists
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("ghostly", "nope", priorityClass: $"ghost-{ns}"), ns);
+        var ghostly = await env.WaitForWorkloadAsync(ns, "ghostly", w => Condition(w, "QuotaReserved") is not null, "ghostly has a QuotaReserved condition");
+        Condition(ghostly, "QuotaReserved")!["reason"]!.GetValue<string>().Should().Be("Inadmissible");
+        Condition(ghostly, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be($"workloadpriorityclasses.kueue.x-k8s.io \"ghost-{ns}\" not found");
+        ghostly["spec"]!["priorityClassName"]!.GetValue<string>().Should().Be($"ghost-{ns}");
+        await env.CreatePriorityClassAsync($"ghost-{ns}", 7);
+        var admitted = await env.WaitForWorkloadAsync(ns, "ghostly", w => ConditionIs(w, "Admitted", "True"), "ghostly is admitted once its class exists");
+        admitted["spec"]!["priority"]!.GetValue<long>().Should().Be(7);
     }
 
     [Fact]
