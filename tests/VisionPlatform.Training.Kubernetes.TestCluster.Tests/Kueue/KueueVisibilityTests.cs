@@ -48,6 +48,9 @@ public sealed class KueueVisibilityTests : IDisposable
 
             var (_, local) = await env.GetRawAsync($"/apis/visibility.kueue.x-k8s.io/{version}/namespaces/{ns}/localqueues/a/pendingworkloads");
             Rows(local).Should().Equal("a2 a 500 0 0", "a1 a 0 1 1");
+            var generic = ToNode(await env.Client.CustomObjects.GetNamespacedCustomObjectAsync(
+                "visibility.kueue.x-k8s.io", version, ns, "localqueues", "a/pendingworkloads"));
+            Rows(generic).Should().Equal("a2 a 500 0 0", "a1 a 0 1 1");
             var (_, paged) = await env.GetRawAsync($"/apis/visibility.kueue.x-k8s.io/{version}/clusterqueues/{clusterQueue}/pendingworkloads?limit=1&offset=1");
             Rows(paged).Should().Equal("a1 a 0 1 1");
         }

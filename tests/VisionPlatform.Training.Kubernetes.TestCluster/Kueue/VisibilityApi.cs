@@ -20,6 +20,13 @@ internal sealed class VisibilityApi(ClusterContext context)
 
     public async Task ServeAsync(HttpContext http, ApiRequest request)
     {
+        if (request is { Name: { } escaped, Subresource: null } && escaped.IndexOf('/', StringComparison.Ordinal) is var slash and > 0)
+        {
+            // a client that puts "<name>/pendingworkloads" in the name sends the slash as %2F; Go's server decodes the path
+            // before routing, so it reaches the subresource there too
+            request = request with { Name = escaped[..slash], Subresource = escaped[(slash + 1)..] };
+        }
+
         var resource = request.Resource;
         if (!Versions.Contains(request.Version) || request.Name is null || request.Subresource != "pendingworkloads"
             || resource is not ("clusterqueues" or "localqueues") || (resource == "localqueues") != (request.Namespace is not null))
