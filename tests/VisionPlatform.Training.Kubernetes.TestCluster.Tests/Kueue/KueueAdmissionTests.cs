@@ -116,6 +116,15 @@ public sealed partial class KueueAdmissionTests
         await env.WaitForWorkloadAsync(ns, "lost", w => ConditionIs(w, "Admitted", "True"), "lost is admitted once its queue exists");
         await env.WaitForJobAsync(ns, "lost", j => j.Spec.Suspend == false, "lost is unsuspended");
 
+        // a ClusterQueue without a namespaceSelector selects no namespace (Kueue's default)
+        var closed = ClusterQueue($"closed-{ns}", $"flavor-{ns}", "4");
+        closed["spec"]!.AsObject().Remove("namespaceSelector");
+        await env.CreateClusterAsync("clusterqueues", closed);
+        await env.CreateLocalQueueAsync(ns, "closed", $"closed-{ns}");
+        await env.Client.BatchV1.CreateNamespacedJobAsync(Job("excluded", "closed"), ns);
+        var excluded = await env.WaitForWorkloadAsync(ns, "excluded", w => Condition(w, "QuotaReserved") is not null, "excluded has a QuotaReserved condition");
+        Condition(excluded, "QuotaReserved")!["message"]!.GetValue<string>().Should().Be("Workload namespace doesn't match ClusterQueue selector");
+
         // an unknown WorkloadPriorityClass keeps the workload inadmissible until the class exists
         await env.Client.BatchV1.CreateNamespacedJobAsync(Job("ghostly", "nope", priorityClass: $"ghost-{ns}"), ns);
         var ghostly = await env.WaitForWorkloadAsync(ns, "ghostly", w => Condition(w, "QuotaReserved") is not null, "ghostly has a QuotaReserved condition");
