@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
@@ -13,36 +12,30 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// Service lost its selector is deleted; the garbage collector removes slices of deleted Services. Upstream splits
 /// at 100 endpoints per slice; this one keeps one slice (up to the 1000 the API allows).
 /// </summary>
-public sealed class EndpointSliceController : IClusterComponent
+public sealed class EndpointSliceController : ReconcilingComponent
 {
     internal const string ServiceNameLabel = "kubernetes.io/service-name";
     internal const string ManagedByLabel = "endpointslice.kubernetes.io/managed-by";
     internal const string ManagedBy = "endpointslice-controller.k8s.io";
-    private ReconcileLoop? _loop;
     private ClusterStore? _store;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public EndpointSliceController()
+        : base("endpointslice-controller")
     {
-        ArgumentNullException.ThrowIfNull(context);
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Services, ResourceType.Pods, ResourceType.EndpointSlices];
+
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
+    {
         _store = context.Store;
-        _loop = new ReconcileLoop(
-            "endpointslice-controller", context.Store, [ResourceType.Services, ResourceType.Pods, ResourceType.EndpointSlices], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<EndpointSliceController>(), context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _store!;
         var services = store.List(ResourceType.Services, null).Items;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
@@ -12,31 +11,17 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// → the <c>deprecated*</c> fields). The real apiserver stores one object for both; here the view follows each change
 /// of a core Event (its own resourceVersion, a moment later).
 /// </summary>
-public sealed class EventsMirror : IClusterComponent
+public sealed class EventsMirror : ReconcilingComponent
 {
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public EventsMirror()
+        : base("events-mirror")
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _loop = new ReconcileLoop(
-            "events-mirror", context.Store, [ResourceType.Events, ResourceType.EventsV1], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<EventsMirror>(), context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Events, ResourceType.EventsV1];
 
     /// <summary>The events.k8s.io/v1 form of a core/v1 Event.</summary>
     internal static JsonObject ToEventsV1(JsonObject core)
@@ -74,9 +59,10 @@ public sealed class EventsMirror : IClusterComponent
         return result;
     }
 
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = _context!.Store;
+        var store = Context.Store;
         var core = store.List(ResourceType.Events, null).Items.ToDictionary(e => (e.Namespace(), e.Name()));
         var view = store.List(ResourceType.EventsV1, null).Items.ToDictionary(e => (e.Namespace(), e.Name()));
         foreach (var ((ns, name), e) in core)

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
@@ -17,35 +16,29 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// then the finalizer is removed; the dependents stay.</item>
 /// </list>
 /// </summary>
-public sealed class GarbageCollector : IClusterComponent
+public sealed class GarbageCollector : ReconcilingComponent
 {
     private static readonly ResourceType[] OwnerTypes = [ResourceType.Jobs, ResourceType.Services];
     private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices, ResourceType.Workloads];
-    private ReconcileLoop? _loop;
     private ClusterStore? _store;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public GarbageCollector()
+        : base("garbage-collector")
     {
-        ArgumentNullException.ThrowIfNull(context);
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [.. OwnerTypes.Union(DependentTypes)];
+
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
+    {
         _store = context.Store;
-        _loop = new ReconcileLoop(
-            "garbage-collector", context.Store, [.. OwnerTypes.Union(DependentTypes)], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<GarbageCollector>(), context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _store!;
         // Dependents first: a dependent is created after its owner, so every owner of a listed dependent is in the owner

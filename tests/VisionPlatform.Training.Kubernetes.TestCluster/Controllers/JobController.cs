@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
@@ -12,40 +11,30 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// computes, counting finished pods through <c>uncountedTerminatedPods</c> and the <c>batch.kubernetes.io/job-tracking</c>
 /// pod finalizer as the upstream controller does.
 /// </summary>
-public sealed partial class JobController : IClusterComponent
+public sealed partial class JobController : ReconcilingComponent
 {
     private readonly Dictionary<string, CreateBackoff> _createBackoff = new(StringComparer.Ordinal);
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
     private EventRecorder? _events;
-    private ILogger _logger = NullLogger.Instance;
+
+    /// <summary>Creates the component.</summary>
+    public JobController()
+        : base("job-controller")
+    {
+    }
 
     /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Jobs, ResourceType.Pods];
+
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _logger = context.LoggerFactory.CreateLogger<JobController>();
         _events = new EventRecorder(context.Store, context.Time, "job-controller");
-        _loop = new ReconcileLoop(
-            "job-controller", context.Store, [ResourceType.Jobs, ResourceType.Pods], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, _logger, context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
-    {
-        var context = _context!;
+        var context = Context!;
         var store = context.Store;
         var jobs = store.List(ResourceType.Jobs, null).Items;
         var pods = store.List(ResourceType.Pods, null).Items;
@@ -73,7 +62,7 @@ public sealed partial class JobController : IClusterComponent
             {
                 // a conflict or a vanished object: the next pass sees the new state
                 var (ns, name, reason) = (job.Namespace(), job.Name(), ex.Message);
-                LogSyncFailed(_logger, ns, name, reason);
+                LogSyncFailed(Logger, ns, name, reason);
                 requeue = TimeSpan.FromMilliseconds(100);
             }
         }
@@ -99,7 +88,7 @@ public sealed partial class JobController : IClusterComponent
 
     private TimeSpan? Sync(JsonObject job, IReadOnlyList<JsonObject> pods)
     {
-        var context = _context!;
+        var context = Context!;
         var store = context.Store;
         var plan = JobSyncPlanner.Plan(job, pods, context.Time.GetUtcNow(), context.Options.Workloads.JobPodFailureBackoff);
 
@@ -157,7 +146,7 @@ public sealed partial class JobController : IClusterComponent
     /// <returns>How many planned pods were not created.</returns>
     private int CreatePods(JsonObject job, JobSyncPlan plan, IReadOnlyList<JsonObject> pods, out TimeSpan retryAfter)
     {
-        var context = _context!;
+        var context = Context!;
         retryAfter = TimeSpan.Zero;
         if (plan.PodsToCreate.Count == 0)
         {
@@ -178,7 +167,7 @@ public sealed partial class JobController : IClusterComponent
             {
                 var created = context.Admission.CreatePod(job.Namespace(), JobPodTemplate.Build(job, plan.PodsToCreate[i], pods));
                 var (ns, jobName, podName) = (job.Namespace(), job.Name(), created.Name());
-                LogPodCreated(_logger, ns, jobName, podName);
+                LogPodCreated(Logger, ns, jobName, podName);
             }
             catch (StoreException ex) when (ex.Code != 409)
             {
@@ -193,7 +182,7 @@ public sealed partial class JobController : IClusterComponent
                 involved["apiVersion"] ??= "batch/v1";
                 _events!.Record(involved, "Warning", "FailedCreate", "Error creating: " + ex.Message);
                 var (ns, jobName, reason) = (job.Namespace(), job.Name(), ex.Message);
-                LogPodCreateFailed(_logger, ns, jobName, reason);
+                LogPodCreateFailed(Logger, ns, jobName, reason);
                 return plan.PodsToCreate.Count - i;
             }
         }
@@ -223,7 +212,7 @@ public sealed partial class JobController : IClusterComponent
     private void WriteStatus(JsonObject job, JsonObject status)
     {
         var uid = job.Uid();
-        _context!.Store.Update(ResourceType.Jobs, job.Namespace(), job.Name(), current =>
+        Context.Store.Update(ResourceType.Jobs, job.Namespace(), job.Name(), current =>
         {
             if (current.Uid() == uid)
             {
@@ -239,7 +228,7 @@ public sealed partial class JobController : IClusterComponent
         var uid = pod.Uid();
         try
         {
-            _context!.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+            Context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
             {
                 if (current.Uid() == uid)
                 {

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Admission;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
@@ -11,38 +10,23 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// <c>status.used</c> is recomputed from the namespace's objects whenever pods, Jobs or quotas change (so usage is
 /// released as soon as a pod finishes or is deleted), as upstream's controller does on its informers' events.
 /// </summary>
-public sealed class ResourceQuotaController : IClusterComponent
+public sealed class ResourceQuotaController : ReconcilingComponent
 {
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public ResourceQuotaController()
+        : base("resourcequota-controller")
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _loop = new ReconcileLoop(
-            "resourcequota-controller", context.Store,
-            [ResourceType.ResourceQuotas, ResourceType.Pods, ResourceType.Jobs, ResourceType.ConfigMaps, ResourceType.Secrets, ResourceType.Services],
-            ReconcileAsync, context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<ResourceQuotaController>(),
-            context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.ResourceQuotas, ResourceType.Pods, ResourceType.Jobs, ResourceType.ConfigMaps, ResourceType.Secrets, ResourceType.Services];
 
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = _context!.Store;
-        var now = _context.Time.GetUtcNow();
+        var store = Context.Store;
+        var now = Context.Time.GetUtcNow();
         foreach (var quota in store.List(ResourceType.ResourceQuotas, null).Items)
         {
             cancellationToken.ThrowIfCancellationRequested();

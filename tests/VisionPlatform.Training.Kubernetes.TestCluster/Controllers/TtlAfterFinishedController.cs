@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 
@@ -9,36 +8,23 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 /// <c>lastTransitionTime</c> of its Complete or Failed condition, with propagationPolicy Foreground and a UID
 /// precondition, as upstream does (the pods go first, then the Job).
 /// </summary>
-public sealed class TtlAfterFinishedController : IClusterComponent
+public sealed class TtlAfterFinishedController : ReconcilingComponent
 {
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public TtlAfterFinishedController()
+        : base("ttl-after-finished")
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _loop = new ReconcileLoop(
-            "ttl-after-finished", context.Store, [ResourceType.Jobs], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<TtlAfterFinishedController>(), context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Jobs];
 
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = _context!.Store;
-        var now = _context.Time.GetUtcNow();
+        var store = Context.Store;
+        var now = Context.Time.GetUtcNow();
         TimeSpan? next = null;
         foreach (var job in store.List(ResourceType.Jobs, null).Items)
         {

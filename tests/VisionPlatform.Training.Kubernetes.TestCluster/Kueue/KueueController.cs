@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
@@ -12,43 +11,34 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Kueue;
 /// preempt, or say why a workload waits), job reconciler again (start admitted Jobs, stop the others) and queue status.
 /// Each step reads the store afresh, so a pass sees its own writes; everything is deterministic and level-triggered.
 /// </summary>
-public sealed class KueueController : IClusterComponent
+public sealed class KueueController : ReconcilingComponent
 {
-    private ReconcileLoop? _loop;
     private ClusterStore? _store;
     private JobIntegration? _jobs;
     private AdmissionScheduler? _scheduler;
     private QueueStatusWriter? _queues;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public KueueController()
+        : base("kueue-controller")
     {
-        ArgumentNullException.ThrowIfNull(context);
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Jobs, ResourceType.Workloads, ResourceType.ClusterQueues, ResourceType.LocalQueues, ResourceType.ResourceFlavors, ResourceType.WorkloadPriorityClasses, ResourceType.Namespaces];
+
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
+    {
         _store = context.Store;
         var events = new EventRecorder(context.Store, context.Time, KueueNames.EventComponent);
         _jobs = new JobIntegration(context.Store, events, context.Time);
         _scheduler = new AdmissionScheduler(context.Store, events, context.Time);
         _queues = new QueueStatusWriter(context.Store, context.Time);
-        _loop = new ReconcileLoop(
-            "kueue-controller", context.Store,
-            [ResourceType.Jobs, ResourceType.Workloads, ResourceType.ClusterQueues, ResourceType.LocalQueues, ResourceType.ResourceFlavors,
-                ResourceType.WorkloadPriorityClasses, ResourceType.Namespaces],
-            ReconcileAsync, context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<KueueController>(),
-            context.Options.Workloads.MinReconcileInterval);
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
         var store = _store!;
         _jobs!.SyncWorkloads(QueuedJobs(store), KueueSnapshot.Read(store));

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
@@ -13,41 +12,38 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Nodes;
 /// plays the pod garbage collector for pods whose node was removed. Each node's kubelet records its Events
 /// (<see cref="KubeletEvents"/>). Disposing kills every process it started.
 /// </summary>
-public sealed class NodeAgent : IClusterComponent
+public sealed class NodeAgent : ReconcilingComponent
 {
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly Dictionary<string, KubeletNode> _kubelets = new(StringComparer.Ordinal);
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
     private WorkloadState? _state;
     private readonly int _podIpBlock = Random.Shared.Next(16, 255);
     private int _nextPodIp;
     private volatile IReadOnlyList<DnsRecord> _dnsRecords = [];
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public NodeAgent()
+        : base("node-agent")
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
-        _state = WorkloadState.For(context);
-        _loop = new ReconcileLoop(
-            "node-agent", context.Store, [ResourceType.Pods, ResourceType.Nodes, ResourceType.Services], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<NodeAgent>(), context.Options.Workloads.MinReconcileInterval);
-        _state.Nodes.Changed += _loop.Kick;
-        _loop.Start();
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            _state!.Nodes.Changed -= _loop.Kick;
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Pods, ResourceType.Nodes, ResourceType.Services];
 
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
+    {
+        _state = WorkloadState.For(context);
+        _state.Nodes.Changed += Kick;
+    }
+
+    /// <inheritdoc />
+    protected override void OnStopping() => _state!.Nodes.Changed -= Kick;
+
+    /// <inheritdoc />
+    protected override async ValueTask OnStoppedAsync()
+    {
         List<PodWorker> workers;
         lock (_workers)
         {
@@ -58,10 +54,11 @@ public sealed class NodeAgent : IClusterComponent
         await Task.WhenAll(workers.Select(w => w.DisposeAsync().AsTask())).ConfigureAwait(false);
     }
 
-    private async Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override async Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = _context!.Store;
-        NodeObjects.Publish(store, _state!.Nodes.Nodes, _context.Time.GetUtcNow());
+        var store = Context.Store;
+        NodeObjects.Publish(store, _state!.Nodes.Nodes, Context.Time.GetUtcNow());
         var pods = store.List(ResourceType.Pods, null).Items;
         _dnsRecords = ClusterDns.Records(store.List(ResourceType.Services, null).Items, pods);
         var byUid = pods.ToDictionary(p => p.Uid(), StringComparer.Ordinal);
@@ -149,11 +146,11 @@ public sealed class NodeAgent : IClusterComponent
 
             if (!_kubelets.TryGetValue(nodeName, out var kubelet))
             {
-                kubelet = new KubeletNode(_context, nodeName);
+                kubelet = new KubeletNode(Context, nodeName);
                 _kubelets[nodeName] = kubelet;
             }
 
-            worker = new PodWorker(_context, _state, kubelet, pod, node, PodWorker.PodIpFor(_podIpBlock, Interlocked.Increment(ref _nextPodIp)), () => _dnsRecords);
+            worker = new PodWorker(Context, _state, kubelet, pod, node, PodWorker.PodIpFor(_podIpBlock, Interlocked.Increment(ref _nextPodIp)), () => _dnsRecords);
             lock (_workers)
             {
                 _workers[uid] = worker;
@@ -187,10 +184,10 @@ public sealed class NodeAgent : IClusterComponent
         try
         {
             var uid = pod.Uid();
-            if (_context!.Store.Get(ResourceType.Pods, pod.Namespace(), pod.Name()) is { } current && current.Uid() == uid
+            if (Context.Store.Get(ResourceType.Pods, pod.Namespace(), pod.Name()) is { } current && current.Uid() == uid
                 && current.ObjOrNull("metadata").Long("deletionGracePeriodSeconds") is > 0)
             {
-                _context.Store.FinalizeDelete(ResourceType.Pods, pod.Namespace(), pod.Name());
+                Context.Store.FinalizeDelete(ResourceType.Pods, pod.Namespace(), pod.Name());
             }
         }
         catch (StoreException ex) when (ex.Code == 404)
@@ -208,7 +205,7 @@ public sealed class NodeAgent : IClusterComponent
         var uid = pod.Uid();
         try
         {
-            _context!.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+            Context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
             {
                 if (current.Uid() == uid && string.IsNullOrEmpty(current.ObjOrNull("spec").Str("nodeName")))
                 {
@@ -231,12 +228,12 @@ public sealed class NodeAgent : IClusterComponent
     private void CollectPodOfMissingNode(JsonObject pod)
     {
         var uid = pod.Uid();
-        var now = KubeJson.Timestamp(_context!.Time.GetUtcNow());
+        var now = KubeJson.Timestamp(Context.Time.GetUtcNow());
         try
         {
             if (!pod.IsTerminal())
             {
-                _context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+                Context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
                 {
                     if (current.Uid() != uid)
                     {
@@ -250,7 +247,7 @@ public sealed class NodeAgent : IClusterComponent
                 });
             }
 
-            _context.Store.Delete(ResourceType.Pods, pod.Namespace(), pod.Name(), new DeleteOptions { GracePeriodSeconds = 0, PreconditionUid = uid });
+            Context.Store.Delete(ResourceType.Pods, pod.Namespace(), pod.Name(), new DeleteOptions { GracePeriodSeconds = 0, PreconditionUid = uid });
         }
         catch (StoreException ex) when (ex.Code is 404 or 409)
         {

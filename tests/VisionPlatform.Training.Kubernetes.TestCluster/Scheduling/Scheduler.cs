@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 using VisionPlatform.Training.Kubernetes.TestCluster.Store;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
@@ -13,41 +12,35 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 /// uncordoned). A binding is announced as kube-scheduler does: a Normal <c>Scheduled</c> Event on the pod, from
 /// <c>default-scheduler</c>, "Successfully assigned &lt;ns&gt;/&lt;pod&gt; to &lt;node&gt;".
 /// </summary>
-public sealed class Scheduler : IClusterComponent
+public sealed class Scheduler : ReconcilingComponent
 {
-    private ReconcileLoop? _loop;
-    private ClusterContext? _context;
     private WorkloadState? _state;
     private EventRecorder? _events;
 
-    /// <inheritdoc />
-    public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
+    /// <summary>Creates the component.</summary>
+    public Scheduler()
+        : base("scheduler")
     {
-        ArgumentNullException.ThrowIfNull(context);
-        _context = context;
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<ResourceType> WatchedTypes { get; } = [ResourceType.Pods];
+
+    /// <inheritdoc />
+    protected override void OnStarting(ClusterContext context)
+    {
         _state = WorkloadState.For(context);
         _events = new EventRecorder(context.Store, context.Time, "default-scheduler");
-        _loop = new ReconcileLoop(
-            "scheduler", context.Store, [ResourceType.Pods], ReconcileAsync,
-            context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<Scheduler>(), context.Options.Workloads.MinReconcileInterval);
-        _state.Nodes.Changed += _loop.Kick;
-        _loop.Start();
-        return Task.CompletedTask;
+        _state.Nodes.Changed += Kick;
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_loop is not null)
-        {
-            _state!.Nodes.Changed -= _loop.Kick;
-            await _loop.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    protected override void OnStopping() => _state!.Nodes.Changed -= Kick;
 
-    private Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override Task<TimeSpan?> ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = _context!.Store;
+        var store = Context.Store;
         var pods = store.List(ResourceType.Pods, null).Items.ToList();
         var nodes = _state!.Nodes.Nodes;
         var bound = pods.Where(p => !string.IsNullOrEmpty(p.ObjOrNull("spec").Str("nodeName"))).ToList();
@@ -88,9 +81,9 @@ public sealed class Scheduler : IClusterComponent
     private JsonObject? Bind(JsonObject pod, string nodeName)
     {
         var uid = pod.Uid();
-        var now = KubeJson.Timestamp(_context!.Time.GetUtcNow());
+        var now = KubeJson.Timestamp(Context.Time.GetUtcNow());
         var bound = false;
-        var updated = _context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+        var updated = Context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
         {
             if (current.Uid() != uid || !string.IsNullOrEmpty(current.ObjOrNull("spec").Str("nodeName")) || current.HasDeletionTimestamp())
             {
@@ -116,8 +109,8 @@ public sealed class Scheduler : IClusterComponent
     private void MarkUnschedulable(JsonObject pod, string message)
     {
         var uid = pod.Uid();
-        var now = KubeJson.Timestamp(_context!.Time.GetUtcNow());
-        _context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
+        var now = KubeJson.Timestamp(Context.Time.GetUtcNow());
+        Context.Store.Update(ResourceType.Pods, pod.Namespace(), pod.Name(), current =>
         {
             if (current.Uid() != uid || !string.IsNullOrEmpty(current.ObjOrNull("spec").Str("nodeName")))
             {
