@@ -1,0 +1,56 @@
+using k8s;
+using k8s.Models;
+
+namespace VisionPlatform.Training.Kubernetes.Tests.Kueue;
+
+/// <summary>The cluster set-up with a queue configured: the LocalQueue and the Role's Kueue rules.</summary>
+public class KueueClusterSetupTests
+{
+    [Fact]
+    public void With_a_queue_and_a_ClusterQueue_the_manifest_holds_the_LocalQueue_and_the_Kueue_rules()
+    {
+        var executor = new KubernetesExecutorOptions { Kueue = { QueueName = "team-a" } };
+        var options = new ClusterSetupOptions { Kueue = { ClusterQueue = "cluster-gpu" } };
+        using var setup = new KubernetesClusterSetup(executor, options);
+
+        var yaml = setup.RenderYaml();
+
+        GoldenFile.Verify("cluster-setup-kueue.yaml", yaml);
+        yaml.Should().Contain("apiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\n");
+        var role = KubernetesYaml.LoadAllFromString(yaml).OfType<V1Role>().Single();
+        role.Rules.Select(r => $"{r.ApiGroups.Single()}:{r.Resources.Single()}:{string.Join(",", r.Verbs)}").Should().Contain(
+            ["kueue.x-k8s.io:workloads:get,list,watch,patch", "visibility.kueue.x-k8s.io:localqueues/pendingworkloads:get"]);
+    }
+
+    [Fact]
+    public void Without_a_ClusterQueue_the_LocalQueue_is_a_comment_naming_the_key_and_the_rules_stay()
+    {
+        var executor = new KubernetesExecutorOptions { Kueue = { QueueName = "team-a" } };
+        using var setup = new KubernetesClusterSetup(executor, new ClusterSetupOptions());
+
+        var yaml = setup.RenderYaml();
+
+        yaml.Should().Contain("# LocalQueue 'team-a' is not rendered: no ClusterQueue is configured: set Training:Kubernetes:ClusterSetup:Kueue:ClusterQueue");
+        yaml.Should().NotContain("kind: LocalQueue").And.Contain("- workloads");
+    }
+
+    [Fact]
+    public void Without_a_queue_nothing_about_Kueue_is_rendered()
+    {
+        using var setup = new KubernetesClusterSetup(new KubernetesExecutorOptions(), new ClusterSetupOptions { Kueue = { ClusterQueue = "cluster-gpu" } });
+
+        setup.RenderYaml().Should().NotContain("kueue");
+        ClusterManifest.BackendRules(kueue: false).Should().BeEquivalentTo(ClusterManifest.BackendRules());
+    }
+
+    [Fact]
+    public void An_invalid_ClusterQueue_is_rejected_naming_the_key()
+    {
+        using var setup = new KubernetesClusterSetup(new KubernetesExecutorOptions { Kueue = { QueueName = "team-a" } }, new ClusterSetupOptions());
+
+        var act = () => setup.RenderYaml(new ClusterSetupOptions { Kueue = { ClusterQueue = "Cluster_GPU" } });
+
+        act.Should().Throw<TrainingValidationException>().Which.Errors.Should().ContainSingle(e =>
+            e.Field == "Training:Kubernetes:ClusterSetup:Kueue:ClusterQueue" && e.Value == "Cluster_GPU");
+    }
+}
