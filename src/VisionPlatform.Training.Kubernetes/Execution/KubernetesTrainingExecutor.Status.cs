@@ -87,7 +87,7 @@ public sealed partial class KubernetesTrainingExecutor
             record.CreateFailure = await TryReadCreateFailureAsync(client, job, cancellationToken).ConfigureAwait(false);
         }
 
-        if (record.QueueName is not null)
+        if (record.QueueName is not null && !record.IsFinished && record.StopRequestedAt is null)
         {
             record = await WithKueueAsync(client, run, job, record, cancellationToken).ConfigureAwait(false);
         }

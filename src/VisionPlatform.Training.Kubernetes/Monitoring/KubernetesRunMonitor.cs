@@ -503,6 +503,8 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                     if (_cache.Upsert(item, out _) is { } upserted)
                     {
                         _createFailures.Attach(upserted);
+                        AttachKueue(upserted);
+                        EnforceBudgetIfSpent(upserted);
                     }
                 }
             }
@@ -529,6 +531,10 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             else if (_cache.Upsert(item, out var known) is { } job)
             {
                 _createFailures.Attach(job);
+
+                // A Job that arrives after its Workload: the budget is checked from either side.
+                AttachKueue(job);
+                EnforceBudgetIfSpent(job);
                 job.New |= (type == WatchEventType.Added || created) && !known;
                 _events.Publish(job);
             }

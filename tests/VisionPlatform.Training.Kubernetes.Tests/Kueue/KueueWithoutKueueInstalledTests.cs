@@ -1,0 +1,70 @@
+using k8s;
+
+namespace VisionPlatform.Training.Kubernetes.Tests.Kueue;
+
+/// <summary>
+/// A host with a queue configured against a cluster that serves no Kueue API (the test cluster before its Kueue
+/// simulation): the Job is created suspended and labelled, the run reads Queued, the optional Workload watch ends after
+/// one try, and hosts without a queue never ask for Kueue at all.
+/// </summary>
+public class KueueWithoutKueueInstalledTests
+{
+    [Fact]
+    public async Task A_queued_run_is_created_suspended_and_reads_Queued_from_the_monitor_and_from_a_direct_read()
+    {
+        await using var host = await MonitorHost.StartAsync(executor: o => o.Kueue.QueueName = "team-a");
+        await host.WaitForSyncAsync();
+
+        var operation = await host.Client.StartAsync(Jobs.Config("kueue-none-1").Build());
+
+        var status = await Eventually.GetAsync(() => operation.UpdateStatusAsync(), s => s.Reason == TrainingStatusReasons.Queued, "the run to read Queued");
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Message.Should().Be("Queued in LocalQueue team-a: waiting for Kueue to admit the run.");
+        using var client = host.Api.CreateClient();
+        var job = await client.BatchV1.ReadNamespacedJobAsync(KubernetesJobNames.FromJobId("kueue-none-1"), "training");
+        job.Spec.Suspend.Should().BeTrue();
+        job.Metadata.Labels.Should().Contain(KubernetesLabels.KueueQueueName, "team-a");
+
+        // A direct read (no monitor): the same status; the Workload lookup answered 404 and changed nothing.
+        using var direct = new KubernetesTrainingExecutor(client, new TrainingJobSpecBuilder(new KubernetesExecutorOptions { Kueue = { QueueName = "team-a" } }, new VisionPlatform.Training.Trainers.FlagTrainerContract()));
+        var read = await direct.GetStatusAsync(operation.Run);
+        read.Reason.Should().Be(TrainingStatusReasons.Queued);
+        read.Message.Should().Be(status.Message);
+
+        // The optional Workload watch tried its list once and gave up (404): no retry loop against a missing API.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        host.Api.Requests.Entries.Count(e => e.Path.Contains("/apis/kueue.x-k8s.io/v1beta1/namespaces/training/workloads", StringComparison.Ordinal) && e.Verb == "list" && !e.Query.Contains("labelSelector", StringComparison.Ordinal))
+            .Should().Be(1);
+        (await operation.StopAsync()).Phase.Should().Be(TrainingPhase.Stopped);
+    }
+
+    [Fact]
+    public async Task A_host_without_a_queue_never_calls_the_Kueue_API()
+    {
+        await using var host = await MonitorHost.StartAsync();
+        await host.WaitForSyncAsync();
+        await host.WaitForWatchesAsync();
+
+        var operation = await host.Client.StartAsync(Jobs.Config("kueue-none-2").Build());
+        await operation.UpdateStatusAsync();
+
+        host.Api.Requests.Entries.Should().NotContain(e => e.Path.Contains("kueue", StringComparison.Ordinal));
+        host.Api.Faults.OpenWatches.Should().Be(3, "Jobs, pods and FailedCreate Events: no Workload watch without a queue");
+        await operation.StopAsync();
+    }
+
+    [Fact]
+    public async Task Without_the_visibility_API_the_position_is_unknown_after_one_call_per_version()
+    {
+        await using var harness = await ClusterHarness.StartAsync();
+        var reasons = new List<string>();
+
+        var positions = await KueueClient.TryReadPositionsAsync(harness.Client, "training", "team-a", reasons.Add, CancellationToken.None);
+
+        positions.Should().BeNull();
+        reasons.Should().ContainSingle().Which.Should().Contain("404");
+        harness.Cluster.Requests.Entries.Select(e => e.Path).Should().Equal(
+            "/apis/visibility.kueue.x-k8s.io/v1beta2/namespaces/training/localqueues/team-a/pendingworkloads",
+            "/apis/visibility.kueue.x-k8s.io/v1beta1/namespaces/training/localqueues/team-a/pendingworkloads");
+    }
+}
