@@ -106,8 +106,9 @@ internal static class KueueClient
         {
             return await client.BatchV1.PatchNamespacedJobAsync(new k8s.Models.V1Patch(record.ToJsonString(), k8s.Models.V1Patch.PatchType.MergePatch), jobName, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound) || KubernetesErrors.Is(ex, HttpStatusCode.Conflict))
+        catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound) || KubernetesErrors.Is(ex, HttpStatusCode.Conflict) || KubernetesErrors.Is(ex, HttpStatusCode.UnprocessableEntity))
         {
+            // Gone, or a Job of that name that is another run now (the uid precondition: "metadata.uid: field is immutable").
             return null;
         }
     }

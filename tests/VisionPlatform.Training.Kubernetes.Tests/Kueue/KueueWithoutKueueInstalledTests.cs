@@ -67,4 +67,31 @@ public class KueueWithoutKueueInstalledTests
             "/apis/visibility.kueue.x-k8s.io/v1beta2/namespaces/training/localqueues/team-a/pendingworkloads",
             "/apis/visibility.kueue.x-k8s.io/v1beta1/namespaces/training/localqueues/team-a/pendingworkloads");
     }
+
+    [Fact]
+    public async Task A_spent_preemption_budget_is_recorded_on_the_Job_and_read_as_Failed_by_every_host()
+    {
+        await using var harness = await ClusterHarness.StartAsync(executor: o => o.Kueue.QueueName = "team-a");
+        var run = await harness.Executor.StartAsync(Jobs.Config("kueue-budget-1").Build());
+        var job = (await harness.JobsAsync()).Single();
+        var at = new DateTimeOffset(2026, 12, 7, 16, 0, 0, TimeSpan.Zero);
+
+        // The Workload patch answers 404 here (no Kueue): ignored; the Job's record is what every host reads.
+        var written = await KueueClient.EnforceBudgetAsync(harness.Client, "training", job.Metadata.Name, Guid.Parse(job.Metadata.Uid), "job-kueue-budget-1-abcde", at, CancellationToken.None);
+
+        written.Should().NotBeNull();
+        written!.Metadata.Annotations.Should().Contain(KubernetesLabels.StopReasonAnnotation, TrainingStatusReasons.PreemptionBudgetExhausted)
+            .And.Contain(KubernetesLabels.StopRequestedAnnotation, "2026-12-07T16:00:00Z");
+        written.Spec.ActiveDeadlineSeconds.Should().Be(0);
+        harness.Cluster.Requests.Entries.Should().Contain(e => e.Method == "PATCH" && e.Path == "/apis/kueue.x-k8s.io/v1beta1/namespaces/training/workloads/job-kueue-budget-1-abcde");
+        using var restarted = harness.NewExecutor();
+        var status = await restarted.GetStatusAsync(run);
+        status.Phase.Should().Be(TrainingPhase.Failed);
+        status.Reason.Should().Be(TrainingStatusReasons.PreemptionBudgetExhausted);
+        status.FinishedAt.Should().Be(at);
+        status.Message.Should().StartWith("The run was preempted more times, more than the 10 allowed");
+        (await restarted.StopAsync(run)).Reason.Should().Be(TrainingStatusReasons.PreemptionBudgetExhausted, "a stop keeps the recorded outcome");
+        (await KueueClient.EnforceBudgetAsync(harness.Client, "training", job.Metadata.Name, Guid.NewGuid(), "x", at, CancellationToken.None))
+            .Should().BeNull("the uid precondition protects a Job that is another run now");
+    }
 }
