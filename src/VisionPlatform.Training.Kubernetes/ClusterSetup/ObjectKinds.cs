@@ -110,6 +110,7 @@ internal static class ObjectKinds
         Replace = async (c, body, name, ns, ct) => (await c.CustomObjects.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<KueueLocalQueue>(
             body, KueueApi.Group, KueueApi.Version, ns, KueueApi.LocalQueuesPlural, name, cancellationToken: ct).ConfigureAwait(false)).Body,
         Compare = (desired, existing) => Differences((desired.Spec?.ClusterQueue != existing.Spec?.ClusterQueue, "spec.clusterQueue")),
+        MissingApiHint = "Install Kueue (kueue.x-k8s.io/v1beta1) in the cluster first, or unset Training:Kubernetes:Kueue:QueueName.",
     };
 
     private static List<string> CompareSecret(V1Secret desired, V1Secret existing)

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using VisionPlatform.Training.Kubernetes.Tests.ClusterSetup;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Kueue;
 
@@ -52,5 +53,21 @@ public class KueueClusterSetupTests
 
         act.Should().Throw<TrainingValidationException>().Which.Errors.Should().ContainSingle(e =>
             e.Field == "Training:Kubernetes:ClusterSetup:Kueue:ClusterQueue" && e.Value == "Cluster_GPU");
+    }
+
+    [Fact]
+    public async Task Ensure_on_a_cluster_without_Kueue_says_to_install_it()
+    {
+        await using var h = await SetupHarness.StartAsync();
+        h.ExecutorOptions.Kueue.QueueName = "team-a";
+        using var setup = new KubernetesClusterSetup(h.Client, h.ExecutorOptions, new ClusterSetupOptions { Kueue = { ClusterQueue = "cluster-gpu" } });
+
+        var act = () => setup.EnsureClusterResourcesAsync();
+
+        var error = (await act.Should().ThrowAsync<TrainingException>()).Which;
+        error.Code.Should().Be(TrainingErrorCode.Rejected);
+        error.Message.Should().Be("The cluster set-up cannot create LocalQueue 'team-a' in namespace 'training': the API server does not serve localqueues.kueue.x-k8s.io (404). Install Kueue (kueue.x-k8s.io/v1beta1) in the cluster first, or unset Training:Kubernetes:Kueue:QueueName.");
+        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", "training")).Rules
+            .Should().Contain(r => r.ApiGroups.Contains("kueue.x-k8s.io") && r.Resources.Contains("workloads"), "the objects before the LocalQueue were created");
     }
 }
