@@ -405,6 +405,10 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
         {
             // A refresh is already wanted.
         }
+        catch (ObjectDisposedException)
+        {
+            // The monitor is shutting down.
+        }
     }
 
     /// <summary>
@@ -424,6 +428,9 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
