@@ -10,6 +10,7 @@ public static class DefaultClusterComponents
         () => new Controllers.ResourceQuotaController(),
         () => new Controllers.EventsMirror(),
         () => new Controllers.JobController(),
+        () => new Kueue.KueueController(),
         () => new Controllers.GarbageCollector(),
         () => new Controllers.EndpointSliceController(),
         () => new Controllers.TtlAfterFinishedController(),

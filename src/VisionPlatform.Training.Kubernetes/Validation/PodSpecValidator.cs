@@ -174,7 +174,7 @@ internal static class PodSpecValidator
             var at = $"{path}[{i}]";
             ValidateImage(e, at, c);
             ValidateEnv(e, at, c);
-            ValidateResources(e, $"{at}.resources", c.Resources);
+            ValidateResources(e, at + ".resources", c.Resources);
         }
     }
 
@@ -212,28 +212,28 @@ internal static class PodSpecValidator
                 continue;
             }
 
-            var at = $"{path}.env[{i}]";
-
+            // Paths are built only for a problem: a start validates every reference of every Job it builds.
             // The value is never echoed: it may be sensitive.
             if (!string.IsNullOrEmpty(v.Value))
             {
-                e.Add($"{at}.valueFrom", null, "may not be specified when `value` is not empty");
+                e.Add($"{path}.env[{i}].valueFrom", null, "may not be specified when `value` is not empty");
             }
 
-            var sources = new object?[] { from.SecretKeyRef, from.ConfigMapKeyRef, from.FieldRef, from.ResourceFieldRef, from.FileKeyRef }.Count(s => s is not null);
+            var sources = (from.SecretKeyRef is null ? 0 : 1) + (from.ConfigMapKeyRef is null ? 0 : 1) + (from.FieldRef is null ? 0 : 1)
+                + (from.ResourceFieldRef is null ? 0 : 1) + (from.FileKeyRef is null ? 0 : 1);
             if (sources != 1)
             {
-                e.Add($"{at}.valueFrom", null, sources == 0 ? "must specify one of: fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef" : "may not have more than one field specified at a time");
+                e.Add($"{path}.env[{i}].valueFrom", null, sources == 0 ? "must specify one of: fieldRef, resourceFieldRef, configMapKeyRef, secretKeyRef" : "may not have more than one field specified at a time");
             }
 
-            if (from.SecretKeyRef is { } secret)
+            if (from.SecretKeyRef is { } secret && !IsValidKeyReference(secret.Name, secret.Key))
             {
-                KeyReference(e, $"{at}.valueFrom.secretKeyRef", secret.Name, secret.Key);
+                KeyReference(e, $"{path}.env[{i}].valueFrom.secretKeyRef", secret.Name, secret.Key);
             }
 
-            if (from.ConfigMapKeyRef is { } configMap)
+            if (from.ConfigMapKeyRef is { } configMap && !IsValidKeyReference(configMap.Name, configMap.Key))
             {
-                KeyReference(e, $"{at}.valueFrom.configMapKeyRef", configMap.Name, configMap.Key);
+                KeyReference(e, $"{path}.env[{i}].valueFrom.configMapKeyRef", configMap.Name, configMap.Key);
             }
         }
 
@@ -246,6 +246,9 @@ internal static class PodSpecValidator
             }
         }
     }
+
+    private static bool IsValidKeyReference(string? name, string? key) =>
+        !string.IsNullOrEmpty(name) && NameSyntax.IsConfigMapKey(key);
 
     private static void KeyReference(Errors e, string path, string? name, string? key)
     {

@@ -44,12 +44,17 @@ internal sealed class SubmitScenario : IBenchmarkScenario
         var specs = provider.GetRequiredService<TrainingJobSpecBuilder>();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = cluster.Url.ToString().TrimEnd('/') });
 
+        // The same bare create through the SDK's retry handler: what the client pipeline alone adds to a start.
+        using var handled = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = cluster.Url.ToString().TrimEnd('/') }, new KubernetesResilienceHandler(new KubernetesResilienceOptions()));
+
         var sdk = new List<double>();
         var raw = new List<double>();
         var ratios = new List<double>();
         var requests = new List<double>();
         var sdkBytes = new List<double>();
         var rawBytes = new List<double>();
+        var pipelineUs = new List<double>();
+        var ownUs = new List<double>();
         for (var i = -options.Warmup; i < runs; i++)
         {
             var sdkJob = NewJob($"submit-sdk-{i + options.Warmup}");
@@ -68,11 +73,27 @@ internal sealed class SubmitScenario : IBenchmarkScenario
                 (sdkMs, sdkAllocated, calls) = await MeasureSdkAsync(executor, cluster, sdkJob, cancellationToken);
             }
 
+            var handledJob = specs.Build(NewJob($"submit-handled-{i + options.Warmup}"));
+            var bareJob = specs.Build(NewJob($"submit-bare-{i + options.Warmup}"));
+            double handledMs, bareMs;
+            if (i % 2 == 0)
+            {
+                (handledMs, _) = await MeasureRawAsync(handled, handledJob, cancellationToken);
+                (bareMs, _) = await MeasureRawAsync(client, bareJob, cancellationToken);
+            }
+            else
+            {
+                (bareMs, _) = await MeasureRawAsync(client, bareJob, cancellationToken);
+                (handledMs, _) = await MeasureRawAsync(handled, handledJob, cancellationToken);
+            }
+
             if (i < 0)
             {
                 continue;
             }
 
+            pipelineUs.Add((handledMs - bareMs) * 1000);
+            ownUs.Add((sdkMs - handledMs) * 1000);
             sdk.Add(sdkMs);
             raw.Add(rawMs);
             ratios.Add(sdkMs / rawMs);
@@ -97,6 +118,8 @@ internal sealed class SubmitScenario : IBenchmarkScenario
             BenchmarkResult.Of("submit.alloc_bytes_per_start", Stats.Median(sdkBytes) - Stats.Median(rawBytes), "0"),
             BenchmarkResult.Of("submit.alloc_bytes_per_start.sdk", Stats.Median(sdkBytes), "0"),
             BenchmarkResult.Of("submit.alloc_bytes_per_start.raw", Stats.Median(rawBytes), "0"),
+            BenchmarkResult.Of("submit.parts.pipeline_us", Stats.Median(pipelineUs), "0.0"),
+            BenchmarkResult.Of("submit.parts.start_beyond_pipeline_us", Stats.Median(ownUs), "0.0"),
         ];
 
         results.AddRange(Parts(specs, 2000));

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using k8s.Models;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.EndToEnd;
@@ -84,12 +82,7 @@ internal static class GroupCluster
         """;
 
     /// <summary>A free TCP port on the loopback (tests give each group its own port: pods share the host's ports).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => VisionPlatform.Training.TestSupport.TestPorts.Reserve();
 
     public static V1Service HeadlessService(string name, string jobName, bool publishNotReadyAddresses) => new()
     {

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using k8s;
 
 namespace VisionPlatform.Training.Kubernetes.TestCluster.Tests.Standalone;
@@ -45,10 +43,5 @@ public sealed class StandaloneTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => VisionPlatform.Training.TestSupport.TestPorts.Reserve();
 }

@@ -24,7 +24,8 @@ internal sealed class AdmissionChain
     {
         _store = store;
         _time = time;
-        _plugins = [new LimitRangerAdmission(), new ServiceAccountAdmission(), new PodSecurityAdmission(), new ResourceQuotaAdmission()];
+        // Kueue's mutating webhook runs where the apiserver runs webhooks: after the built-in mutating plugins
+        _plugins = [new LimitRangerAdmission(), new ServiceAccountAdmission(), new Kueue.KueueJobWebhook(), new PodSecurityAdmission(), new ResourceQuotaAdmission()];
     }
 
     /// <summary>

@@ -104,6 +104,12 @@ internal sealed class ApiServer
             return;
         }
 
+        if (request is { IsResourceRequest: true, Group: Kueue.KueueNames.VisibilityGroup })
+        {
+            await new Kueue.VisibilityApi(_context).ServeAsync(http, request).ConfigureAwait(false);
+            return;
+        }
+
         if (!request.IsResourceRequest || request.Type is not { } type)
         {
             await HttpIO.WritePageNotFoundAsync(http).ConfigureAwait(false);
@@ -175,7 +181,7 @@ internal sealed class ApiServer
 
     private static bool HasStatus(ResourceType type) =>
         type == ResourceType.Jobs || type == ResourceType.Pods || type == ResourceType.Namespaces || type == ResourceType.Nodes
-        || type == ResourceType.Services || type == ResourceType.ResourceQuotas;
+        || type == ResourceType.Services || type == ResourceType.ResourceQuotas || Kueue.KueueNames.HasStatus(type);
 
     private void Authorize(ApiRequest request, ResourceType type)
     {

@@ -18,6 +18,10 @@ internal static class Discovery
         ("networking.k8s.io", "v1"),
         ("discovery.k8s.io", "v1"),
         ("events.k8s.io", "v1"),
+        ("kueue.x-k8s.io", "v1beta1"),
+        // Kueue's aggregated visibility API: both versions serve the same shapes (the first listed is preferred)
+        (Kueue.KueueNames.VisibilityGroup, "v1beta2"),
+        (Kueue.KueueNames.VisibilityGroup, "v1beta1"),
     ];
 
     public static JsonObject Version() => new()
@@ -52,7 +56,7 @@ internal static class Discovery
     {
         ["kind"] = "APIGroupList",
         ["apiVersion"] = "v1",
-        ["groups"] = new JsonArray(Groups.Select(g => (JsonNode)GroupBody(g.Group, g.Version)).ToArray()),
+        ["groups"] = new JsonArray(Groups.Select(g => g.Group).Distinct(StringComparer.Ordinal).Select(g => (JsonNode)GroupBody(g)).ToArray()),
     };
 
     public static JsonObject? Group(string group)
@@ -63,7 +67,7 @@ internal static class Discovery
             return null;
         }
 
-        var body = GroupBody(match.Group, match.Version);
+        var body = GroupBody(match.Group);
         return new JsonObject
         {
             ["kind"] = "APIGroup",
@@ -86,7 +90,7 @@ internal static class Discovery
         {
             resources.Add(Resource(type.Plural, type.Kind, type.Namespaced, AllVerbs, ShortNames(type), type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Services));
             if (type == ResourceType.Pods || type == ResourceType.Jobs || type == ResourceType.Namespaces || type == ResourceType.Nodes || type == ResourceType.Services
-                || type == ResourceType.ResourceQuotas)
+                || type == ResourceType.ResourceQuotas || Kueue.KueueNames.HasStatus(type))
             {
                 resources.Add(Resource(type.Plural + "/status", type.Kind, type.Namespaced, ["get", "patch", "update"], [], false));
             }
@@ -95,6 +99,14 @@ internal static class Discovery
             {
                 resources.Add(Resource("pods/log", "Pod", true, ["get"], [], false));
             }
+        }
+
+        if (group == Kueue.KueueNames.VisibilityGroup)
+        {
+            resources.Add(Resource("clusterqueues", "ClusterQueue", false, [], [], false));
+            resources.Add(Resource("clusterqueues/pendingworkloads", "PendingWorkloadsSummary", false, ["get"], [], false));
+            resources.Add(Resource("localqueues", "LocalQueue", true, [], [], false));
+            resources.Add(Resource("localqueues/pendingworkloads", "PendingWorkloadsSummary", true, ["get"], [], false));
         }
 
         if (group == "authorization.k8s.io")
@@ -163,14 +175,16 @@ internal static class Discovery
         };
     }
 
-    private static JsonObject GroupBody(string group, string version)
+    private static JsonObject GroupBody(string group)
     {
-        var gv = new JsonObject { ["groupVersion"] = $"{group}/{version}", ["version"] = version };
+        var versions = Groups.Where(g => g.Group == group)
+            .Select(g => (JsonNode)new JsonObject { ["groupVersion"] = $"{group}/{g.Version}", ["version"] = g.Version })
+            .ToArray();
         return new JsonObject
         {
             ["name"] = group,
-            ["versions"] = new JsonArray(gv),
-            ["preferredVersion"] = gv.DeepClone(),
+            ["versions"] = new JsonArray(versions),
+            ["preferredVersion"] = versions[0].DeepClone(),
         };
     }
 
@@ -209,6 +223,10 @@ internal static class Discovery
         "services" => ["svc"],
         "resourcequotas" => ["quota"],
         "limitranges" => ["limits"],
+        "clusterqueues" => ["cq"],
+        "localqueues" => ["queue", "queues", "lq"],
+        "workloads" => ["wl"],
+        "resourceflavors" => ["flavor", "flavors", "rf"],
         _ => [],
     };
 }

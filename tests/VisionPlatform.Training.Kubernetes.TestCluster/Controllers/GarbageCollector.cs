@@ -7,7 +7,8 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 
 /// <summary>
 /// The garbage collector for the owner kinds the cluster serves (Jobs and Services) and their dependents (pods,
-/// ConfigMaps and Services a client made a Job the owner of; EndpointSlices owned by their Service):
+/// ConfigMaps and Services a client made a Job the owner of; EndpointSlices owned by their Service; Kueue Workloads owned by
+/// their Job):
 /// <list type="bullet">
 /// <item>a dependent whose owners no longer exist (by uid) is deleted (a pod graceful, its own grace period);</item>
 /// <item>an owner being deleted with the <c>foregroundDeletion</c> finalizer gets its dependents deleted, and once no
@@ -19,7 +20,7 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Controllers;
 public sealed class GarbageCollector : IClusterComponent
 {
     private static readonly ResourceType[] OwnerTypes = [ResourceType.Jobs, ResourceType.Services];
-    private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices];
+    private static readonly ResourceType[] DependentTypes = [ResourceType.Pods, ResourceType.ConfigMaps, ResourceType.Services, ResourceType.EndpointSlices, ResourceType.Workloads];
     private ReconcileLoop? _loop;
     private ClusterStore? _store;
 

@@ -10,12 +10,14 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Nodes;
 /// <summary>
 /// The kubelets of all simulated nodes: runs every pod bound to a node as local processes (one <see cref="PodWorker"/>
 /// per pod), passes deletions on to the workers, finalises graceful deletions of pods that have nothing running, and
-/// plays the pod garbage collector for pods whose node was removed. Disposing kills every process it started.
+/// plays the pod garbage collector for pods whose node was removed. Each node's kubelet records its Events
+/// (<see cref="KubeletEvents"/>). Disposing kills every process it started.
 /// </summary>
 public sealed class NodeAgent : IClusterComponent
 {
     private readonly Dictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KubeletNode> _kubelets = new(StringComparer.Ordinal);
     private ReconcileLoop? _loop;
     private ClusterContext? _context;
     private WorkloadState? _state;
@@ -64,6 +66,12 @@ public sealed class NodeAgent : IClusterComponent
         _dnsRecords = ClusterDns.Records(store.List(ResourceType.Services, null).Items, pods);
         var byUid = pods.ToDictionary(p => p.Uid(), StringComparer.Ordinal);
         var nodes = _state!.Nodes.Nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
+
+        // a removed node's kubelet goes with it (a node added again under the name starts with no images)
+        foreach (var gone in _kubelets.Keys.Where(n => !nodes.ContainsKey(n)).ToList())
+        {
+            _kubelets.Remove(gone);
+        }
 
         // workers whose pod vanished or whose node went away stop at once
         List<PodWorker> finished = [];
@@ -139,7 +147,13 @@ public sealed class NodeAgent : IClusterComponent
                 continue;
             }
 
-            worker = new PodWorker(_context, _state, pod, node, PodWorker.PodIpFor(_podIpBlock, Interlocked.Increment(ref _nextPodIp)), () => _dnsRecords);
+            if (!_kubelets.TryGetValue(nodeName, out var kubelet))
+            {
+                kubelet = new KubeletNode(_context, nodeName);
+                _kubelets[nodeName] = kubelet;
+            }
+
+            worker = new PodWorker(_context, _state, kubelet, pod, node, PodWorker.PodIpFor(_podIpBlock, Interlocked.Increment(ref _nextPodIp)), () => _dnsRecords);
             lock (_workers)
             {
                 _workers[uid] = worker;

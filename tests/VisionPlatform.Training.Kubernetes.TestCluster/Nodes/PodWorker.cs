@@ -16,12 +16,14 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Nodes;
 /// registry (ErrImagePull / ImagePullBackOff forever for unknown images), environment (CreateContainerConfigError),
 /// one local process per container, Running, then Succeeded or Failed from the exit codes. Deletion sends SIGTERM to
 /// every container's process group, SIGKILL after the grace period, records the exit and finalises the deletion.
+/// Each step is also announced as the kubelet's Event (Pulling, Pulled, Failed, BackOff, Created, Started, Killing).
 /// </summary>
 internal sealed class PodWorker : IAsyncDisposable
 {
     private readonly ClusterContext _context;
     private readonly WorkloadState _state;
     private readonly SimulatedNode _node;
+    private readonly KubeletNode _kubelet;
     private readonly string _ns;
     private readonly string _name;
     private readonly List<JsonObject> _containers;
@@ -43,8 +45,10 @@ internal sealed class PodWorker : IAsyncDisposable
     private string? _startTime;
     private Task? _run;
 
-    public PodWorker(ClusterContext context, WorkloadState state, JsonObject pod, SimulatedNode node, string podIp, Func<IReadOnlyList<DnsRecord>> dnsRecords)
+    public PodWorker(
+        ClusterContext context, WorkloadState state, KubeletNode kubelet, JsonObject pod, SimulatedNode node, string podIp, Func<IReadOnlyList<DnsRecord>> dnsRecords)
     {
+        _kubelet = kubelet;
         _dnsRecords = dnsRecords;
         _context = context;
         _state = state;
@@ -126,7 +130,6 @@ internal sealed class PodWorker : IAsyncDisposable
 
     private async Task RunCoreAsync(CancellationToken cancellationToken)
     {
-        var options = _state.Options;
         _startTime = Now();
         foreach (var container in _containers)
         {
@@ -134,12 +137,6 @@ internal sealed class PodWorker : IAsyncDisposable
         }
 
         WriteStatus();
-        if (await InterruptedAsync(options.ContainerCreationDelay, cancellationToken).ConfigureAwait(false))
-        {
-            await FinishInterruptedAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
         var mappings = await PullImagesAsync(cancellationToken).ConfigureAwait(false);
         if (mappings is null)
         {
@@ -171,22 +168,58 @@ internal sealed class PodWorker : IAsyncDisposable
         await SuperviseAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Image pulls: every container's image must resolve; unknown images alternate ErrImagePull and ImagePullBackOff.</summary>
+    /// <summary>
+    /// Image pulls: every container's image must resolve; unknown images alternate ErrImagePull and ImagePullBackOff.
+    /// The container creation delay passes once, while the first pulls run. <c>Always</c> pulls every time,
+    /// <c>IfNotPresent</c> once per node, <c>Never</c> takes any image the cluster maps as present (an unmapped one
+    /// fails as a pull does).
+    /// </summary>
     private async Task<Dictionary<string, ImageMapping>?> PullImagesAsync(CancellationToken cancellationToken)
     {
         var backoff = _state.Options.ImagePullBackoff;
-        while (true)
+        for (var attempt = 0; ; attempt++)
         {
             var mappings = new Dictionary<string, ImageMapping>(StringComparer.Ordinal);
-            var failed = new List<JsonObject>();
+            var pulls = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var container in _containers)
             {
-                if (_state.Images.Resolve(container.Str("image") ?? string.Empty) is { } mapping)
+                var image = container.Str("image") ?? string.Empty;
+                var mapping = _state.Images.Resolve(image);
+                if (mapping is not null)
                 {
                     mappings[Name(container)] = mapping;
                 }
+
+                var policy = container.Str("imagePullPolicy");
+                var present = mapping is not null && (policy == "Never" || _kubelet.Images.Contains(image));
+                if (policy != "Always" && present)
+                {
+                    _kubelet.Events.AlreadyPresent(_pod, Name(container), image);
+                }
                 else
                 {
+                    _kubelet.Events.Pulling(_pod, Name(container), image);
+                    pulls[Name(container)] = _context.Time.GetTimestamp();
+                }
+            }
+
+            if (attempt == 0 && await InterruptedAsync(_state.Options.ContainerCreationDelay, cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            var failed = new List<JsonObject>();
+            foreach (var container in _containers.Where(c => pulls.ContainsKey(Name(c))))
+            {
+                var image = container.Str("image") ?? string.Empty;
+                if (mappings.ContainsKey(Name(container)))
+                {
+                    _kubelet.Images.Add(image);
+                    _kubelet.Events.Pulled(_pod, Name(container), image, _context.Time.GetElapsedTime(pulls[Name(container)]));
+                }
+                else
+                {
+                    _kubelet.Events.PullFailed(_pod, Name(container), image, PullError(image));
                     failed.Add(container);
                 }
             }
@@ -211,6 +244,7 @@ internal sealed class PodWorker : IAsyncDisposable
             {
                 var image = container.Str("image") ?? string.Empty;
                 _statuses[Name(container)] = Waiting(container, "ImagePullBackOff", $"Back-off pulling image \"{image}\": {PullError(image)}");
+                _kubelet.Events.PullBackOff(_pod, Name(container), image);
             }
 
             WriteStatus();
@@ -247,6 +281,7 @@ internal sealed class PodWorker : IAsyncDisposable
             foreach (var container in _containers)
             {
                 _statuses[Name(container)] = Terminated(container, 128, "StartError", now, now, reason);
+                _kubelet.Events.Failed(_pod, Name(container), reason);
             }
 
             _phase = "Failed";
@@ -312,6 +347,7 @@ internal sealed class PodWorker : IAsyncDisposable
                 catch (ContainerConfigException ex)
                 {
                     _statuses[Name(container)] = Waiting(container, "CreateContainerConfigError", ex.Message);
+                    _kubelet.Events.Failed(_pod, Name(container), ex.Message);
                     failed = true;
                 }
             }
@@ -396,6 +432,7 @@ internal sealed class PodWorker : IAsyncDisposable
             var log = new PodLogWriter(PodLogWriter.PathFor(_context.DataDirectory, _ns, _name, name), _context.Time);
             RunningContainer process;
             var launch = launches[name];
+            _kubelet.Events.Created(_pod, name);
             try
             {
                 process = launch.Simulation is { } simulation
@@ -407,10 +444,13 @@ internal sealed class PodWorker : IAsyncDisposable
                 // the runtime could not start the entrypoint: StartError, exit code 128, as containerd reports it
                 log.Dispose();
                 var now = Now();
-                _statuses[name] = Terminated(container, 128, "StartError", now, now,
-                    $"failed to create containerd task: exec: \"{launches[name].Program}\": {ex.Message}");
+                var message = $"failed to create containerd task: exec: \"{launches[name].Program}\": {ex.Message}";
+                _statuses[name] = Terminated(container, 128, "StartError", now, now, message);
+                _kubelet.Events.Failed(_pod, name, message);
                 continue;
             }
+
+            _kubelet.Events.Started(_pod, name);
 
             _processes[name] = process;
             _state.Containers[WorkloadState.ContainerKey(_ns, _name, name)] = process;
@@ -651,6 +691,11 @@ internal sealed class PodWorker : IAsyncDisposable
         var grace = TimeSpan.FromSeconds(_pod.ObjOrNull("metadata").Long("deletionGracePeriodSeconds")
             ?? _pod.ObjOrNull("spec").Long("terminationGracePeriodSeconds") ?? 30);
         var running = _processes.ToList();
+        foreach (var name in running.Where(p => !p.Value.Exited.IsCompleted).Select(p => p.Key))
+        {
+            _kubelet.Events.Killing(_pod, name);
+        }
+
         await Task.WhenAll(running.Select(p => p.Value.StopAsync(grace, cancellationToken))).ConfigureAwait(false);
         foreach (var (name, process) in running)
         {

@@ -10,13 +10,15 @@ namespace VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 /// The scheduler: binds each pending pod (no <c>spec.nodeName</c>, <c>schedulerName</c> default-scheduler) to a node it
 /// fits on and sets PodScheduled=True, or leaves it Pending with PodScheduled=False, reason Unschedulable and the
 /// kube-scheduler message. Pending pods are retried whenever pods or nodes change (capacity freed, node added or
-/// uncordoned).
+/// uncordoned). A binding is announced as kube-scheduler does: a Normal <c>Scheduled</c> Event on the pod, from
+/// <c>default-scheduler</c>, "Successfully assigned &lt;ns&gt;/&lt;pod&gt; to &lt;node&gt;".
 /// </summary>
 public sealed class Scheduler : IClusterComponent
 {
     private ReconcileLoop? _loop;
     private ClusterContext? _context;
     private WorkloadState? _state;
+    private EventRecorder? _events;
 
     /// <inheritdoc />
     public Task StartAsync(ClusterContext context, CancellationToken cancellationToken = default)
@@ -24,6 +26,7 @@ public sealed class Scheduler : IClusterComponent
         ArgumentNullException.ThrowIfNull(context);
         _context = context;
         _state = WorkloadState.For(context);
+        _events = new EventRecorder(context.Store, context.Time, "default-scheduler");
         _loop = new ReconcileLoop(
             "scheduler", context.Store, [ResourceType.Pods], ReconcileAsync,
             context.Options.Workloads.ResyncInterval, context.LoggerFactory.CreateLogger<Scheduler>(), context.Options.Workloads.MinReconcileInterval);
@@ -101,7 +104,13 @@ public sealed class Scheduler : IClusterComponent
             bound = true;
             return current;
         });
-        return bound ? updated : null;
+        if (!bound)
+        {
+            return null;
+        }
+
+        _events!.Record(updated, "Normal", "Scheduled", $"Successfully assigned {updated.Namespace()}/{updated.Name()} to {nodeName}");
+        return updated;
     }
 
     private void MarkUnschedulable(JsonObject pod, string message)

@@ -62,9 +62,25 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>v1 LimitRanges: container defaults and bounds applied on pod creation.</summary>
     public static readonly ResourceType LimitRanges = new("", "v1", "limitranges", "LimitRange", true);
 
+    /// <summary>kueue.x-k8s.io/v1beta1 ResourceFlavors (cluster-scoped; the Kueue simulation).</summary>
+    public static readonly ResourceType ResourceFlavors = new("kueue.x-k8s.io", "v1beta1", "resourceflavors", "ResourceFlavor", false);
+
+    /// <summary>kueue.x-k8s.io/v1beta1 ClusterQueues (cluster-scoped; status kept by the Kueue simulation).</summary>
+    public static readonly ResourceType ClusterQueues = new("kueue.x-k8s.io", "v1beta1", "clusterqueues", "ClusterQueue", false);
+
+    /// <summary>kueue.x-k8s.io/v1beta1 LocalQueues (status kept by the Kueue simulation).</summary>
+    public static readonly ResourceType LocalQueues = new("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", true);
+
+    /// <summary>kueue.x-k8s.io/v1beta1 WorkloadPriorityClasses (cluster-scoped).</summary>
+    public static readonly ResourceType WorkloadPriorityClasses = new("kueue.x-k8s.io", "v1beta1", "workloadpriorityclasses", "WorkloadPriorityClass", false);
+
+    /// <summary>kueue.x-k8s.io/v1beta1 Workloads (created and admitted by the Kueue simulation).</summary>
+    public static readonly ResourceType Workloads = new("kueue.x-k8s.io", "v1beta1", "workloads", "Workload", true);
+
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, EventsV1, Roles, RoleBindings, NetworkPolicies, EndpointSlices];
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, EventsV1, Roles, RoleBindings, NetworkPolicies, EndpointSlices,
+        ResourceFlavors, ClusterQueues, LocalQueues, WorkloadPriorityClasses, Workloads];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
@@ -81,7 +97,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     public string QualifiedKind => Group.Length == 0 ? Kind : $"{Kind}.{Group}";
 
     /// <summary>Whether the server maintains <c>metadata.generation</c> for this type.</summary>
-    public bool TracksGeneration => this == Jobs || this == Pods;
+    public bool TracksGeneration => this == Jobs || this == Pods || Group == "kueue.x-k8s.io";
 
     /// <summary>Finds a served type by group, version and plural, or returns null.</summary>
     public static ResourceType? Find(string group, string version, string plural) =>

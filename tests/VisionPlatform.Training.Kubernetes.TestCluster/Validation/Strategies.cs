@@ -24,6 +24,11 @@ internal static class Strategies
         [ResourceType.EndpointSlices] = new EndpointSliceStrategy(),
         [ResourceType.ResourceQuotas] = new ResourceQuotaStrategy(),
         [ResourceType.LimitRanges] = new LimitRangeStrategy(),
+        [ResourceType.ResourceFlavors] = new Kueue.ResourceFlavorStrategy(),
+        [ResourceType.ClusterQueues] = new Kueue.ClusterQueueStrategy(),
+        [ResourceType.LocalQueues] = new Kueue.LocalQueueStrategy(),
+        [ResourceType.WorkloadPriorityClasses] = new Kueue.WorkloadPriorityClassStrategy(),
+        [ResourceType.Workloads] = new Kueue.WorkloadStrategy(),
         [ResourceType.EventsV1] = new ReadOnlyViewStrategy(ResourceType.EventsV1, "write Events through core/v1 (/api/v1/namespaces/<ns>/events)"),
     };
 }

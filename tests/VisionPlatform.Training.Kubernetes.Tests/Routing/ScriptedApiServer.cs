@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Routing;
@@ -33,12 +32,7 @@ internal sealed class ScriptedApiServer : IDisposable
     public void Enqueue(int status, string? retryAfter = null, TimeSpan delay = default) =>
         _replies.Enqueue(new Reply(status, retryAfter, delay));
 
-    public static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    public static int FreePort() => VisionPlatform.Training.TestSupport.TestPorts.Reserve();
 
     public void Dispose()
     {

@@ -98,13 +98,8 @@ internal sealed class TrainerProcess : IAsyncDisposable
             TrainTorchPy, .. trainerArgs,
         ]);
 
-    /// <summary>A TCP port that was free a moment ago (the static rendezvous needs a port both agents know in advance).</summary>
-    public static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A loopback port for the static rendezvous (both agents must know it in advance): see TestPorts.</summary>
+    public static int FreePort() => VisionPlatform.Training.TestSupport.TestPorts.Reserve();
 
     public static TrainerProcess Start(string fileName, IEnumerable<string> arguments)
     {

@@ -19,6 +19,9 @@ internal static class Printers
         [ResourceType.RoleBindings] = OtherPrinters.RoleBinding,
         [ResourceType.NetworkPolicies] = OtherPrinters.NetworkPolicy,
         [ResourceType.EndpointSlices] = OtherPrinters.EndpointSlice,
+        [ResourceType.Workloads] = Kueue.KueuePrinters.Workload,
+        [ResourceType.ClusterQueues] = Kueue.KueuePrinters.ClusterQueue,
+        [ResourceType.LocalQueues] = Kueue.KueuePrinters.LocalQueue,
     };
 
     public static ResourcePrinter For(ResourceType type) => ByType.GetValueOrDefault(type, OtherPrinters.Default);
