@@ -56,18 +56,40 @@ public class KueueClusterSetupTests
     }
 
     [Fact]
-    public async Task Ensure_on_a_cluster_without_Kueue_says_to_install_it()
+    public async Task Ensure_creates_the_LocalQueue_and_then_finds_it_unchanged()
     {
         await using var h = await SetupHarness.StartAsync();
         h.ExecutorOptions.Kueue.QueueName = "team-a";
         using var setup = new KubernetesClusterSetup(h.Client, h.ExecutorOptions, new ClusterSetupOptions { Kueue = { ClusterQueue = "cluster-gpu" } });
 
-        var act = () => setup.EnsureClusterResourcesAsync();
+        var first = await setup.EnsureClusterResourcesAsync();
+        var second = await setup.EnsureClusterResourcesAsync();
+        var drift = await setup.CheckClusterResourcesAsync(new ClusterSetupOptions { Kueue = { ClusterQueue = "cluster-cpu" } });
+
+        first.ToString().Should().Contain("LocalQueue training/team-a: Created");
+        second.ToString().Should().Contain("LocalQueue training/team-a: Unchanged");
+        drift.ToString().Should().Contain("LocalQueue training/team-a: Different").And.Contain("spec.clusterQueue");
+        var queue = await h.Client.CustomObjects.GetNamespacedCustomObjectAsync("kueue.x-k8s.io", "v1beta1", "training", "localqueues", "team-a");
+        KubernetesJson.Serialize(queue).Should().Contain("\"clusterQueue\":\"cluster-gpu\"").And.Contain("visionplatform-training-sdk");
+    }
+
+    [Fact]
+    public async Task A_LocalQueue_create_answered_404_says_to_install_Kueue()
+    {
+        using var server = new VisionPlatform.Training.Kubernetes.Tests.Routing.ScriptedApiServer();
+        server.Enqueue(404);
+        server.Enqueue(404);
+        using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server.Url.ToString() });
+        var queue = new KueueLocalQueue { Metadata = new V1ObjectMeta { Name = "team-a", NamespaceProperty = "training" }, Spec = new KueueLocalQueueSpec { ClusterQueue = "cluster-gpu" } };
+        var item = new ManagedObject<KueueLocalQueue>(ObjectKinds.LocalQueue, "team-a", "training", queue, null, null);
+
+        var act = () => item.EnsureAsync(new SetupContext(client, "the test's client", Overwrite: false), CancellationToken.None);
 
         var error = (await act.Should().ThrowAsync<TrainingException>()).Which;
         error.Code.Should().Be(TrainingErrorCode.Rejected);
         error.Message.Should().Be("The cluster set-up cannot create LocalQueue 'team-a' in namespace 'training': the API server does not serve localqueues.kueue.x-k8s.io (404). Install Kueue (kueue.x-k8s.io/v1beta1) in the cluster first, or unset Training:Kubernetes:Kueue:QueueName.");
-        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", "training")).Rules
-            .Should().Contain(r => r.ApiGroups.Contains("kueue.x-k8s.io") && r.Resources.Contains("workloads"), "the objects before the LocalQueue were created");
+        server.Requests.Select(r => $"{r.Method} {r.PathAndQuery}").Should().Equal(
+            "GET /apis/kueue.x-k8s.io/v1beta1/namespaces/training/localqueues/team-a",
+            "POST /apis/kueue.x-k8s.io/v1beta1/namespaces/training/localqueues");
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
+using k8s.Models;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 
 namespace VisionPlatform.Training.Kubernetes.Tests.Kueue;
@@ -113,6 +114,42 @@ public class KueueEndToEndTests
         host.Api.Requests.Entries.Where(e => e.Path.Contains("/pendingworkloads", StringComparison.Ordinal)).Should().OnlyContain(e => e.StatusCode == 403)
             .And.HaveCount(1, "a 403 is not asked again");
         (await WaitAsync(host, second, s => s.IsTerminal, "the second run to finish")).Phase.Should().Be(TrainingPhase.Succeeded);
+    }
+
+    [Fact]
+    public async Task The_rendered_Role_with_Kueue_is_enough_for_positions_and_the_preemption_budget()
+    {
+        TestCluster.KubernetesTestClusterOptions? clusterOptions = null;
+        await using var host = await StartAsync(o => o.Kueue.MaxPreemptions = 0, c => clusterOptions = c);
+
+        // The queues exist (an administrator made them); from here on the API user holds only the rendered Role.
+        clusterOptions!.AccessPolicy = RenderedRolePolicy();
+        host.Api.Requests.Clear();
+        var executor = (KubernetesTrainingExecutor)host.Executor;
+        var low = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-low", """{"epoch_seconds": 1}""", epochs: 3).Build(), new KubernetesJobOptions { WorkloadPriorityClass = "low" });
+        await WaitAsync(host, low, s => s.Phase == TrainingPhase.Running, "the low-priority run to run");
+        var waiting = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-waiting").Build(), new KubernetesJobOptions { WorkloadPriorityClass = "low" });
+        await WaitAsync(host, waiting, s => s.Message?.EndsWith("; position 1 in queue team-a", StringComparison.Ordinal) == true, "the waiting run's position");
+
+        var high = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-high").Build(), new KubernetesJobOptions { WorkloadPriorityClass = "high" });
+
+        (await WaitAsync(host, low, s => s.IsTerminal, "the preempted run to fail on its budget")).Reason.Should().Be(TrainingStatusReasons.PreemptionBudgetExhausted);
+        using var client = host.Api.CreateClient();
+        await Eventually.GetAsync(() => client.BatchV1.ReadNamespacedJobAsync(KubernetesJobNames.FromJobId("kq-role-low"), "training"),
+            j => j.Metadata.Annotations?.ContainsKey(KubernetesLabels.StopReasonAnnotation) == true, "the outcome to be recorded on the Job");
+        (await WaitAsync(host, high, s => s.IsTerminal, "the high-priority run to finish")).Phase.Should().Be(TrainingPhase.Succeeded);
+        host.Api.Requests.Entries.Should().NotContain(e => e.StatusCode == 403, "every call of the SDK is allowed by the rendered Role");
+        host.Api.Requests.Entries.Should().Contain(e => e.Method == "PATCH" && e.Path.StartsWith("/apis/kueue.x-k8s.io/v1beta1/namespaces/training/workloads/", StringComparison.Ordinal) && e.StatusCode == 200);
+        host.Api.Requests.Entries.Should().Contain(e => e.Path.EndsWith("/localqueues/team-a/pendingworkloads", StringComparison.Ordinal) && e.StatusCode == 200);
+    }
+
+    /// <summary>The backend Role the cluster set-up renders with a queue configured, as the test cluster's access policy.</summary>
+    private static AccessPolicy RenderedRolePolicy()
+    {
+        using var setup = new KubernetesClusterSetup(new KubernetesExecutorOptions { Kueue = { QueueName = Queue } });
+        var yaml = setup.RenderYaml();
+        var role = KubernetesYaml.Deserialize<V1Role>(yaml.Split("---\n").Single(d => d.Contains("kind: Role\n", StringComparison.Ordinal)));
+        return new AccessPolicy(role.Rules.SelectMany(r => r.ApiGroups.Select(g => new AccessRule([.. r.Verbs], [.. r.Resources], g, "training"))));
     }
 
     private static async Task<MonitorHost> StartAsync(Action<KubernetesExecutorOptions>? executor = null, Action<TestCluster.KubernetesTestClusterOptions>? cluster = null)

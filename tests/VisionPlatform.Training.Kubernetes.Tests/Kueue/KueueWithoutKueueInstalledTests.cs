@@ -3,16 +3,19 @@ using k8s;
 namespace VisionPlatform.Training.Kubernetes.Tests.Kueue;
 
 /// <summary>
-/// A host with a queue configured against a cluster that serves no Kueue API (the test cluster before its Kueue
-/// simulation): the Job is created suspended and labelled, the run reads Queued, the optional Workload watch ends after
-/// one try, and hosts without a queue never ask for Kueue at all.
+/// A host with a queue configured whose API user may not read Kueue's objects (or a cluster without them): the Job is
+/// created suspended and labelled, the run reads Queued from the Job alone, the optional Workload watch ends after one
+/// try; hosts without a queue never ask for Kueue at all; the budget's record on the Job.
 /// </summary>
 public class KueueWithoutKueueInstalledTests
 {
     [Fact]
-    public async Task A_queued_run_is_created_suspended_and_reads_Queued_from_the_monitor_and_from_a_direct_read()
+    public async Task Without_RBAC_on_Kueue_a_queued_run_is_created_suspended_and_reads_Queued_from_the_monitor_and_a_direct_read()
     {
-        await using var host = await MonitorHost.StartAsync(executor: o => o.Kueue.QueueName = "team-a");
+        // No rule for kueue.x-k8s.io: every Workload read is answered 403 (as a cluster without Kueue answers 404).
+        await using var host = await MonitorHost.StartAsync(
+            executor: o => o.Kueue.QueueName = "team-a",
+            cluster: c => c.AccessPolicy = new TestCluster.Api.AccessPolicy([new([ "*" ], [ "*" ], ""), new([ "*" ], [ "*" ], "batch")]));
         await host.WaitForSyncAsync();
 
         var operation = await host.Client.StartAsync(Jobs.Config("kueue-none-1").Build());
@@ -25,13 +28,13 @@ public class KueueWithoutKueueInstalledTests
         job.Spec.Suspend.Should().BeTrue();
         job.Metadata.Labels.Should().Contain(KubernetesLabels.KueueQueueName, "team-a");
 
-        // A direct read (no monitor): the same status; the Workload lookup answered 404 and changed nothing.
+        // A direct read (no monitor): the same status; the Workload lookup answered 403 and changed nothing.
         using var direct = new KubernetesTrainingExecutor(client, new TrainingJobSpecBuilder(new KubernetesExecutorOptions { Kueue = { QueueName = "team-a" } }, new VisionPlatform.Training.Trainers.FlagTrainerContract()));
         var read = await direct.GetStatusAsync(operation.Run);
         read.Reason.Should().Be(TrainingStatusReasons.Queued);
         read.Message.Should().Be(status.Message);
 
-        // The optional Workload watch tried its list once and gave up (404): no retry loop against a missing API.
+        // The optional Workload watch tried its list once and gave up (403): no retry loop against a forbidden API.
         await Task.Delay(TimeSpan.FromSeconds(1));
         host.Api.Requests.Entries.Count(e => e.Path.Contains("/apis/kueue.x-k8s.io/v1beta1/namespaces/training/workloads", StringComparison.Ordinal) && e.Verb == "list" && !e.Query.Contains("labelSelector", StringComparison.Ordinal))
             .Should().Be(1);
@@ -54,7 +57,7 @@ public class KueueWithoutKueueInstalledTests
     }
 
     [Fact]
-    public async Task Without_the_visibility_API_the_position_is_unknown_after_one_call_per_version()
+    public async Task Without_the_visibility_API_or_the_queue_the_position_is_unknown_after_one_call_per_version()
     {
         await using var harness = await ClusterHarness.StartAsync();
         var reasons = new List<string>();
