@@ -345,6 +345,11 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             else
             {
                 _workloads[uid] = workload;
+                if (workload.Admitted || !workload.Active)
+                {
+                    // Out of the queue: its last position must not come back with a later preemption.
+                    _positions.Remove(uid);
+                }
             }
 
             var job = workload.JobName is { } name && _cache.TryGetJob(name, out var named) && named.Uid.ToString().Equals(uid, StringComparison.OrdinalIgnoreCase)
