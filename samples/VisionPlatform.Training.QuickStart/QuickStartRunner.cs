@@ -37,7 +37,23 @@ internal sealed class QuickStartRunner(
             return ExitCodes.BadInput;
         }
 
-        if (command.DryRun && string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase))
+        var onKubernetes = string.Equals(command.Executor, KubernetesExecutorInfo.ExecutorName, StringComparison.OrdinalIgnoreCase);
+        foreach (var (flag, value) in new[] { ("--queue", command.Queue), ("--priority-class", command.PriorityClass), ("--pod-priority-class", command.PodPriorityClass) })
+        {
+            if (value is not null && !onKubernetes)
+            {
+                ErrorLine.Write(error, $"{flag}: {value}: queues and priority classes are Kubernetes settings; use --executor kubernetes");
+                return ExitCodes.BadInput;
+            }
+        }
+
+        if (command.PriorityClass is { } priorityClass && string.IsNullOrEmpty(services.GetRequiredService<TrainingJobSpecBuilder>().Options.Kueue.QueueName))
+        {
+            ErrorLine.Write(error, $"--priority-class: {priorityClass}: a WorkloadPriorityClass applies only to a queued job; give --queue too (or set Training:Kubernetes:Kueue:QueueName)");
+            return ExitCodes.BadInput;
+        }
+
+        if (command.DryRun && onKubernetes)
         {
             // Needs no cluster: only the Job builder, never the executor's connection.
             return DryRun.PrintKubernetesJob(services.GetRequiredService<TrainingJobSpecBuilder>(), config, arguments, output, error);

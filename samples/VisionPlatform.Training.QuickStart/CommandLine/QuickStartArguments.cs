@@ -50,6 +50,9 @@ internal sealed class QuickStartArguments
         HelpName = "NAME=VALUE",
     };
     private readonly Option<string?> _projectId = new("--project-id") { Description = "The platform's project id" };
+    private readonly Option<string?> _queue = new("--queue") { Description = "Kueue LocalQueue for the job (--executor kubernetes): the Job is created suspended and waits for Kueue's admission" };
+    private readonly Option<string?> _priorityClass = new("--priority-class") { Description = "Kueue WorkloadPriorityClass of the queued job (needs --queue, or Training:Kubernetes:Kueue:QueueName)" };
+    private readonly Option<string?> _podPriorityClass = new("--pod-priority-class") { Description = "The pods' PriorityClass (priorityClassName; --executor kubernetes)" };
 
     private readonly Dictionary<string, Option> _flagsByField;
 
@@ -82,12 +85,32 @@ internal sealed class QuickStartArguments
             }
         });
 
+        // Queue and WorkloadPriorityClass names are Kueue object names and label values.
+        foreach (var option in new[] { _queue, _priorityClass })
+        {
+            option.Validators.Add(r =>
+            {
+                if (r.Tokens.Count > 0 && r.Tokens[0].Value is var name && !(NameSyntax.IsDnsSubdomain(name) && name.Length <= 63))
+                {
+                    r.AddError($"'{name}' must be a lowercase RFC 1123 subdomain of at most 63 characters (a Kueue object name and label value), for example 'team-a'");
+                }
+            });
+        }
+
+        _podPriorityClass.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && r.Tokens[0].Value is var name && !NameSyntax.IsDnsSubdomain(name))
+            {
+                r.AddError($"'{name}' {NameSyntax.DnsSubdomainRule}");
+            }
+        });
+
         Root = new RootCommand("Runs one training job end to end through VisionPlatform.Training and shows its phases and progress. " +
             "Exit codes: 0 the job succeeded, 1 it failed, 2 bad input, 3 the executor is unavailable and --no-fallback was given.")
         {
             _executor, _noFallback, _dryRun, _verbose, _jobId, _framework, _modelName, _taskType, _datasetPath, _datasetFormat,
             _epochs, _batchSize, _learningRate, _optimizer, _numClasses, _imageSize, _gpus, _nodes, _procsPerNode, _outputDir, _advancedConfig,
-            _projectId, _env, _printClusterSetup,
+            _projectId, _env, _printClusterSetup, _queue, _priorityClass, _podPriorityClass,
         };
 
         // Builder fields named by TrainingValidationException, so Build() errors speak the user's language.
@@ -176,6 +199,9 @@ internal sealed class QuickStartArguments
             Verbose = result.GetValue(_verbose),
             PrintClusterSetup = result.GetValue(_printClusterSetup),
             OutputDirectory = result.GetValue(_outputDir),
+            Queue = result.GetValue(_queue),
+            PriorityClass = result.GetValue(_priorityClass),
+            PodPriorityClass = result.GetValue(_podPriorityClass),
             Job = job,
         };
     }

@@ -19,5 +19,14 @@ internal sealed class QuickStartCommand
     /// <summary>Where runs go (<c>Training:Subprocess:RunsDirectory</c>); null keeps the configured or default one.</summary>
     public string? OutputDirectory { get; init; }
 
+    /// <summary>The Kueue LocalQueue (<c>--queue</c>): <c>Training:Kubernetes:Kueue:QueueName</c> for this run.</summary>
+    public string? Queue { get; init; }
+
+    /// <summary>The Kueue WorkloadPriorityClass (<c>--priority-class</c>): <c>Training:Kubernetes:Kueue:WorkloadPriorityClass</c>.</summary>
+    public string? PriorityClass { get; init; }
+
+    /// <summary>The pods' PriorityClass (<c>--pod-priority-class</c>): <c>Training:Kubernetes:PriorityClassName</c>.</summary>
+    public string? PodPriorityClass { get; init; }
+
     public required TrainingJobConfigBuilder Job { get; init; }
 }

@@ -37,6 +37,22 @@ internal static class QuickStartConfiguration
             }
         }
 
+        // The QuickStart starts one run per process: its queue and priorities are the host's for this process.
+        if (command.Queue is { } queue)
+        {
+            configuration["Training:Kubernetes:Kueue:QueueName"] = queue;
+        }
+
+        if (command.PriorityClass is { } priority)
+        {
+            configuration["Training:Kubernetes:Kueue:WorkloadPriorityClass"] = priority;
+        }
+
+        if (command.PodPriorityClass is { } podPriority)
+        {
+            configuration["Training:Kubernetes:PriorityClassName"] = podPriority;
+        }
+
         if (command.OutputDirectory is { } output)
         {
             configuration[RunsKey] = Path.GetFullPath(output);

@@ -71,6 +71,14 @@ internal sealed class ClusterManifest
 
     public string NetworkPolicyName { get; private set; } = "";
 
+    /// <summary>The Kueue LocalQueue, when a queue and its ClusterQueue are configured.</summary>
+    public KueueLocalQueue? LocalQueue { get; private set; }
+
+    /// <summary>The LocalQueue's name (<c>Training:Kubernetes:Kueue:QueueName</c>), or null without Kueue.</summary>
+    public string? LocalQueueName { get; private set; }
+
+    public string? LocalQueueSkipped { get; private set; }
+
     /// <summary>The labels every object the set-up creates carries.</summary>
     public static IReadOnlyDictionary<string, string> ManagedLabels { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -92,6 +100,22 @@ internal sealed class ClusterManifest
 
         // The Job controller's FailedCreate Events: why a run's pod is refused (quota, Pod Security, ...).
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["get", "list", "watch"] },
+    ];
+
+    /// <summary>
+    /// The backend's rules with Kueue: the base rules, plus reading (and, for the preemption budget, deactivating) the
+    /// runs' Workloads, and the visibility API's pending workloads of the namespace's LocalQueues (the queue position).
+    /// </summary>
+    public static IReadOnlyList<V1PolicyRule> BackendRules(bool kueue) => !kueue ? BackendRules() :
+    [
+        .. BackendRules(),
+
+        // Workloads: the monitor watches them (Queued/Preempted statuses); patch sets spec.active=false once a run's
+        // preemption budget is spent, so Kueue never admits it again.
+        new() { ApiGroups = [KueueApi.Group], Resources = [KueueApi.WorkloadsPlural], Verbs = ["get", "list", "watch", "patch"] },
+
+        // The queue position (optional: without it statuses lack the position, nothing else).
+        new() { ApiGroups = [KueueApi.VisibilityGroup], Resources = ["localqueues/pendingworkloads"], Verbs = ["get"] },
     ];
 
     /// <summary>The labels that select the training pods (see <see cref="KubernetesLabels"/>; every Job's pods carry them).</summary>
@@ -131,7 +155,7 @@ internal sealed class ClusterManifest
             ApiVersion = $"{RbacGroup}/v1",
             Kind = "Role",
             Metadata = Meta(roleName, ns),
-            Rules = [.. BackendRules()],
+            Rules = [.. BackendRules(executor.Kueue.IsEnabled)],
         };
 
         var backend = options.Backend ?? new ClusterSetupSubjectOptions();
@@ -195,7 +219,29 @@ internal sealed class ClusterManifest
             };
         }
 
+        m.BuildLocalQueue(executor, options);
         return m;
+    }
+
+    private void BuildLocalQueue(KubernetesExecutorOptions executor, ClusterSetupOptions options)
+    {
+        if (!executor.Kueue.IsEnabled)
+        {
+            return;
+        }
+
+        LocalQueueName = executor.Kueue.QueueName;
+        if ((options.Kueue ?? new ClusterSetupKueueOptions()).ClusterQueue is not { Length: > 0 } clusterQueue)
+        {
+            LocalQueueSkipped = $"no ClusterQueue is configured: set {SectionPath}:Kueue:ClusterQueue to the ClusterQueue LocalQueue '{LocalQueueName}' feeds.";
+            return;
+        }
+
+        LocalQueue = new KueueLocalQueue
+        {
+            Metadata = Meta(LocalQueueName!, Namespace),
+            Spec = new KueueLocalQueueSpec { ClusterQueue = clusterQueue },
+        };
     }
 
     private void BuildSecret(KubernetesExecutorOptions executor, ClusterSetupOptions options, ArtifactStorageConnection? storage)

@@ -50,7 +50,12 @@ internal static class ClusterManifestYaml
             text.Append("#\n# NetworkPolicy '").Append(m.NetworkPolicyName).Append("' is not rendered: ").Append(m.NetworkPolicySkipped).Append('\n');
         }
 
-        var documents = new List<object?> { m.NamespaceObject, m.ServiceAccount, m.ConfigMap, m.Role, m.RoleBinding, m.NetworkPolicy };
+        if (m.LocalQueueName is not null && m.LocalQueue is null)
+        {
+            text.Append("#\n# LocalQueue '").Append(m.LocalQueueName).Append("' is not rendered: ").Append(m.LocalQueueSkipped).Append('\n');
+        }
+
+        var documents = new List<object?> { m.NamespaceObject, m.ServiceAccount, m.ConfigMap, m.Role, m.RoleBinding, m.NetworkPolicy, m.LocalQueue };
         foreach (var document in documents.OfType<object>())
         {
             text.Append("---\n").Append(KubernetesYaml.Serialize(document).ReplaceLineEndings("\n"));

@@ -50,6 +50,12 @@ public sealed class ClusterSetupOptions
     public ClusterSetupNetworkPolicyOptions NetworkPolicy { get; set; } = new();
 
     /// <summary>
+    /// The Kueue LocalQueue (<c>Training:Kubernetes:ClusterSetup:Kueue</c>), managed when <c>Training:Kubernetes:Kueue:QueueName</c>
+    /// is set: named after that queue, feeding <see cref="ClusterSetupKueueOptions.ClusterQueue"/>.
+    /// </summary>
+    public ClusterSetupKueueOptions Kueue { get; set; } = new();
+
+    /// <summary>
     /// Replace objects that exist but differ, or that the SDK did not create (no <c>app.kubernetes.io/managed-by</c>
     /// label). Default false: they are reported as Conflict and left alone.
     /// </summary>
@@ -62,7 +68,7 @@ public sealed class ClusterSetupOptions
         $"UseArtifactStorageCredentials = {UseArtifactStorageCredentials}, ConfigMapName = {ConfigMapName}, " +
         $"ConfigMapData keys = [{string.Join(", ", ConfigMapData.Keys.Order(StringComparer.Ordinal))}], TrainingServiceAccountName = {TrainingServiceAccountName ?? "(default)"}, " +
         $"BackendRoleName = {BackendRoleName}, Backend = {Backend.Kind} {Backend.Name ?? "(none)"}{(Backend.Namespace is null ? "" : " in " + Backend.Namespace)}, " +
-        $"NetworkPolicy = {(NetworkPolicy.Enabled ? NetworkPolicy.Name : "(disabled)")}, OverwriteConflicts = {OverwriteConflicts} }}";
+        $"NetworkPolicy = {(NetworkPolicy.Enabled ? NetworkPolicy.Name : "(disabled)")}, Kueue:ClusterQueue = {Kueue.ClusterQueue ?? "(none)"}, OverwriteConflicts = {OverwriteConflicts} }}";
 }
 
 /// <summary>The identity the backend's RoleBinding grants the Role to (<c>Training:Kubernetes:ClusterSetup:Backend</c>).</summary>
@@ -86,4 +92,15 @@ public sealed class ClusterSetupNetworkPolicyOptions
 
     /// <summary>The policy's name (default <c>training-egress</c>).</summary>
     public string Name { get; set; } = "training-egress";
+}
+
+/// <summary>The Kueue objects of the set-up (<c>Training:Kubernetes:ClusterSetup:Kueue</c>).</summary>
+public sealed class ClusterSetupKueueOptions
+{
+    /// <summary>
+    /// The ClusterQueue the LocalQueue <c>Training:Kubernetes:Kueue:QueueName</c> feeds (<c>spec.clusterQueue</c>). The
+    /// ClusterQueue itself is cluster-scoped and shared: the cluster's administrator creates it. Unset: the LocalQueue is
+    /// not managed (the RBAC for Kueue still is, whenever a queue is configured).
+    /// </summary>
+    public string? ClusterQueue { get; set; }
 }

@@ -69,6 +69,11 @@ internal sealed class ClusterSetupOptionsValidator(string sectionPath) : IValida
 
         var policy = options.NetworkPolicy ?? new ClusterSetupNetworkPolicyOptions();
         Subdomain(errors, $"{p}:NetworkPolicy:Name", policy.Name, "the NetworkPolicy");
+        if ((options.Kueue ?? new ClusterSetupKueueOptions()).ClusterQueue is { } clusterQueue && !KueuePlacement.IsValidName(clusterQueue))
+        {
+            errors.Add(new($"{p}:Kueue:ClusterQueue", clusterQueue, $"the ClusterQueue name {KueuePlacement.NameRule}"));
+        }
+
         return errors;
     }
 

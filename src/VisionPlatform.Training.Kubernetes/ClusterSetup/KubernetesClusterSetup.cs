@@ -183,5 +183,9 @@ public sealed class KubernetesClusterSetup : IDisposable
         yield return new ManagedObject<V1Role>(ObjectKinds.Role, m.Role.Metadata.Name, ns, m.Role, null, null);
         yield return new ManagedObject<V1RoleBinding>(ObjectKinds.RoleBinding, m.Role.Metadata.Name, ns, m.RoleBinding, m.RoleBindingSkipped, null);
         yield return new ManagedObject<V1NetworkPolicy>(ObjectKinds.NetworkPolicy, m.NetworkPolicyName, ns, m.NetworkPolicy, m.NetworkPolicySkipped, null);
+        if (m.LocalQueueName is { } queue)
+        {
+            yield return new ManagedObject<KueueLocalQueue>(ObjectKinds.LocalQueue, queue, ns, m.LocalQueue, m.LocalQueueSkipped, null);
+        }
     }
 }

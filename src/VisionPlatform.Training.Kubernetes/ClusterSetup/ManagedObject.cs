@@ -44,6 +44,9 @@ internal sealed class ObjectApi<T>
     /// an optional object whose absence is what a disabled option asks for (the NetworkPolicy).
     /// </summary>
     public bool LookForWhenSkipped { get; init; } = true;
+
+    /// <summary>For a kind from a CRD: what to do when the API server does not serve it (a 404 on create).</summary>
+    public string? MissingApiHint { get; init; }
 }
 
 /// <summary>
@@ -263,6 +266,15 @@ internal sealed class ManagedObject<T>(ObjectApi<T> api, string name, string? @n
                 "The set-up creates a namespace, a Secret and RBAC objects, so run it with an administrator's identity (for example from a deployment pipeline), " +
                 "not as the backend's least-privilege account, or apply the manifest from 'QuickStart --print-cluster-setup' with kubectl (see docs/kubernetes.md, Cluster set-up).",
                 http)
+            {
+                ExecutorName = KubernetesExecutorInfo.ExecutorName,
+            };
+        }
+        else if (api.MissingApiHint is { } hint && verb == "create" && KubernetesErrors.Is(http, HttpStatusCode.NotFound))
+        {
+            // A 404 on create: the API server does not serve the kind (a CRD that is not installed), not a missing object.
+            translated = new TrainingException(TrainingErrorCode.Rejected,
+                $"The cluster set-up cannot create {api.Kind} '{name}' in namespace '{ns}': the API server does not serve {api.Resource} (404). {hint}", http)
             {
                 ExecutorName = KubernetesExecutorInfo.ExecutorName,
             };

@@ -99,6 +99,20 @@ internal static class ObjectKinds
         LookForWhenSkipped = false,
     };
 
+    public static ObjectApi<KueueLocalQueue> LocalQueue { get; } = new()
+    {
+        Kind = "LocalQueue",
+        Resource = "localqueues.kueue.x-k8s.io",
+        Read = async (c, name, ns, ct) => (await c.CustomObjects.GetNamespacedCustomObjectWithHttpMessagesAsync<KueueLocalQueue>(
+            KueueApi.Group, KueueApi.Version, ns, KueueApi.LocalQueuesPlural, name, cancellationToken: ct).ConfigureAwait(false)).Body,
+        Create = async (c, body, ns, ct) => (await c.CustomObjects.CreateNamespacedCustomObjectWithHttpMessagesAsync<KueueLocalQueue>(
+            body, KueueApi.Group, KueueApi.Version, ns, KueueApi.LocalQueuesPlural, cancellationToken: ct).ConfigureAwait(false)).Body,
+        Replace = async (c, body, name, ns, ct) => (await c.CustomObjects.ReplaceNamespacedCustomObjectWithHttpMessagesAsync<KueueLocalQueue>(
+            body, KueueApi.Group, KueueApi.Version, ns, KueueApi.LocalQueuesPlural, name, cancellationToken: ct).ConfigureAwait(false)).Body,
+        Compare = (desired, existing) => Differences((desired.Spec?.ClusterQueue != existing.Spec?.ClusterQueue, "spec.clusterQueue")),
+        MissingApiHint = "Install Kueue (kueue.x-k8s.io/v1beta1) in the cluster first, or unset Training:Kubernetes:Kueue:QueueName.",
+    };
+
     private static List<string> CompareSecret(V1Secret desired, V1Secret existing)
     {
         // Values are compared by SHA-256 only, in constant time, and reported by key.

@@ -108,6 +108,12 @@ public sealed class KubernetesExecutorOptions
     /// <summary>The run monitor: one watch for Jobs and one for pods, a status cache, events (<c>Training:Kubernetes:Monitor</c>).</summary>
     public KubernetesMonitorOptions Monitor { get; set; } = new();
 
+    /// <summary>
+    /// Kueue: the LocalQueue and WorkloadPriorityClass of every run, and the preemption budget
+    /// (<c>Training:Kubernetes:Kueue</c>). Without a queue nothing about Kueue is done.
+    /// </summary>
+    public KubernetesKueueOptions Kueue { get; set; } = new();
+
     /// <summary>How many of the failed container's last log lines a Failed status carries in its message (default 20; 0 for none).</summary>
     public int FailureLogLines { get; set; } = 20;
 

@@ -88,6 +88,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         }
 
         errors.AddRange(options.Monitor.Validate($"{p}:Monitor"));
+        ValidateKueue(errors, $"{p}:Kueue", options.Kueue);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
@@ -430,6 +431,24 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         if (security.FsGroup < 0)
         {
             errors.Add($"{p}:FsGroup is {security.FsGroup}: it must be 0 or more.");
+        }
+    }
+
+    private static void ValidateKueue(List<string> errors, string p, KubernetesKueueOptions kueue)
+    {
+        if (kueue.QueueName is { Length: > 0 } queue && !KueuePlacement.IsValidName(queue))
+        {
+            errors.Add($"{p}:QueueName is '{queue}': the LocalQueue name {KueuePlacement.NameRule}.");
+        }
+
+        if (kueue.WorkloadPriorityClass is { Length: > 0 } priority && !KueuePlacement.IsValidName(priority))
+        {
+            errors.Add($"{p}:WorkloadPriorityClass is '{priority}': the WorkloadPriorityClass name {KueuePlacement.NameRule}.");
+        }
+
+        if (kueue.MaxPreemptions is < 0 or > 10_000)
+        {
+            errors.Add($"{p}:MaxPreemptions is {kueue.MaxPreemptions}: it must be between 0 (the first preemption fails the run) and 10000 (default {KubernetesKueueOptions.DefaultMaxPreemptions}).");
         }
     }
 

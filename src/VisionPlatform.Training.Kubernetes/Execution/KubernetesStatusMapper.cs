@@ -66,9 +66,16 @@ internal static class KubernetesStatusMapper
         // Its times come from the Job alone (the stop's, and the Job's start), so the status reads the same before and after
         // the pods that held the container's start time are gone, on every host.
         var jobStarted = ToOffset(job.StartTime);
-        if (job.StopRequestedAt is { } stopAt)
+        if (job.StopRequestedAt is { } stopAt && job.StopReason == TrainingStatusReasons.PreemptionBudgetExhausted)
         {
-            var at = ToOffset(stopAt);
+            // The SDK recorded the spent preemption budget on the Job (and deactivated its Workload): a failure, on every host.
+            return Make(TrainingPhase.Failed, TrainingStatusReasons.PreemptionBudgetExhausted,
+                KueueStatus.BudgetMessage(job, options), ToOffset(stopAt)) with { StartedAt = jobStarted };
+        }
+
+        if (job.StopRequestedAt is { } stopAt2)
+        {
+            var at = ToOffset(stopAt2);
             return Make(TrainingPhase.Stopped, job.StopReason ?? TrainingStatusReasons.StoppedByUser,
                 $"The run was stopped at {at:yyyy-MM-ddTHH:mm:ssZ}: its pods are removed, and its Job is kept until its TTL after it ends.",
                 at) with { StartedAt = jobStarted };
@@ -84,6 +91,13 @@ internal static class KubernetesStatusMapper
         if ((ToOffset(job.DeletionTimestamp) ?? removedAt) is { } deletedAt)
         {
             return Make(TrainingPhase.Stopped, TrainingStatusReasons.StoppedByUser, "The run was stopped: its Job was deleted.", deletedAt) with { StartedAt = jobStarted };
+        }
+
+        // Kueue: a run preempted more often than allowed fails (before the SDK's record of it lands); a suspended queued
+        // Job is Queued, Preempted or Evicted, from its Workload.
+        if (KueueStatus.Map(job, options) is { } queued)
+        {
+            return Make(queued.Phase, queued.Reason, queued.Message, queued.Phase == TrainingPhase.Failed ? now : null);
         }
 
         if (job.Suspend || Condition(job, "Suspended") is not null)

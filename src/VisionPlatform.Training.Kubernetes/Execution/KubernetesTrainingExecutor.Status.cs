@@ -87,6 +87,11 @@ public sealed partial class KubernetesTrainingExecutor
             record.CreateFailure = await TryReadCreateFailureAsync(client, job, cancellationToken).ConfigureAwait(false);
         }
 
+        if (record.QueueName is not null && !record.IsFinished && record.StopRequestedAt is null)
+        {
+            record = await WithKueueAsync(client, run, job, record, cancellationToken).ConfigureAwait(false);
+        }
+
         var now = _time.GetUtcNow();
         var status = Projection.Project(record, pods, now, failureTail: null);
         if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
@@ -100,6 +105,54 @@ public sealed partial class KubernetesTrainingExecutor
         }
 
         return status;
+    }
+
+    /// <summary>
+    /// A queued run read directly: its Workload (by the job-uid label), its position while it waits (one visibility call),
+    /// and, when its preemption budget is spent and not recorded yet, the enforcement (see <see cref="KueueClient.EnforceBudgetAsync"/>).
+    /// </summary>
+    private async Task<CachedJob> WithKueueAsync(IKubernetes client, TrainingRun run, V1Job job, CachedJob record, CancellationToken cancellationToken)
+    {
+        var ns = job.Metadata.NamespaceProperty ?? Options.Namespace;
+        record.Workload = await KueueClient.TryReadWorkloadAsync(client, ns, job.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+        if (KueueStatus.NeedsEnforcement(record, Options))
+        {
+            var workload = record.Workload!;
+            MonitorLog.PreemptionBudgetExhausted(_logger, run.JobId, workload.Preemptions, Options.Kueue.MaxPreemptions, workload.Name);
+            try
+            {
+                if (await KueueClient.EnforceBudgetAsync(client, ns, job.Metadata.Name, record.Uid, workload.Name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } written)
+                {
+                    Monitor?.Observe(written);
+                    record = CachedJob.From(written, run, Options.Gpu.ResourceName, record);
+                }
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
+            {
+                // Reported Failed all the same (from the Workload's count); the next read tries to record it again.
+                MonitorLog.PreemptionBudgetNotRecorded(_logger, run.JobId, ex is HttpOperationException http ? KubernetesErrors.ReadStatus(http)?.Message ?? http.Message : ex.Message);
+            }
+        }
+        else if (record.Suspend && record.Workload is { Admitted: false, Active: true } && !KueueStatus.IsBudgetExhausted(record, Options))
+        {
+            try
+            {
+                var positions = await KueueClient.TryReadPositionsAsync(client, ns, record.QueueName!, reason =>
+                {
+                    if (_positionsUnavailable.TryAdd($"{ns}/{record.QueueName}", true))
+                    {
+                        MonitorLog.QueuePositionUnavailable(_logger, ns, record.QueueName!, reason);
+                    }
+                }, cancellationToken).ConfigureAwait(false);
+                record.QueuePosition = positions is not null && positions.TryGetValue(job.Metadata.Uid, out var position) ? position : null;
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException)
+            {
+                record.QueuePosition = null;
+            }
+        }
+
+        return record;
     }
 
     /// <summary>The Job controller's latest FailedCreate Event for the Job, or null (none, or Events cannot be read).</summary>

@@ -36,6 +36,9 @@ public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDis
     private readonly ILogger _logger;
     private RunStatusProjection? _projection;
 
+    /// <summary>LocalQueues whose positions could not be read (logged once each).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _positionsUnavailable = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Creates an executor that connects as <c>Training:Kubernetes:Connection</c> says (or through the merged KUBECONFIG
     /// files, ~/.kube/config or the in-cluster account), with API calls retried as <c>Training:Kubernetes:Connection:Resilience</c> says.

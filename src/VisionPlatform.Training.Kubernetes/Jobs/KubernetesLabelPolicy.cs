@@ -21,7 +21,7 @@ internal static class KubernetesLabelPolicy
     /// </summary>
     public static IReadOnlyList<string> RefusedPrefixDomains { get; } =
     [
-        "kubernetes.io", "k8s.io", "visionplatform.io", "istio.io", "linkerd.io", "kyverno.io", "gatekeeper.sh", "cilium.io",
+        "kubernetes.io", "k8s.io", "visionplatform.io", "istio.io", "linkerd.io", "kyverno.io", "gatekeeper.sh", "cilium.io", "kueue.x-k8s.io",
     ];
 
     /// <summary>Why a job label key is refused on Kubernetes, or <see langword="null"/> when it may be used.</summary>
@@ -56,6 +56,7 @@ internal static class KubernetesLabelPolicy
     {
         "kubernetes.io" or "k8s.io" => "Kubernetes (reserved for its components, selectors and admission)",
         "visionplatform.io" => "the training SDK itself",
+        "kueue.x-k8s.io" => "Kueue, whose queue and priority labels the SDK sets on the Job from KubernetesJobOptions.QueueName/WorkloadPriorityClass and Training:Kubernetes:Kueue (on pods they would not queue anything)",
         _ => "a service mesh or admission controller whose labels change how pods are treated",
     };
 }

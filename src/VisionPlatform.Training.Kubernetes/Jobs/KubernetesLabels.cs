@@ -60,6 +60,18 @@ public static class KubernetesLabels
     /// <summary>Why the run was stopped (<see cref="TrainingStatusReasons.StoppedByUser"/>), set with <see cref="StopRequestedAnnotation"/>.</summary>
     public const string StopReasonAnnotation = AnnotationPrefix + "stop-reason";
 
+    /// <summary>
+    /// Kueue's LocalQueue label, set on the Job (not on its pods) when the run is queued
+    /// (<see cref="KubernetesJobOptions.QueueName"/>, <c>Training:Kubernetes:Kueue:QueueName</c>).
+    /// </summary>
+    public const string KueueQueueName = "kueue.x-k8s.io/queue-name";
+
+    /// <summary>Kueue's WorkloadPriorityClass label, set on a queued Job (<see cref="KubernetesJobOptions.WorkloadPriorityClass"/>).</summary>
+    public const string KueuePriorityClass = "kueue.x-k8s.io/priority-class";
+
+    /// <summary>The label Kueue puts on a Job's Workload: the Job's uid (how a direct status read finds the Workload).</summary>
+    public const string KueueJobUid = "kueue.x-k8s.io/job-uid";
+
     /// <summary>The label keys the executor sets itself; a job's own labels may not use them.</summary>
     public static IReadOnlySet<string> Reserved { get; } = new HashSet<string>(StringComparer.Ordinal)
     {

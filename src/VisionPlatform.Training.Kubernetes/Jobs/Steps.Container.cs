@@ -36,5 +36,11 @@ internal sealed class ContainerStep : IJobBuildStep
         var container = context.Container;
         container.Image = context.JobOptions.Image ?? container.Image;
         container.Args = [.. context.Invocation.Arguments];
+
+        // A run's own pod PriorityClass (an invalid one is reported by the metadata step, named by its option).
+        if (context.JobOptions.PriorityClassName is { } priority && (priority.Length == 0 || NameSyntax.IsDnsSubdomain(priority)))
+        {
+            context.Pod.PriorityClassName = priority.Length == 0 ? null : priority;
+        }
     }
 }

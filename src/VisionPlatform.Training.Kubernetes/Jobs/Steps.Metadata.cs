@@ -56,6 +56,37 @@ internal sealed class MetadataStep : IJobBuildStep
         {
             [KubernetesLabels.JobIdAnnotation] = config.JobId,
         };
+
+        ApplyQueue(context, labels);
+    }
+
+    /// <summary>
+    /// Kueue: the queue and WorkloadPriorityClass labels on the Job only (Kueue reads the Job's; on pods they would not
+    /// queue anything), and a queued Job is created suspended, so no pod starts before Kueue admits it.
+    /// </summary>
+    private static void ApplyQueue(JobBuildContext context, SortedDictionary<string, string> labels)
+    {
+        var problems = KueuePlacement.Validate(context.Options, context.JobOptions).ToList();
+        if (problems.Count > 0)
+        {
+            context.Problems.AddRange(problems);
+            return;
+        }
+
+        var placement = KueuePlacement.For(context.Options, context.JobOptions);
+        if (!placement.IsQueued)
+        {
+            context.Job.Spec.Suspend = null;
+            return;
+        }
+
+        labels[KubernetesLabels.KueueQueueName] = placement.QueueName!;
+        if (placement.WorkloadPriorityClass is { } priority)
+        {
+            labels[KubernetesLabels.KueuePriorityClass] = priority;
+        }
+
+        context.Job.Spec.Suspend = true;
     }
 
     private static string JobTypeLabel(TrainingJobType type) => type switch

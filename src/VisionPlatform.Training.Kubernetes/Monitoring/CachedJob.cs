@@ -86,6 +86,15 @@ internal sealed class CachedJob
     /// <summary>The Job controller's latest refusal to create a pod (a FailedCreate Event), when there was one.</summary>
     public PodCreateFailure? CreateFailure { get; set; }
 
+    /// <summary>The LocalQueue the Job was created in (label <see cref="KubernetesLabels.KueueQueueName"/>), or null when it is not queued.</summary>
+    public string? QueueName { get; private init; }
+
+    /// <summary>The run's Kueue Workload, when known (the monitor's Workload watch, or a direct read).</summary>
+    public CachedWorkload? Workload { get; set; }
+
+    /// <summary>The run's position in its LocalQueue (1: the next to be admitted), when Kueue's visibility API said.</summary>
+    public int? QueuePosition { get; set; }
+
     /// <summary>The last pod whose log a follow was started for (a finished attempt's log is drained once, never twice).</summary>
     public string? FollowedPod { get; set; }
 
@@ -155,6 +164,9 @@ internal sealed class CachedJob
             FailureTail = previous?.Uid == uid ? previous.FailureTail : null,
             FollowedPod = previous?.Uid == uid ? previous.FollowedPod : null,
             CreateFailure = previous?.Uid == uid ? previous.CreateFailure : null,
+            QueueName = metadata.Labels?.TryGetValue(KubernetesLabels.KueueQueueName, out var queue) == true ? StringPool.Share(queue) : null,
+            Workload = previous?.Uid == uid ? previous.Workload : null,
+            QueuePosition = previous?.Uid == uid ? previous.QueuePosition : null,
             New = previous?.Uid == uid && previous.New,
         };
     }

@@ -55,6 +55,48 @@ internal sealed partial class KubernetesRunMonitor
             optional: true);
     }
 
+    /// <summary>
+    /// Kueue's Workloads of the namespace, only when a queue is configured (hosts without Kueue keep exactly their three
+    /// watches). Optional: without RBAC on workloads, or without Kueue, statuses say Queued from the Job alone.
+    /// </summary>
+    private void CreateWorkloadInformer(IKubernetes client)
+    {
+        var ns = _options.Namespace;
+        var pageSize = _options.Monitor.ListPageSize;
+        var timeoutSeconds = (int)_options.Monitor.WatchTimeout.TotalSeconds;
+        _workloadInformer = new ResourceInformer<KueueWorkload>(
+            "workloads.kueue.x-k8s.io",
+            async (next, ct) =>
+            {
+                using var page = await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<KueueWorkloadList>(
+                    KueueApi.Group, KueueApi.Version, ns, KueueApi.WorkloadsPlural, limit: pageSize, continueParameter: next, cancellationToken: ct).ConfigureAwait(false);
+                return (page.Body?.Items ?? [], page.Body?.Metadata?.ResourceVersion, page.Body?.Metadata?.ContinueProperty);
+            },
+            (rv, onError, ct) => WatchWorkloadsAsync(client, ns, rv, timeoutSeconds, onError, ct),
+            new WorkloadTarget(this),
+            _options.Monitor,
+            _time,
+            _logger,
+            optional: true,
+            unavailableEffect: "run statuses will not show Kueue's reasons (Queued, Preempted) nor enforce Training:Kubernetes:Kueue:MaxPreemptions");
+    }
+
+    private static async IAsyncEnumerable<(WatchEventType Type, KueueWorkload Object)> WatchWorkloadsAsync(
+        IKubernetes client, string ns, string resourceVersion, int timeoutSeconds, Action<Exception> onError, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The custom-object watch yields untyped objects: each is read as the Workload fields the SDK uses.
+        await foreach (var (type, item) in client.CustomObjects.WatchListNamespacedCustomObjectAsync(
+            KueueApi.Group, KueueApi.Version, ns, KueueApi.WorkloadsPlural, allowWatchBookmarks: true, resourceVersion: resourceVersion,
+            timeoutSeconds: timeoutSeconds, onError: onError, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var json = item is System.Text.Json.JsonElement element ? element.GetRawText() : KubernetesJson.Serialize(item);
+            if (KubernetesJson.Deserialize<KueueWorkload>(json) is { } workload)
+            {
+                yield return (type, workload);
+            }
+        }
+    }
+
     private void ApplyEvents(IEnumerable<Corev1Event> items)
     {
         lock (_gate)
@@ -91,6 +133,22 @@ internal sealed partial class KubernetesRunMonitor
         public void Advanced(string resourceVersion) => monitor.PodsAdvanced(resourceVersion);
 
         public void SyncChanged() => monitor.SyncChanged();
+    }
+
+    private sealed class WorkloadTarget(KubernetesRunMonitor monitor) : IInformerTarget<KueueWorkload>
+    {
+        public void Replace(IReadOnlyList<KueueWorkload> items, string? resourceVersion) => monitor.ReplaceWorkloads(items);
+
+        public void Apply(WatchEventType type, KueueWorkload item) => monitor.ApplyWorkload(type == WatchEventType.Deleted, item);
+
+        public void Advanced(string resourceVersion)
+        {
+        }
+
+        // Workloads never hold back the monitor's sync, as Events do not.
+        public void SyncChanged()
+        {
+        }
     }
 
     private sealed class EventTarget(KubernetesRunMonitor monitor) : IInformerTarget<Corev1Event>

@@ -27,8 +27,17 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4206, Level = LogLevel.Warning, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
     public static partial void ApiFailed(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);
 
-    [LoggerMessage(EventId = 4216, Level = LogLevel.Warning, Message = "Kubernetes {Resource} cannot be read ({Reason}); run statuses will not show pods the cluster refuses to create (grant get, list and watch on {Resource})")]
-    public static partial void OptionalResourceUnavailable(ILogger logger, string resource, string reason);
+    [LoggerMessage(EventId = 4216, Level = LogLevel.Warning, Message = "Kubernetes {Resource} cannot be read ({Reason}); {Effect} (grant get, list and watch on {Resource})")]
+    public static partial void OptionalResourceUnavailable(ILogger logger, string resource, string reason, string effect);
+
+    [LoggerMessage(EventId = 4217, Level = LogLevel.Warning, Message = "The queue positions of LocalQueue {Namespace}/{Queue} cannot be read ({Reason}); Queued statuses will not show a position (grant get on localqueues/pendingworkloads in API group visibility.kueue.x-k8s.io, and check that Kueue's visibility API is served)")]
+    public static partial void QueuePositionUnavailable(ILogger logger, string @namespace, string queue, string reason);
+
+    [LoggerMessage(EventId = 4218, Level = LogLevel.Warning, Message = "Training job {JobId} was preempted {Preemptions} times, more than Training:Kubernetes:Kueue:MaxPreemptions ({Max}); its Workload {Workload} is deactivated and the run is recorded as failed")]
+    public static partial void PreemptionBudgetExhausted(ILogger logger, string jobId, int preemptions, int max, string workload);
+
+    [LoggerMessage(EventId = 4219, Level = LogLevel.Warning, Message = "Could not record the spent preemption budget of training job {JobId}: {Reason}")]
+    public static partial void PreemptionBudgetNotRecorded(ILogger logger, string jobId, string reason);
 
     [LoggerMessage(EventId = 4215, Level = LogLevel.Debug, Message = "Kubernetes {Resource} {Verb} failed ({Failures} in a row); retrying in {DelayMs} ms: {Reason}")]
     public static partial void ApiFailedAgain(ILogger logger, string resource, string verb, int failures, double delayMs, string reason);

@@ -27,6 +27,7 @@ internal sealed class ResourceInformer<T>
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _optional;
+    private readonly string _unavailableEffect;
     private volatile bool _synced;
     private volatile string? _resourceVersion;
     private int _failures;
@@ -39,9 +40,11 @@ internal sealed class ResourceInformer<T>
         KubernetesMonitorOptions options,
         TimeProvider time,
         ILogger logger,
-        bool optional = false)
+        bool optional = false,
+        string? unavailableEffect = null)
     {
         _optional = optional;
+        _unavailableEffect = unavailableEffect ?? "run statuses will not show pods the cluster refuses to create";
         _resource = resource;
         _listPage = listPage;
         _watch = watch;
@@ -91,7 +94,7 @@ internal sealed class ResourceInformer<T>
             catch (HttpOperationException ex) when (_optional && (KubernetesErrors.Is(ex, HttpStatusCode.Forbidden) || KubernetesErrors.Is(ex, HttpStatusCode.NotFound)))
             {
                 // An optional resource the host may not read (RBAC) or the server does not serve: said once, then left alone.
-                MonitorLog.OptionalResourceUnavailable(_logger, _resource, Describe(ex));
+                MonitorLog.OptionalResourceUnavailable(_logger, _resource, Describe(ex), _unavailableEffect);
                 return;
             }
             catch (Exception ex) when (IsApiFailure(ex))

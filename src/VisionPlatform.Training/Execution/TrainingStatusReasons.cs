@@ -75,4 +75,22 @@ public static class TrainingStatusReasons
     /// retries; Failed once the refusal lasts longer than the executor allows.
     /// </summary>
     public const string FailedCreate = "FailedCreate";
+
+    /// <summary>
+    /// The run waits in a queue (Kueue) for quota: its Job is suspended and was never admitted. The message is the
+    /// queue's reason (for example the ClusterQueue's "insufficient quota" message) and, when known, the run's position.
+    /// </summary>
+    public const string Queued = "Queued";
+
+    /// <summary>
+    /// The run was admitted, then preempted (a higher-priority or reclaiming workload took its quota) and waits to be
+    /// admitted again: Pending. Not a failure; the executor counts preemptions separately.
+    /// </summary>
+    public const string Preempted = "Preempted";
+
+    /// <summary>The run was admitted, then evicted for another reason than preemption (for example a pods-ready timeout) and waits to be admitted again: Pending.</summary>
+    public const string Evicted = "Evicted";
+
+    /// <summary>The run was preempted more often than the executor allows (a Failed run; it is not admitted again).</summary>
+    public const string PreemptionBudgetExhausted = "PreemptionBudgetExhausted";
 }
