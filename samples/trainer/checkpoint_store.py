@@ -143,8 +143,10 @@ class S3Client:
         except urllib.error.HTTPError as e:
             code = "unknown"
             try:
-                code = _text(ET.fromstring(e.read()), "Code") or code
-            except (ET.ParseError, OSError, ValueError):
+                # A regular expression, not an XML parser: some servers put HTML entities (s3rver: &uuml;) in error bodies.
+                found = re.search(rb"<Code>([^<]{1,100})</Code>", e.read(64 * 1024))
+                code = found.group(1).decode("utf-8", "replace") if found else code
+            except OSError:
                 pass
             raise S3Error(e.code, code, f"{what} failed") from None
         except (urllib.error.URLError, OSError) as e:
