@@ -35,8 +35,28 @@ internal sealed class ResumeHarness : IAsyncDisposable
     public static async Task<ResumeHarness> StartAsync(Func<Task<ClusterHarness>> startCluster)
     {
         var server = new S3rverFixture();
-        await server.InitializeAsync();
-        var cluster = await startCluster();
+        ClusterHarness? cluster = null;
+        try
+        {
+            await server.InitializeAsync();
+            cluster = await startCluster();
+            return await ConnectAsync(server, cluster);
+        }
+        catch
+        {
+            // Nothing is left running when the set-up fails half way.
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync();
+            }
+
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<ResumeHarness> ConnectAsync(S3rverFixture server, ClusterHarness cluster)
+    {
 
         // The pods reach s3rver on loopback with its credentials (the test cluster's pods share the host's network).
         await cluster.Client.CoreV1.DeleteNamespacedSecretAsync("r2-credentials", "training");
@@ -104,7 +124,13 @@ public sealed class DisruptedRunResumeTests : IAsyncLifetime
     public async Task InitializeAsync() =>
         _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartAsync(executor: o => o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(5)));
 
-    public async Task DisposeAsync() => await _h.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_h is not null)
+        {
+            await _h.DisposeAsync();
+        }
+    }
 
     [Fact]
     public async Task A_disrupted_pod_is_replaced_and_the_replacement_resumes_from_the_stored_checkpoint_with_the_remaining_epochs_only()
@@ -163,7 +189,13 @@ public sealed class DisruptedGroupResumeTests : IAsyncLifetime
             }));
     }
 
-    public async Task DisposeAsync() => await _h.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (_h is not null)
+        {
+            await _h.DisposeAsync();
+        }
+    }
 
     [Fact]
     public async Task A_disrupted_torchrun_group_is_replaced_and_resumes_from_the_checkpoint_rank_0_restores_and_broadcasts()
