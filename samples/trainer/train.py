@@ -481,7 +481,7 @@ def gradients(params, xs, ys):
     return [g / n for g in grads]
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, flag="--checkpoint_path"):
     try:
         with open(path, encoding="utf-8") as f:
             ckpt = json.load(f)
@@ -490,7 +490,7 @@ def load_checkpoint(path):
             raise ValueError(f"expected {NUM_FEATURES} weights")
         return ckpt, params
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise BadInput(f"--checkpoint_path: {path!r} is not a checkpoint written by this trainer ({e})") from None
+        raise BadInput(f"{flag}: {path!r} is not a checkpoint written by this trainer ({e})") from None
 
 
 def epoch_checkpoint_path(out, epoch):
@@ -631,7 +631,7 @@ def train(s, args):
             own_checkpoint = restored[1] if restored else None
 
     if own_checkpoint is not None:
-        ckpt, params = load_checkpoint(own_checkpoint)
+        ckpt, params = load_checkpoint(own_checkpoint, "--output_dir")
         resumed_from = int(ckpt.get("epoch", 0))
         start_epoch = resumed_from + 1
         step = int(ckpt.get("step", 0))
