@@ -42,6 +42,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -80,6 +81,8 @@ KNOBS = (
 # final weights go into these subfolders of the output directory; metrics.json and run.json stay at its root.
 CHECKPOINTS_DIR = "checkpoints"
 WEIGHTS_DIR = "weights"
+# The file names of epoch checkpoints (also their names under TRAINING_CHECKPOINT_URI).
+EPOCH_CHECKPOINT = re.compile(r"checkpoint_epoch_(\d+)\.json")
 # Orphaned workers give up after this long, a safety net so a broken test cannot leak them forever.
 WORKER_ORPHAN_SECONDS = 120.0
 
@@ -478,7 +481,7 @@ def gradients(params, xs, ys):
     return [g / n for g in grads]
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, flag="--checkpoint_path"):
     try:
         with open(path, encoding="utf-8") as f:
             ckpt = json.load(f)
@@ -487,7 +490,7 @@ def load_checkpoint(path):
             raise ValueError(f"expected {NUM_FEATURES} weights")
         return ckpt, params
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise BadInput(f"--checkpoint_path: {path!r} is not a checkpoint written by this trainer ({e})") from None
+        raise BadInput(f"{flag}: {path!r} is not a checkpoint written by this trainer ({e})") from None
 
 
 def epoch_checkpoint_path(out, epoch):
@@ -507,8 +510,23 @@ def best_loss_of(history):
     return min(losses) if losses else None
 
 
-def save_checkpoint(out, s, epoch, step, params, opt, history, final=False, best=False):
-    """checkpoints/checkpoint_epoch_<e>.json for a completed epoch, weights/last.json always, weights/best.json when best."""
+def latest_local_checkpoint(out):
+    """The checkpoints/checkpoint_epoch_<n>.json with the highest n in the output directory, or None."""
+    best = None
+    try:
+        names = os.listdir(os.path.join(out, CHECKPOINTS_DIR))
+    except OSError:
+        return None
+    for name in names:
+        match = EPOCH_CHECKPOINT.fullmatch(name)
+        if match and (best is None or int(match.group(1)) > best[0]):
+            best = (int(match.group(1)), os.path.join(out, CHECKPOINTS_DIR, name))
+    return best[1] if best else None
+
+
+def save_checkpoint(out, s, epoch, step, params, opt, history, final=False, best=False, sync=None):
+    """checkpoints/checkpoint_epoch_<e>.json for a completed epoch, weights/last.json always, weights/best.json when best.
+    With checkpoint sync (TRAINING_CHECKPOINT_URI), the epoch checkpoint and last.json are uploaded too."""
     ckpt = {
         "job_id": s["job_id"],
         "epoch": epoch,
@@ -525,6 +543,10 @@ def save_checkpoint(out, s, epoch, step, params, opt, history, final=False, best
     write_json(last_checkpoint_path(out), ckpt)
     if best:
         write_json(best_checkpoint_path(out), ckpt)
+    if sync is not None:
+        if epoch > 0 and final:
+            sync.upload(epoch_checkpoint_path(out, epoch))
+        sync.upload(last_checkpoint_path(out), "last.json")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -596,7 +618,28 @@ def train(s, args):
     params = [0.0] * (NUM_FEATURES + 1)
     start_epoch, step, history, opt_state = 1, 0, [], None
 
-    if s["checkpoint_path"] is not None:
+    # Checkpoint sync (TRAINING_CHECKPOINT_URI, set by the Kubernetes executor with an artifact store): a replacement pod
+    # starts with an empty output directory; it first restores this run's newest checkpoint from the store, then continues
+    # after it (this run's own progress wins over --checkpoint_path). Without the variable nothing here changes.
+    sync, resumed_from, own_checkpoint = None, None, None
+    if s["job_type"] == "training" and os.environ.get("TRAINING_CHECKPOINT_URI"):
+        import checkpoint_store
+        sync = checkpoint_store.CheckpointSync.from_environment(EPOCH_CHECKPOINT.pattern)
+        own_checkpoint = latest_local_checkpoint(out)
+        if own_checkpoint is None and sync is not None:
+            restored = sync.restore(os.path.join(out, CHECKPOINTS_DIR))
+            own_checkpoint = restored[1] if restored else None
+
+    if own_checkpoint is not None:
+        ckpt, params = load_checkpoint(own_checkpoint, "--output_dir")
+        resumed_from = int(ckpt.get("epoch", 0))
+        start_epoch = resumed_from + 1
+        step = int(ckpt.get("step", 0))
+        history = [h for h in ckpt.get("history", []) if h.get("epoch", 0) < start_epoch]
+        if ckpt.get("optimizer") == ("adam" if s["optimizer"] == "auto" else s["optimizer"]):
+            opt_state = ckpt.get("optimizer_state")
+        log(f"resuming from {own_checkpoint} at epoch {start_epoch} (resumed after epoch {resumed_from})")
+    elif s["checkpoint_path"] is not None:
         ckpt, params = load_checkpoint(s["checkpoint_path"])
         if s["resume"]:
             start_epoch = int(ckpt.get("epoch", 0)) + 1
@@ -659,7 +702,7 @@ def train(s, args):
             is_best = math.isfinite(loss) and (best_loss is None or loss < best_loss)
             if is_best:
                 best_loss = loss
-            save_checkpoint(out, s, epoch, step, params, opt, history, final=True, best=is_best)
+            save_checkpoint(out, s, epoch, step, params, opt, history, final=True, best=is_best, sync=sync)
             log(f"Epoch {epoch}/{s['epochs']}: loss={loss:.4f} accuracy={acc:.4f} "
                 f"({time.monotonic() - started:.2f}s)")
             progress(epoch, s["epochs"], step, metrics)
@@ -668,18 +711,23 @@ def train(s, args):
         # so --resume repeats it.
         path = last_checkpoint_path(out)
         save_checkpoint(out, s, epoch - 1 if epoch >= start_epoch else start_epoch - 1, step, params, opt,
-                        history)
+                        history, sync=sync)
         name = "SIGTERM" if _stop_signal == signal.SIGTERM else "SIGINT"
         log(f"received {name}: checkpoint saved to {path}; exiting")
         return EXIT_SIGTERM if _stop_signal == signal.SIGTERM else EXIT_SIGINT
 
     final = history[-1] if history else {"loss": None, "accuracy": None}
-    write_json(os.path.join(out, "metrics.json"), {
+    metrics_file = {
         "job_id": s["job_id"], "job_type": "training", "status": "completed",
         "epochs_completed": len(history),
         "final": {"loss": final["loss"], "accuracy": final["accuracy"]},
         "history": history,
-    })
+    }
+    if sync is not None or resumed_from is not None:
+        # With checkpoint sync: the epoch this run continued after (0: from scratch) and the epochs this process trained.
+        metrics_file["resumed_from_epoch"] = resumed_from or 0
+        metrics_file["epochs_trained"] = [h["epoch"] for h in history if h["epoch"] >= start_epoch]
+    write_json(os.path.join(out, "metrics.json"), metrics_file)
     log(f"training finished: {len(history)} epochs, final loss={final['loss']} accuracy={final['accuracy']}; "
         f"results in {out}")
     return args.exit_code

@@ -704,6 +704,15 @@ def train(s, args, env, group, model, rank_file, torch, F):
     # even when the command line names an older --checkpoint_path); else --checkpoint_path (--resume: continue after
     # it; without: its weights only); else from scratch.
     state = None
+    # Checkpoint sync (TRAINING_CHECKPOINT_URI, set by the Kubernetes executor with an artifact store), rank 0 only: a
+    # replacement pod starts with an empty output directory, so rank 0 first restores the run's newest epoch checkpoint
+    # from the store; the rules below then continue after it. Without the variable nothing here changes.
+    sync = None
+    if group.rank == 0 and s["job_type"] == "training" and os.environ.get("TRAINING_CHECKPOINT_URI"):
+        import checkpoint_store
+        sync = checkpoint_store.CheckpointSync.from_environment(r"epoch_(\d+)\.pt")
+        if sync is not None and latest_checkpoint(out) is None:
+            sync.restore(os.path.join(out, CHECKPOINTS_DIR))
     if group.rank == 0:
         path, continue_training, flag = latest_checkpoint(out), True, "--output_dir"
         if path is None and s["checkpoint_path"] is not None:
@@ -783,6 +792,10 @@ def train(s, args, env, group, model, rank_file, torch, F):
         if final:
             atomic_write(epoch_checkpoint_path(out, epoch), lambda f: torch.save(ckpt, f))
         atomic_write(last_checkpoint_path(out), lambda f: torch.save(ckpt, f))
+        if sync is not None:
+            if final:
+                sync.upload(epoch_checkpoint_path(out, epoch))
+            sync.upload(last_checkpoint_path(out), "last.pt")
 
     def write_metrics(status, epochs_completed, final):
         if group.rank != 0:

@@ -136,10 +136,13 @@ public sealed partial class S3rverFixture : IAsyncLifetime
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "s3rver");
-            if (File.Exists(Path.Combine(candidate, "package-lock.json")))
+            // Its own folder, or (for another test project that links this file) the storage tests' folder beside it.
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "s3rver"), Path.Combine(dir.FullName, "VisionPlatform.Training.Storage.Tests", "s3rver") })
             {
-                return candidate;
+                if (File.Exists(Path.Combine(candidate, "package-lock.json")))
+                {
+                    return candidate;
+                }
             }
         }
 

@@ -346,7 +346,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
     }
 
     private static string ArtifactVariableReserved(string p, string variable) =>
-        $"{p}:{variable} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket and the run's prefix, never a secret) for every Job; it cannot be configured.";
+        $"{p}:{variable} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket, the run's prefix and its checkpoint location, never a secret) for every Job; it cannot be configured.";
 
     private static void ValidateEnvironment(List<string> errors, string p, IDictionary<string, string> environment, HashSet<string> referenced)
     {

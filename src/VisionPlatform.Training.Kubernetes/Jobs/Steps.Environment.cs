@@ -4,8 +4,8 @@ namespace VisionPlatform.Training.Kubernetes;
 
 /// <summary>
 /// The container's environment: writable HOME and cache directories, then the executor's, the framework's and the
-/// job's plain values (later wins), the run's artifact location (<c>VP_ARTIFACT_BUCKET</c>, <c>VP_ARTIFACT_PREFIX</c>) when a
-/// store is configured, then Secret and ConfigMap references. Secret values never enter the spec.
+/// job's plain values (later wins), the run's artifact location (<c>VP_ARTIFACT_BUCKET</c>, <c>VP_ARTIFACT_PREFIX</c>,
+/// <c>TRAINING_CHECKPOINT_URI</c>) when a store is configured, then Secret and ConfigMap references. Secret values never enter the spec.
 /// </summary>
 internal sealed class EnvironmentStep : IJobBuildStep
 {

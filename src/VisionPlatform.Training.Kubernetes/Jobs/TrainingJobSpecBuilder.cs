@@ -65,12 +65,14 @@ public sealed class TrainingJobSpecBuilder
     /// Creates a builder whose Jobs tell the trainer where its artifacts belong: with a store, every Job's trainer container
     /// gets the plain variables <see cref="ArtifactEnvironment.BucketVariable"/> (the store's bucket) and
     /// <see cref="ArtifactEnvironment.PrefixVariable"/> (<see cref="IArtifactStore.GetRunPrefix"/> of the job), the same
-    /// ones the subprocess executor sets. <c>AddKubernetes</c> passes the registered <see cref="IArtifactStore"/>, if any.
+    /// ones the subprocess executor sets, and <see cref="ArtifactEnvironment.CheckpointUriVariable"/>
+    /// (<see cref="ArtifactEnvironment.CheckpointUri"/>), where the trainer keeps checkpoints for a replacement pod to resume
+    /// from after a disruption. <c>AddKubernetes</c> passes the registered <see cref="IArtifactStore"/>, if any.
     /// </summary>
     /// <param name="options">The executor's options (image, resources, volumes, references, policies).</param>
     /// <param name="contract">The trainer contract: the same one the subprocess executor uses.</param>
     /// <param name="trainer">Shared trainer settings; only plain values (the MLflow URI) are used, never local storage keys.</param>
-    /// <param name="artifactStore">Where the runs' artifacts go; <see langword="null"/> sets neither variable.</param>
+    /// <param name="artifactStore">Where the runs' artifacts go; <see langword="null"/> sets none of these variables.</param>
     public TrainingJobSpecBuilder(KubernetesExecutorOptions options, ITrainerContract contract, TrainerOptions? trainer, IArtifactStore? artifactStore)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -208,9 +210,22 @@ public sealed class TrainingJobSpecBuilder
         return context.Job;
     }
 
-    /// <summary>The run's artifact location for the trainer (per job: the prefix holds the job id); none without a store.</summary>
-    private IReadOnlyDictionary<string, string>? ArtifactVariables(TrainingJobConfig config) =>
-        _artifactStore is null ? null : ArtifactEnvironment.ForRun(_artifactStore, config.JobId);
+    /// <summary>
+    /// The run's artifact location for the trainer (per job: the prefix holds the job id) and its checkpoint location, from
+    /// which a replacement pod resumes after a disruption; none without a store.
+    /// </summary>
+    private Dictionary<string, string>? ArtifactVariables(TrainingJobConfig config)
+    {
+        if (_artifactStore is null)
+        {
+            return null;
+        }
+
+        return new Dictionary<string, string>(ArtifactEnvironment.ForRun(_artifactStore, config.JobId), StringComparer.Ordinal)
+        {
+            [ArtifactEnvironment.CheckpointUriVariable] = ArtifactEnvironment.CheckpointUri(_artifactStore, config.JobId),
+        };
+    }
 
     private JobTemplate TemplateFor(string framework, bool usesGpus)
     {

@@ -155,7 +155,7 @@ internal sealed class TrainingOptionsValidator(string sectionPath, IReadOnlyList
             }
             else if (Storage.ArtifactEnvironment.Names.Contains(name))
             {
-                errors.Add($"{key}:{name} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket and the run's prefix) for every run; it cannot be configured here.");
+                errors.Add($"{key}:{name} is reserved: the executor sets it from the artifact store (AddArtifactStorage: the bucket, the run's prefix and, on Kubernetes, its checkpoint location) for every run; it cannot be configured here.");
             }
             else if (TrainingJobConfigBuilder.ReservedEnvironmentNames.Contains(name))
             {

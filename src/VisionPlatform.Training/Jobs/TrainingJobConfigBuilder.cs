@@ -38,7 +38,8 @@ public sealed partial class TrainingJobConfigBuilder
     public static IReadOnlySet<string> ReservedEnvironmentNames { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "CUDA_VISIBLE_DEVICES", "AWS_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKEND_API_URL",
-        Storage.ArtifactEnvironment.BucketVariable, Storage.ArtifactEnvironment.PrefixVariable, "VP_RUN_MARKER",
+        Storage.ArtifactEnvironment.BucketVariable, Storage.ArtifactEnvironment.PrefixVariable, Storage.ArtifactEnvironment.CheckpointUriVariable,
+        "VP_RUN_MARKER",
     };
 
     /// <summary>

@@ -35,6 +35,7 @@ public class ArtifactEnvironmentTests
             var env = job.Spec.Template.Spec.Containers.Single(c => c.Name == TrainingJobSpecBuilder.ContainerName).Env;
             Plain(env, "VP_ARTIFACT_BUCKET").Should().Be("vision-artifacts");
             Plain(env, "VP_ARTIFACT_PREFIX").Should().Be(store.GetRunPrefix(jobId)).And.StartWith("tenants/acme/").And.EndWith("/");
+            Plain(env, "TRAINING_CHECKPOINT_URI").Should().Be($"s3://vision-artifacts/{store.GetRunPrefix(jobId)}checkpoints/");
             KubernetesJobYaml(job).Should().NotContain(StorageSecret);
         }
     }
@@ -65,6 +66,7 @@ public class ArtifactEnvironmentTests
             var fast = builder.Build(config);
             var full = builder.BuildFromScratch(config);
             Plain(fast.Spec.Template.Spec.Containers[0].Env, "VP_ARTIFACT_PREFIX").Should().Be($"tenants/acme/job-{i}/");
+            Plain(fast.Spec.Template.Spec.Containers[0].Env, "TRAINING_CHECKPOINT_URI").Should().Be($"s3://vision-artifacts/tenants/acme/job-{i}/checkpoints/");
             KubernetesJobYaml(fast).Should().Be(KubernetesJobYaml(full));
         }
     }
@@ -78,6 +80,7 @@ public class ArtifactEnvironmentTests
             ["Training:Kubernetes:Frameworks:timm:Environment:VP_ARTIFACT_BUCKET"] = "other-bucket",
             ["Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET:Name"] = "backend-config",
             ["Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET:Key"] = "bucket",
+            ["Training:Kubernetes:Environment:TRAINING_CHECKPOINT_URI"] = "s3://elsewhere/checkpoints/",
         }).Build();
         var services = new ServiceCollection();
         services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(configuration.GetSection("Training:Kubernetes"));
@@ -89,7 +92,7 @@ public class ArtifactEnvironmentTests
         foreach (var key in new[]
         {
             "Training:Kubernetes:Environment:VP_ARTIFACT_PREFIX", "Training:Kubernetes:Frameworks:timm:Environment:VP_ARTIFACT_BUCKET",
-            "Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET",
+            "Training:Kubernetes:ConfigMapEnvironment:VP_ARTIFACT_BUCKET", "Training:Kubernetes:Environment:TRAINING_CHECKPOINT_URI",
         })
         {
             failures.Should().ContainSingle(f => f.StartsWith(key + " is reserved", StringComparison.Ordinal), key)
