@@ -204,6 +204,8 @@ internal sealed partial class QueueScenario : IBenchmarkScenario
             new("queue.requests", sdkRequests.ToString(CultureInfo.InvariantCulture)),
             new("queue.requests.creates", creates.ToString(CultureInfo.InvariantCulture)),
             new("queue.requests.visibility", visibilityCalls.ToString(CultureInfo.InvariantCulture)),
+            BenchmarkResult.Of("queue.requests.visibility_per_s", visibilityCalls / window.TotalSeconds),
+            BenchmarkResult.Of("queue.requests_per_run.without_visibility", (sdkRequests - started - visibilityCalls) / (double)runs, "0.000"),
             new("queue.requests.by_kind", calls),
             new("queue.admission_source", "job-unsuspend-commit"),
         ];
