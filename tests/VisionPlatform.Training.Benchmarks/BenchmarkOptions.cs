@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace VisionPlatform.Training.Benchmarks;
 
-/// <summary>Common options: <c>--runs N</c> (paired runs; jobs for monitor), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c>, <c>--wait-each 0|1</c>, <c>--memory-only 0|1</c>, <c>--busy 0|1</c>, <c>--baselines 0|1</c> (monitor), <c>--concurrent N</c> (submit), <c>--inproc 0|1</c> (monitor, submit).</summary>
+/// <summary>Common options: <c>--runs N</c> (paired runs; runs for monitor and queue), <c>--size-mb M</c> (logs), <c>--warmup N</c>, <c>--tracked N</c>, <c>--wait-each 0|1</c>, <c>--memory-only 0|1</c>, <c>--busy 0|1</c>, <c>--baselines 0|1</c> (monitor), <c>--concurrent N</c> (submit), <c>--inproc 0|1</c> (monitor, submit, queue).</summary>
 internal sealed record BenchmarkOptions
 {
     public int? Runs { get; init; }
@@ -20,7 +20,7 @@ internal sealed record BenchmarkOptions
     /// <summary>monitor: 1 measures only the memory of the tracked runs, without driving runs to the end (default 0).</summary>
     public bool MemoryOnly { get; init; }
 
-    /// <summary>monitor, submit: 1 runs the test cluster in this process (before issue 15); default 0: in a child process.</summary>
+    /// <summary>monitor, submit, queue: 1 runs the test cluster in this process (before issue 15); default 0: in a child process.</summary>
     public bool InProcessCluster { get; init; }
 
     /// <summary>monitor: 0 skips the second run beside one busy CPU core (default 1).</summary>

@@ -19,6 +19,7 @@ IBenchmarkScenario[] scenarios =
     new SubmitScenario(),
     new MonitorScenario(),
     new DistributedScenario(),
+    new QueueScenario(),
 ];
 
 if (args.Length == 0 || args[0] is "--help" or "-h")

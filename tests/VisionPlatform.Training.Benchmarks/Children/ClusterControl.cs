@@ -21,6 +21,9 @@ internal enum ClusterProfile
 
     /// <summary>API server, Job controller, scheduler and node agent running the simulated trainer image (monitor).</summary>
     Workload,
+
+    /// <summary>The <see cref="Workload"/> profile plus the Kueue controller (queue); the queues are the scenario's to create.</summary>
+    Queue,
 }
 
 /// <summary>
@@ -48,6 +51,7 @@ internal sealed class ClusterControl : IAsyncDisposable
 
     private readonly KubernetesTestCluster _cluster;
     private MonitorChangeClock? _clock;
+    private QueueAdmissionClock? _admissions;
     private RuntimeCounterSampler? _counters;
 
     private ClusterControl(KubernetesTestCluster cluster) => _cluster = cluster;
@@ -60,7 +64,7 @@ internal sealed class ClusterControl : IAsyncDisposable
         options.Namespaces.Add(Namespace);
         options.WatchHistorySize = Math.Max(options.WatchHistorySize, watchHistory);
         options.Components.Clear();
-        if (profile == ClusterProfile.Workload)
+        if (profile is ClusterProfile.Workload or ClusterProfile.Queue)
         {
             options.Workloads.Nodes.Clear();
             for (var i = 1; i <= NodeCount; i++)
@@ -78,6 +82,11 @@ internal sealed class ClusterControl : IAsyncDisposable
             options.Components.Add(() => new Scheduler());
             options.Components.Add(() => new Kubernetes.TestCluster.Nodes.NodeAgent());
             options.Workloads.MinReconcileInterval = ReconcileInterval;
+            if (profile == ClusterProfile.Queue)
+            {
+                // Kueue's job reconciler and scheduler: Workloads for queued Jobs, admission by quota, unsuspending
+                options.Components.Add(() => new Kubernetes.TestCluster.Kueue.KueueController());
+            }
         }
 
         var cluster = await KubernetesTestCluster.StartAsync(options, cancellationToken).ConfigureAwait(false);
@@ -111,6 +120,17 @@ internal sealed class ClusterControl : IAsyncDisposable
                 return "ok";
             case "clock":
                 return JsonSerializer.Serialize((_clock ?? throw new InvalidOperationException("clock-start first")).Snapshot());
+            case "admissions-start":
+                // commit times of each queued run's Workload admission and Job unsuspend, from now on
+                if (_admissions is not null)
+                {
+                    await _admissions.DisposeAsync().ConfigureAwait(false);
+                }
+
+                _admissions = new QueueAdmissionClock(_cluster.Store, Namespace);
+                return "ok";
+            case "admissions":
+                return JsonSerializer.Serialize((_admissions ?? throw new InvalidOperationException("admissions-start first")).Snapshot());
             case "counters-start":
                 _counters?.Dispose();
                 _counters = new RuntimeCounterSampler();
@@ -142,6 +162,11 @@ internal sealed class ClusterControl : IAsyncDisposable
         if (_clock is not null)
         {
             await _clock.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_admissions is not null)
+        {
+            await _admissions.DisposeAsync().ConfigureAwait(false);
         }
 
         await _cluster.DisposeAsync().ConfigureAwait(false);

@@ -71,7 +71,7 @@ internal sealed class CountingHandler(HttpTally tally) : DelegatingHandler
         var resource = "?";
         for (var i = segments.Length - 1; i >= 0; i--)
         {
-            if (segments[i] is "jobs" or "pods" or "version" or "log" or "namespaces" or "secrets" or "configmaps" or "events")
+            if (segments[i] is "jobs" or "pods" or "version" or "log" or "namespaces" or "secrets" or "configmaps" or "events" or "workloads" or "pendingworkloads")
             {
                 resource = segments[i];
                 break;

@@ -92,7 +92,7 @@ internal sealed class MonitorScenario : IBenchmarkScenario
     /// The SDK host the scenarios measure: the SDK's own client pipeline (the retry handler with the default
     /// <c>Connection:Resilience</c> options and request timeout), plus a <see cref="CountingHandler"/> below it.
     /// </summary>
-    public static IHost BuildHost(Uri url, HttpTally tally)
+    public static IHost BuildHost(Uri url, HttpTally tally, Action<KubernetesExecutorOptions>? configure = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging();
@@ -104,7 +104,11 @@ internal sealed class MonitorScenario : IBenchmarkScenario
                     new KubernetesClientConfiguration { Host = url.ToString().TrimEnd('/'), HttpClientTimeout = connection.RequestTimeout },
                     new KubernetesResilienceHandler(connection.Resilience),
                     new CountingHandler(tally)),
-                o => o.Namespace = Namespace);
+                o =>
+                {
+                    o.Namespace = Namespace;
+                    configure?.Invoke(o);
+                });
         return builder.Build();
     }
 
