@@ -450,6 +450,11 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         {
             errors.Add($"{p}:MaxPreemptions is {kueue.MaxPreemptions}: it must be between 0 (the first preemption fails the run) and 10000 (default {KubernetesKueueOptions.DefaultMaxPreemptions}).");
         }
+
+        if (kueue.PositionRefreshInterval < TimeSpan.FromSeconds(1) || kueue.PositionRefreshInterval > TimeSpan.FromMinutes(10))
+        {
+            errors.Add($"{p}:PositionRefreshInterval is {kueue.PositionRefreshInterval}: it must be between 00:00:01 and 00:10:00 (default 00:00:10; each read is one visibility API call per queue).");
+        }
     }
 
     private static void Subdomain(List<string> errors, string key, string? value, bool required = false, string what = "the name")

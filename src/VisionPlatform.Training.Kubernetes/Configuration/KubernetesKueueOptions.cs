@@ -34,6 +34,16 @@ public sealed class KubernetesKueueOptions
     /// </summary>
     public int MaxPreemptions { get; set; } = DefaultMaxPreemptions;
 
+    /// <summary>
+    /// The shortest time between two reads of the queue positions from Kueue's visibility API (one call per queue with
+    /// waiting runs; default 10 seconds, between 1 second and 10 minutes). Positions change as workloads ahead are
+    /// admitted; reading them more often costs an API call per queue each time, whatever the number of runs.
+    /// </summary>
+    public TimeSpan PositionRefreshInterval { get; set; } = DefaultPositionRefreshInterval;
+
+    /// <summary>The default of <see cref="PositionRefreshInterval"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultPositionRefreshInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether any queue is configured for the host (the monitor then watches Workloads too).</summary>
     internal bool IsEnabled => !string.IsNullOrEmpty(QueueName);
 }

@@ -428,8 +428,13 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             while (!cancellationToken.IsCancellationRequested)
             {
                 await _positionsWanted.WaitAsync(_options.Monitor.ReevaluateInterval, cancellationToken).ConfigureAwait(false);
-                await RefreshPositionsOnceAsync(cancellationToken).ConfigureAwait(false);
-                await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
+                if (await RefreshPositionsOnceAsync(cancellationToken).ConfigureAwait(false) > 0)
+                {
+                    // Workloads change all the time while a queue drains; the positions are read at most this often,
+                    // so the cost is one call per queue per interval, not per change or per run. A pass with no queue
+                    // to ask (nothing waiting yet) does not wait: the first position comes as soon as a run waits.
+                    await Task.Delay(_options.Kueue.PositionRefreshInterval, _time, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -440,7 +445,8 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
         }
     }
 
-    private async Task RefreshPositionsOnceAsync(CancellationToken cancellationToken)
+    /// <returns>How many queues were asked.</returns>
+    private async Task<int> RefreshPositionsOnceAsync(CancellationToken cancellationToken)
     {
         List<string> queues;
         lock (_gate)
@@ -495,6 +501,8 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                 }
             }
         }
+
+        return queues.Count;
     }
 
     /// <summary>Whether a run waits in its queue (suspended, its Workload neither admitted nor deactivated). Under the lock.</summary>

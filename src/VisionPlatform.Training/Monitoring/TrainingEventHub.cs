@@ -263,11 +263,14 @@ internal sealed class TrainingEventHub : ITrainingEventSource, ITrainingEventPub
         return status is not null;
     }
 
+    // A queued run's message is its place in the queue ("position N in queue q"): subscribers see it move. Other message
+    // changes are not events (a pod's waiting message can change every few seconds).
     private static bool IsPhaseChange(TrainingRunStatus previous, TrainingRunStatus next) =>
         previous.Phase != next.Phase
         || !string.Equals(previous.Reason, next.Reason, StringComparison.Ordinal)
         || previous.Attempt != next.Attempt
-        || (next.IsTerminal && previous.ExitCode != next.ExitCode);
+        || (next.IsTerminal && previous.ExitCode != next.ExitCode)
+        || (next.Reason == TrainingStatusReasons.Queued && !string.Equals(previous.Message, next.Message, StringComparison.Ordinal));
 
     private static void Validate(TrainingEventSubscription subscription)
     {

@@ -106,14 +106,23 @@ public class KueueEndToEndTests
 
         var second = await executor.StartAsync(WorkloadHarness.Trainer("kq-403-second", """{"epoch_seconds": 0.2}""").Build());
 
-        var queued = await WaitAsync(host, second, s => s.Reason == TrainingStatusReasons.Queued && s.Message!.StartsWith("couldn't assign flavors", StringComparison.Ordinal), "the second run to be Queued");
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        queued = await host.Executor.GetStatusAsync(second);
+        await WaitAsync(host, second, s => s.Reason == TrainingStatusReasons.Queued && s.Message!.StartsWith("couldn't assign flavors", StringComparison.Ordinal), "the second run to be Queued");
+        await Eventually.GetAsync(
+            () => Task.FromResult(PositionCalls(host).Count),
+            n => n > 0,
+            "the monitor to ask the visibility API for the queue's positions",
+            TimeSpan.FromSeconds(60));
+        var queued = await host.Executor.GetStatusAsync(second);
         queued.Reason.Should().Be(TrainingStatusReasons.Queued);
         queued.Message.Should().Be("couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor kq-flavor, 100m more needed");
-        host.Api.Requests.Entries.Where(e => e.Path.Contains("/pendingworkloads", StringComparison.Ordinal)).Should().OnlyContain(e => e.StatusCode == 403)
-            .And.HaveCount(1, "a 403 is not asked again");
+
+        // The queue keeps changing until the second run is admitted and finishes: every change asks for positions again,
+        // except for a queue the host was refused for.
         (await WaitAsync(host, second, s => s.IsTerminal, "the second run to finish")).Phase.Should().Be(TrainingPhase.Succeeded);
+        PositionCalls(host).Should().OnlyContain(e => e.StatusCode == 403).And.HaveCount(1, "a 403 is not asked again");
+
+        static List<TestCluster.Api.RequestLogEntry> PositionCalls(MonitorHost host) =>
+            [.. host.Api.Requests.Entries.Where(e => e.Path.Contains("/pendingworkloads", StringComparison.Ordinal))];
     }
 
     [Fact]

@@ -132,6 +132,7 @@ public class KueueJobSpecTests
             ["Training:Kubernetes:Kueue:QueueName"] = "Team_A",
             ["Training:Kubernetes:Kueue:WorkloadPriorityClass"] = "-low",
             ["Training:Kubernetes:Kueue:MaxPreemptions"] = "-1",
+            ["Training:Kubernetes:Kueue:PositionRefreshInterval"] = "00:00:00.500",
         });
 
         var act = () => provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value;
@@ -140,6 +141,7 @@ public class KueueJobSpecTests
         messages.Should().Contain(m => m.StartsWith("Training:Kubernetes:Kueue:QueueName is 'Team_A': the LocalQueue name must be a lowercase RFC 1123 subdomain", StringComparison.Ordinal));
         messages.Should().Contain(m => m.StartsWith("Training:Kubernetes:Kueue:WorkloadPriorityClass is '-low'", StringComparison.Ordinal));
         messages.Should().Contain(m => m.StartsWith("Training:Kubernetes:Kueue:MaxPreemptions is -1: it must be between 0", StringComparison.Ordinal));
+        messages.Should().Contain(m => m.StartsWith("Training:Kubernetes:Kueue:PositionRefreshInterval is 00:00:00.5000000: it must be between 00:00:01 and 00:10:00", StringComparison.Ordinal));
     }
 
     private static ServiceProvider Provider(Dictionary<string, string?> settings)

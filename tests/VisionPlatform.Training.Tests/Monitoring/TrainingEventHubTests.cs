@@ -44,6 +44,34 @@ public sealed class TrainingEventHubTests
     }
 
     [Fact]
+    public async Task A_queued_run_whose_position_moves_is_published_each_time_but_other_message_changes_are_not()
+    {
+        var hub = new TrainingEventHub(_time);
+        var run = Run();
+        await using var events = hub.SubscribeAsync(new TrainingEventSubscription { IncludeCurrentState = false }).GetAsyncEnumerator();
+        var first = events.MoveNextAsync();
+
+        hub.PublishStatus(Status(run, TrainingPhase.Pending, TrainingStatusReasons.Queued) with { Message = "quota; position 3 in queue team-a" });
+        hub.PublishStatus(Status(run, TrainingPhase.Pending, TrainingStatusReasons.Queued) with { Message = "quota; position 3 in queue team-a" });
+        hub.PublishStatus(Status(run, TrainingPhase.Pending, TrainingStatusReasons.Queued) with { Message = "quota; position 1 in queue team-a" });
+        hub.PublishStatus(Status(run, TrainingPhase.Running, "Running") with { Message = "epoch 1" });
+        hub.PublishStatus(Status(run, TrainingPhase.Running, "Running") with { Message = "epoch 2" });
+        hub.PublishStatus(Status(run, TrainingPhase.Succeeded, "Completed"));
+
+        (await first.AsTask().WaitAsync(Patience)).Should().BeTrue();
+        var received = new List<TrainingPhaseChangedEvent> { (TrainingPhaseChangedEvent)events.Current };
+        while (received.Count < 4)
+        {
+            (await events.MoveNextAsync().AsTask().WaitAsync(Patience)).Should().BeTrue();
+            received.Add((TrainingPhaseChangedEvent)events.Current);
+        }
+
+        received.Select(e => e.Status.Message).Should().Equal(
+            "quota; position 3 in queue team-a", "quota; position 1 in queue team-a", "epoch 1", null);
+        received.Select(e => e.Sequence).Should().Equal(1, 2, 3, 4);
+    }
+
+    [Fact]
     public async Task A_retry_is_a_new_attempt_and_goes_back_to_pending()
     {
         var hub = new TrainingEventHub(_time);
