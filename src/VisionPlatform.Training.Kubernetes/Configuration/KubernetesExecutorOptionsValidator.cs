@@ -88,6 +88,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         }
 
         errors.AddRange(options.Monitor.Validate($"{p}:Monitor"));
+        errors.AddRange(options.Logs.Validate($"{p}:Logs"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -60,6 +60,9 @@ public static class KubernetesLabels
     /// <summary>Why the run was stopped (<see cref="TrainingStatusReasons.StoppedByUser"/>), set with <see cref="StopRequestedAnnotation"/>.</summary>
     public const string StopReasonAnnotation = AnnotationPrefix + "stop-reason";
 
+    /// <summary>When the monitor finished archiving the run's log and set the Job's TTL (RFC 3339); present once, never removed.</summary>
+    public const string LogsArchivedAnnotation = AnnotationPrefix + "logs-archived-at";
+
     /// <summary>The label keys the executor sets itself; a job's own labels may not use them.</summary>
     public static IReadOnlySet<string> Reserved { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
