@@ -109,7 +109,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                     status = status with { Progress = progress };
                 }
 
-                if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
+                if (status.Phase == TrainingPhase.Failed && job.FailureTail is null && RunStatusProjection.TerminationMessage(_cache.PodsOf(job)) is null)
                 {
                     failedPod = PodGroup.FailedPod(_cache.PodsOf(job))?.Name;
                 }
