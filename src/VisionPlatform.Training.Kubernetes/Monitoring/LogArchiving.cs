@@ -79,7 +79,11 @@ internal sealed class LogArchiving(
 
             if (_active >= options.Logs.MaxFollows)
             {
-                LogArchiveLog.Limit(logger, pod.Name, job.Run.JobId, options.Logs.MaxFollows);
+                if (run.Waiting.Add(pod.Name))
+                {
+                    LogArchiveLog.Limit(logger, pod.Name, job.Run.JobId, options.Logs.MaxFollows); // once per pod
+                }
+
                 continue;
             }
 
@@ -238,6 +242,9 @@ internal sealed class LogArchiving(
         public Dictionary<string, PodLogArchiver> Active { get; } = new(StringComparer.Ordinal);
 
         public HashSet<string> Done { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Pods told to wait for a free place (warned once each).</summary>
+        public HashSet<string> Waiting { get; } = new(StringComparer.Ordinal);
 
         public bool Patching { get; set; }
 
