@@ -136,10 +136,13 @@ public sealed partial class S3rverFixture : IAsyncLifetime
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "s3rver");
-            if (File.Exists(Path.Combine(candidate, "package-lock.json")))
+            // Beside this project's output, or (when another test project links this fixture) in this project's folder.
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "s3rver"), Path.Combine(dir.FullName, "VisionPlatform.Training.Storage.Tests", "s3rver") })
             {
-                return candidate;
+                if (File.Exists(Path.Combine(candidate, "package-lock.json")))
+                {
+                    return candidate;
+                }
             }
         }
 
