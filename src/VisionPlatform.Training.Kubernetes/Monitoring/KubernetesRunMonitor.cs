@@ -216,7 +216,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
 
         if (Archives)
         {
-            _archiving = new LogArchiving(_gate, _cache, client, Namespace, LogArchive!, _options, () => _running, Observe, _time, _logger);
+            _archiving = new LogArchiving(_gate, _cache, client, Namespace, LogArchive!, _options, () => _running, () => _jobInformer?.Synced == true && _podInformer?.Synced == true, Observe, _time, _logger);
         }
 
         _running = true;
@@ -390,6 +390,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             if (_jobInformer?.Synced == true && _podInformer?.Synced == true)
             {
                 _events.Start();
+                _archiving?.UpdateAll();
             }
         }
 

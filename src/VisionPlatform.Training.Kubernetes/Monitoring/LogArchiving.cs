@@ -12,7 +12,7 @@ namespace VisionPlatform.Training.Kubernetes;
 /// The monitor's log archiving (<c>Training:Kubernetes:Logs</c>): every pod of every run whose trainer started is copied
 /// into the <see cref="IRunLogArchive"/> by a <see cref="PodLogArchiver"/> (attempt = the pod's place among its rank's pods,
 /// rank = its completion index, 0 for a Job that is not indexed), at most <see cref="KubernetesLogArchiveOptions.MaxFollows"/>
-/// at once. Once a finished run's pods are all drained, the Job's <c>ttlSecondsAfterFinished</c> is set to
+/// at once. Once a finished run's pods are all drained (and the pod cache is synced and caught up with the Job), the Job's <c>ttlSecondsAfterFinished</c> is set to
 /// <c>Job:TtlSecondsAfterFinished</c> with one merge patch (uid precondition) that also records
 /// <see cref="KubernetesLabels.LogsArchivedAnnotation"/>, so no host archives it again. Called under the monitor's lock.
 /// </summary>
@@ -24,6 +24,7 @@ internal sealed class LogArchiving(
     IRunLogArchive archive,
     KubernetesExecutorOptions options,
     Func<bool> running,
+    Func<bool> synced,
     Action<V1Job> observe,
     TimeProvider time,
     ILogger logger)
@@ -90,7 +91,9 @@ internal sealed class LogArchiving(
             Start(job, run, pod.Name, attempt, rank);
         }
 
-        if (!pending && job.IsFinished)
+        // Only once the pod cache is complete (both lists done) and has caught up with the Job's last change: the Job's
+        // Complete condition can arrive before its pod does, and a pod not seen yet must not be taken for none.
+        if (!pending && job.IsFinished && synced() && !cache.PodsBehind(job))
         {
             run.Patching = true;
             _ = ApplyTtlAsync(job.Name, job.Uid, job.Run.JobId, run);

@@ -14,9 +14,12 @@ internal sealed class LogArchiveHost : IAsyncDisposable
     private readonly List<IHostedService> _started = [];
     private readonly k8s.Kubernetes _client;
 
-    private LogArchiveHost(ClusterHarness cluster, ServiceProvider provider, k8s.Kubernetes client, LogStreamBreaker breaker)
+    private readonly bool _ownsCluster;
+
+    private LogArchiveHost(ClusterHarness cluster, bool ownsCluster, ServiceProvider provider, k8s.Kubernetes client, LogStreamBreaker breaker)
     {
         Cluster = cluster;
+        _ownsCluster = ownsCluster;
         Provider = provider;
         _client = client;
         Breaker = breaker;
@@ -30,9 +33,12 @@ internal sealed class LogArchiveHost : IAsyncDisposable
 
     public ITrainingExecutor Executor => Provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
-    public static async Task<LogArchiveHost> StartAsync(IRunLogArchive? archive, Action<KubernetesExecutorOptions>? executor = null)
+    /// <param name="archive">The archive to register, or none.</param>
+    /// <param name="executor">Option changes.</param>
+    /// <param name="cluster">Another host's cluster (as after a restart; this host does not dispose it), or null for a new one.</param>
+    public static async Task<LogArchiveHost> StartAsync(IRunLogArchive? archive, Action<KubernetesExecutorOptions>? executor = null, ClusterHarness? cluster = null)
     {
-        var harness = await WorkloadHarness.StartAsync();
+        var harness = cluster ?? await WorkloadHarness.StartAsync();
         var breaker = new LogStreamBreaker();
         var client = new k8s.Kubernetes(harness.Cluster.CreateClientConfiguration(), breaker);
         var services = new ServiceCollection();
@@ -52,7 +58,7 @@ internal sealed class LogArchiveHost : IAsyncDisposable
             o.Logs.FlushInterval = TimeSpan.FromMilliseconds(300);
             executor?.Invoke(o);
         });
-        var host = new LogArchiveHost(harness, services.BuildServiceProvider(), client, breaker);
+        var host = new LogArchiveHost(harness, cluster is null, services.BuildServiceProvider(), client, breaker);
         try
         {
             foreach (var service in host.Provider.GetServices<IHostedService>())
@@ -81,7 +87,10 @@ internal sealed class LogArchiveHost : IAsyncDisposable
 
         await Provider.DisposeAsync();
         _client.Dispose();
-        await Cluster.DisposeAsync();
+        if (_ownsCluster)
+        {
+            await Cluster.DisposeAsync();
+        }
     }
 }
 

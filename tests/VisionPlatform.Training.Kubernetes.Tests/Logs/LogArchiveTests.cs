@@ -84,6 +84,30 @@ public sealed partial class LogArchiveTests
     }
 
     [Fact]
+    public async Task A_host_started_again_resumes_archiving_after_the_archives_last_line()
+    {
+        var archive = new InMemoryRunLogArchive();
+        await using var cluster = await WorkloadHarness.StartAsync();
+        TrainingRun run;
+        await using (var first = await LogArchiveHost.StartAsync(archive, o => o.Job.TtlSecondsAfterFinished = 1, cluster))
+        {
+            run = await first.Executor.StartAsync(WorkloadHarness.Trainer("archived-restart", """{"epoch_seconds": 0.8, "log_lines_per_epoch": 3}""", epochs: 6).Build());
+            await Eventually.GetAsync(() => Task.FromResult(archive.BytesOf(run.JobId)), bytes => bytes > 0, "part of the log to be archived");
+            (await cluster.JobsAsync()).Single().Status?.CompletionTime.Should().BeNull("the host stops in the middle of the run");
+        }
+
+        // The host stopped (its archivers flushed what they held) while the trainer runs on; another host takes over.
+        (await cluster.JobsAsync()).Should().ContainSingle("the run goes on without the host");
+        await using var second = await LogArchiveHost.StartAsync(archive, o => o.Job.TtlSecondsAfterFinished = 1, cluster);
+
+        await Eventually.GetAsync(cluster.JobsAsync, jobs => jobs.Count == 0, "the Job to be removed once the second host archived the rest", TimeSpan.FromSeconds(120));
+
+        var lines = await second.Executor.GetLogsAsync(run).ToListAsync();
+        AssertEpochLines(lines, epochs: 6, perEpoch: 3);
+        lines.Select(l => l.Text).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public async Task With_archiving_off_jobs_get_their_ttl_at_once_and_logs_go_with_the_pods()
     {
         var archive = new InMemoryRunLogArchive();
