@@ -128,6 +128,7 @@ public static class ArtifactStorageBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(CreateStore);
         services.TryAddSingleton<IArtifactStore>(sp => sp.GetRequiredService<S3ArtifactStore>());
+        services.TryAddSingleton<IRunLogArchive>(sp => sp.GetRequiredService<S3ArtifactStore>());
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ArtifactStorageOptions>>().Value.ToConnection());
         return builder;
     }

@@ -80,6 +80,18 @@ public sealed class ArtifactStorageOptions
     /// <summary>How many files or parts are uploaded at once (default 4, at most 64). Each part in flight holds one part of memory.</summary>
     public int MaxConcurrentUploads { get; set; } = 4;
 
+    /// <summary>
+    /// The largest archived log chunk (<see cref="IRunLogArchive.MaxChunkBytes"/>) in bytes: default 2 MiB, from 1 MiB + 64 bytes
+    /// (one line of <see cref="TrainingLogLine.MaxLineBytes"/> with its timestamp fits) to 64 MiB.
+    /// </summary>
+    public int LogChunkMaxBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// The most a run's archived log may hold, in bytes (default 256 MiB, at least <see cref="LogChunkMaxBytes"/>). Once
+    /// reached, further chunks are refused with a warning (the log kept so far is never dropped).
+    /// </summary>
+    public long LogArchiveMaxBytesPerRun { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>How often a request that failed transiently (5xx, throttling, timeouts, dropped connections) is retried (default 4; 0 disables retries).</summary>
     public int MaxRetryAttempts { get; set; } = 4;
 
@@ -131,5 +143,6 @@ public sealed class ArtifactStorageOptions
         $"RequestChecksumCalculation = {EffectiveRequestChecksumCalculation?.ToString() ?? "(SDK default)"}, " +
         $"ResponseChecksumValidation = {EffectiveResponseChecksumValidation?.ToString() ?? "(SDK default)"}, UseChunkEncoding = {EffectiveUseChunkEncoding}, " +
         $"MultipartThresholdBytes = {MultipartThresholdBytes}, MultipartPartSizeBytes = {MultipartPartSizeBytes}, MaxConcurrentUploads = {MaxConcurrentUploads}, " +
+        $"LogChunkMaxBytes = {LogChunkMaxBytes}, LogArchiveMaxBytesPerRun = {LogArchiveMaxBytesPerRun}, " +
         $"MaxRetryAttempts = {MaxRetryAttempts}, RetryBaseDelay = {RetryBaseDelay}, RequestTimeout = {RequestTimeout}, VerifyETags = {VerifyETags} }}";
 }

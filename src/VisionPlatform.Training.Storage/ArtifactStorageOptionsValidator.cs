@@ -72,6 +72,8 @@ internal sealed partial class ArtifactStorageOptionsValidator(string sectionPath
         CheckRange(errors, $"{p}:MultipartPartSizeBytes", o.MultipartPartSizeBytes, ArtifactStorageOptions.MinimumPartSizeBytes, ArtifactStorageOptions.MaximumPartSizeBytes);
         CheckRange(errors, $"{p}:MaxConcurrentUploads", o.MaxConcurrentUploads, 1, 64);
         CheckRange(errors, $"{p}:MaxRetryAttempts", o.MaxRetryAttempts, 0, 20);
+        CheckRange(errors, $"{p}:LogChunkMaxBytes", o.LogChunkMaxBytes, S3ArtifactStore.MinLogChunkBytes, 64L * 1024 * 1024);
+        CheckRange(errors, $"{p}:LogArchiveMaxBytesPerRun", o.LogArchiveMaxBytesPerRun, Math.Max(o.LogChunkMaxBytes, S3ArtifactStore.MinLogChunkBytes), long.MaxValue);
 
         if (o.RetryBaseDelay < TimeSpan.Zero || o.RetryBaseDelay > TimeSpan.FromMinutes(5))
         {

@@ -12,7 +12,7 @@ namespace VisionPlatform.Training.Storage;
 /// The <see cref="IArtifactStore"/> for Amazon S3 and S3-compatible services (Cloudflare R2, MinIO), on AWSSDK.S3.
 /// Thread-safe; create one per process (DI registers it as a singleton) and dispose it with the host.
 /// </summary>
-public sealed class S3ArtifactStore : IArtifactStore, IDisposable
+public sealed partial class S3ArtifactStore : IArtifactStore, IRunLogArchive, IDisposable
 {
     private const int DeleteBatchSize = 1000;
     private const long MaxManifestBytes = 64L * 1024 * 1024;

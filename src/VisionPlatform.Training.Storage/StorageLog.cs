@@ -31,4 +31,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "The previous upload manifest s3://{Bucket}/{Key} is not one this store wrote for the run ({Reason}); no earlier objects of run {JobId} are removed")]
     public static partial void PreviousManifestIgnored(ILogger logger, string bucket, string key, string jobId, string reason);
+
+    [LoggerMessage(EventId = 4110, Level = LogLevel.Warning, Message = "The archived log of run {JobId} reached its limit of {MaxBytes} bytes (Training:Storage:LogArchiveMaxBytesPerRun); further log chunks of the run are not archived")]
+    public static partial void LogArchiveFull(ILogger logger, string jobId, long maxBytes);
 }

@@ -105,6 +105,9 @@ public sealed class KubernetesExecutorOptions
     /// <summary>How often <c>WatchAsync</c> and log following re-read the Job (default 2 seconds).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Archiving of runs' logs so that they outlive their pods (<c>Training:Kubernetes:Logs</c>).</summary>
+    public KubernetesLogArchiveOptions Logs { get; set; } = new();
+
     /// <summary>The run monitor: one watch for Jobs and one for pods, a status cache, events (<c>Training:Kubernetes:Monitor</c>).</summary>
     public KubernetesMonitorOptions Monitor { get; set; } = new();
 

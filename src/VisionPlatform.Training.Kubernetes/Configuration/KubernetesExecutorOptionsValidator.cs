@@ -89,6 +89,7 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
 
         errors.AddRange(options.Monitor.Validate($"{p}:Monitor"));
         ValidateKueue(errors, $"{p}:Kueue", options.Kueue);
+        errors.AddRange(options.Logs.Validate($"{p}:Logs"));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -113,6 +113,7 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
             sp.GetService<HostKubernetesClient>() is { } host ? host.Connect : null)
         {
             Metrics = sp.GetService<TrainingMetrics>(),
+            LogArchive = sp.GetService<VisionPlatform.Training.Storage.IRunLogArchive>(),
         });
         services.AddHostedService(sp => sp.GetRequiredService<KubernetesRunMonitor>());
         builder.AddExecutor(KubernetesExecutorInfo.ExecutorName, sp => sp.GetService<HostKubernetesClient>() is { } host
@@ -124,6 +125,7 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
                 sp.GetService<TrainingCostCalculator>())
             {
                 Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
+                LogArchive = sp.GetService<VisionPlatform.Training.Storage.IRunLogArchive>(),
             }
             : new KubernetesTrainingExecutor(
                 sp.GetRequiredService<TrainingJobSpecBuilder>(),
@@ -133,6 +135,7 @@ public static class KubernetesTrainingExecutorsBuilderExtensions
                 sp.GetService<TrainingCostCalculator>())
             {
                 Monitor = sp.GetRequiredService<KubernetesRunMonitor>(),
+                LogArchive = sp.GetService<VisionPlatform.Training.Storage.IRunLogArchive>(),
             });
         return builder;
     }

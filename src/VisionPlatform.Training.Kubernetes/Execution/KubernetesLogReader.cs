@@ -21,15 +21,31 @@ internal sealed class KubernetesLogReader(
     TrainingLogOptions options,
     TimeSpan pollInterval,
     TimeProvider time,
-    ILogger logger)
+    ILogger logger,
+    VisionPlatform.Training.Storage.IRunLogArchive? archive = null)
 {
     public async IAsyncEnumerable<TrainingLogLine> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = connection.GetClient();
         var (job, pods) = await ReadJobAndPodsAsync(client, cancellationToken).ConfigureAwait(false);
-        if (job is null)
+        if (job is null || pods.Count == 0)
         {
-            throw NotFound();
+            // The Job (or its pods) is gone: the archived log answers, when there is one.
+            var archived = archive is null ? null : new ArchivedLogReader(archive, jobId, options);
+            if (archived is not null && await archived.HasLogAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await foreach (var line in archived.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    yield return line;
+                }
+
+                yield break;
+            }
+
+            if (job is null)
+            {
+                throw NotFound();
+            }
         }
 
         // Streamed, never the whole log in memory: with a tail, only the last TailLines lines are held (across attempts,
@@ -85,6 +101,21 @@ internal sealed class KubernetesLogReader(
         while (true)
         {
             var (job, pods) = await ReadJobAndPodsAsync(client, cancellationToken).ConfigureAwait(false);
+            if (first && (job is null || (pods.Count == 0 && KubernetesStatusMapper.IsOver(job))))
+            {
+                // A finished run whose Job or pods are gone: its archived lines, then the end.
+                var archived = archive is null ? null : new ArchivedLogReader(archive, jobId, options);
+                if (archived is not null && await archived.HasLogAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    await foreach (var line in archived.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        yield return line;
+                    }
+
+                    yield break;
+                }
+            }
+
             if (job is null)
             {
                 if (first)

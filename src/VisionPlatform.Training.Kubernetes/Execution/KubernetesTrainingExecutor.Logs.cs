@@ -22,7 +22,7 @@ public sealed partial class KubernetesTrainingExecutor
             throw new TrainingValidationException([new TrainingValidationError(nameof(TrainingLogOptions.NodeRank), options.NodeRank.ToString(), "must be 0 or more (a node rank, 0 to nodes - 1)")]);
         }
 
-        var reader = new KubernetesLogReader(_connection, ns, name, run.JobId, options, Options.PollInterval, _time, _logger);
+        var reader = new KubernetesLogReader(_connection, ns, name, run.JobId, options, Options.PollInterval, _time, _logger, LogArchive);
         return options.Follow ? reader.FollowAsync(cancellationToken) : reader.ReadAsync(cancellationToken);
     }
 }

@@ -23,6 +23,12 @@ public sealed partial class KubernetesTrainingExecutor
     {
         ArgumentNullException.ThrowIfNull(config);
         var job = _builder.Build(config, jobOptions);
+        if (Monitor?.Archives == true && job.Spec.TtlSecondsAfterFinished is { } ttl)
+        {
+            // The TTL controller must not delete the Job before its log is archived: a long backstop now; the monitor sets
+            // Job:TtlSecondsAfterFinished once the finished run's log is archived (docs/kubernetes.md, "Logs that outlive pods").
+            job.Spec.TtlSecondsAfterFinished = Math.Max(ttl, (int)Options.Logs.BackstopTtl.TotalSeconds);
+        }
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
         var run = new TrainingRun(Name, config.JobId, $"{ns}/{name}");

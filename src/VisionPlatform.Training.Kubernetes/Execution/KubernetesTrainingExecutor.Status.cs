@@ -94,7 +94,7 @@ public sealed partial class KubernetesTrainingExecutor
 
         var now = _time.GetUtcNow();
         var status = Projection.Project(record, pods, now, failureTail: null);
-        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0)
+        if (status.Phase == TrainingPhase.Failed && Options.FailureLogLines > 0 && pods.Count > 0 && RunStatusProjection.TerminationMessage(pods) is null)
         {
             var (ns, _) = Locate(run);
             var tail = await TryReadTailAsync(client, ns, PodGroup.FailedPod(CachedPod.OrderByCreation(pods))!.Name, Options.FailureLogLines, cancellationToken).ConfigureAwait(false);

@@ -99,6 +99,9 @@ public sealed partial class KubernetesTrainingExecutor : ITrainingExecutor, IDis
     /// <summary>The run monitor whose cache serves reads while it is synced (set by <c>AddKubernetes</c>); none when constructed by hand.</summary>
     internal KubernetesRunMonitor? Monitor { get; init; }
 
+    /// <summary>Where runs' logs are archived; log reads answer from it once a run's Job or pods are gone (set by <c>AddKubernetes</c>).</summary>
+    internal VisionPlatform.Training.Storage.IRunLogArchive? LogArchive { get; init; }
+
     /// <summary>Adds cost to terminal statuses read from the API.</summary>
     private TrainingCostCalculator? Costs { get; }
 

@@ -72,6 +72,9 @@ public static class KubernetesLabels
     /// <summary>The label Kueue puts on a Job's Workload: the Job's uid (how a direct status read finds the Workload).</summary>
     public const string KueueJobUid = "kueue.x-k8s.io/job-uid";
 
+    /// <summary>When the monitor finished archiving the run's log and set the Job's TTL (RFC 3339); present once, never removed.</summary>
+    public const string LogsArchivedAnnotation = AnnotationPrefix + "logs-archived-at";
+
     /// <summary>The label keys the executor sets itself; a job's own labels may not use them.</summary>
     public static IReadOnlySet<string> Reserved { get; } = new HashSet<string>(StringComparer.Ordinal)
     {

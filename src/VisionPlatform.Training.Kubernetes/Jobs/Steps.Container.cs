@@ -14,6 +14,10 @@ internal sealed class ContainerStep : IJobBuildStep
         var container = context.Container;
         container.Image = context.Framework?.Image ?? options.Image.ForFramework(context.FrameworkName);
         container.ImagePullPolicy = options.Image.PullPolicy;
+
+        // A trainer that fails without writing /dev/termination-log leaves the tail of its log as the termination message
+        // (the kubelet keeps at most 2,048 bytes or 80 lines), so the failure's cause outlives the log itself.
+        container.TerminationMessagePolicy = "FallbackToLogsOnError";
         container.Command = [.. options.EffectiveCommand];
         SetImageOverrideAndArguments(context);
 

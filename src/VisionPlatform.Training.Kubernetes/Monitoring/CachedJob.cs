@@ -46,6 +46,9 @@ internal sealed class CachedJob
     /// <summary>The recorded stop's reason (<see cref="KubernetesLabels.StopReasonAnnotation"/>), or null.</summary>
     public string? StopReason { get; private init; }
 
+    /// <summary>Whether the run's log was archived and the Job's TTL set (<see cref="KubernetesLabels.LogsArchivedAnnotation"/>).</summary>
+    public bool LogsArchived { get; private init; }
+
     public int Active { get; private init; }
 
     public int Failed { get; private init; }
@@ -143,6 +146,7 @@ internal sealed class CachedJob
             DeletionTimestamp = metadata.DeletionTimestamp,
             StopRequestedAt = ReadStopTime(metadata.Annotations),
             StopReason = metadata.Annotations?.TryGetValue(KubernetesLabels.StopReasonAnnotation, out var stopReason) == true ? StringPool.Share(stopReason) : null,
+            LogsArchived = metadata.Annotations?.ContainsKey(KubernetesLabels.LogsArchivedAnnotation) == true,
             Suspend = job.Spec?.Suspend == true,
             StartTime = status?.StartTime,
             CompletionTime = status?.CompletionTime,

@@ -62,6 +62,15 @@ internal sealed class CachedPod
 
     public string? LastTerminatedReason { get; init; }
 
+    /// <summary>
+    /// The trainer container's termination message of its latest end (with <c>FallbackToLogsOnError</c>, the tail of a failed
+    /// trainer's log), at most <see cref="MaxTerminationMessageChars"/> characters; null when it has none.
+    /// </summary>
+    public string? TerminationMessage { get; init; }
+
+    /// <summary>The longest termination message kept (the kubelet caps them at 4,096 bytes).</summary>
+    public const int MaxTerminationMessageChars = 4096;
+
     /// <summary>Whether the trainer container runs now (its log can be followed).</summary>
     public bool IsRunning => Phase == "Running" && RunningSince is not null;
 
@@ -122,6 +131,7 @@ internal sealed class CachedPod
             CompletionIndex = ReadCompletionIndex(metadata),
             LastExitCode = trainer?.LastState?.Terminated?.ExitCode,
             LastTerminatedReason = StringPool.Share(trainer?.LastState?.Terminated?.Reason),
+            TerminationMessage = Bounded(trainer?.State?.Terminated?.Message ?? trainer?.LastState?.Terminated?.Message),
         };
     }
 
@@ -145,4 +155,12 @@ internal sealed class CachedPod
     /// <summary>Pods oldest first (by creation, then name): the last one is the current attempt.</summary>
     public static List<CachedPod> OrderByCreation(IEnumerable<CachedPod> pods) =>
         pods.OrderBy(p => p.Created ?? DateTime.MinValue).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
+
+    private static string? Bounded(string? message)
+    {
+        message = message?.Trim();
+        return string.IsNullOrEmpty(message) ? null
+            : message.Length <= MaxTerminationMessageChars ? message
+            : string.Concat("…", message.AsSpan(message.Length - MaxTerminationMessageChars + 1));
+    }
 }

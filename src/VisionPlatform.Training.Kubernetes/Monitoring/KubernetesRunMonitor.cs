@@ -30,6 +30,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
     private readonly RunEventPublishing _events;
     private KubernetesConnection? _connection;
     private LogFollows? _follows;
+    private LogArchiving? _archiving;
     private ResourceInformer<V1Job>? _jobInformer;
     private ResourceInformer<V1Pod>? _podInformer;
     private ResourceInformer<Corev1Event>? _eventInformer;
@@ -68,6 +69,12 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
 
     /// <summary>Counts the monitor's API calls (lists and watches) on the SDK's meter; <see langword="null"/> for none.</summary>
     internal VisionPlatform.Training.Diagnostics.TrainingMetrics? Metrics { get; init; }
+
+    /// <summary>Where runs' logs are archived (<c>Training:Kubernetes:Logs</c>); <see langword="null"/> for nowhere.</summary>
+    internal VisionPlatform.Training.Storage.IRunLogArchive? LogArchive { get; init; }
+
+    /// <summary>Whether this monitor archives runs' logs: an archive is registered, the monitor runs and <c>Logs:Archive</c> is not false.</summary>
+    internal bool Archives => LogArchive is not null && _options.Monitor.Enabled && _options.Logs.Archive != false;
 
     /// <summary>The namespace watched.</summary>
     public string Namespace => _options.Namespace;
@@ -112,7 +119,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                     status = status with { Progress = progress };
                 }
 
-                if (status.Phase == TrainingPhase.Failed && job.FailureTail is null)
+                if (status.Phase == TrainingPhase.Failed && job.FailureTail is null && RunStatusProjection.TerminationMessage(_cache.PodsOf(job)) is null)
                 {
                     failedPod = PodGroup.FailedPod(_cache.PodsOf(job))?.Name;
                 }
@@ -224,6 +231,11 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             _follows = new LogFollows(_gate, _cache, _publisher, client, Namespace, _options.Monitor.MaxLogFollows, () => _running, _time, _logger, _events.PublishCaughtUp);
         }
 
+        if (Archives)
+        {
+            _archiving = new LogArchiving(_gate, _cache, client, Namespace, LogArchive!, _options, () => _running, () => _jobInformer?.Synced == true && _podInformer?.Synced == true, Observe, _time, _logger);
+        }
+
         _running = true;
         MonitorLog.Started(_logger, Namespace);
         if (_publisher is not null)
@@ -254,6 +266,11 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                 await _follows.StopAllAsync().ConfigureAwait(false);
             }
 
+            if (_archiving is not null)
+            {
+                await _archiving.StopAllAsync().ConfigureAwait(false);
+            }
+
             _waiters.SignalAll();
         }
     }
@@ -269,6 +286,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             {
                 lock (_gate)
                 {
+                    _archiving?.UpdateAll();
                     _events.PublishOverdue(_options.Monitor.ReevaluateInterval);
                     foreach (var job in _cache.Jobs)
                     {
@@ -537,6 +555,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             }
 
             _events.PublishAll();
+            _archiving?.UpdateAll();
         }
     }
 
@@ -557,6 +576,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
                 EnforceBudgetIfSpent(job);
                 job.New |= (type == WatchEventType.Added || created) && !known;
                 _events.Publish(job);
+                _archiving?.Update(job);
             }
         }
     }
@@ -567,6 +587,8 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
         {
             return;
         }
+
+        _archiving?.Forget(job.Name);
 
         var now = _time.GetUtcNow();
         // Its last status goes out as an event; reads answer NotFound from now on, as on every other host: the Job was the
@@ -580,6 +602,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
         {
             _cache.ReplacePods(items, resourceVersion);
             _events.PublishAll();
+            _archiving?.UpdateAll();
             _events.PublishCaughtUp();
         }
     }
@@ -591,6 +614,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             if (_cache.ApplyPod(type == WatchEventType.Deleted, item) is { } jobName && _cache.TryGetJob(jobName, out var job))
             {
                 _events.Publish(job);
+                _archiving?.Update(job);
             }
 
             _events.PublishCaughtUp();
@@ -613,6 +637,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             if (_jobInformer?.Synced == true && _podInformer?.Synced == true)
             {
                 _events.Start();
+                _archiving?.UpdateAll();
             }
         }
 

@@ -19,11 +19,20 @@ internal sealed class RunStatusProjection(KubernetesExecutorOptions options, Tra
     public TrainingRunStatus Project(CachedJob job, IReadOnlyList<CachedPod> pods, DateTimeOffset now, string? failureTail, DateTimeOffset? removedAt = null)
     {
         var status = KubernetesStatusMapper.Map(job, pods, now, options, removedAt);
-        if (status.Phase == TrainingPhase.Failed && !string.IsNullOrEmpty(failureTail))
+        if (status.Phase == TrainingPhase.Failed && TerminationMessage(pods) is { } termination)
+        {
+            // The container's termination message (FallbackToLogsOnError: its log's tail) says why, without a log read.
+            status = status with { Message = $"{status.Message}{Environment.NewLine}Termination message:{Environment.NewLine}{termination}" };
+        }
+        else if (status.Phase == TrainingPhase.Failed && !string.IsNullOrEmpty(failureTail))
         {
             status = status with { Message = $"{status.Message}{Environment.NewLine}Last log lines:{Environment.NewLine}{failureTail}" };
         }
 
         return _costs.WithCost(status, job.Gpus, job.CpuRequest);
     }
+
+    /// <summary>The failed pod's termination message, when its container left one.</summary>
+    public static string? TerminationMessage(IReadOnlyList<CachedPod> pods) =>
+        pods.Count == 0 ? null : PodGroup.FailedPod(CachedPod.OrderByCreation(pods))?.TerminationMessage;
 }
