@@ -22,7 +22,9 @@ public class KueueEndToEndTests
     {
         await using var host = await StartAsync();
         var executor = (KubernetesTrainingExecutor)host.Executor;
-        var first = await executor.StartAsync(WorkloadHarness.Trainer("kq-first", """{"epoch_seconds": 1}""", epochs: 3).Build());
+        // The first run holds the quota until the test stops it, so the second one waits however long the positions
+        // take (they are read at most every Kueue:PositionRefreshInterval).
+        var first = await executor.StartAsync(WorkloadHarness.Trainer("kq-first", """{"epoch_seconds": 1}""", epochs: 600).Build());
         await WaitAsync(host, first, s => s.Phase == TrainingPhase.Running, "the first run to be admitted and run");
 
         var second = await executor.StartAsync(WorkloadHarness.Trainer("kq-second", """{"epoch_seconds": 0.2}""").Build());
@@ -35,9 +37,9 @@ public class KueueEndToEndTests
         direct.Reason.Should().Be(TrainingStatusReasons.Queued);
         direct.Message.Should().Be(queued.Message, "a direct read (no monitor) finds the Workload by its job-uid label and asks the visibility API once");
 
-        var done = await WaitAsync(host, second, s => s.IsTerminal, "the second run to be admitted after the first and finish");
+        (await executor.StopAsync(first)).Phase.Should().Be(TrainingPhase.Stopped);
+        var done = await WaitAsync(host, second, s => s.IsTerminal, "the second run to be admitted once the first stopped, and finish");
         done.Phase.Should().Be(TrainingPhase.Succeeded, done.Message);
-        (await host.Executor.GetStatusAsync(first)).Phase.Should().Be(TrainingPhase.Succeeded);
         host.Api.Requests.Entries.Count(e => e.Path.Contains("/pendingworkloads", StringComparison.Ordinal))
             .Should().BeLessThan(40, "positions are read once per queue per refresh, not per status read");
     }
@@ -135,7 +137,8 @@ public class KueueEndToEndTests
         clusterOptions!.AccessPolicy = RenderedRolePolicy();
         host.Api.Requests.Clear();
         var executor = (KubernetesTrainingExecutor)host.Executor;
-        var low = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-low", """{"epoch_seconds": 1}""", epochs: 3).Build(), new KubernetesJobOptions { WorkloadPriorityClass = "low" });
+        // The low run holds the quota until the high one preempts it, so the waiting run's position has time to show.
+        var low = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-low", """{"epoch_seconds": 1}""", epochs: 600).Build(), new KubernetesJobOptions { WorkloadPriorityClass = "low" });
         await WaitAsync(host, low, s => s.Phase == TrainingPhase.Running, "the low-priority run to run");
         var waiting = await executor.StartAsync(WorkloadHarness.Trainer("kq-role-waiting").Build(), new KubernetesJobOptions { WorkloadPriorityClass = "low" });
         await WaitAsync(host, waiting, s => s.Message?.EndsWith("; position 1 in queue team-a", StringComparison.Ordinal) == true, "the waiting run's position");
