@@ -189,7 +189,7 @@ public class KueueEndToEndTests
     }
 
     /// <summary>A flavor, a ClusterQueue for one trainer at a time (preempting lower priorities), the LocalQueue, two priorities.</summary>
-    private static async Task CreateQueuesAsync(IKubernetes client)
+    internal static async Task CreateQueuesAsync(IKubernetes client)
     {
         await client.CustomObjects.CreateClusterCustomObjectAsync(new JsonObject
         {
