@@ -40,7 +40,7 @@ internal sealed class ArchivedLogReader(IRunLogArchive archive, string jobId, Tr
             }
         }
 
-        var tail = options.TailLines is { } n ? new Queue<TrainingLogLine>(Math.Min(n, 1024)) : null;
+        var window = new LogLineWindow(options);
         await foreach (var chunk in archive.ReadLogChunksAsync(jobId, attempt, rank, cancellationToken).ConfigureAwait(false))
         {
             foreach (var line in Lines(chunk))
@@ -50,28 +50,14 @@ internal sealed class ArchivedLogReader(IRunLogArchive archive, string jobId, Tr
                     continue;
                 }
 
-                var kept = options.Timestamps ? line : line with { Timestamp = null };
-                if (tail is null)
+                if (window.Offer(line) is { } now)
                 {
-                    yield return kept;
-                    continue;
+                    yield return now;
                 }
-
-                if (tail.Count == options.TailLines)
-                {
-                    if (tail.Count == 0)
-                    {
-                        continue;
-                    }
-
-                    tail.Dequeue();
-                }
-
-                tail.Enqueue(kept);
             }
         }
 
-        while (tail is not null && tail.TryDequeue(out var line))
+        foreach (var line in window.Drain())
         {
             yield return line;
         }

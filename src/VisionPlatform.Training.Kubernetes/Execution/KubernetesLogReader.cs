@@ -51,7 +51,7 @@ internal sealed class KubernetesLogReader(
         // Streamed, never the whole log in memory: with a tail, only the last TailLines lines are held (across attempts,
         // since with every attempt the tail applies to the whole log).
         var chosen = options.AllAttempts ? pods : pods.Skip(Math.Max(0, pods.Count - 1)).ToList();
-        var tail = options.TailLines is { } n ? new Queue<TrainingLogLine>(Math.Min(n, 1024)) : null;
+        var window = new LogLineWindow(options);
         foreach (var pod in chosen)
         {
             var attempt = Attempt(pods, pod);
@@ -65,29 +65,15 @@ internal sealed class KubernetesLogReader(
             {
                 await foreach (var line in ReadLinesAsync(stream, attempt, resume: default, cancellationToken).ConfigureAwait(false))
                 {
-                    var kept = options.Timestamps ? line : line with { Timestamp = null };
-                    if (tail is null)
+                    if (window.Offer(line) is { } now)
                     {
-                        yield return kept;
-                        continue;
+                        yield return now;
                     }
-
-                    if (tail.Count == options.TailLines)
-                    {
-                        if (tail.Count == 0)
-                        {
-                            continue;
-                        }
-
-                        tail.Dequeue();
-                    }
-
-                    tail.Enqueue(kept);
                 }
             }
         }
 
-        while (tail is not null && tail.TryDequeue(out var line))
+        foreach (var line in window.Drain())
         {
             yield return line;
         }
