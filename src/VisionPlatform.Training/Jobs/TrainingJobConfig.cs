@@ -103,7 +103,10 @@ public sealed class TrainingJobConfig
     /// <summary>Where the trainer reports progress, when the platform uses callbacks.</summary>
     public Uri? CallbackUrl { get; }
 
-    /// <summary>Framework-specific settings: the exact text of one JSON object, passed to the trainer verbatim.</summary>
+    /// <summary>
+    /// Framework-specific settings: the exact text of one JSON object, passed to the trainer verbatim, with the
+    /// library's resume setting appended when the run resumes (<see cref="Trainers.FrameworkResume.GetTrainerAdvancedConfig"/>).
+    /// </summary>
     public string? AdvancedConfig { get; }
 
     /// <summary>Requested compute resources.</summary>

@@ -135,7 +135,12 @@ public sealed partial class TrainingJobConfigBuilder
     /// <summary>An absolute http or https URL where the trainer reports progress.</summary>
     public Uri? CallbackUrl { get; set; }
 
-    /// <summary>Framework-specific settings as the text of one JSON object; passed to the trainer verbatim.</summary>
+    /// <summary>
+    /// Framework-specific settings as the text of one JSON object; passed to the trainer verbatim, except that a
+    /// resuming run of ultralytics, timm or Hugging Face gets the library's resume setting appended
+    /// (<see cref="Trainers.FrameworkResume"/>). Holding that key with a value other than <see cref="CheckpointPath"/>
+    /// while <see cref="Resume"/> is set is refused (field <c>AdvancedConfig.&lt;key&gt;</c>).
+    /// </summary>
     public string? AdvancedConfig { get; set; }
 
     /// <summary>Requested resources (default none: CPU-only, no requests or limits).</summary>
@@ -300,6 +305,10 @@ public sealed partial class TrainingJobConfigBuilder
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 e.Add(new(nameof(AdvancedConfig), Show(AdvancedConfig), $"must be a JSON object, not a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}"));
+            }
+            else if (Resume && CheckpointPath is { Length: > 0 } checkpoint && Trainers.FrameworkResume.Conflict(Framework, checkpoint, doc.RootElement) is { } conflict)
+            {
+                e.Add(conflict);
             }
         }
         catch (JsonException ex)

@@ -7,6 +7,7 @@ namespace VisionPlatform.Training.Trainers;
 /// <c>--framework --task_type --model_name --dataset_path --dataset_format --epochs --batch_size --learning_rate
 /// --optimizer --output_dir --job_id</c>, then the optional <c>--num_classes --project_id --image_size --pretrained
 /// --checkpoint_path --resume --advanced_config --callback_url</c>, and <c>--job_type</c> for non-training jobs.
+/// A resuming run's <c>--advanced_config</c> also carries the library's resume setting (<see cref="FrameworkResume"/>).
 /// </summary>
 public sealed class FlagTrainerContract : ITrainerContract
 {
@@ -57,12 +58,14 @@ public sealed class FlagTrainerContract : ITrainerContract
             args.Add("--resume");
         }
 
-        if (config.AdvancedConfig is { } advanced && ArgumentLimits.Bytes(advanced) is var bytes && bytes > ArgumentLimits.MaxAdvancedConfigArgumentBytes)
+        // The caller's advanced config, plus the library's own resume setting when the run resumes (FrameworkResume).
+        var advanced = FrameworkResume.GetTrainerAdvancedConfig(config);
+        if (advanced is not null && ArgumentLimits.Bytes(advanced) is var bytes && bytes > ArgumentLimits.MaxAdvancedConfigArgumentBytes)
         {
             throw ArgumentLimits.TooLarge(bytes, "the flags contract passes it as one argument (the json-config contract passes a larger config as a file, --config @path)");
         }
 
-        AddIfSet(args, "--advanced_config", config.AdvancedConfig);
+        AddIfSet(args, "--advanced_config", advanced);
         AddIfSet(args, "--callback_url", config.CallbackUrl?.OriginalString);
         return new TrainerInvocation(args, config.Environment);
     }

@@ -7,7 +7,8 @@ namespace VisionPlatform.Training.Trainers;
 /// The newer trainer generation's contract: <c>--job-id --model-name --dataset-s3-uri [--callback-url] --config &lt;json&gt;</c>,
 /// with the same values also in the environment (<c>JOB_ID</c>, <c>MODEL_NAME</c>, <c>DATASET_S3_URI</c>,
 /// <c>CALLBACK_URL</c>, <c>CONFIG</c>, <c>EPOCHS</c>, <c>BATCH_SIZE</c>, <c>LEARNING_RATE</c>, <c>IMGSZ</c>,
-/// <c>FRAMEWORK</c>, <c>TASK_TYPE</c>). The JSON holds every other field, with the advanced config merged in.
+/// <c>FRAMEWORK</c>, <c>TASK_TYPE</c>). The JSON holds every other field, and the advanced config as the object
+/// <c>advanced_config</c> (with the library's resume setting added when the run resumes: <see cref="FrameworkResume"/>).
 /// A JSON too large for one process argument (Linux <c>MAX_ARG_STRLEN</c>, 128 KiB) is written to
 /// <see cref="TrainerLaunchContext.ConfigFilePath"/> and passed as <c>--config @&lt;path&gt;</c> (and <c>CONFIG=@&lt;path&gt;</c>).
 /// </summary>
@@ -118,9 +119,9 @@ public sealed class JsonConfigTrainerContract : ITrainerContract
             }
 
             w.WriteBoolean("resume", config.Resume);
-            if (config.AdvancedConfig is not null)
+            if (FrameworkResume.GetTrainerAdvancedConfig(config) is { } advancedConfig)
             {
-                using var advanced = JsonDocument.Parse(config.AdvancedConfig);
+                using var advanced = JsonDocument.Parse(advancedConfig);
                 w.WritePropertyName("advanced_config");
                 advanced.RootElement.WriteTo(w);
             }

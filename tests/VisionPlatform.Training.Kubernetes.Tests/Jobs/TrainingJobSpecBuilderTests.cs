@@ -35,6 +35,26 @@ public class TrainingJobSpecBuilderTests
     }
 
     [Fact]
+    public void Resuming_ultralytics_job_gets_the_generic_flags_and_resume_in_its_advanced_config_and_matches_golden_yaml()
+    {
+        const string checkpoint = "checkpoints/yolo-41/weights/last.pt";
+        var config = Jobs.Config("yolo-42-resume").Apply(b =>
+        {
+            b.Resources = new TrainingResources { Gpus = 1 };
+            b.CheckpointPath = checkpoint;
+            b.Resume = true;
+            b.AdvancedConfig = """{"mosaic": 1.0, "name": "resumed run"}""";
+        }).Build();
+        var job = Jobs.Builder().Build(config);
+
+        var args = job.Spec.Template.Spec.Containers[0].Args;
+        args.Should().Equal(new FlagTrainerContract().CreateInvocation(config, new TrainerLaunchContext { OutputDirectory = "/workspace/output" }).Arguments);
+        args.Should().ContainInConsecutiveOrder(
+            "--checkpoint_path", checkpoint, "--resume", "--advanced_config", """{"mosaic": 1.0, "name": "resumed run","resume":"checkpoints/yolo-41/weights/last.pt"}""");
+        GoldenFile.Verify("resume-ultralytics.yaml", TrainingJobSpecBuilder.ToYaml(job));
+    }
+
+    [Fact]
     public void Huggingface_job_gets_framework_overrides_and_matches_golden_yaml()
     {
         var config = Jobs.Config("hf-1", TrainingFramework.HuggingFace).Apply(b =>
