@@ -112,7 +112,7 @@ public static class FrameworkResume
                 return new(
                     $"{nameof(TrainingJobConfig.AdvancedConfig)}.{key}",
                     shown.Length <= 80 ? shown : string.Concat(shown.AsSpan(0, 77), "..."),
-                    $"conflicts with CheckpointPath: when Resume is set, the SDK renders {framework.Value}'s own resume setting \"{key}\" as CheckpointPath in the advanced config; leave the key out (the SDK adds it) or give it exactly CheckpointPath's value");
+                    $"conflicts with CheckpointPath: when Resume is set, the SDK renders the {framework.Value} library's resume setting \"{key}\" as CheckpointPath in the advanced config; leave the key out (the SDK adds it) or give it exactly CheckpointPath's value");
             }
         }
 

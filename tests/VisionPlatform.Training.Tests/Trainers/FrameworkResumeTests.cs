@@ -65,6 +65,18 @@ public sealed class FrameworkResumeTests
             .Should().Equal("lr0=0.01", "mosaic=false", $"{key}=\"{Checkpoint}\"");
     }
 
+    [Fact]
+    public void The_documented_json_config_example_is_what_the_contract_renders()
+    {
+        var builder = Resuming("huggingface", """{"mosaic": 1.0, "name": "resumed run"}""");
+        builder.CheckpointPath = "out/checkpoint-500";
+
+        var args = new JsonConfigTrainerContract().CreateInvocation(builder.Build(), Context).Arguments.ToList();
+
+        args[args.IndexOf("--config") + 1].Should().Contain(
+            "\"checkpoint_path\":\"out/checkpoint-500\",\"resume\":true,\"advanced_config\":{\"mosaic\":1.0,\"name\":\"resumed run\",\"resume_from_checkpoint\":\"out/checkpoint-500\"}");
+    }
+
     [Theory]
     [InlineData("pytorch")]
     [InlineData("custom-detector")]
@@ -163,7 +175,7 @@ public sealed class FrameworkResumeTests
         error.Field.Should().Be($"AdvancedConfig.{key}");
         error.Value.Should().Be(value);
         error.Rule.Should().Be(
-            $"conflicts with CheckpointPath: when Resume is set, the SDK renders {framework}'s own resume setting \"{key}\" as CheckpointPath in the advanced config; leave the key out (the SDK adds it) or give it exactly CheckpointPath's value");
+            $"conflicts with CheckpointPath: when Resume is set, the SDK renders the {framework} library's resume setting \"{key}\" as CheckpointPath in the advanced config; leave the key out (the SDK adds it) or give it exactly CheckpointPath's value");
         builder.Validate().Should().ContainSingle().Which.Should().Be(error);
 
         builder.Resume = false;
