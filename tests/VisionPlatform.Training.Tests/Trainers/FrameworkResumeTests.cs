@@ -182,6 +182,32 @@ public sealed class FrameworkResumeTests
         builder.Build().AdvancedConfig.Should().Be($"{{\"lr0\":0.01,\"{key}\":{value}}}", "without Resume the key is the caller's own setting");
     }
 
+    [Fact]
+    public void A_duplicate_key_with_one_different_value_is_a_conflict_too()
+    {
+        var builder = Resuming("timm", "{\"resume\":\"" + Checkpoint + "\",\"resume\":false}");
+
+        builder.Validate().Should().ContainSingle().Which.Field.Should().Be("AdvancedConfig.resume");
+    }
+
+    [Fact]
+    public void The_flags_contracts_one_argument_limit_counts_the_rendered_setting()
+    {
+        // An advanced config of exactly the limit passes alone, but not with the resume setting appended.
+        const string prefix = "{\"pad\":\"";
+        var advanced = prefix + new string('x', 131_053 - prefix.Length - 2) + "\"}";
+        advanced.Length.Should().Be(131_053);
+        var resuming = Resuming("ultralytics", advanced);
+        var starting = Resuming("ultralytics", advanced);
+        starting.Resume = false;
+
+        new FlagTrainerContract().CreateInvocation(starting.Build(), Context).Arguments[^1].Should().BeSameAs(advanced);
+        var error = new FlagTrainerContract().Invoking(c => c.CreateInvocation(resuming.Build(), Context))
+            .Should().Throw<TrainingValidationException>().Which.Errors.Should().ContainSingle().Subject;
+        error.Field.Should().Be("AdvancedConfig");
+        error.Rule.Should().StartWith("must be at most 131053 bytes of UTF-8");
+    }
+
     private static TrainingJobConfigBuilder Resuming(string framework, string? advanced)
     {
         var builder = SampleJobs.YoloBuilder("job-resume", epochs: 3);
