@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using k8s;
 using k8s.Autorest;
@@ -21,41 +20,32 @@ internal sealed class PodLogArchiver : IDisposable
 {
     private const int WriteTries = 3;
 
-    private readonly IKubernetes _client;
-    private readonly string _namespace;
     private readonly string _jobId;
     private readonly IRunLogArchive _archive;
     private readonly KubernetesLogArchiveOptions _options;
-    private readonly Func<bool> _podRunning;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly PodLogStream _log;
+    private readonly BackgroundWork _work;
     private readonly SemaphoreSlim _bufferLock = new(1, 1);
     private readonly StringBuilder _buffer = new();
     private int _bufferBytes;
     private long _sequence;
     private long _written;
     private bool _refused;
-    private int _disposed;
-
-    // The last timestamp read and how many lines carried it, to resume a stream without repeats.
-    private DateTimeOffset? _last;
-    private int _countAtLast;
 
     public PodLogArchiver(IKubernetes client, string ns, string jobId, string podName, int attempt, int rank, IRunLogArchive archive, KubernetesLogArchiveOptions options, Func<bool> podRunning, TimeProvider time, ILogger logger)
     {
-        _client = client;
-        _namespace = ns;
         _jobId = jobId;
         PodName = podName;
         Attempt = attempt;
         Rank = rank;
         _archive = archive;
         _options = options;
-        _podRunning = podRunning;
         _time = time;
         _logger = logger;
-        Completion = Task.Run(() => RunAsync(_stop.Token));
+        _log = new PodLogStream(client, ns, podName, podRunning, time);
+        _work = new BackgroundWork(RunAsync);
     }
 
     public string PodName { get; }
@@ -68,31 +58,14 @@ internal sealed class PodLogArchiver : IDisposable
     public bool Drained { get; private set; }
 
     /// <summary>Completes when the archiving ended (drained, stopped or the pod is gone); never faults.</summary>
-    public Task Completion { get; }
+    public Task Completion => _work.Completion;
 
-    public void Stop()
-    {
-        if (Volatile.Read(ref _disposed) == 0)
-        {
-            try
-            {
-                _stop.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Disposed concurrently: already stopped.
-            }
-        }
-    }
+    public void Stop() => _work.Stop();
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _stop.Cancel();
-            _stop.Dispose();
-            _bufferLock.Dispose();
-        }
+        _work.Dispose();
+        _bufferLock.Dispose(); // Safe to repeat.
     }
 
     /// <summary>Formats one archived line: its RFC 3339 timestamp (UTC, 100 ns), a space and the text; or the text alone.</summary>
@@ -166,81 +139,17 @@ internal sealed class PodLogArchiver : IDisposable
         {
             if (PodLogLine.Parse(line).Timestamp is { } at)
             {
-                Advance(at);
+                _log.MarkDelivered(at);
             }
         }
     }
 
-    /// <returns>Whether the log was read to its end.</returns>
-    private async Task<bool> CopyAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var running = _podRunning();
-            try
-            {
-                int? since = _last is { } seen ? Math.Max(1, (int)Math.Ceiling((_time.GetUtcNow() - seen).TotalSeconds) + 1) : null;
-                using var stream = await _client.CoreV1.ReadNamespacedPodLogAsync(
-                    PodName,
-                    _namespace,
-                    container: TrainingJobSpecBuilder.ContainerName,
-                    follow: true,
-                    sinceSeconds: since,
-                    timestamps: true,
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                using var cut = cancellationToken.Register(stream.Dispose);
-                var reader = new PodLogLineReader(stream);
-                var skipAtLast = _countAtLast;
-                var resumeAt = _last;
-                DateTimeOffset? lineTimestamp = null;
-                while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } part)
-                {
-                    // The parts of a line longer than TrainingLogLine.MaxLineBytes share the line's timestamp.
-                    var (timestamp, text) = part.Continued ? (lineTimestamp, part.Text) : PodLogLine.Parse(part.Text);
-                    lineTimestamp = timestamp;
-                    if (resumeAt is { } last && timestamp is { } ts)
-                    {
-                        if (ts < last)
-                        {
-                            continue;
-                        }
-
-                        if (ts == last && skipAtLast > 0)
-                        {
-                            skipAtLast--;
-                            continue;
-                        }
-                    }
-
-                    if (!await AppendAsync(timestamp, text, cancellationToken).ConfigureAwait(false))
-                    {
-                        return true; // The archive is full: nothing more of this run is taken.
-                    }
-                }
-            }
-            catch (HttpOperationException ex) when (KubernetesErrors.Is(ex, HttpStatusCode.NotFound))
-            {
-                return true; // The pod is gone: there is nothing more to read.
-            }
-            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
-            {
-                // 400 while the container has not started, or a dropped stream: resume from the last timestamp.
-                LogArchiveLog.ReadFailed(_logger, PodName, ex.Message);
-            }
-
-            if (!running && !_podRunning())
-            {
-                return true; // The container had stopped before this read: its log is drained.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500), _time, cancellationToken).ConfigureAwait(false);
-        }
-
-        return false;
-    }
+    /// <returns>Whether the log was read to its end (or the pod is gone, or the archive is full).</returns>
+    private Task<bool> CopyAsync(CancellationToken cancellationToken) =>
+        _log.FollowAsync(initialTailLines: null, AppendAsync, ex => LogArchiveLog.ReadFailed(_logger, PodName, ex.Message), cancellationToken);
 
     /// <returns><see langword="false"/> once the archive refused a chunk.</returns>
-    private async Task<bool> AppendAsync(DateTimeOffset? timestamp, string text, CancellationToken cancellationToken)
+    private async ValueTask<bool> AppendAsync(DateTimeOffset? timestamp, string text, CancellationToken cancellationToken)
     {
         var line = Format(timestamp, text);
         var bytes = Encoding.UTF8.GetByteCount(line);
@@ -267,10 +176,6 @@ internal sealed class PodLogArchiver : IDisposable
 
             _buffer.Append(line);
             _bufferBytes += bytes;
-            if (timestamp is { } at)
-            {
-                Advance(at);
-            }
 
             if (_bufferBytes >= Math.Min(_options.ChunkBytes, max))
             {
@@ -282,19 +187,6 @@ internal sealed class PodLogArchiver : IDisposable
         finally
         {
             _bufferLock.Release();
-        }
-    }
-
-    private void Advance(DateTimeOffset at)
-    {
-        if (at == _last)
-        {
-            _countAtLast++;
-        }
-        else
-        {
-            _last = at;
-            _countAtLast = 1;
         }
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.RegularExpressions;
 using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Testing;
@@ -79,6 +80,28 @@ public sealed partial class LogArchiveTests
 
         host.Breaker.Broken.Should().BeGreaterThan(0, "the archiver's follow was cut at least once");
         var lines = await host.Executor.GetLogsAsync(run).ToListAsync();
+        AssertEpochLines(lines, epochs: 4, perEpoch: 4);
+        lines.Select(l => l.Text).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public async Task A_subscribers_broken_follow_is_resumed_without_repeated_or_lost_lines()
+    {
+        // No archive: the only follow is the event hub's, which shares the resume rule with the archiver.
+        await using var host = await LogArchiveHost.StartAsync(archive: null);
+        var events = host.Provider.GetRequiredService<ITrainingEventSource>();
+        var run = await host.Executor.StartAsync(WorkloadHarness.Trainer("followed-broken", """{"epoch_seconds": 0.3, "log_lines_per_epoch": 4}""", epochs: 4).Build());
+        host.Breaker.BreakNext(count: 3, afterLines: 4);
+        await using var recorder = new EventRecorder(events, new TrainingEventSubscription { JobId = run.JobId, IncludeLogs = true, BufferCapacity = 4096 });
+
+        await recorder.WaitForAsync(e => e.OfType<TrainingPhaseChangedEvent>().Any(p => p.Status.IsTerminal), "the run to finish", TimeSpan.FromSeconds(120));
+        var logged = await recorder.WaitForAsync(
+            e => e.OfType<TrainingLogEvent>().Any(l => l.Line.Text.StartsWith("epoch 4 log line 4/4", StringComparison.Ordinal)),
+            "the last epoch line (the log is drained after the container stops)",
+            TimeSpan.FromSeconds(30));
+
+        host.Breaker.Broken.Should().BeGreaterThan(0, "the subscriber's follow was cut at least once");
+        var lines = logged.OfType<TrainingLogEvent>().Select(l => l.Line).ToList();
         AssertEpochLines(lines, epochs: 4, perEpoch: 4);
         lines.Select(l => l.Text).Should().OnlyHaveUniqueItems();
     }
