@@ -100,6 +100,10 @@ internal sealed class ClusterManifest
 
         // The Job controller's FailedCreate Events: why a run's pod is refused (quota, Pod Security, ...).
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["get", "list", "watch"] },
+
+        // The log archiving's Lease (one host per namespace archives). resourceNames cannot restrict create (the name is
+        // not known when create is authorized), so the rule covers the namespace's leases.
+        new() { ApiGroups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = ["get", "create", "update"] },
     ];
 
     /// <summary>

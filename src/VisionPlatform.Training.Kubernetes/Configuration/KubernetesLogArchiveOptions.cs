@@ -30,6 +30,20 @@ public sealed class KubernetesLogArchiveOptions
     /// </summary>
     public TimeSpan BackstopTtl { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The name of the <c>coordination.k8s.io/v1</c> Lease that elects the one host per namespace that archives
+    /// (<c>Training:Kubernetes:Logs:LeaseName</c>; default <c>visionplatform-training-log-archiver</c>, a DNS-1123 subdomain).
+    /// Hosts that share a namespace must use the same name.
+    /// </summary>
+    public string LeaseName { get; set; } = "visionplatform-training-log-archiver";
+
+    /// <summary>
+    /// How long the archiving host's Lease lasts without a renewal (<c>Training:Kubernetes:Logs:LeaseDuration</c>; default
+    /// 15 seconds, between 2 seconds and 5 minutes, whole seconds). The holder renews every third of it and stops archiving
+    /// when a renewal has not succeeded for four fifths of it; another host takes over once it saw no renewal for all of it.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Checks every setting; each message names the key under <paramref name="sectionPath"/> and the rule.</summary>
     /// <param name="sectionPath">The section, for example <c>Training:Kubernetes:Logs</c>.</param>
     /// <returns>The problems; empty when the options are valid.</returns>
@@ -54,6 +68,16 @@ public sealed class KubernetesLogArchiveOptions
         if (BackstopTtl < TimeSpan.FromSeconds(1) || BackstopTtl > TimeSpan.FromDays(365) || BackstopTtl.Ticks % TimeSpan.TicksPerSecond != 0)
         {
             errors.Add($"{sectionPath}:BackstopTtl is {BackstopTtl}: it must be whole seconds between 00:00:01 and 365.00:00:00.");
+        }
+
+        if (string.IsNullOrEmpty(LeaseName) || !NameSyntax.IsDnsSubdomain(LeaseName))
+        {
+            errors.Add($"{sectionPath}:LeaseName is '{LeaseName}': it must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters, starting and ending with a letter or digit).");
+        }
+
+        if (LeaseDuration < TimeSpan.FromSeconds(2) || LeaseDuration > TimeSpan.FromMinutes(5) || LeaseDuration.Ticks % TimeSpan.TicksPerSecond != 0)
+        {
+            errors.Add($"{sectionPath}:LeaseDuration is {LeaseDuration}: it must be whole seconds between 00:00:02 and 00:05:00.");
         }
 
         return errors;

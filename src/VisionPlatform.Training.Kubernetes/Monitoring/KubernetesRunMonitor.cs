@@ -31,6 +31,7 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
     private KubernetesConnection? _connection;
     private LogFollows? _follows;
     private LogArchiving? _archiving;
+    private LogArchiveLease? _lease;
     private ResourceInformer<V1Job>? _jobInformer;
     private ResourceInformer<V1Pod>? _podInformer;
     private ResourceInformer<Corev1Event>? _eventInformer;
@@ -68,6 +69,12 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
 
     /// <summary>Whether this monitor archives runs' logs: an archive is registered, the monitor runs and <c>Logs:Archive</c> is not false.</summary>
     internal bool Archives => LogArchive is not null && _options.Monitor.Enabled && _options.Logs.Archive != false;
+
+    /// <summary>This host's identity in the archiving Lease; <see langword="null"/> while it does not archive at all.</summary>
+    internal string? ArchiveLeaseIdentity => _lease?.Identity;
+
+    /// <summary>Whether this host holds the archiving Lease of its namespace, and so archives runs' logs and sets their TTL.</summary>
+    internal bool HoldsArchiveLease => _lease?.IsHeld == true;
 
     /// <summary>The namespace watched.</summary>
     public string Namespace => _options.Namespace;
@@ -227,6 +234,8 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
         if (Archives)
         {
             _archiving = new LogArchiving(_gate, _cache, client, Namespace, LogArchive!, _options, () => _running, () => _jobInformer?.Synced == true && _podInformer?.Synced == true, Observe, _time, _logger);
+            var archiving = _archiving;
+            _lease = new LogArchiveLease(client, Namespace, _options.Logs, () => Task.Run(archiving.Lead), archiving.AbandonAllAsync, _time, _logger);
         }
 
         _running = true;
@@ -236,6 +245,9 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             _publisher.InterestChanged += OnInterestChanged;
         }
 
+        // The Lease is renewed until the archivers flushed (below), so no other host takes over while they write.
+        using var leaseStop = new CancellationTokenSource();
+        var leasing = _lease?.RunAsync(leaseStop.Token) ?? Task.CompletedTask;
         try
         {
             await Task.WhenAll(
@@ -262,6 +274,13 @@ internal sealed partial class KubernetesRunMonitor : BackgroundService
             if (_archiving is not null)
             {
                 await _archiving.StopAllAsync().ConfigureAwait(false);
+            }
+
+            await leaseStop.CancelAsync().ConfigureAwait(false);
+            await leasing.ConfigureAwait(false);
+            if (_lease is not null)
+            {
+                await _lease.ReleaseAsync().ConfigureAwait(false);
             }
 
             _waiters.SignalAll();

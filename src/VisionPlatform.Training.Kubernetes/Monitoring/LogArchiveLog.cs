@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace VisionPlatform.Training.Kubernetes;
 
-/// <summary>The log archiving's messages (event ids 4230-4239). Log lines' text is never logged.</summary>
+/// <summary>The log archiving's messages (event ids 4230-4245). Log lines' text is never logged.</summary>
 internal static partial class LogArchiveLog
 {
     [LoggerMessage(EventId = 4230, Level = LogLevel.Debug, Message = "Archiving the log of pod {PodName} (attempt {Attempt}, rank {Rank}) of training job {JobId} from chunk {Sequence}")]
@@ -31,4 +31,25 @@ internal static partial class LogArchiveLog
 
     [LoggerMessage(EventId = 4238, Level = LogLevel.Warning, Message = "A log line of pod {PodName} of training job {JobId} ({Bytes} bytes) is larger than the archive's chunk limit ({Max} bytes); it is cut to fit")]
     public static partial void LineCut(ILogger logger, string podName, string jobId, int bytes, int max);
+
+    [LoggerMessage(EventId = 4239, Level = LogLevel.Information, Message = "This host now archives the logs of namespace {Namespace}: it holds Lease {LeaseName} as {Identity}")]
+    public static partial void LeaseAcquired(ILogger logger, string @namespace, string leaseName, string identity);
+
+    [LoggerMessage(EventId = 4240, Level = LogLevel.Warning, Message = "This host lost Lease {LeaseName} of namespace {Namespace} ({Reason}); it stopped archiving without writing what its archivers held (the next holder reads those lines from the pods)")]
+    public static partial void LeaseLost(ILogger logger, string leaseName, string @namespace, string reason);
+
+    [LoggerMessage(EventId = 4241, Level = LogLevel.Information, Message = "This host released Lease {LeaseName} of namespace {Namespace} after flushing its archivers; another host takes over archiving")]
+    public static partial void LeaseReleased(ILogger logger, string leaseName, string @namespace);
+
+    [LoggerMessage(EventId = 4242, Level = LogLevel.Warning, Message = "Log archiving is off on this host: it may not use Lease {LeaseName} in namespace {Namespace} ({Error}). Grant the rule apiGroups [coordination.k8s.io], resources [leases], verbs [get, create, update] (the Role the cluster set-up renders has it)")]
+    public static partial void LeaseForbidden(ILogger logger, string leaseName, string @namespace, string error);
+
+    [LoggerMessage(EventId = 4243, Level = LogLevel.Debug, Message = "Log archiving of namespace {Namespace} is elected with Lease {LeaseName}; this host's identity is {Identity}")]
+    public static partial void LeaseIdentity(ILogger logger, string @namespace, string leaseName, string identity);
+
+    [LoggerMessage(EventId = 4244, Level = LogLevel.Debug, Message = "A request for Lease {LeaseName} of namespace {Namespace} failed ({Error}); tried again")]
+    public static partial void LeaseRequestFailed(ILogger logger, string leaseName, string @namespace, string error);
+
+    [LoggerMessage(EventId = 4245, Level = LogLevel.Debug, Message = "Lease {LeaseName} of namespace {Namespace} is held by {Holder}; this host does not archive")]
+    public static partial void LeaseHeldByOther(ILogger logger, string leaseName, string @namespace, string holder);
 }

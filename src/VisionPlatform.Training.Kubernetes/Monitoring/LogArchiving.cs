@@ -34,11 +34,50 @@ internal sealed class LogArchiving(
 
     private readonly Dictionary<string, RunArchive> _runs = new(StringComparer.Ordinal);
     private int _active;
+    private bool _leading;
+
+    /// <summary>
+    /// This host holds the archiving Lease (or the <see cref="LogArchiveLease"/> is not used): archive from now on. Call
+    /// outside the lock.
+    /// </summary>
+    public void Lead()
+    {
+        lock (gate)
+        {
+            _leading = true;
+            if (running())
+            {
+                UpdateAll();
+            }
+        }
+    }
+
+    /// <summary>
+    /// This host lost the archiving Lease: every archiver stops at once without writing what it holds (the next holder reads
+    /// those lines from the pods), no TTL is set any more, and this completes once they all ended. Call outside the lock.
+    /// </summary>
+    public async Task AbandonAllAsync()
+    {
+        List<PodLogArchiver> archivers;
+        lock (gate)
+        {
+            _leading = false;
+            archivers = [.. _runs.Values.SelectMany(r => r.Active.Values)];
+            _runs.Clear();
+        }
+
+        foreach (var archiver in archivers)
+        {
+            archiver.Abandon();
+        }
+
+        await Task.WhenAll(archivers.Select(a => a.Completion)).ConfigureAwait(false);
+    }
 
     /// <summary>Starts archiving the run's started pods, and sets the Job's TTL once the finished run is archived.</summary>
     public void Update(CachedJob job)
     {
-        if (job.LogsArchived || job.DeletionTimestamp is not null)
+        if (!_leading || job.LogsArchived || job.DeletionTimestamp is not null)
         {
             return;
         }
@@ -199,6 +238,15 @@ internal sealed class LogArchiving(
             ["spec"] = new System.Text.Json.Nodes.JsonObject { ["ttlSecondsAfterFinished"] = ttl },
         };
         var done = false;
+        lock (gate)
+        {
+            if (!_leading)
+            {
+                run.Patching = false; // Lost the Lease meanwhile: the next holder sets it.
+                return;
+            }
+        }
+
         try
         {
             var patched = await client.BatchV1.PatchNamespacedJobAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), jobName, ns).ConfigureAwait(false);

@@ -33,6 +33,7 @@ internal sealed class PodLogArchiver : IDisposable
     private long _sequence;
     private long _written;
     private bool _refused;
+    private volatile bool _abandoned;
 
     public PodLogArchiver(IKubernetes client, string ns, string jobId, string podName, int attempt, int rank, IRunLogArchive archive, KubernetesLogArchiveOptions options, Func<bool> podRunning, TimeProvider time, ILogger logger)
     {
@@ -61,6 +62,16 @@ internal sealed class PodLogArchiver : IDisposable
     public Task Completion => _work.Completion;
 
     public void Stop() => _work.Stop();
+
+    /// <summary>
+    /// Stops without writing anything more (this host lost the archiving Lease): the buffer is dropped, and the next holder
+    /// reads those lines from the pod again, after the archive's last chunk.
+    /// </summary>
+    public void Abandon()
+    {
+        _abandoned = true;
+        _work.Stop();
+    }
 
     public void Dispose()
     {
@@ -115,7 +126,7 @@ internal sealed class PodLogArchiver : IDisposable
                 Drained = false;
             }
 
-            Drained &= _buffer.Length == 0;
+            Drained &= _buffer.Length == 0 && !_abandoned;
             LogArchiveLog.Ended(_logger, PodName, _jobId, _written, Drained);
         }
     }
@@ -228,6 +239,12 @@ internal sealed class PodLogArchiver : IDisposable
     /// <summary>Writes the buffer as the next chunk, trying <see cref="WriteTries"/> times; called holding the buffer lock.</summary>
     private async Task FlushLockedAsync(CancellationToken cancellationToken)
     {
+        if (_abandoned)
+        {
+            _buffer.Clear();
+            _bufferBytes = 0;
+        }
+
         if (_buffer.Length == 0 || _refused)
         {
             return;
@@ -236,6 +253,11 @@ internal sealed class PodLogArchiver : IDisposable
         var chunk = new RunLogChunk(_jobId, Attempt, Rank, _sequence, _buffer.ToString());
         for (var attempt = 1; ; attempt++)
         {
+            if (_abandoned)
+            {
+                break;
+            }
+
             try
             {
                 if (!await _archive.WriteLogChunkAsync(chunk, cancellationToken).ConfigureAwait(false))

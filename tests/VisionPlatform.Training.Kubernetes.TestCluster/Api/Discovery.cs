@@ -17,6 +17,7 @@ internal static class Discovery
         ("authorization.k8s.io", "v1"),
         ("networking.k8s.io", "v1"),
         ("discovery.k8s.io", "v1"),
+        ("coordination.k8s.io", "v1"),
         ("events.k8s.io", "v1"),
         ("kueue.x-k8s.io", "v1beta1"),
         // Kueue's aggregated visibility API: both versions serve the same shapes (the first listed is preferred)

@@ -62,6 +62,9 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
     /// <summary>v1 LimitRanges: container defaults and bounds applied on pod creation.</summary>
     public static readonly ResourceType LimitRanges = new("", "v1", "limitranges", "LimitRange", true);
 
+    /// <summary>coordination.k8s.io/v1 Leases (leader election: stored and validated, no controller acts on them).</summary>
+    public static readonly ResourceType Leases = new("coordination.k8s.io", "v1", "leases", "Lease", true);
+
     /// <summary>kueue.x-k8s.io/v1beta1 ResourceFlavors (cluster-scoped; the Kueue simulation).</summary>
     public static readonly ResourceType ResourceFlavors = new("kueue.x-k8s.io", "v1beta1", "resourceflavors", "ResourceFlavor", false);
 
@@ -79,7 +82,7 @@ public sealed record ResourceType(string Group, string Version, string Plural, s
 
     /// <summary>Every resource type the cluster serves.</summary>
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, EventsV1, Roles, RoleBindings, NetworkPolicies, EndpointSlices,
+        [Namespaces, Nodes, Pods, Secrets, ConfigMaps, ServiceAccounts, Events, Services, ResourceQuotas, LimitRanges, Jobs, EventsV1, Roles, RoleBindings, NetworkPolicies, EndpointSlices, Leases,
         ResourceFlavors, ClusterQueues, LocalQueues, WorkloadPriorityClasses, Workloads];
 
     /// <summary>The <c>apiVersion</c> written into objects: <c>v1</c> or <c>group/version</c>.</summary>

@@ -22,6 +22,7 @@ internal static class Strategies
         [ResourceType.NetworkPolicies] = new NetworkPolicyStrategy(),
         [ResourceType.Services] = new ServiceStrategy(),
         [ResourceType.EndpointSlices] = new EndpointSliceStrategy(),
+        [ResourceType.Leases] = new LeaseStrategy(),
         [ResourceType.ResourceQuotas] = new ResourceQuotaStrategy(),
         [ResourceType.LimitRanges] = new LimitRangeStrategy(),
         [ResourceType.ResourceFlavors] = new Kueue.ResourceFlavorStrategy(),

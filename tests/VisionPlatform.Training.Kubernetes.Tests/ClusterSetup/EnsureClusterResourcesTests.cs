@@ -92,6 +92,7 @@ public class EnsureClusterResourcesTests
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["configmaps"], Verbs = (string[]?)["create", "get", "patch", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["services"], Verbs = (string[]?)["create", "get", "delete"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
                 new { ApiGroups = (string[]?)[""], Resources = (string[]?)["events"], Verbs = (string[]?)["get", "list", "watch"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
+                new { ApiGroups = (string[]?)["coordination.k8s.io"], Resources = (string[]?)["leases"], Verbs = (string[]?)["get", "create", "update"], ResourceNames = (string[]?)null, NonResourceURLs = (string[]?)null },
             },
             o => o.WithStrictOrdering());
     }
@@ -212,7 +213,7 @@ public class EnsureClusterResourcesTests
         var secret = await h.Client.CoreV1.ReadNamespacedSecretAsync("r2-credentials", Ns);
         Encoding.UTF8.GetString(secret.Data["secret-key"]).Should().Be(SetupHarness.SecretKeyValue);
         secret.Metadata.Labels.Should().Contain("team", "ml").And.Contain(KubernetesLabels.ManagedBy, KubernetesLabels.ManagedByValue);
-        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(6);
+        (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleAsync("training-executor", Ns)).Rules.Should().HaveCount(7);
         (await h.Client.RbacAuthorizationV1.ReadNamespacedRoleBindingAsync("training-executor", Ns)).RoleRef.Name.Should().Be("training-executor");
 
         h.Cluster.Requests.Clear();
@@ -312,5 +313,6 @@ public class EnsureClusterResourcesTests
         new() { ApiGroups = [""], Resources = ["configmaps"], Verbs = ["create", "get", "patch", "delete"] },
         new() { ApiGroups = [""], Resources = ["services"], Verbs = ["create", "get", "delete"] },
         new() { ApiGroups = [""], Resources = ["events"], Verbs = ["get", "list", "watch"] },
+        new() { ApiGroups = ["coordination.k8s.io"], Resources = ["leases"], Verbs = ["get", "create", "update"] },
     ];
 }

@@ -40,7 +40,8 @@ public class RenderYamlTests
             typeof(V1Namespace), typeof(V1ServiceAccount), typeof(V1ConfigMap), typeof(V1Role), typeof(V1RoleBinding), typeof(V1NetworkPolicy));
         var role = objects.OfType<V1Role>().Single();
         role.Rules.Select(r => $"{r.ApiGroups.Single()}:{r.Resources.Single()}:{string.Join(",", r.Verbs)}").Should().Equal(
-            "batch:jobs:create,get,list,watch,patch,delete", ":pods:get,list,watch", ":pods/log:get", ":configmaps:create,get,patch,delete", ":services:create,get,delete", ":events:get,list,watch");
+            "batch:jobs:create,get,list,watch,patch,delete", ":pods:get,list,watch", ":pods/log:get", ":configmaps:create,get,patch,delete", ":services:create,get,delete", ":events:get,list,watch",
+            "coordination.k8s.io:leases:get,create,update");
 
         // Applying the manifest and then running the check finds everything in place except the Secret it leaves out.
         await using var h = await SetupHarness.StartAsync();

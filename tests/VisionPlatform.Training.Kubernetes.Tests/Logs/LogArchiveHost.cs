@@ -31,6 +31,8 @@ internal sealed class LogArchiveHost : IAsyncDisposable
 
     public LogStreamBreaker Breaker { get; }
 
+    public KubernetesRunMonitor Monitor => Provider.GetRequiredService<KubernetesRunMonitor>();
+
     public ITrainingExecutor Executor => Provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
 
     /// <param name="archive">The archive to register, or none.</param>
@@ -103,8 +105,16 @@ internal sealed class LogStreamBreaker : DelegatingHandler
     private int _remaining;
     private int _afterLines;
     private int _broken;
+    private volatile bool _failLeases;
 
     public int Broken => Volatile.Read(ref _broken);
+
+    /// <summary>Whether every request for a coordination.k8s.io Lease fails (503), as when this host is cut off from the API server.</summary>
+    public bool FailLeases
+    {
+        get => _failLeases;
+        set => _failLeases = value;
+    }
 
     public void BreakNext(int count, int afterLines)
     {
@@ -114,6 +124,11 @@ internal sealed class LogStreamBreaker : DelegatingHandler
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (_failLeases && request.RequestUri!.AbsolutePath.Contains("/apis/coordination.k8s.io/", StringComparison.Ordinal))
+        {
+            return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request, Content = new StringContent("cut off (test fault)") };
+        }
+
         var response = await base.SendAsync(request, cancellationToken);
         var uri = request.RequestUri!;
         if (response.StatusCode != HttpStatusCode.OK || !uri.AbsolutePath.EndsWith("/log", StringComparison.Ordinal) ||

@@ -14,6 +14,11 @@ public class LogArchiveOptionsTests
         { "MaxFollows", "0", "between 1 and 10000" },
         { "BackstopTtl", "00:00:01.500", "whole seconds" },
         { "BackstopTtl", "400.00:00:00", "whole seconds" },
+        { "LeaseName", "Log_Archiver", "DNS-1123 subdomain" },
+        { "LeaseName", "archiver-", "DNS-1123 subdomain" },
+        { "LeaseDuration", "00:00:01", "between 00:00:02 and 00:05:00" },
+        { "LeaseDuration", "00:05:01", "between 00:00:02 and 00:05:00" },
+        { "LeaseDuration", "00:00:02.500", "whole seconds" },
     };
 
     [Theory]
@@ -38,6 +43,8 @@ public class LogArchiveOptionsTests
             ["Training:Kubernetes:Logs:FlushInterval"] = "00:00:02",
             ["Training:Kubernetes:Logs:MaxFollows"] = "7",
             ["Training:Kubernetes:Logs:BackstopTtl"] = "2.00:00:00",
+            ["Training:Kubernetes:Logs:LeaseName"] = "team-a.log-archiver",
+            ["Training:Kubernetes:Logs:LeaseDuration"] = "00:00:30",
         });
 
         provider.GetRequiredService<IStartupValidator>().Validate();
@@ -45,6 +52,9 @@ public class LogArchiveOptionsTests
         var logs = provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value.Logs;
         (logs.Archive, logs.ChunkBytes, logs.FlushInterval, logs.MaxFollows, logs.BackstopTtl)
             .Should().Be((false, 65536, TimeSpan.FromSeconds(2), 7, TimeSpan.FromDays(2)));
+        (logs.LeaseName, logs.LeaseDuration).Should().Be(("team-a.log-archiver", TimeSpan.FromSeconds(30)));
+        (new KubernetesExecutorOptions().Logs.LeaseName, new KubernetesExecutorOptions().Logs.LeaseDuration)
+            .Should().Be(("visionplatform-training-log-archiver", TimeSpan.FromSeconds(15)));
         new KubernetesExecutorOptions().Logs.Archive.Should().BeNull("archiving follows whether an archive is registered");
     }
 

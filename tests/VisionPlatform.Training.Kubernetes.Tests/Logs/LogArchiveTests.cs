@@ -205,7 +205,7 @@ public sealed partial class LogArchiveTests
     }
 
     /// <summary>Every "epoch e log line i/n" line appears once, in order.</summary>
-    private static void AssertEpochLines(IReadOnlyList<TrainingLogLine> lines, int epochs, int perEpoch)
+    internal static void AssertEpochLines(IReadOnlyList<TrainingLogLine> lines, int epochs, int perEpoch)
     {
         var epochLines = lines.Select(l => l.Text).Where(t => EpochLine().IsMatch(t)).Select(t => t[..t.IndexOf(':', StringComparison.Ordinal)]).ToList();
         var expected = Enumerable.Range(1, epochs).SelectMany(e => Enumerable.Range(1, perEpoch).Select(i => $"epoch {e} log line {i}/{perEpoch}"));

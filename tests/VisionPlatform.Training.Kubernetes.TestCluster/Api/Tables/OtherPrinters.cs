@@ -99,6 +99,10 @@ internal static class OtherPrinters
         [TableColumn.ObjectName, new("Pod-Selector", "string", "Selects the pods to which this NetworkPolicy object applies."), TableColumn.Age],
         (o, now) => new PrintedRow([Name(o), PrintFormat.LabelSelector(Json.Walk(o, "spec", "podSelector")), Age(o, now)]));
 
+    public static ResourcePrinter Lease { get; } = new(
+        [TableColumn.ObjectName, new("Holder", "string", "holderIdentity contains the identity of the holder of a current lease."), TableColumn.Age],
+        (o, now) => new PrintedRow([Name(o), Json.GetString(o, "spec", "holderIdentity") ?? "", Age(o, now)]));
+
     public static ResourcePrinter EndpointSlice { get; } = new(
         [
             TableColumn.ObjectName,

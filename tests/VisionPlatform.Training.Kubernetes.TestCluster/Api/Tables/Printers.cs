@@ -19,6 +19,7 @@ internal static class Printers
         [ResourceType.RoleBindings] = OtherPrinters.RoleBinding,
         [ResourceType.NetworkPolicies] = OtherPrinters.NetworkPolicy,
         [ResourceType.EndpointSlices] = OtherPrinters.EndpointSlice,
+        [ResourceType.Leases] = OtherPrinters.Lease,
         [ResourceType.Workloads] = Kueue.KueuePrinters.Workload,
         [ResourceType.ClusterQueues] = Kueue.KueuePrinters.ClusterQueue,
         [ResourceType.LocalQueues] = Kueue.KueuePrinters.LocalQueue,
