@@ -4,6 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Api;
 
@@ -183,13 +184,139 @@ public class LeastPrivilegeTests
     /// The Role exactly as the SDK renders it (the same object <c>EnsureClusterResourcesAsync</c> creates), turned into the
     /// test cluster's access policy for the training namespace.
     /// </summary>
-    private static AccessPolicy BackendRolePolicy()
+    [Fact]
+    public async Task A_host_with_an_archive_holding_only_the_backend_Role_takes_the_lease_archives_and_sets_the_ttl()
+    {
+        KubernetesTestClusterOptions? clusterOptions = null;
+        await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
+        clusterOptions!.AccessPolicy = BackendRolePolicy();
+        var archive = new VisionPlatform.Training.Testing.InMemoryRunLogArchive();
+        await using var provider = ArchivingHost(cluster, archive, logs: null);
+        var hosted = await StartAsync(provider);
+        try
+        {
+            var monitor = provider.GetRequiredService<KubernetesRunMonitor>();
+            await Eventually.GetAsync(() => Task.FromResult(monitor.HoldsArchiveLease), held => held, "the host to take the Lease under the Role");
+            var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
+            var run = await executor.StartAsync(WorkloadHarness.Trainer("rbac-archived", """{"epoch_seconds": 0.2}""", epochs: 2).Build());
+
+            var jobs = await Eventually.GetAsync(cluster.JobsAsync, j => j.Count == 1 && j[0].Metadata.Annotations?.ContainsKey(KubernetesLabels.LogsArchivedAnnotation) == true, "the archived run's TTL to be set under the Role", TimeSpan.FromSeconds(120));
+            jobs[0].Spec.TtlSecondsAfterFinished.Should().Be(new KubernetesExecutorOptions().Job.TtlSecondsAfterFinished, "the backstop is replaced by Job:TtlSecondsAfterFinished");
+            archive.BytesOf(run.JobId).Should().BePositive();
+            cluster.Cluster.Requests.CountWhere(r => r.StatusCode == 403).Should().Be(0, "the Role allows every call the archiving makes");
+        }
+        finally
+        {
+            await StopAsync(hosted);
+        }
+    }
+
+    [Fact]
+    public async Task Without_the_lease_rule_archiving_stays_off_with_one_warning_and_the_monitor_keeps_working()
+    {
+        KubernetesTestClusterOptions? clusterOptions = null;
+        await using var cluster = await WorkloadHarness.StartAsync(c => clusterOptions = c);
+        var withoutLeases = BackendRolePolicy(r => !r.Resources.Contains("leases"));
+        clusterOptions!.AccessPolicy = withoutLeases;
+        var logs = new CapturedLogs();
+        await using var provider = ArchivingHost(cluster, new VisionPlatform.Training.Testing.InMemoryRunLogArchive(), logs);
+        var hosted = await StartAsync(provider);
+        try
+        {
+            var monitor = provider.GetRequiredService<KubernetesRunMonitor>();
+            await Eventually.GetAsync(() => Task.FromResult(monitor.IsSynced), synced => synced, "the monitor to sync");
+            await Eventually.GetAsync(
+                () => Task.FromResult(cluster.Cluster.Requests.CountWhere(r => r.StatusCode == 403 && r.Path.Contains("/leases/", StringComparison.Ordinal))),
+                refused => refused >= 3,
+                "the host to try the Lease again");
+
+            logs.Entries.Where(e => e.EventId == 4242).Should().ContainSingle("the missing rule is reported once").Which.Message
+                .Should().Contain("coordination.k8s.io").And.Contain("leases").And.Contain("get, create, update");
+            monitor.HoldsArchiveLease.Should().BeFalse();
+            var executor = provider.GetRequiredKeyedService<ITrainingExecutor>(KubernetesExecutorInfo.ExecutorName);
+            var run = await executor.StartAsync(WorkloadHarness.Trainer("rbac-no-lease", """{"epoch_seconds": 0.1}""", epochs: 1).Build());
+            await Eventually.GetAsync(() => executor.GetStatusAsync(run), s => s.Phase == TrainingPhase.Succeeded, "the run's status from the monitor", TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            await StopAsync(hosted);
+        }
+    }
+
+    private static ServiceProvider ArchivingHost(ClusterHarness cluster, VisionPlatform.Training.Storage.IRunLogArchive archive, CapturedLogs? logs)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b =>
+        {
+            if (logs is not null)
+            {
+                b.AddProvider(logs);
+            }
+        });
+        services.AddSingleton(archive);
+        services.AddTrainingExecutors(o => o.DefaultExecutor = KubernetesExecutorInfo.ExecutorName).AddKubernetes(o =>
+        {
+            o.Connection.Host = cluster.Cluster.Url.ToString().TrimEnd('/');
+            o.Image.Registry = "registry.example.com/vision";
+            o.Image.Tag = "1.4.0";
+            o.PollInterval = TimeSpan.FromMilliseconds(200);
+            o.Logs.FlushInterval = TimeSpan.FromMilliseconds(300);
+            o.Logs.LeaseDuration = TimeSpan.FromSeconds(3);
+        });
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<List<IHostedService>> StartAsync(IServiceProvider provider)
+    {
+        var hosted = provider.GetServices<IHostedService>().ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        return hosted;
+    }
+
+    private static async Task StopAsync(List<IHostedService> hosted)
+    {
+        foreach (var service in Enumerable.Reverse(hosted))
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static AccessPolicy BackendRolePolicy(Func<V1PolicyRule, bool>? keep = null)
     {
         using var setup = new KubernetesClusterSetup(new KubernetesExecutorOptions { Namespace = Ns });
         var role = KubernetesYaml.LoadAllFromString(setup.RenderYaml()).OfType<V1Role>().Single();
         role.Rules.Should().NotBeEmpty();
-        return new AccessPolicy(role.Rules.SelectMany(r => r.ApiGroups.Select(g => new AccessRule([.. r.Verbs], [.. r.Resources], g, Ns))));
+        return new AccessPolicy(role.Rules.Where(r => keep?.Invoke(r) != false).SelectMany(r => r.ApiGroups.Select(g => new AccessRule([.. r.Verbs], [.. r.Resources], g, Ns))));
     }
 
     private static CancellationToken Deadline(int seconds) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    private sealed record LogEntry(int EventId, string Message);
+
+    private sealed class CapturedLogs : ILoggerProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+
+        public IReadOnlyList<LogEntry> Entries => [.. _entries];
+
+        public ILogger CreateLogger(string categoryName) => new Logger(_entries);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<LogEntry> entries) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                entries.Enqueue(new LogEntry(eventId.Id, formatter(state, exception)));
+        }
+    }
 }
