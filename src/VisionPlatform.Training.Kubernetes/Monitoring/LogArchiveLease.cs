@@ -39,6 +39,7 @@ internal sealed class LogArchiveLease
     private string? _observedVersion;
     private long _observedAt;
     private bool _forbiddenLogged;
+    private string? _loggedHolder;
     private volatile bool _held;
 
     /// <param name="client">The monitor's client.</param>
@@ -217,7 +218,12 @@ internal sealed class LogArchiveLease
                 {
                     _observedVersion = version;
                     _observedAt = _time.GetTimestamp();
-                    LogArchiveLog.LeaseHeldByOther(_logger, _name, _ns, spec.HolderIdentity);
+                    if (spec.HolderIdentity != _loggedHolder)
+                    {
+                        _loggedHolder = spec.HolderIdentity;
+                        LogArchiveLog.LeaseHeldByOther(_logger, _name, _ns, spec.HolderIdentity);
+                    }
+
                     return false;
                 }
 

@@ -36,6 +36,9 @@ internal sealed class LogArchiving(
     private int _active;
     private bool _leading;
 
+    /// <summary>Archivers flushing because the monitor stops; abandoned instead if the Lease is lost meanwhile.</summary>
+    private List<PodLogArchiver> _stopping = [];
+
     /// <summary>
     /// This host holds the archiving Lease (or the <see cref="LogArchiveLease"/> is not used): archive from now on. Call
     /// outside the lock.
@@ -62,7 +65,7 @@ internal sealed class LogArchiving(
         lock (gate)
         {
             _leading = false;
-            archivers = [.. _runs.Values.SelectMany(r => r.Active.Values)];
+            archivers = [.. _runs.Values.SelectMany(r => r.Active.Values), .. _stopping];
             _runs.Clear();
         }
 
@@ -165,6 +168,7 @@ internal sealed class LogArchiving(
         {
             archivers = [.. _runs.Values.SelectMany(r => r.Active.Values)];
             _runs.Clear();
+            _stopping = archivers;
         }
 
         foreach (var archiver in archivers)

@@ -34,6 +34,7 @@ internal sealed class PodLogArchiver : IDisposable
     private long _written;
     private bool _refused;
     private volatile bool _abandoned;
+    private readonly CancellationTokenSource _abandon = new();
 
     public PodLogArchiver(IKubernetes client, string ns, string jobId, string podName, int attempt, int rank, IRunLogArchive archive, KubernetesLogArchiveOptions options, Func<bool> podRunning, TimeProvider time, ILogger logger)
     {
@@ -70,13 +71,22 @@ internal sealed class PodLogArchiver : IDisposable
     public void Abandon()
     {
         _abandoned = true;
-        _work.Stop();
+        _work.Stop(); // First, so the copy sees its own token cancelled when the write below ends.
+        try
+        {
+            _abandon.Cancel(); // A write on its way is cancelled too.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already ended and disposed.
+        }
     }
 
     public void Dispose()
     {
         _work.Dispose();
         _bufferLock.Dispose(); // Safe to repeat.
+        _abandon.Dispose();
     }
 
     /// <summary>Formats one archived line: its RFC 3339 timestamp (UTC, 100 ns), a space and the text; or the text alone.</summary>
@@ -216,6 +226,10 @@ internal sealed class PodLogArchiver : IDisposable
                 {
                     // Logged per try; the buffer is kept and written at the next flush (a full buffer stops the copy).
                 }
+                catch (OperationCanceledException) when (_abandoned)
+                {
+                    return; // The Lease was lost: nothing more is written.
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -260,7 +274,8 @@ internal sealed class PodLogArchiver : IDisposable
 
             try
             {
-                if (!await _archive.WriteLogChunkAsync(chunk, cancellationToken).ConfigureAwait(false))
+                using var writing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abandon.Token);
+                if (!await _archive.WriteLogChunkAsync(chunk, writing.Token).ConfigureAwait(false))
                 {
                     _refused = true;
                     LogArchiveLog.Refused(_logger, _sequence, PodName, _jobId);
