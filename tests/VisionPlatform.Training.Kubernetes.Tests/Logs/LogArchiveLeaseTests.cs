@@ -89,6 +89,7 @@ public sealed class LogArchiveLeaseTests
 
         await Eventually.GetAsync(cluster.JobsAsync, jobs => jobs.Count == 0, "the Job to be removed once the other host archived the rest", TimeSpan.FromSeconds(120));
         writes.Count(w => w.Writer == "a").Should().Be(lastByA, "a host that lost the Lease writes nothing more");
+        writes.Should().Contain(w => w.Writer == "b", "the new holder archived the rest, from the archive's last chunk");
         LogArchiveTests.AssertEpochLines(await b.Executor.GetLogsAsync(run).ToListAsync(), epochs: 8, perEpoch: 3);
         AssertEachChunkWrittenOnce(writes);
         (await ReadLeaseAsync(cluster)).Spec.HolderIdentity.Should().Be(b.Monitor.ArchiveLeaseIdentity);
