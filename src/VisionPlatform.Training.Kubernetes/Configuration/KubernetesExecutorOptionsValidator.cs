@@ -385,6 +385,17 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
             errors.Add($"{p}:RendezvousPort is {job.RendezvousPort}: it must be a TCP port, 1 to 65535 (default 29500).");
         }
 
+        var controlPort = job.EffectiveGroupControlPort;
+        var controlSource = job.GroupControlPort is null ? " (unset: RendezvousPort + 1)" : string.Empty;
+        if (controlPort is < 1024 or > 65_535)
+        {
+            errors.Add($"{p}:GroupControlPort is {controlPort.ToString(CultureInfo.InvariantCulture)}{controlSource}: it must be a TCP port, 1024 to 65535 (default RendezvousPort + 1, 29501).");
+        }
+        else if (controlPort == job.RendezvousPort)
+        {
+            errors.Add($"{p}:GroupControlPort is {controlPort.ToString(CultureInfo.InvariantCulture)}: it must differ from RendezvousPort (rank 0's torchrun listens there; default RendezvousPort + 1).");
+        }
+
         if (job.ActiveDeadlineSeconds < 1)
         {
             errors.Add($"{p}:ActiveDeadlineSeconds is {job.ActiveDeadlineSeconds}: it must be at least 1 (default 86400, one day).");
@@ -404,6 +415,11 @@ internal sealed class KubernetesExecutorOptionsValidator(string sectionPath) : I
         foreach (var code in codes.Where(c => c is < 1 or > 255))
         {
             errors.Add($"{p}:FailJobExitCodes contains {code.ToString(CultureInfo.InvariantCulture)}: exit codes are 1 to 255 (0 is success).");
+        }
+
+        if (codes.Contains(DistributionStep.GroupRestartExitCode))
+        {
+            errors.Add($"{p}:FailJobExitCodes contains {DistributionStep.GroupRestartExitCode.ToString(CultureInfo.InvariantCulture)}: that exit code is reserved for the whole-group restart of a distributed job (a pod whose group restarts after a disruption exits {DistributionStep.GroupRestartExitCode.ToString(CultureInfo.InvariantCulture)}, and the Job must ignore it, not fail).");
         }
 
         if (job.TerminationGracePeriod < TimeSpan.Zero || job.TerminationGracePeriod > TimeSpan.FromHours(1))

@@ -31,6 +31,16 @@ public sealed class KubernetesJobPolicyOptions
     /// </summary>
     public int RendezvousPort { get; set; } = 29_500;
 
+    /// <summary>
+    /// The TCP port on rank 0's pod where the group supervisors of a distributed job of more than one node meet
+    /// (<c>VP_GROUP_CONTROL_PORT</c>): a pod that is disrupted tells rank 0, which restarts the whole group. When not set:
+    /// <see cref="RendezvousPort"/> + 1 (29501). 1024 to 65535, and not the rendezvous port.
+    /// </summary>
+    public int? GroupControlPort { get; set; }
+
+    /// <summary>The group control port in effect: <see cref="GroupControlPort"/>, or <see cref="RendezvousPort"/> + 1.</summary>
+    internal int EffectiveGroupControlPort => GroupControlPort ?? RendezvousPort + 1;
+
     /// <summary>The default exit codes.</summary>
     internal static IReadOnlyList<int> DefaultFailJobExitCodes { get; } = [2];
 

@@ -19,6 +19,15 @@ internal sealed class DistributionStep : IJobBuildStep
     /// <summary>torchrun's module, run by the image's Python (torch 1.13 has no <c>torchrun</c> script in every image).</summary>
     public const string TorchRunModule = "torch.distributed.run";
 
+    /// <summary>
+    /// The exit code of a pod whose group supervisor restarts the whole group (EX_TEMPFAIL): the podFailurePolicy ignores
+    /// it, so the Job controller replaces the pod without using the failure budget.
+    /// </summary>
+    public const int GroupRestartExitCode = 75;
+
+    /// <summary>The group supervisor's program (Jobs/group_supervisor.py), run as <c>python -c &lt;program&gt; -- &lt;torchrun command&gt;</c>.</summary>
+    public static string GroupSupervisorProgram { get; } = ReadGroupSupervisor();
+
     /// <summary>Whether the job runs as a torchrun group (an Indexed Job with a headless Service).</summary>
     public static bool IsGroup(TrainingJobConfig config) => config.Launcher == TrainingLauncher.TorchRun;
 
@@ -52,11 +61,14 @@ internal sealed class DistributionStep : IJobBuildStep
 
         // Retries of the group happen inside the pods (torchrun restarts every worker, which resumes from rank 0's
         // checkpoint): a rank's pod that fails has used them up, so it fails the Job and the controller removes the
-        // peers at once. The Job never replaces one rank on its own, which would rejoin a group that no longer exists.
+        // peers at once. The Job never replaces one rank on its own, which would rejoin a group that no longer exists:
+        // with more than one node, a disrupted pod makes every pod of the group leave with GroupRestartExitCode (the
+        // group supervisor), all of them are replaced, and the new group resumes from the run's newest checkpoint.
         spec.BackoffLimit = 0;
         spec.PodReplacementPolicy = "Failed";
         spec.SuccessPolicy = new V1SuccessPolicy { Rules = [new V1SuccessPolicyRule { SucceededIndexes = "0" }] };
-        spec.PodFailurePolicy = new V1PodFailurePolicy { Rules = FailureRules(context.Options.Job) };
+        var supervised = config.Nodes > 1;
+        spec.PodFailurePolicy = new V1PodFailurePolicy { Rules = FailureRules(context.Options.Job, supervised) };
         context.Pod.Subdomain = GroupService.NameFor(name);
 
         var command = context.Container.Command;
@@ -64,6 +76,12 @@ internal sealed class DistributionStep : IJobBuildStep
         {
             context.Problems.Add(new("Command", string.Join(' ', command ?? []),
                 $"must start with the Python interpreter (for example 'python train.py') for a distributed job: the executor runs the trainer as 'python -m {TorchRunModule} <script> <arguments>'"));
+        }
+        else if (supervised)
+        {
+            // More than one node: the group supervisor runs in front of torchrun (a constant program; every value
+            // reaches it through the environment), so a disruption of any pod restarts the whole group.
+            context.Container.Command = [command[0], "-c", GroupSupervisorProgram, "--", command[0], "-m", TorchRunModule, .. command.Skip(1)];
         }
         else
         {
@@ -89,13 +107,25 @@ internal sealed class DistributionStep : IJobBuildStep
             new V1EnvVar { Name = "PET_REDIRECTS", Value = "2" },
             new V1EnvVar { Name = "PET_TEE", Value = "2" },
         ]);
+        if (supervised)
+        {
+            var grace = context.Options.Job.TerminationGracePeriod.TotalSeconds;
+            AddEnvironment(context,
+            [
+                new V1EnvVar { Name = "VP_GROUP_CONTROL_PORT", Value = context.Options.Job.EffectiveGroupControlPort.ToString(CultureInfo.InvariantCulture) },
+                // How long torchrun gets after SIGTERM before the supervisor kills it: three quarters of the grace period,
+                // so the notices and the kill fit before the kubelet's own SIGKILL.
+                new V1EnvVar { Name = "VP_GROUP_STOP_SECONDS", Value = Math.Round(grace * 0.75, 2).ToString(CultureInfo.InvariantCulture) },
+            ]);
+        }
     }
 
     /// <summary>
-    /// Disruptions first (a preempted or drained node is not the trainer's fault and never uses the budget), then the
+    /// Disruptions first (a preempted or drained node is not the trainer's fault and never uses the budget), with a
+    /// supervised group the pods that leave for its whole-group restart (<see cref="GroupRestartExitCode"/>), then the
     /// bad-input exit codes, then any other non-zero exit of the trainer: each fails the Job at once.
     /// </summary>
-    private static List<V1PodFailurePolicyRule> FailureRules(KubernetesJobPolicyOptions policy)
+    private static List<V1PodFailurePolicyRule> FailureRules(KubernetesJobPolicyOptions policy, bool supervised)
     {
         var rules = new List<V1PodFailurePolicyRule>();
         if (policy.IgnoreDisruptions)
@@ -105,6 +135,14 @@ internal sealed class DistributionStep : IJobBuildStep
                 Action = "Ignore",
                 OnPodConditions = [new V1PodFailurePolicyOnPodConditionsPattern { Type = "DisruptionTarget", Status = "True" }],
             });
+            if (supervised)
+            {
+                rules.Add(new V1PodFailurePolicyRule
+                {
+                    Action = "Ignore",
+                    OnExitCodes = new V1PodFailurePolicyOnExitCodesRequirement { ContainerName = TrainingJobSpecBuilder.ContainerName, OperatorProperty = "In", Values = [GroupRestartExitCode] },
+                });
+            }
         }
 
         if (policy.EffectiveFailJobExitCodes is { Count: > 0 } codes)
@@ -132,6 +170,14 @@ internal sealed class DistributionStep : IJobBuildStep
         }
 
         context.Container.Env = env;
+    }
+
+    private static string ReadGroupSupervisor()
+    {
+        using var stream = typeof(DistributionStep).Assembly.GetManifestResourceStream("VisionPlatform.Training.Kubernetes.group_supervisor.py")
+            ?? throw new InvalidOperationException("The group supervisor program is missing from the assembly's resources.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().ReplaceLineEndings("\n");
     }
 
     private static bool IsPython(string program)

@@ -5,13 +5,14 @@ internal static class DistributionRules
 {
     /// <summary>
     /// Variables the launchers set for every process of a group (torchrun's options and its workers' environment, the
-    /// Indexed Job's completion index, ultralytics' device list); a distributed job may not set them itself, because a
+    /// Kubernetes group supervisor's VP_GROUP_* settings, the Indexed Job's completion index, ultralytics' device list); a distributed job may not set them itself, because a
     /// wrong value makes the group wait for peers that never come (pytorch#52848).
     /// </summary>
     private static readonly HashSet<string> LauncherVariables = new(StringComparer.Ordinal)
     {
         "MASTER_ADDR", "MASTER_PORT", "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
         "GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_WORLD_SIZE", "ROLE_NAME", "NODE_RANK", "JOB_COMPLETION_INDEX", "DEVICE",
+        "VP_GROUP_CONTROL_PORT", "VP_GROUP_STOP_SECONDS",
     };
 
     private static readonly string[] LauncherVariablePrefixes = ["PET_", "TORCHELASTIC_"];

@@ -41,6 +41,15 @@ public sealed record ImageMapping
         RewriteCommand = argv =>
         {
             var rest = argv.SkipWhile(IsPython).ToList();
+            // A wrapper's inner command (python -c <program> -- python -m ...) runs the same interpreter.
+            for (var i = 1; i < rest.Count; i++)
+            {
+                if (rest[i - 1] == "--" && IsPython(rest[i]))
+                {
+                    rest[i] = pythonProgram;
+                }
+            }
+
             var scriptIndex = rest.FindIndex(a => a == "train.py" || a.EndsWith("/train.py", StringComparison.Ordinal));
             if (scriptIndex >= 0)
             {
