@@ -120,6 +120,18 @@ internal static class KubernetesStatusMapper
             return Make(TrainingPhase.Pending, TrainingStatusReasons.Starting, "The Job was created; waiting for the Job controller to create its pod.");
         }
 
+        // A group of more than one node restarts as a whole after a disruption of any of its pods (the group supervisor):
+        // Pending until every pod is replaced, with the reason, not a failure.
+        if (group && job.GroupSize > 1 && PodGroup.IsRestarting(ordered, out var disrupted))
+        {
+            var which = disrupted is null
+                ? "one of its pods"
+                : $"pod {disrupted.Name} (node rank {disrupted.CompletionIndex.ToString(CultureInfo.InvariantCulture)})";
+            return Make(TrainingPhase.Pending, TrainingStatusReasons.GroupRestarting,
+                $"The group of {job.GroupSize.ToString(CultureInfo.InvariantCulture)} nodes restarts after the disruption of {which}: every pod is replaced, and the new group resumes from the run's newest checkpoint (the failure budget is not used).",
+                startedAt: started);
+        }
+
         // A group trains only once every node's pod exists (the controller creates them one by one).
         if (group && job.GroupSize > 0 && PodGroup.Current(ordered).Count < job.GroupSize && current.Phase is "Running")
         {

@@ -60,6 +60,9 @@ internal sealed class CachedPod
 
     public int? LastExitCode { get; init; }
 
+    /// <summary>Whether the pod has the condition <c>DisruptionTarget=True</c> (evicted, drained, preempted).</summary>
+    public bool Disrupted { get; init; }
+
     public string? LastTerminatedReason { get; init; }
 
     /// <summary>
@@ -130,6 +133,7 @@ internal sealed class CachedPod
             FinishedAt = trainer?.State?.Terminated?.FinishedAt,
             CompletionIndex = ReadCompletionIndex(metadata),
             LastExitCode = trainer?.LastState?.Terminated?.ExitCode,
+            Disrupted = pod.Status?.Conditions?.Any(c => c.Type == "DisruptionTarget" && c.Status == "True") == true,
             LastTerminatedReason = StringPool.Share(trainer?.LastState?.Terminated?.Reason),
             TerminationMessage = Bounded(trainer?.State?.Terminated?.Message ?? trainer?.LastState?.Terminated?.Message),
         };

@@ -33,7 +33,10 @@ internal static class PodGroup
         return [.. newest.Values];
     }
 
-    /// <summary>How many attempts the pods show: pods per index for a group (a rank replaced after a disruption), else pods.</summary>
+    /// <summary>
+    /// How many attempts the pods show: pods per index for a group (a rank replaced after a disruption), else pods. A pod
+    /// that left for a whole-group restart (<see cref="DistributionStep.GroupRestartExitCode"/>) is not an attempt.
+    /// </summary>
     public static int Attempts(IReadOnlyList<CachedPod> ordered)
     {
         if (!IsGroup(ordered))
@@ -45,11 +48,41 @@ internal static class PodGroup
         var most = 0;
         foreach (var pod in ordered)
         {
+            if (pod.ExitCode == DistributionStep.GroupRestartExitCode)
+            {
+                continue;
+            }
+
             counts[pod.CompletionIndex] = counts.GetValueOrDefault(pod.CompletionIndex) + 1;
             most = Math.Max(most, counts[pod.CompletionIndex]);
         }
 
         return most;
+    }
+
+    /// <summary>
+    /// Whether the group restarts as a whole: one of its current pods was disrupted or left with
+    /// <see cref="DistributionStep.GroupRestartExitCode"/> (the group supervisor). <paramref name="disrupted"/> is the
+    /// disrupted pod while it is in view (an evicted pod is deleted once it ended).
+    /// </summary>
+    public static bool IsRestarting(IReadOnlyList<CachedPod> ordered, out CachedPod? disrupted)
+    {
+        disrupted = null;
+        var restarting = false;
+        foreach (var pod in Current(ordered))
+        {
+            if (pod.Disrupted)
+            {
+                disrupted = pod;
+                restarting = true;
+            }
+            else if (pod.ExitCode == DistributionStep.GroupRestartExitCode)
+            {
+                restarting = true;
+            }
+        }
+
+        return restarting;
     }
 
     /// <summary>The newest pod of node rank <paramref name="rank"/> (any pod's newest when the Job is not indexed and the rank is 0).</summary>

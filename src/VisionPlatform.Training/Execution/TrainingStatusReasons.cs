@@ -91,6 +91,13 @@ public static class TrainingStatusReasons
     /// <summary>The run was admitted, then evicted for another reason than preemption (for example a pods-ready timeout) and waits to be admitted again: Pending.</summary>
     public const string Evicted = "Evicted";
 
+    /// <summary>
+    /// A pod of a distributed run's group of more than one node was disrupted (evicted, drained, preempted), so the whole
+    /// group restarts: every pod is replaced and the new group resumes from the run's newest checkpoint. Pending; not a
+    /// failure (the Kubernetes executor's failure budget is not used). The message names the disrupted pod when known.
+    /// </summary>
+    public const string GroupRestarting = "GroupRestarting";
+
     /// <summary>The run was preempted more often than the executor allows (a Failed run; it is not admitted again).</summary>
     public const string PreemptionBudgetExhausted = "PreemptionBudgetExhausted";
 }

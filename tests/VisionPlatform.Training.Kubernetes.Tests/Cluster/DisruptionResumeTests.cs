@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Amazon.S3.Model;
 using k8s;
@@ -236,5 +237,132 @@ public sealed class DisruptedGroupResumeTests : IAsyncLifetime
         log.Should().Contain(l => l.Contains($"resuming from", StringComparison.Ordinal) && l.Contains($"at epoch {resumedFrom + 1}", StringComparison.Ordinal));
         log.Should().NotContain(l => l.Contains("Epoch 1/", StringComparison.Ordinal), "no rank of the replacement trained from scratch");
         metrics["epochs_completed"]!.GetValue<int>().Should().Be(epochs);
+    }
+}
+
+/// <summary>
+/// A torchrun group of two nodes (two pods, one process each) survives the disruption of either pod: the group supervisor
+/// in front of torchrun makes every pod leave (the disrupted one with its DisruptionTarget condition, the others with
+/// exit code 75), the podFailurePolicy ignores both, the Job controller replaces every pod, and the new group's rank 0
+/// restores the newest checkpoint from the artifact store. Both ranks are held after epoch 1 (its checkpoint stored) when
+/// the pod is disrupted, so every step is an observed state, never a time.
+/// </summary>
+[Collection(nameof(TorchGroupCollection))]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
+{
+    private const int Epochs = 3;
+    private readonly DirectoryInfo _gates = Directory.CreateTempSubdirectory("vp-k8s-group-restart-");
+    private ResumeHarness _h = null!;
+
+    public async Task InitializeAsync()
+    {
+        await PyTorchRequirement.EnsureAsync();
+        _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartAsync(
+            c => c.Workloads.ImageResolver = image => image.Contains("/trainer-", StringComparison.Ordinal)
+                ? ImageMapping.PythonTrainer(DistributedGroupTests.TorchScript, PyTorchRequirement.Interpreter)
+                : null,
+            o =>
+            {
+                o.Job.RendezvousPort = TestPorts.Reserve();
+                o.Job.GroupControlPort = TestPorts.Reserve();
+                // No restart inside the pods: a group that failed on its own would fail the Job at once.
+                o.Job.BackoffLimit = 0;
+                o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(8);
+            }));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_h is not null)
+        {
+            await _h.DisposeAsync();
+        }
+
+        _gates.Delete(recursive: true);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task A_disrupted_pod_of_a_two_node_group_restarts_the_whole_group_which_resumes_from_the_stored_checkpoint(int disruptedRank)
+    {
+        var jobId = $"group-restart-{disruptedRank}";
+        var gate = Path.Combine(_gates.FullName, "release");
+        var run = await _h.Executor.StartAsync(Config(jobId, gate));
+        var job = (await _h.Cluster.JobsAsync()).Single();
+        job.Spec.PodFailurePolicy.Rules[1].OnExitCodes.Values.Should().Equal([DistributionStep.GroupRestartExitCode], "the group's restart exit code is ignored");
+
+        await Eventually.GetAsync(() => Task.FromResult(RankFiles()), r => r.Count == 2 && r.All(f => f.Phase == "held"), "both ranks held after epoch 1", TimeSpan.FromSeconds(180));
+        await Eventually.GetAsync(() => _h.StoredEpochsAsync(jobId, @"^epoch_(\d+)\.pt$"), e => e.Contains(1), "epoch 1's checkpoint to be uploaded by rank 0", TimeSpan.FromSeconds(60));
+        var first = await _h.Cluster.PodsAsync();
+        first.Should().HaveCount(2);
+        var victim = first.Single(p => p.Metadata.Labels[DistributionStep.CompletionIndexKey] == disruptedRank.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var peer = first.Single(p => p != victim);
+        _h.Cluster.Faults().DisruptPod("training", victim.Metadata.Name).Should().BeTrue();
+
+        // The peer's pod leaves with the group-restart exit code; the run stays unfinished while the group is replaced.
+        var left = await Eventually.GetAsync(
+            () => _h.Cluster.Client.CoreV1.ReadNamespacedPodAsync(peer.Metadata.Name, "training"),
+            p => p.Status.Phase == "Failed", "the peer's pod to leave for the group restart", TimeSpan.FromSeconds(60));
+        left.Status.ContainerStatuses.Single().State.Terminated.ExitCode.Should().Be(DistributionStep.GroupRestartExitCode);
+        var restarting = await _h.Executor.GetStatusAsync(run);
+        restarting.IsTerminal.Should().BeFalse(restarting.Message);
+        var replaced = await Eventually.GetAsync(
+            async () => (await _h.Cluster.PodsAsync()).Where(p => first.All(f => f.Metadata.Uid != p.Metadata.Uid)).ToList(),
+            p => p.Count == 2, "a new pod for every node of the group", TimeSpan.FromSeconds(60));
+        replaced.Select(p => p.Metadata.Labels[DistributionStep.CompletionIndexKey]).Should().BeEquivalentTo(["0", "1"]);
+        await File.WriteAllTextAsync(gate, "go");
+
+        var status = await _h.Cluster.WaitForAsync(run, s => s.IsTerminal, "the new group to finish", TimeSpan.FromSeconds(300));
+
+        status.Phase.Should().Be(TrainingPhase.Succeeded, status.Message);
+        status.Attempt.Should().Be(1, "neither the disruption nor the group restart counts as an attempt");
+        (await _h.Cluster.JobsAsync()).Single().Status.Failed.Should().BeNull("the disruption and the restart exit code matched the Ignore rules: the failure budget is unused");
+        var metrics = _h.Metrics();
+        metrics["resumed_from_epoch"]!.GetValue<int>().Should().Be(1, "rank 0 of the new group restored epoch 1's checkpoint");
+        metrics["restart_count"]!.GetValue<int>().Should().Be(0, "the new group formed from scratch");
+        metrics["world_size"]!.GetValue<int>().Should().Be(2);
+        metrics["history"]!.AsArray().Select(e => e!["epoch"]!.GetValue<int>()).Should().Equal(Enumerable.Range(1, Epochs));
+        var log = await _h.LogAsync(run);
+        log.Where(l => l.Contains("checkpoint sync: restored epoch_", StringComparison.Ordinal)).Should().ContainSingle().Which.Should().Contain("epoch_1.pt");
+        log.Should().NotContain(l => l.Contains("Epoch 1/", StringComparison.Ordinal), "the new group trained only the remaining epochs");
+    }
+
+    private static TrainingJobConfig Config(string jobId, string gate) => Jobs.Config(jobId, TrainingFramework.PyTorch).Apply(b =>
+    {
+        b.ModelName = "tiny_cnn";
+        b.ImageSize = 16;
+        b.NumClasses = 4;
+        b.Epochs = Epochs;
+        b.AdvancedConfig = JsonSerializer.Serialize(new Dictionary<string, object> { ["threads"] = 1, ["samples"] = 64, ["rank_files"] = true, ["hold_after_epoch"] = 1, ["hold_gate"] = gate });
+        b.Resources = new TrainingResources { CpuRequest = "100m", CpuLimit = "1", MemoryRequest = "64Mi", MemoryLimit = "2Gi" };
+        b.Distribution = new TrainingDistribution { Nodes = 2, ProcessesPerNode = 1 };
+    }).Build();
+
+    /// <summary>The rank files in every pod's output directory (read before any pod is replaced).</summary>
+    private List<(int Rank, string Phase)> RankFiles()
+    {
+        var pods = Path.Combine(_h.Cluster.Cluster.Context.DataDirectory, "pods");
+        var files = new List<(int, string)>();
+        if (!Directory.Exists(pods))
+        {
+            return files;
+        }
+
+        foreach (var path in Directory.EnumerateDirectories(pods).Select(p => Path.Combine(p, "volumes", "workspace", "output", "ranks")).Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "rank_*.json")))
+        {
+            try
+            {
+                var node = JsonNode.Parse(File.ReadAllText(path))!;
+                files.Add((node["rank"]!.GetValue<int>(), node["phase"]!.GetValue<string>()));
+            }
+            catch (JsonException)
+            {
+                // Written atomically (temp file and rename); a parse error is a file from a pod being torn down.
+            }
+        }
+
+        return files;
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
@@ -36,7 +34,8 @@ public sealed class DistributedGroupTests : IAsyncLifetime
             o =>
             {
                 // The test cluster's pods share the host's ports: each test run rendezvouses on a port of its own.
-                o.Job.RendezvousPort = FreePort();
+                o.Job.RendezvousPort = TestPorts.Reserve();
+                o.Job.GroupControlPort = TestPorts.Reserve();
                 o.Job.BackoffLimit = 1;
                 o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(5);
             });
@@ -262,13 +261,6 @@ public sealed class DistributedGroupTests : IAsyncLifetime
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private sealed record RankFile(int Rank, int Pid, string Phase, double? FinalLoss);

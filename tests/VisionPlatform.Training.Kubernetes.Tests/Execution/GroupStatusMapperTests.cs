@@ -91,6 +91,59 @@ public sealed class GroupStatusMapperTests
     }
 
     [Fact]
+    public void A_group_whose_pod_was_disrupted_is_pending_with_the_group_restart_reason_naming_the_disrupted_pod()
+    {
+        var disrupted = Running(1);
+        disrupted.Status.Conditions = [new V1PodCondition { Type = "DisruptionTarget", Status = "True", Reason = "EvictionByEvictionAPI" }];
+        var left = Terminated(0, exitCode: DistributionStep.GroupRestartExitCode, finished: T0.AddMinutes(1));
+
+        var status = Map(Job(active: 1, failed: null), [left, disrupted]);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Reason.Should().Be(TrainingStatusReasons.GroupRestarting);
+        status.Message.Should().Contain($"pod {disrupted.Metadata.Name} (node rank 1)").And.Contain("newest checkpoint");
+        status.StartedAt.Should().NotBeNull("the run had started");
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_group_restart_whose_disrupted_pod_is_gone_still_explains_itself()
+    {
+        var status = Map(Job(active: 2), [Terminated(1, exitCode: DistributionStep.GroupRestartExitCode, finished: T0.AddMinutes(1)), Running(0, created: T0.AddMinutes(2)), Running(2)]);
+
+        status.Phase.Should().Be(TrainingPhase.Pending);
+        status.Reason.Should().Be(TrainingStatusReasons.GroupRestarting);
+        status.Message.Should().Contain("one of its pods");
+    }
+
+    [Fact]
+    public void Once_every_pod_of_a_restarted_group_is_replaced_it_runs_and_the_restart_is_no_attempt()
+    {
+        var later = T0.AddMinutes(2);
+        var status = Map(
+            Job(active: 3),
+            [Terminated(0, exitCode: DistributionStep.GroupRestartExitCode, finished: T0.AddMinutes(1)), Terminated(2, exitCode: DistributionStep.GroupRestartExitCode, finished: T0.AddMinutes(1)),
+             Running(0, created: later), Running(1, created: later), Running(2, created: later)]);
+
+        status.Phase.Should().Be(TrainingPhase.Running);
+        status.Attempt.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_one_node_group_whose_pod_was_disrupted_keeps_the_single_pod_status()
+    {
+        var job = Job(active: 1);
+        job.Spec.Completions = 1;
+        var disrupted = Terminated(0, exitCode: 143, finished: T0.AddMinutes(1));
+        disrupted.Status.Conditions = [new V1PodCondition { Type = "DisruptionTarget", Status = "True" }];
+
+        var status = Map(job, [disrupted]);
+
+        status.Reason.Should().NotBe(TrainingStatusReasons.GroupRestarting, "a group of one node has no supervisor: its one pod is replaced");
+        status.Phase.Should().Be(TrainingPhase.Pending);
+    }
+
+    [Fact]
     public void Success_of_rank_0_is_success_of_the_group()
     {
         var job = Job(succeeded: 1);

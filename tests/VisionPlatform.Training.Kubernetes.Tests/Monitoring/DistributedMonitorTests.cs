@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 using VisionPlatform.Training.TestSupport;
 
@@ -14,16 +12,16 @@ public sealed class DistributedMonitorTests
     public async Task A_two_node_group_is_one_run_whose_progress_comes_from_rank_0()
     {
         await PyTorchRequirement.EnsureAsync();
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        var port = TestPorts.Reserve();
+        var controlPort = TestPorts.Reserve();
 
         await using var host = await MonitorHost.StartAsync(
             image: ImageMapping.PythonTrainer(DistributedGroupTests.TorchScript, PyTorchRequirement.Interpreter),
-            executor: o => o.Job.RendezvousPort = port);
+            executor: o =>
+            {
+                o.Job.RendezvousPort = port;
+                o.Job.GroupControlPort = controlPort;
+            });
         await host.WaitForSyncAsync();
         var config = Jobs.Config("mon-group", TrainingFramework.PyTorch).Apply(b =>
         {
