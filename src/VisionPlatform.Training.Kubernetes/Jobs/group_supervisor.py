@@ -199,11 +199,16 @@ def supervise_rank0(command):
 def connect():
     """The connection to rank 0's supervisor, retried until it answers; None after SIGTERM or CONNECT_TIMEOUT."""
     deadline = time.monotonic() + CONNECT_TIMEOUT
+    attempts = 0
     while not terminated and time.monotonic() < deadline:
         try:
             return Channel(socket.create_connection((MASTER, PORT), timeout=2.0))
         except OSError:
-            wait_readable([], 0.5)  # the name may not resolve yet, or rank 0's supervisor not listen yet
+            # The name may not resolve yet, or rank 0's supervisor not listen yet (its pod is being replaced).
+            attempts += 1
+            if attempts == 1:
+                log(f"waiting for rank 0's supervisor at {MASTER}:{PORT} before starting torchrun")
+            wait_readable([], 0.5)
     return None
 
 

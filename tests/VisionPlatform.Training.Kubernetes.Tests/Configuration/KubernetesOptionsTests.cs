@@ -81,6 +81,54 @@ public class KubernetesOptionsTests
         }
     }
 
+    [Theory]
+    [InlineData("80", null, "GroupControlPort is 80: it must be a TCP port, 1024 to 65535")]
+    [InlineData("70000", null, "GroupControlPort is 70000: it must be a TCP port, 1024 to 65535")]
+    [InlineData("29500", null, "GroupControlPort is 29500: it must differ from RendezvousPort")]
+    [InlineData(null, "65535", "GroupControlPort is 65536 (unset: RendezvousPort + 1): it must be a TCP port")]
+    public void A_group_control_port_that_is_no_port_or_the_rendezvous_port_fails_at_start_up_naming_the_key(string? controlPort, string? rendezvousPort, string expected)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (controlPort is not null)
+        {
+            settings["Training:Kubernetes:Job:GroupControlPort"] = controlPort;
+        }
+
+        if (rendezvousPort is not null)
+        {
+            settings["Training:Kubernetes:Job:RendezvousPort"] = rendezvousPort;
+        }
+
+        using var provider = Provider(settings);
+
+        var act = () => provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value;
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle()
+            .Which.Should().StartWith("Training:Kubernetes:Job:GroupControlPort").And.Contain(expected);
+    }
+
+    [Fact]
+    public void The_group_control_port_binds_and_defaults_to_the_rendezvous_port_plus_one()
+    {
+        using var configured = Provider(new Dictionary<string, string?> { ["Training:Kubernetes:Job:GroupControlPort"] = "30000" });
+        using var defaulted = Provider(new Dictionary<string, string?> { ["Training:Kubernetes:Job:RendezvousPort"] = "31000" });
+
+        configured.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value.Job.EffectiveGroupControlPort.Should().Be(30_000);
+        defaulted.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value.Job.EffectiveGroupControlPort.Should().Be(31_001);
+        new KubernetesJobPolicyOptions().EffectiveGroupControlPort.Should().Be(29_501);
+    }
+
+    [Fact]
+    public void The_group_restart_exit_code_cannot_be_a_fail_job_exit_code()
+    {
+        using var provider = Provider(new Dictionary<string, string?> { ["Training:Kubernetes:Job:FailJobExitCodes:0"] = "75" });
+
+        var act = () => provider.GetRequiredService<IOptions<KubernetesExecutorOptions>>().Value;
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().ContainSingle()
+            .Which.Should().StartWith("Training:Kubernetes:Job:FailJobExitCodes contains 75").And.Contain("reserved for the whole-group restart");
+    }
+
     [Fact]
     public void Validation_runs_when_the_host_starts()
     {

@@ -34,11 +34,13 @@ public sealed class DistributedJobSpecTests
         job.Spec.PodReplacementPolicy.Should().Be("Failed");
         job.Spec.SuccessPolicy.Rules.Should().ContainSingle().Which.SucceededIndexes.Should().Be("0");
         job.Spec.PodFailurePolicy.Rules.Select(r => (r.Action, r.OnExitCodes?.OperatorProperty, r.OnPodConditions?.Single().Type)).Should().Equal(
-            ("Ignore", null, "DisruptionTarget"), ("FailJob", "In", null), ("FailJob", "NotIn", null));
+            ("Ignore", null, "DisruptionTarget"), ("Ignore", "In", null), ("FailJob", "In", null), ("FailJob", "NotIn", null));
+        job.Spec.PodFailurePolicy.Rules[1].OnExitCodes.Values.Should().Equal([75], "a pod that leaves for the whole-group restart is replaced, not failed");
+        job.Spec.PodFailurePolicy.Rules[1].OnExitCodes.ContainerName.Should().Be("trainer");
         job.Spec.Template.Spec.Subdomain.Should().Be(job.Metadata.Name);
 
         var container = job.Spec.Template.Spec.Containers.Single();
-        container.Command.Should().Equal("python", "-m", "torch.distributed.run", "train.py");
+        container.Command.Should().Equal("python", "-c", DistributionStep.GroupSupervisorProgram, "--", "python", "-m", "torch.distributed.run", "train.py");
         var env = container.Env.ToDictionary(e => e.Name);
         env["PET_NNODES"].Value.Should().Be("3");
         env["PET_NPROC_PER_NODE"].Value.Should().Be("1");
@@ -48,6 +50,48 @@ public sealed class DistributedJobSpecTests
         env["PET_MAX_RESTARTS"].Value.Should().Be("4");
         env["PET_REDIRECTS"].Value.Should().Be("2");
         env["PET_TEE"].Value.Should().Be("2");
+        env["VP_GROUP_CONTROL_PORT"].Value.Should().Be("29501", "the default is the rendezvous port + 1");
+        env["VP_GROUP_STOP_SECONDS"].Value.Should().Be("22.5", "three quarters of the 30 s grace period");
+    }
+
+    [Fact]
+    public void The_group_control_port_and_the_supervisors_stop_time_follow_the_options()
+    {
+        var job = Jobs.Builder(o =>
+        {
+            o.Job.RendezvousPort = 31_000;
+            o.Job.GroupControlPort = 32_000;
+            o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(5);
+        }).Build(Group());
+
+        var env = job.Spec.Template.Spec.Containers.Single().Env.ToDictionary(e => e.Name);
+        env["PET_MASTER_PORT"].Value.Should().Be("31000");
+        env["VP_GROUP_CONTROL_PORT"].Value.Should().Be("32000");
+        env["VP_GROUP_STOP_SECONDS"].Value.Should().Be("3.75");
+        Jobs.Builder(o => o.Job.RendezvousPort = 31_000).Build(Group()).Spec.Template.Spec.Containers.Single().Env
+            .Single(e => e.Name == "VP_GROUP_CONTROL_PORT").Value.Should().Be("31001");
+    }
+
+    [Fact]
+    public void A_group_of_one_node_has_no_supervisor_and_no_restart_rule()
+    {
+        var job = Jobs.Builder().Build(Group(nodes: 1, processes: 2));
+
+        var container = job.Spec.Template.Spec.Containers.Single();
+        container.Command.Should().Equal("python", "-m", "torch.distributed.run", "train.py");
+        container.Env.Should().NotContain(e => e.Name.StartsWith("VP_GROUP_", StringComparison.Ordinal));
+        job.Spec.PodFailurePolicy.Rules.Select(r => (r.Action, r.OnExitCodes?.OperatorProperty)).Should().Equal(
+            ("Ignore", null), ("FailJob", "In"), ("FailJob", "NotIn"));
+    }
+
+    [Fact]
+    public void The_supervisor_is_a_constant_standard_library_program_that_python_compiles()
+    {
+        var program = DistributionStep.GroupSupervisorProgram;
+
+        program.Should().StartWith("# VisionPlatform group supervisor").And.NotContain("\r");
+        program.Should().NotContain("training-job", "no value is built into the program: everything comes through the environment");
+        Jobs.Builder(o => o.Job.GroupControlPort = 40_000).Build(Group(jobId: "other")).Spec.Template.Spec.Containers[0].Command[2].Should().Be(program);
     }
 
     [Fact]
@@ -55,7 +99,7 @@ public sealed class DistributedJobSpecTests
     {
         var job = Jobs.Builder(o => o.Job.IgnoreDisruptions = false).Build(Group());
 
-        job.Spec.PodFailurePolicy.Rules.Select(r => r.Action).Should().Equal("FailJob", "FailJob");
+        job.Spec.PodFailurePolicy.Rules.Select(r => r.Action).Should().Equal(["FailJob", "FailJob"], "without the Ignore rules the group-restart exit code fails the Job too");
     }
 
     [Fact]
