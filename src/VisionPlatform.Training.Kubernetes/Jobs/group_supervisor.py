@@ -135,15 +135,23 @@ def await_tokens(channels, wanted):
                 waiting.remove(channel)
 
 
+children = []
+
+
 def start(command):
     # Its own process group: a signal to this pod's main process reaches the supervisor first, which decides what
     # torchrun gets, and stop() can signal torchrun and its workers together.
-    return subprocess.Popen(command, start_new_session=True)
+    children.append(subprocess.Popen(command, start_new_session=True))
+    return children[-1]
 
 
 def supervise_rank0(command):
-    listener = socket.create_server(("", PORT), family=socket.AF_INET6, dualstack_ipv6=True) \
-        if socket.has_dualstack_ipv6() else socket.create_server(("", PORT))
+    try:
+        listener = socket.create_server(("", PORT), family=socket.AF_INET6, dualstack_ipv6=True) \
+            if socket.has_dualstack_ipv6() else socket.create_server(("", PORT))
+    except OSError as e:
+        log(f"error: cannot listen on the group control port {PORT}: {e}")
+        return 1
     child = start(command)
     peers = []
     restart = False
@@ -250,4 +258,11 @@ def main(argv):
     return supervise_rank0(command) if RANK == 0 else supervise_peer(command)
 
 
-sys.exit(main(sys.argv[1:]))
+try:
+    code = main(sys.argv[1:])
+finally:
+    for leftover in children:
+        if leftover.poll() is None:  # only after an unexpected error: never leave torchrun behind
+            os.killpg(leftover.pid, signal.SIGKILL)
+            leftover.wait()
+sys.exit(code)

@@ -17,18 +17,21 @@ public sealed class GroupSupervisorTests : IDisposable
     private const string Python = "/usr/bin/python3";
 
     /// <summary>
-    /// The fake torchrun: argv = ready-file exit-code|"wait" [ignore-term]. Writes its pid to the ready file, then exits
-    /// with the code (a negative one: killed by that signal) or waits for SIGTERM (exit 143, or ignored).
+    /// The fake torchrun: argv = ready-file exit-code|"wait" after-file|"-" [ignore-term]. Writes its pid to the ready
+    /// file, then exits with the code (a negative one: killed by that signal) once the after-file exists (as a real
+    /// torchrun ends only after its peers joined), or waits for SIGTERM (exit 143, or ignored).
     /// </summary>
     private const string Child = """
         import os, signal, sys, time
-        ready, mode = sys.argv[1], sys.argv[2]
-        ignore = len(sys.argv) > 3
+        ready, mode, after = sys.argv[1], sys.argv[2], sys.argv[3]
+        ignore = len(sys.argv) > 4
         signal.signal(signal.SIGTERM, signal.SIG_IGN if ignore else (lambda *_: (print("child: SIGTERM", flush=True), os._exit(143))))
         with open(ready + ".tmp", "w") as f:
             f.write(str(os.getpid()))
         os.rename(ready + ".tmp", ready)
         if mode != "wait":
+            while after != "-" and not os.path.exists(after):
+                time.sleep(0.05)
             code = int(mode)
             if code < 0:
                 os.kill(os.getpid(), -code)
@@ -74,8 +77,9 @@ public sealed class GroupSupervisorTests : IDisposable
     [Fact]
     public async Task Without_a_notice_each_supervisor_exits_with_its_torchruns_own_code_and_a_signal_is_128_plus_its_number()
     {
-        var rank0 = Start(0, "3");
-        var peer = Start(1, "-9");
+        // Each fake torchrun ends once the other one started (a real one ends only after the rendezvous).
+        var rank0 = Start(0, "3", after: ReadyFile(1));
+        var peer = Start(1, "-9", after: ReadyFile(0));
 
         (await ExitAsync(rank0)).Should().Be(3, "a real failure keeps its exit code, so the Job's FailJob rules still apply");
         (await ExitAsync(peer)).Should().Be(137);
@@ -101,7 +105,7 @@ public sealed class GroupSupervisorTests : IDisposable
     {
         var peer = Start(1, "wait");
         // Rank 0 is not there: the peer says it waits, and its torchrun has not started.
-        await Eventually.GetAsync(() => Task.FromResult(peer.Output), o => o.Contains("waiting for rank 0's supervisor at 127.0.0.1:", StringComparison.Ordinal), "the peer to wait for rank 0", TimeSpan.FromSeconds(60));
+        await WaitingForRank0Async(peer);
         File.Exists(ReadyFile(1)).Should().BeFalse("the peer starts torchrun only once it reached rank 0's supervisor");
         var rank0 = Start(0, "wait");
         await ReadyAsync(0, 1);
@@ -116,6 +120,7 @@ public sealed class GroupSupervisorTests : IDisposable
     public async Task A_peer_stopped_before_rank_0_answers_exits_at_once_without_starting_torchrun()
     {
         var peer = Start(1, "wait");
+        await WaitingForRank0Async(peer);
 
         Signal(peer.Process.Id, SigTerm).Should().BeTrue();
 
@@ -166,7 +171,7 @@ public sealed class GroupSupervisorTests : IDisposable
 
     private string ReadyFile(int rank) => Path.Combine(_dir.FullName, $"ready-{rank.ToString(CultureInfo.InvariantCulture)}");
 
-    private Running Start(int rank, string mode, bool ignoreTerm = false, string stopSeconds = "5", string? omit = null)
+    private Running Start(int rank, string mode, bool ignoreTerm = false, string stopSeconds = "5", string? omit = null, string after = "-")
     {
         var start = new ProcessStartInfo(Python)
         {
@@ -174,7 +179,7 @@ public sealed class GroupSupervisorTests : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-c", DistributionStep.GroupSupervisorProgram, "--", Python, "-c", Child, ReadyFile(rank), mode })
+        foreach (var argument in new[] { "-c", DistributionStep.GroupSupervisorProgram, "--", Python, "-c", Child, ReadyFile(rank), mode, after })
         {
             start.ArgumentList.Add(argument);
         }
@@ -211,6 +216,9 @@ public sealed class GroupSupervisorTests : IDisposable
 
     private async Task ReadyAsync(params int[] ranks) =>
         await Eventually.GetAsync(() => Task.FromResult(ranks.All(r => File.Exists(ReadyFile(r)))), ready => ready, "every fake torchrun to start", TimeSpan.FromSeconds(60));
+
+    private static async Task WaitingForRank0Async(Running peer) =>
+        await Eventually.GetAsync(() => Task.FromResult(peer.Output), o => o.Contains("waiting for rank 0's supervisor at 127.0.0.1:", StringComparison.Ordinal), "the peer to wait for rank 0", TimeSpan.FromSeconds(60));
 
     private static async Task<int> ExitAsync(Running running)
     {
