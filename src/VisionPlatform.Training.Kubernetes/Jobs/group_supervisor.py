@@ -64,7 +64,7 @@ class Channel:
     """One control connection: newline-terminated ASCII tokens, each at most MAX_MESSAGE bytes."""
 
     def __init__(self, sock):
-        self.sock, self.buffer, self.closed = sock, b"", False
+        self.sock, self.buffer, self.closed, self.hello = sock, b"", False, False
         sock.settimeout(NOTICE_SECONDS)  # bounds a send; reads happen only when select() says data is there
 
     def send(self, token):
@@ -177,10 +177,10 @@ def supervise_rank0(command):
                     connection, _ = listener.accept()
                 except OSError:
                     continue
+                if sum(1 for p in peers if not p.closed and not p.hello) >= NODES:
+                    connection.close()  # bounded: connections that have not said HELLO yet
+                    continue
                 peers.append(Channel(connection))
-                if len(peers) == NODES - 1:
-                    listener.close()  # every peer is connected
-                    listener = None
                 continue
             peer = next(p for p in peers if p.sock is sock)
             for token in peer.read():
@@ -189,8 +189,12 @@ def supervise_rank0(command):
                     restart_group("a peer's pod was disrupted (SIGTERM)", told_by=peer)
                     stop(child)
                     return RESTART_EXIT
-                if token.startswith("HELLO "):
-                    log(f"node {token[6:]} connected")
+                if token.startswith("HELLO ") and not peer.hello:
+                    peer.hello = True
+                    log(f"node {token[6:MAX_MESSAGE]} connected")
+            if listener is not None and sum(1 for p in peers if p.hello) == NODES - 1:
+                listener.close()  # every peer is connected (only a peer's HELLO counts, not any connection)
+                listener = None
         if terminated:
             restart_group("this pod was disrupted (SIGTERM)")
             return stop(child)

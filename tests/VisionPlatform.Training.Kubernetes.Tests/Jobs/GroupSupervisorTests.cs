@@ -117,6 +117,29 @@ public sealed class GroupSupervisorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_strangers_connection_to_the_control_port_takes_no_peers_place_and_an_overlong_message_is_dropped()
+    {
+        var rank0 = Start(0, "wait");
+        await ReadyAsync(0);
+        // Something that is no peer connects first and sends a line longer than any control message: rank 0 closes it
+        // (the end of the stream is the observation that rank 0 accepted and read it).
+        using (var stranger = await ConnectAsync())
+        {
+            var stream = stranger.GetStream();
+            await stream.WriteAsync(Enumerable.Repeat((byte)'x', 40).ToArray());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            (await ReadOrResetAsync(stream, timeout.Token)).Should().Be(0, "rank 0 closed the connection");
+        }
+
+        var peer = Start(1, "wait");
+        await ReadyAsync(1);
+        Signal(peer.Process.Id, SigTerm).Should().BeTrue();
+
+        (await ExitAsync(rank0)).Should().Be(75, "the real peer still reached rank 0 and told it");
+        (await ExitAsync(peer)).Should().Be(143);
+    }
+
+    [Fact]
     public async Task A_peer_stopped_before_rank_0_answers_exits_at_once_without_starting_torchrun()
     {
         var peer = Start(1, "wait");
@@ -216,6 +239,40 @@ public sealed class GroupSupervisorTests : IDisposable
 
     private async Task ReadyAsync(params int[] ranks) =>
         await Eventually.GetAsync(() => Task.FromResult(ranks.All(r => File.Exists(ReadyFile(r)))), ready => ready, "every fake torchrun to start", TimeSpan.FromSeconds(60));
+
+    /// <summary>The bytes read, 0 at the end of the stream or when the other side reset the connection (it closed it).</summary>
+    private static async Task<int> ReadOrResetAsync(System.Net.Sockets.NetworkStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stream.ReadAsync(new byte[16], cancellationToken);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>A connection to rank 0's control port, retried until rank 0's supervisor listens.</summary>
+    private async Task<System.Net.Sockets.TcpClient> ConnectAsync() =>
+        await Eventually.GetAsync(
+            async () =>
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                try
+                {
+                    await client.ConnectAsync(System.Net.IPAddress.Loopback, _port);
+                    return client;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    client.Dispose();
+                    return null;
+                }
+            },
+            c => c is not null,
+            "rank 0's supervisor to listen",
+            TimeSpan.FromSeconds(60)) ?? throw new InvalidOperationException("unreachable");
 
     private static async Task WaitingForRank0Async(Running peer) =>
         await Eventually.GetAsync(() => Task.FromResult(peer.Output), o => o.Contains("waiting for rank 0's supervisor at 127.0.0.1:", StringComparison.Ordinal), "the peer to wait for rank 0", TimeSpan.FromSeconds(60));
