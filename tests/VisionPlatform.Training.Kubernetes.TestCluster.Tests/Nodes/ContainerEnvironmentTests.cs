@@ -188,6 +188,8 @@ public class ContainerEnvironmentTests
         mapping.BuildArgv(["python", "train.py", "--epochs", "2"]).Should().Equal("python3", "/repo/samples/trainer/train.py", "--epochs", "2");
         mapping.BuildArgv(["python3", "/app/train.py", "--epochs", "2"]).Should().Equal("python3", "/repo/samples/trainer/train.py", "--epochs", "2");
         mapping.BuildArgv(["--epochs", "2"]).Should().Equal("python3", "/repo/samples/trainer/train.py", "--epochs", "2");
+        mapping.BuildArgv(["python", "-c", "program", "--", "python", "-m", "torch.distributed.run", "train.py", "--epochs", "2"])
+            .Should().Equal("python3", "-c", "program", "--", "python3", "-m", "torch.distributed.run", "/repo/samples/trainer/train.py", "--epochs", "2");
         ImageMapping.Command("/bin/sh", "-c").BuildArgv(["echo hi"]).Should().Equal("/bin/sh", "-c", "echo hi");
         ImageMapping.Passthrough.BuildArgv(["sleep", "1"]).Should().Equal("sleep", "1");
     }

@@ -34,6 +34,8 @@ public sealed record ImageMapping
     /// <c>python3</c>) on the local <paramref name="trainScriptPath"/>. A leading <c>python</c>/<c>python3</c> in the
     /// container's command is dropped and any <c>train.py</c> (bare or absolute, e.g. <c>/app/train.py</c>) is replaced by
     /// the local script; when the container has no command (the image's entrypoint would run), the script is prepended.
+    /// A wrapper's inner interpreter (the <c>python</c> right after <c>--</c>, as in the group supervisor's
+    /// <c>python -c &lt;program&gt; -- python -m torch.distributed.run ...</c>) becomes <paramref name="pythonProgram"/> too.
     /// </summary>
     public static ImageMapping PythonTrainer(string trainScriptPath, string pythonProgram = "python3") => new()
     {
