@@ -151,6 +151,8 @@ public class TrainingDistributionTests
     [InlineData("PET_NNODES")]
     [InlineData("TORCHELASTIC_RESTART_COUNT")]
     [InlineData("JOB_COMPLETION_INDEX")]
+    [InlineData("VP_GROUP_CONTROL_PORT")]
+    [InlineData("VP_GROUP_STOP_SECONDS")]
     public void A_distributed_job_may_not_set_the_launchers_variables(string name)
     {
         var b = Torch(distribution: new TrainingDistribution { Nodes = 2 });
