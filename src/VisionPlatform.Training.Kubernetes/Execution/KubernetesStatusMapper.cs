@@ -32,7 +32,7 @@ internal static class KubernetesStatusMapper
         var current = PodGroup.Representative(ordered);
         var run = job.Run;
         var attempt = group
-            ? Math.Max(1, PodGroup.Attempts(ordered))
+            ? Math.Max(1, PodGroup.StatusAttempts(ordered))
             : Math.Max(1, Math.Max(ordered.Count, job.Failed + job.Succeeded + job.Active));
         var created = ToOffset(job.Created);
         var started = FirstContainerStart(ordered) ?? ToOffset(job.StartTime);
@@ -141,7 +141,7 @@ internal static class KubernetesStatusMapper
 
         // The newest pod's own attempt number: the Job's counters may already count a retry whose pod is not in view yet.
         // A group's pods are ranks: its attempt is the most pods any one rank has had.
-        var podAttempt = group ? Math.Max(1, PodGroup.Attempts(ordered)) : ordered.Count;
+        var podAttempt = group ? Math.Max(1, PodGroup.StatusAttempts(ordered)) : ordered.Count;
         var status = MapActivePod(current, now, options, podAttempt, Make);
         return group && status.Phase == TrainingPhase.Running && current.Phase == "Running"
             ? status with { Message = $"Attempt {podAttempt} is running on {job.GroupSize} nodes (rank 0 in pod {PodGroup.OfRank(ordered, 0)?.Name ?? current.Name})." }

@@ -34,10 +34,19 @@ internal static class PodGroup
     }
 
     /// <summary>
-    /// How many attempts the pods show: pods per index for a group (a rank replaced after a disruption), else pods. A pod
-    /// that left for a whole-group restart (<see cref="DistributionStep.GroupRestartExitCode"/>) is not an attempt.
+    /// How many attempts the pods show: pods per index for a group (a rank replaced after a disruption), else pods. The
+    /// pod generation that log lines and archived logs carry (every pod of a rank counts).
     /// </summary>
-    public static int Attempts(IReadOnlyList<CachedPod> ordered)
+    public static int Attempts(IReadOnlyList<CachedPod> ordered) => Attempts(ordered, countGroupRestarts: true);
+
+    /// <summary>
+    /// The run's attempt as its status reports it: <see cref="Attempts(IReadOnlyList{CachedPod})"/> without the pods that
+    /// left for a whole-group restart (<see cref="DistributionStep.GroupRestartExitCode"/>): like a disruption, such a
+    /// restart uses no failure budget.
+    /// </summary>
+    public static int StatusAttempts(IReadOnlyList<CachedPod> ordered) => Attempts(ordered, countGroupRestarts: false);
+
+    private static int Attempts(IReadOnlyList<CachedPod> ordered, bool countGroupRestarts)
     {
         if (!IsGroup(ordered))
         {
@@ -48,7 +57,7 @@ internal static class PodGroup
         var most = 0;
         foreach (var pod in ordered)
         {
-            if (pod.ExitCode == DistributionStep.GroupRestartExitCode)
+            if (!countGroupRestarts && pod.ExitCode == DistributionStep.GroupRestartExitCode)
             {
                 continue;
             }
