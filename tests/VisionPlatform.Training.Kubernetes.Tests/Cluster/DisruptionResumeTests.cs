@@ -327,6 +327,17 @@ public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
         var log = await _h.LogAsync(run);
         log.Where(l => l.Contains("checkpoint sync: restored epoch_", StringComparison.Ordinal)).Should().ContainSingle().Which.Should().Contain("epoch_1.pt");
         log.Should().NotContain(l => l.Contains("Epoch 1/", StringComparison.Ordinal), "the new group trained only the remaining epochs");
+
+        // The peer's log says why its pod left (attempt 1: its pod is still listed), and its new pod's log follows.
+        var peerRank = 1 - disruptedRank;
+        var peerLog = new List<TrainingLogLine>();
+        await foreach (var line in _h.Executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = peerRank, AllAttempts = true }))
+        {
+            peerLog.Add(line);
+        }
+
+        peerLog.Should().Contain(l => l.Attempt == 1 && l.Text.Contains($"group supervisor (node {peerRank}):", StringComparison.Ordinal) && l.Text.Contains("whole group", StringComparison.Ordinal));
+        peerLog.Should().Contain(l => l.Attempt == 2);
     }
 
     private static TrainingJobConfig Config(string jobId, string gate) => Jobs.Config(jobId, TrainingFramework.PyTorch).Apply(b =>
