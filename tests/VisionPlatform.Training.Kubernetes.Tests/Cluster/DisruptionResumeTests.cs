@@ -301,17 +301,26 @@ public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
         var peer = first.Single(p => p != victim);
         _h.Cluster.Faults().DisruptPod("training", victim.Metadata.Name).Should().BeTrue();
 
-        // The peer's pod leaves with the group-restart exit code; the run stays unfinished while the group is replaced.
+        // The peer's pod leaves with the group-restart exit code; the run never fails while the group is replaced.
         var left = await Eventually.GetAsync(
             () => _h.Cluster.Client.CoreV1.ReadNamespacedPodAsync(peer.Metadata.Name, "training"),
             p => p.Status.Phase == "Failed", "the peer's pod to leave for the group restart", TimeSpan.FromSeconds(60));
         left.Status.ContainerStatuses.Single().State.Terminated.ExitCode.Should().Be(DistributionStep.GroupRestartExitCode);
         var restarting = await _h.Executor.GetStatusAsync(run);
-        restarting.IsTerminal.Should().BeFalse(restarting.Message);
-        var replaced = await Eventually.GetAsync(
-            async () => (await _h.Cluster.PodsAsync()).Where(p => first.All(f => f.Metadata.Uid != p.Metadata.Uid)).ToList(),
-            p => p.Count == 2, "a new pod for every node of the group", TimeSpan.FromSeconds(60));
-        replaced.Select(p => p.Metadata.Labels[DistributionStep.CompletionIndexKey]).Should().BeEquivalentTo(["0", "1"]);
+        restarting.Phase.Should().NotBe(TrainingPhase.Failed, restarting.Message);
+        // A new pod for every node (the new group does not hold: the indexes are collected as they appear).
+        var replacedIndexes = new HashSet<string>();
+        await Eventually.GetAsync(
+            async () =>
+            {
+                foreach (var pod in (await _h.Cluster.PodsAsync()).Where(p => first.All(f => f.Metadata.Uid != p.Metadata.Uid)))
+                {
+                    replacedIndexes.Add(pod.Metadata.Labels[DistributionStep.CompletionIndexKey]);
+                }
+
+                return replacedIndexes.Count;
+            },
+            n => n == 2, "a new pod for every node of the group", TimeSpan.FromSeconds(60));
         await File.WriteAllTextAsync(gate, "go");
 
         var status = await _h.Cluster.WaitForAsync(run, s => s.IsTerminal, "the new group to finish", TimeSpan.FromSeconds(300));
@@ -328,7 +337,8 @@ public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
         log.Where(l => l.Contains("checkpoint sync: restored epoch_", StringComparison.Ordinal)).Should().ContainSingle().Which.Should().Contain("epoch_1.pt");
         log.Should().NotContain(l => l.Contains("Epoch 1/", StringComparison.Ordinal), "the new group trained only the remaining epochs");
 
-        // The peer's log says why its pod left (attempt 1: its pod is still listed), and its new pod's log follows.
+        // The peer's log says why its pod left (attempt 1: its pod is still listed; the new pod of that rank may already
+        // be gone: the Job controller removes the other ranks once rank 0 succeeded).
         var peerRank = 1 - disruptedRank;
         var peerLog = new List<TrainingLogLine>();
         await foreach (var line in _h.Executor.GetLogsAsync(run, new TrainingLogOptions { NodeRank = peerRank, AllAttempts = true }))
@@ -337,7 +347,6 @@ public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
         }
 
         peerLog.Should().Contain(l => l.Attempt == 1 && l.Text.Contains($"group supervisor (node {peerRank}):", StringComparison.Ordinal) && l.Text.Contains("whole group", StringComparison.Ordinal));
-        peerLog.Should().Contain(l => l.Attempt == 2);
     }
 
     private static TrainingJobConfig Config(string jobId, string gate) => Jobs.Config(jobId, TrainingFramework.PyTorch).Apply(b =>
