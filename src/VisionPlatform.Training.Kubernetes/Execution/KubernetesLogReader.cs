@@ -144,13 +144,11 @@ internal sealed class KubernetesLogReader(
 
     private async IAsyncEnumerable<TrainingLogLine> FollowPodAsync(IKubernetes client, V1Pod pod, int attempt, int? tail, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var resume = default(ResumePoint);
+        var resume = default(LogResumePoint);
         var name = pod.Metadata.Name;
         while (true)
         {
-            int? sinceSeconds = resume.Timestamp is { } last
-                ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - last).TotalSeconds) + 1)
-                : SinceSeconds(options.Since);
+            int? sinceSeconds = resume.Timestamp is { } last ? PodLogSince.SinceSeconds(time, last) : SinceSeconds(options.Since);
             var stream = await TryOpenAsync(client, pod, follow: true, resume.Timestamp is null ? tail : null, sinceSeconds, cancellationToken).ConfigureAwait(false);
             if (stream is not null)
             {
@@ -171,7 +169,7 @@ internal sealed class KubernetesLogReader(
                 {
                     // Drain: a very short attempt may end before (or while) its follow stream opens. Lines already
                     // seen are skipped by their timestamps.
-                    int? since = resume.Timestamp is { } seen ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - seen).TotalSeconds) + 1) : SinceSeconds(options.Since);
+                    int? since = resume.Timestamp is { } seen ? PodLogSince.SinceSeconds(time, seen) : SinceSeconds(options.Since);
                     var rest = await TryOpenAsync(client, current, follow: false, resume.Timestamp is null ? tail : null, since, cancellationToken).ConfigureAwait(false);
                     if (rest is not null)
                     {
@@ -234,12 +232,12 @@ internal sealed class KubernetesLogReader(
         }
     }
 
-    private async IAsyncEnumerable<TrainingLogLine> ReadLinesAsync(Stream stream, int attempt, ResumePoint resume, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<TrainingLogLine> ReadLinesAsync(Stream stream, int attempt, LogResumePoint resume, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // The client's token does not cancel reads of an open stream; closing the stream does.
         using var registration = cancellationToken.Register(stream.Dispose);
         var reader = new PodLogLineReader(stream);
-        var skipAtLast = resume.CountAtTimestamp;
+        var seen = resume.StartRead();
         DateTimeOffset? lineTimestamp = null;
         while (true)
         {
@@ -262,18 +260,9 @@ internal sealed class KubernetesLogReader(
             // The parts of a line longer than the cap share the line's timestamp (only the first part carries one).
             var (timestamp, text) = part.Continued ? (lineTimestamp, part.Text) : PodLogLine.Parse(part.Text);
             lineTimestamp = timestamp;
-            if (resume.Timestamp is { } last && timestamp is { } ts)
+            if (seen.Seen(timestamp))
             {
-                if (ts < last)
-                {
-                    continue;
-                }
-
-                if (ts == last && skipAtLast > 0)
-                {
-                    skipAtLast--;
-                    continue;
-                }
+                continue;
             }
 
             if (options.Since is { } since && timestamp is { } at && at < since)
@@ -376,13 +365,8 @@ internal sealed class KubernetesLogReader(
         return Math.Max(1, pods.Count);
     }
 
-    /// <summary>
-    /// <c>sinceSeconds</c> for <see cref="TrainingLogOptions.Since"/>: whole seconds counted back from the server's clock when
-    /// it answers, so one second more than the time passed here (the request's own latency must not cut off a line written
-    /// exactly at <c>Since</c>); the lines before <c>Since</c> are then dropped by their timestamps.
-    /// </summary>
-    private int? SinceSeconds(DateTimeOffset? since) =>
-        since is { } s ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - s).TotalSeconds) + 1) : null;
+    /// <summary><c>sinceSeconds</c> for <see cref="TrainingLogOptions.Since"/> (<see cref="PodLogSince"/>); the lines before <c>Since</c> are then dropped by their timestamps.</summary>
+    private int? SinceSeconds(DateTimeOffset? since) => since is { } s ? PodLogSince.SinceSeconds(time, s) : null;
 
     private TrainingException NotFound() =>
         new(TrainingErrorCode.RunNotFound, $"No Job {ns}/{jobName} for job id '{jobId}' exists, so it has no log.")
@@ -390,11 +374,4 @@ internal sealed class KubernetesLogReader(
             ExecutorName = KubernetesExecutorInfo.ExecutorName,
             JobId = jobId,
         };
-
-    /// <summary>The last timestamp seen and how many lines carried it, to resume a stream without repeats.</summary>
-    private readonly record struct ResumePoint(DateTimeOffset? Timestamp, int CountAtTimestamp)
-    {
-        public ResumePoint Advance(DateTimeOffset? timestamp) =>
-            timestamp is null ? this : timestamp == Timestamp ? this with { CountAtTimestamp = CountAtTimestamp + 1 } : new ResumePoint(timestamp, 1);
-    }
 }

@@ -7,7 +7,7 @@ namespace VisionPlatform.Training.Kubernetes;
 /// <summary>
 /// Follows one pod's trainer log (<c>follow=true</c>, <c>timestamps=true</c>) across dropped streams until the container
 /// has stopped and its log is drained, the pod is gone, or the reader wants no more. A dropped stream is read again with
-/// <c>sinceSeconds</c> reaching just before the last timestamp delivered, and what was already delivered is skipped: the
+/// <c>sinceSeconds</c> reaching before the last timestamp delivered (<see cref="PodLogSince"/>), and what was already delivered is skipped: the
 /// lines before that timestamp, and as many lines at it as were delivered (a trainer can print several lines within one
 /// timestamp, so comparing timestamps alone would lose or repeat some). Used by the event hub's follower and by the log
 /// archiver.
@@ -17,8 +17,7 @@ internal sealed class PodLogStream(IKubernetes client, string ns, string podName
     /// <summary>How long to wait before reading again after a failed or dropped read.</summary>
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
 
-    private DateTimeOffset? _last;
-    private int _countAtLast;
+    private LogResumePoint _resume;
 
     /// <summary>
     /// Receives one line, or one part of a line longer than <see cref="TrainingLogLine.MaxLineBytes"/> (the parts share the
@@ -31,18 +30,7 @@ internal sealed class PodLogStream(IKubernetes client, string ns, string podName
     /// already holds after a host restart, so the follow continues after it.
     /// </summary>
     /// <param name="at">The line's timestamp.</param>
-    public void MarkDelivered(DateTimeOffset at)
-    {
-        if (at == _last)
-        {
-            _countAtLast++;
-        }
-        else
-        {
-            _last = at;
-            _countAtLast = 1;
-        }
-    }
+    public void MarkDelivered(DateTimeOffset at) => _resume = _resume.Advance(at);
 
     /// <summary>Follows the log, handing each new line to <paramref name="deliver"/>.</summary>
     /// <param name="initialTailLines">Read only the last lines on the first read (before anything was delivered); null reads the whole log.</param>
@@ -86,38 +74,28 @@ internal sealed class PodLogStream(IKubernetes client, string ns, string podName
     /// <returns><see langword="false"/> when the handler wants no more lines.</returns>
     private async Task<bool> ReadOnceAsync(int? initialTailLines, LineHandler deliver, CancellationToken cancellationToken)
     {
-        int? since = _last is { } seen ? Math.Max(1, (int)Math.Ceiling((time.GetUtcNow() - seen).TotalSeconds) + 1) : null;
+        int? since = _resume.Timestamp is { } last ? PodLogSince.SinceSeconds(time, last) : null;
         using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(
             podName,
             ns,
             container: TrainingJobSpecBuilder.ContainerName,
             follow: true,
             sinceSeconds: since,
-            tailLines: _last is null ? initialTailLines : null,
+            tailLines: _resume.Timestamp is null ? initialTailLines : null,
             timestamps: true,
             cancellationToken: cancellationToken).ConfigureAwait(false);
         using var cut = cancellationToken.Register(stream.Dispose);
         var reader = new PodLogLineReader(stream);
-        var resumeAt = _last;
-        var skipAtLast = _countAtLast;
+        var seen = _resume.StartRead();
         DateTimeOffset? lineTimestamp = null;
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } part)
         {
             // The parts of a line longer than TrainingLogLine.MaxLineBytes share the line's timestamp (and each counts).
             var (timestamp, text) = part.Continued ? (lineTimestamp, part.Text) : PodLogLine.Parse(part.Text);
             lineTimestamp = timestamp;
-            if (resumeAt is { } last && timestamp is { } at)
+            if (seen.Seen(timestamp))
             {
-                if (at < last)
-                {
-                    continue;
-                }
-
-                if (at == last && skipAtLast > 0)
-                {
-                    skipAtLast--;
-                    continue;
-                }
+                continue;
             }
 
             if (!await deliver(timestamp, text, cancellationToken).ConfigureAwait(false))

@@ -23,7 +23,8 @@ public sealed partial class LogArchiveTests
         (await host.Cluster.JobsAsync()).Single().Spec.TtlSecondsAfterFinished.Should().Be(BackstopSeconds, "the Job waits for its log to be archived");
 
         await Eventually.GetAsync(host.Cluster.JobsAsync, jobs => jobs.Count == 0, "the TTL controller to remove the Job once its log was archived", TimeSpan.FromSeconds(120));
-        (await host.Executor.GetStatusAsync(run)).Phase.Should().Be(TrainingPhase.NotFound, "the Job was the run's record");
+        // The executor answers from the monitor's watch cache, which sees the deletion a moment after the API server made it.
+        await Eventually.GetAsync(() => host.Executor.GetStatusAsync(run), s => s.Phase == TrainingPhase.NotFound, "the run to be NotFound: the Job was its record");
 
         var lines = await host.Executor.GetLogsAsync(run).ToListAsync();
         AssertEpochLines(lines, epochs: 3, perEpoch: 5);
