@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Amazon.S3.Model;
 using k8s;
 using k8s.Models;
-using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 using VisionPlatform.Training.Storage;
 using VisionPlatform.Training.Storage.Tests;
 using VisionPlatform.Training.TestSupport;
@@ -178,16 +177,7 @@ public sealed class DisruptedGroupResumeTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await PyTorchRequirement.EnsureAsync();
-        _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartAsync(
-            c => c.Workloads.ImageResolver = image => image.Contains("/trainer-", StringComparison.Ordinal)
-                ? ImageMapping.PythonTrainer(DistributedGroupTests.TorchScript, PyTorchRequirement.Interpreter)
-                : null,
-            o =>
-            {
-                o.Job.RendezvousPort = TestPorts.Reserve();
-                o.Job.BackoffLimit = 2;
-                o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(5);
-            }));
+        _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartTorchAsync(backoffLimit: 2, terminationGracePeriod: TimeSpan.FromSeconds(5)));
     }
 
     public async Task DisposeAsync()
@@ -258,18 +248,8 @@ public sealed class DisruptedMultiNodeGroupResumeTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await PyTorchRequirement.EnsureAsync();
-        _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartAsync(
-            c => c.Workloads.ImageResolver = image => image.Contains("/trainer-", StringComparison.Ordinal)
-                ? ImageMapping.PythonTrainer(DistributedGroupTests.TorchScript, PyTorchRequirement.Interpreter)
-                : null,
-            o =>
-            {
-                o.Job.RendezvousPort = TestPorts.Reserve();
-                o.Job.GroupControlPort = TestPorts.Reserve();
-                // No restart inside the pods: a group that failed on its own would fail the Job at once.
-                o.Job.BackoffLimit = 0;
-                o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(8);
-            }));
+        // No restart inside the pods: a group that failed on its own would fail the Job at once.
+        _h = await ResumeHarness.StartAsync(() => WorkloadHarness.StartTorchAsync(backoffLimit: 0, terminationGracePeriod: TimeSpan.FromSeconds(8)));
     }
 
     public async Task DisposeAsync()

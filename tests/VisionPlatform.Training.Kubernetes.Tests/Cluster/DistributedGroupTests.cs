@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
-using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
 using VisionPlatform.Training.TestSupport;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
@@ -21,24 +20,11 @@ public sealed class DistributedGroupTests : IAsyncLifetime
     private readonly DirectoryInfo _gates = Directory.CreateTempSubdirectory("vp-k8s-group-");
     private ClusterHarness _h = null!;
 
-    public static string TorchScript { get; } = Path.Combine(Path.GetDirectoryName(WorkloadHarness.TrainScript)!, "train_torch.py");
-
     public async Task InitializeAsync()
     {
         await PyTorchRequirement.EnsureAsync();
         // The demo-trainer harness (the Secret and ConfigMap the Jobs reference), with trainer images run as the torch trainer.
-        _h = await WorkloadHarness.StartAsync(
-            c => c.Workloads.ImageResolver = image => image.Contains("/trainer-", StringComparison.Ordinal)
-                ? ImageMapping.PythonTrainer(TorchScript, PyTorchRequirement.Interpreter)
-                : null,
-            o =>
-            {
-                // The test cluster's pods share the host's ports: each test run rendezvouses on a port of its own.
-                o.Job.RendezvousPort = TestPorts.Reserve();
-                o.Job.GroupControlPort = TestPorts.Reserve();
-                o.Job.BackoffLimit = 1;
-                o.Job.TerminationGracePeriod = TimeSpan.FromSeconds(5);
-            });
+        _h = await WorkloadHarness.StartTorchAsync(backoffLimit: 1, terminationGracePeriod: TimeSpan.FromSeconds(5));
     }
 
     public async Task DisposeAsync()

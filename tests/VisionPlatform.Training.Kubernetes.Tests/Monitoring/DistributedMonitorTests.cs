@@ -16,7 +16,7 @@ public sealed class DistributedMonitorTests
         var controlPort = TestPorts.Reserve();
 
         await using var host = await MonitorHost.StartAsync(
-            image: ImageMapping.PythonTrainer(DistributedGroupTests.TorchScript, PyTorchRequirement.Interpreter),
+            image: ImageMapping.PythonTrainer(WorkloadHarness.TorchScript, PyTorchRequirement.Interpreter),
             executor: o =>
             {
                 o.Job.RendezvousPort = port;

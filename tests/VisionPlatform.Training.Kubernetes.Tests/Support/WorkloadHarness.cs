@@ -4,6 +4,7 @@ using k8s.Models;
 using VisionPlatform.Training.Kubernetes.TestCluster;
 using VisionPlatform.Training.Kubernetes.TestCluster.Scheduling;
 using VisionPlatform.Training.Kubernetes.TestCluster.Workloads;
+using VisionPlatform.Training.TestSupport;
 
 namespace VisionPlatform.Training.Kubernetes.Tests;
 
@@ -16,6 +17,29 @@ internal static class WorkloadHarness
     public const string StorageSecret = "s3-secret-value-never-in-spec";
 
     public static string TrainScript { get; } = FindTrainScript();
+
+    /// <summary>The PyTorch reference trainer, next to the demo trainer.</summary>
+    public static string TorchScript { get; } = Path.Combine(Path.GetDirectoryName(TrainScript)!, "train_torch.py");
+
+    /// <summary>
+    /// The harness with every <c>trainer-*</c> image run as the PyTorch reference trainer (train_torch.py) under real torch,
+    /// and the group's rendezvous and control ports reserved for this test run: the test cluster's pods share the host's
+    /// ports.
+    /// </summary>
+    /// <param name="backoffLimit">Job:BackoffLimit (torchrun's restarts inside the pods of a group).</param>
+    /// <param name="terminationGracePeriod">Job:TerminationGracePeriod.</param>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static Task<ClusterHarness> StartTorchAsync(int backoffLimit, TimeSpan terminationGracePeriod) => StartAsync(
+        c => c.Workloads.ImageResolver = image => image.Contains("/trainer-", StringComparison.Ordinal)
+            ? ImageMapping.PythonTrainer(TorchScript, PyTorchRequirement.Interpreter)
+            : null,
+        o =>
+        {
+            o.Job.RendezvousPort = TestPorts.Reserve();
+            o.Job.GroupControlPort = TestPorts.Reserve();
+            o.Job.BackoffLimit = backoffLimit;
+            o.Job.TerminationGracePeriod = terminationGracePeriod;
+        });
 
     public static async Task<ClusterHarness> StartAsync(
         Action<KubernetesTestClusterOptions>? cluster = null,
